@@ -1,0 +1,52 @@
+"""Hand codes: an append-only history of (image, coder, value), and the codebook.
+
+The latest code of a coder for an image wins; nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+VALUES = ("YES", "NO", "UNSURE")
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """What is being coded: the category, the names of its two values, the definition."""
+
+    category: str
+    yes_name: str
+    no_name: str
+    definition: str
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def write_codebook(conn: sqlite3.Connection, codebook: Codebook) -> int:
+    """Add ``codebook`` as a new version in the open transaction; return its version number."""
+    version = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM codebooks").fetchone()[0]
+    conn.execute(
+        "INSERT INTO codebooks VALUES (?, ?, ?, ?, ?, ?)",
+        (version, codebook.category, codebook.yes_name, codebook.no_name, codebook.definition, _now()),
+    )
+    return int(version)
+
+
+def append_codes(
+    conn: sqlite3.Connection,
+    codes: list[tuple[str, str, str]],
+    codebook_version: int | None,
+    note: str = "",
+) -> int:
+    """Append (sha256, coder, value) codes in the open transaction; return how many."""
+    stamp = _now()
+    conn.executemany(
+        "INSERT INTO codes(sha256, coder, value, note, codebook_version, coded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(sha256, coder, value, note, codebook_version, stamp) for sha256, coder, value in codes],
+    )
+    return len(codes)

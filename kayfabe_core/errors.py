@@ -1,0 +1,40 @@
+"""One error tree for everything a user can get wrong.
+
+Every error the core raises on purpose is a :class:`KayfabeError`. It carries a
+``message`` (what was wrong, with the value received) and a ``hint`` (what to do
+next), both in the users' words. Pages show it with ``st.error``; the CLI prints
+it to stderr and exits 1. Any other exception is a bug.
+
+Tree::
+
+    KayfabeError
+    ├── InputFileError      a file the user gave cannot be read as what it should be
+    ├── WorkspaceError      the workspace folder or database cannot be used
+    └── StageNotReadyError  an earlier stage has not produced what this one needs
+"""
+
+from __future__ import annotations
+
+
+class KayfabeError(Exception):
+    """Base class: a problem the user can fix, with a hint saying how."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class InputFileError(KayfabeError):
+    """A file given by the user (CSV, JSON) cannot be read as expected."""
+
+
+class WorkspaceError(KayfabeError):
+    """The workspace folder or its database cannot be opened or written."""
+
+
+class StageNotReadyError(KayfabeError):
+    """A stage was asked for work before the stage it depends on was done."""

@@ -1,0 +1,123 @@
+"""The workspace database schema, versioned with SQLite's ``user_version``.
+
+Each entry of :data:`MIGRATIONS` moves the schema one version up; a workspace
+made by an older version of the app is upgraded in one transaction on open.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # version 1
+    """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE imports (
+        import_id   INTEGER PRIMARY KEY,
+        imported_at TEXT NOT NULL,
+        files       TEXT NOT NULL,      -- JSON list of file names
+        report      TEXT NOT NULL       -- JSON of the IngestReport
+    );
+    CREATE TABLE posts (
+        post_url      TEXT PRIMARY KEY,
+        media_id      TEXT,
+        owner         TEXT,
+        full_name     TEXT,
+        profile_url   TEXT,
+        description   TEXT,
+        alt_text      TEXT,
+        media_type    TEXT,             -- Photo | Video | Carousel
+        n_images      INTEGER NOT NULL DEFAULT 0,
+        pub_date      TEXT,             -- ISO-8601 UTC, NULL when unreadable
+        like_count    INTEGER,
+        comment_count INTEGER,
+        view_count    INTEGER,
+        location      TEXT,
+        query         TEXT,
+        scraped_at    TEXT,
+        tagged        TEXT,             -- JSON list of tagged usernames
+        import_id     INTEGER REFERENCES imports(import_id)
+    );
+    CREATE INDEX posts_pub_date ON posts(pub_date);
+    CREATE TABLE images (
+        image_id     INTEGER PRIMARY KEY,
+        post_url     TEXT NOT NULL REFERENCES posts(post_url),
+        position     INTEGER NOT NULL,  -- 0 = cover / first slide
+        image_key    TEXT NOT NULL,     -- the URL's path: stable across re-scrapes
+        source_url   TEXT NOT NULL,     -- the signed URL as exported
+        url_expiry   TEXT,              -- from the 'oe' parameter, ISO-8601 UTC
+        sha256       TEXT,              -- content hash once fetched
+        ext          TEXT,
+        width        INTEGER,
+        height       INTEGER,
+        n_bytes      INTEGER,
+        fetch_status TEXT NOT NULL DEFAULT 'pending',
+        fetch_error  TEXT,
+        fetched_at   TEXT,
+        UNIQUE (post_url, image_key)
+    );
+    CREATE INDEX images_sha256 ON images(sha256);
+    CREATE TABLE responses (
+        sha256        TEXT NOT NULL,
+        operation     TEXT NOT NULL,    -- DetectLabels | DetectModerationLabels | RecognizeCelebrities
+        model_version TEXT NOT NULL DEFAULT '',
+        region        TEXT,
+        called_at     TEXT NOT NULL,
+        request_id    TEXT,
+        request       TEXT,             -- JSON parameters, no image bytes
+        response      TEXT,             -- JSON as AWS returned it, NULL on error
+        error_code    TEXT,
+        error_message TEXT,
+        origin        TEXT NOT NULL,    -- rekognition | import | demo
+        PRIMARY KEY (sha256, operation, model_version)
+    );
+    CREATE TABLE labels (
+        sha256        TEXT NOT NULL,
+        source        TEXT NOT NULL,    -- label | moderation | celebrity
+        key           TEXT NOT NULL,    -- label name, or celebrity Id
+        name          TEXT NOT NULL,
+        confidence    REAL NOT NULL,
+        parents       TEXT NOT NULL DEFAULT '',   -- JSON list
+        categories    TEXT NOT NULL DEFAULT '',   -- JSON list
+        model_version TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (sha256, source, key, model_version)
+    );
+    CREATE INDEX labels_key ON labels(source, key);
+    CREATE TABLE codebooks (
+        version     INTEGER PRIMARY KEY,
+        category    TEXT NOT NULL,
+        yes_name    TEXT NOT NULL,
+        no_name     TEXT NOT NULL,
+        definition  TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE codes (
+        code_id          INTEGER PRIMARY KEY,
+        sha256           TEXT NOT NULL,
+        coder            TEXT NOT NULL,
+        value            TEXT NOT NULL CHECK (value IN ('YES', 'NO', 'UNSURE')),
+        note             TEXT NOT NULL DEFAULT '',
+        codebook_version INTEGER REFERENCES codebooks(version),
+        coded_at         TEXT NOT NULL
+    );
+    CREATE INDEX codes_sha256 ON codes(sha256, coder, code_id);
+    CREATE TABLE runs (
+        run_id     TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        backend    TEXT NOT NULL,
+        name       TEXT NOT NULL DEFAULT '',
+        record     TEXT NOT NULL        -- JSON run record
+    );
+    CREATE TABLE jobs (
+        job_id     TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        detail     TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

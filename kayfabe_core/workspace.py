@@ -1,0 +1,181 @@
+"""The workspace: one folder holding a SQLite database and the files a user makes.
+
+Layout::
+
+    <root>/kayfabe.sqlite   posts, images, responses, labels, codes, runs, jobs
+    <root>/images/          image bytes, named <sha256>.<ext>
+    <root>/runs/<run_id>/   models and run records
+
+Every write goes through :func:`transaction`, which commits all or nothing and
+bumps a data version that UI caches key on.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kayfabe_core.errors import WorkspaceError
+from kayfabe_core.schema import MIGRATIONS, SCHEMA_VERSION
+
+ENV_VAR = "KAYFABE_WORKSPACE"
+DB_NAME = "kayfabe.sqlite"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An open workspace folder. Create with :func:`open_workspace`."""
+
+    root: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_NAME
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def image_path(self, sha256: str, ext: str) -> Path:
+        """Return where the bytes of the image with this hash are stored."""
+        return self.images_dir / f"{sha256}.{ext}"
+
+
+def default_workspace_path() -> Path:
+    """Return the folder named by $KAYFABE_WORKSPACE, else ``./workspace``."""
+    return Path(os.environ.get(ENV_VAR) or "workspace").expanduser()
+
+
+def open_workspace(path: str | Path, create: bool = True) -> Workspace:
+    """Open (and with ``create``, make) the workspace at ``path``, upgrading its schema.
+
+    Returns the :class:`Workspace`. Raises :class:`WorkspaceError` when the path is
+    a file, cannot be created, is not a workspace (and ``create`` is false), or
+    was made by a newer version of the app.
+    """
+    root = Path(path).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(
+            f"The workspace must be a folder, but {root} is a file.",
+            "Choose a folder name that does not exist yet, or an existing workspace folder.",
+        )
+    if not create and not (root / DB_NAME).exists():
+        raise WorkspaceError(
+            f"No workspace found in {root} (there is no {DB_NAME} there).",
+            "Check the path, or create the workspace first (e.g. python -m kayfabe_core demo PATH).",
+        )
+    try:
+        for folder in (root, root / "images", root / "runs"):
+            folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(
+            f"Could not create the workspace folder {root}: {exc.strerror}.",
+            "Choose a folder you are allowed to write to.",
+        ) from exc
+    workspace = Workspace(root)
+    _migrate(workspace)
+    return workspace
+
+
+def _connect_raw(workspace: Workspace) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(workspace.db_path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(
+            f"The file {workspace.db_path} is not a workspace database ({exc}).",
+            "Choose another folder for the workspace; this one holds a different file.",
+        ) from exc
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _migrate(workspace: Workspace) -> None:
+    conn = _connect_raw(workspace)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"This workspace was made by a newer version of the app "
+                f"(schema {version}; this app knows up to {SCHEMA_VERSION}).",
+                "Update the app (git pull, then the set-up command) before opening it.",
+            )
+        for number in range(version, SCHEMA_VERSION):
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _split_sql(MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('data_version', '0')"
+            )
+            conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into single statements (no ';' inside strings)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+@contextmanager
+def connect(workspace: Workspace) -> Iterator[sqlite3.Connection]:
+    """Yield a read connection to the workspace database; closes it afterwards."""
+    conn = _connect_raw(workspace)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(workspace: Workspace) -> Iterator[sqlite3.Connection]:
+    """Yield a connection inside one write transaction.
+
+    Commits when the block ends normally and bumps the data version; rolls back
+    everything written in the block when it raises, so nothing is half-written.
+    """
+    conn = _connect_raw(workspace)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'"
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
+
+
+def read_data_version(workspace: Workspace) -> int:
+    """Return a counter that grows with every committed write (for cache keys)."""
+    with connect(workspace) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def read_meta(workspace: Workspace, key: str) -> str | None:
+    """Return the workspace setting ``key``, or None when it was never set."""
+    with connect(workspace) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def write_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Set the workspace setting ``key`` inside an open transaction."""
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))

@@ -1,0 +1,83 @@
+"""Helpers every page uses: open the workspace, show errors, guard a stage."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import streamlit as st
+from PIL import Image
+
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.stages import Progress, read_progress
+from kayfabe_core.workspace import Workspace, open_workspace, read_data_version
+from kayfabe_ui import state
+
+PAGES = {
+    "posts": "pages/1_posts.py",
+    "images": "pages/2_images.py",
+    "code": "pages/3_code.py",
+    "train": "pages/4_train.py",
+    "results": "pages/5_results.py",
+    "runs": "pages/6_runs.py",
+    "predict": "pages/7_predict.py",
+}
+
+
+def show_error(error: KayfabeError) -> None:
+    """Show a core error as one red box: what was wrong, then what to do."""
+    st.error(f"{error.message}\n\n**What to do:** {error.hint}" if error.hint else error.message,
+             icon=":material/error:")
+
+
+def current_workspace() -> Workspace | None:
+    """Open this session's workspace; show the problem and return None if it cannot be."""
+    try:
+        return open_workspace(state.get_workspace_path())
+    except KayfabeError as error:
+        show_error(error)
+        return None
+
+
+def workspace_version(workspace: Workspace) -> int:
+    """Return the workspace's data version, the key for cached reads."""
+    return read_data_version(workspace)
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def cached_progress(root: str, version: int) -> Progress:
+    """Progress counts, cached per workspace version."""
+    return read_progress(Workspace(Path(root)))
+
+
+def progress_of(workspace: Workspace) -> Progress:
+    """Return the workspace's stage progress (cached on its data version)."""
+    return cached_progress(str(workspace.root), workspace_version(workspace))
+
+
+def stage_guard(ready: bool, needs: str, page_key: str, link_label: str) -> bool:
+    """Say what is missing and link to the stage that makes it; return ``ready``."""
+    if not ready:
+        st.info(needs, icon=":material/info:")
+        st.page_link(PAGES[page_key], label=link_label, icon=":material/arrow_forward:")
+    return ready
+
+
+def not_built_yet(what_it_will_do: str) -> None:
+    """State plainly that this page's tools are not built yet, and what they will do."""
+    st.warning("This stage is not built yet: nothing on this page is computed yet.",
+               icon=":material/construction:")
+    st.markdown(what_it_will_do)
+
+
+@st.cache_data(show_spinner=False, max_entries=5000)
+def thumbnail_data_uri(path: str, size: int = 96) -> str:
+    """Return a small JPEG of the image at ``path`` as a data URI (cached per file)."""
+    with Image.open(path) as picture:
+        picture = picture.convert("RGB")
+        picture.thumbnail((size, size))
+        from io import BytesIO
+
+        buffer = BytesIO()
+        picture.save(buffer, format="JPEG", quality=75)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -1,0 +1,46 @@
+"""The sidebar: which workspace is open, switching to another, and the stage checklist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from kayfabe_core.stages import list_stages
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.workspace import Workspace, open_workspace
+from kayfabe_ui import state
+from kayfabe_ui.common import progress_of
+
+
+def render_sidebar() -> None:
+    """Draw the workspace box and the checklist of stages in the sidebar."""
+    workspace = _open_quietly()
+    with st.sidebar:
+        st.markdown("**Workspace**")
+        st.code(str(state.get_workspace_path()), language=None, wrap_lines=True)
+        with st.expander("Open or create another workspace", icon=":material/folder_open:"):
+            chosen = st.text_input(
+                "Folder", key="workspace_input", placeholder="e.g. my-study",
+                help="A folder name or path. A new folder becomes an empty workspace.",
+            )
+            if st.button("Open workspace", key="open_workspace", disabled=not chosen.strip()):
+                state.set_workspace_path(Path(chosen.strip()).expanduser().resolve())
+                st.rerun()
+        if workspace is not None:
+            _render_checklist(workspace)
+
+
+def _open_quietly() -> Workspace | None:
+    try:
+        return open_workspace(state.get_workspace_path())
+    except KayfabeError:
+        return None  # the page itself shows the problem
+
+
+def _render_checklist(workspace: Workspace) -> None:
+    st.markdown("**Progress**")
+    for stage in list_stages(progress_of(workspace)):
+        icon = ":material/check_circle:" if stage.done else ":material/radio_button_unchecked:"
+        colour = "green" if stage.done else "gray"
+        st.markdown(f":{colour}[{icon}] **{stage.title}** · {stage.summary}")

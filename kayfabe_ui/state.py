@@ -1,0 +1,39 @@
+"""The only module that touches ``st.session_state``, through named keys.
+
+Session state holds only which workspace this browser tab has open; everything
+durable lives in the workspace itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from kayfabe_core.workspace import default_workspace_path
+
+WORKSPACE_PATH = "workspace_path"
+POSTS_PAGE = "posts_page_number"
+
+
+def get_workspace_path() -> Path:
+    """Return the folder of the workspace this session has open (default on first call)."""
+    if WORKSPACE_PATH not in st.session_state:
+        st.session_state[WORKSPACE_PATH] = str(default_workspace_path())
+    return Path(st.session_state[WORKSPACE_PATH])
+
+
+def set_workspace_path(path: Path) -> None:
+    """Make ``path`` this session's open workspace."""
+    st.session_state[WORKSPACE_PATH] = str(path)
+    st.session_state[POSTS_PAGE] = 1
+
+
+def get_int(key: str, default: int) -> int:
+    """Return the integer kept under ``key`` (one of this module's names)."""
+    return int(st.session_state.get(key, default))
+
+
+def set_int(key: str, value: int) -> None:
+    """Keep ``value`` under ``key`` (one of this module's names)."""
+    st.session_state[key] = value

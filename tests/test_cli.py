@@ -1,0 +1,60 @@
+"""The command line: same report as the page, one message and exit 1 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from kayfabe_core.ingest import ingest_files
+from kayfabe_core.workspace import open_workspace
+from tests.conftest import error_row, make_csv, post_row
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kayfabe_core", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_ingest_json_has_the_promised_keys_and_matches_the_core(tmp_path: Path) -> None:
+    export = tmp_path / "x.csv"
+    export.write_text(make_csv([post_row("A1"), post_row("A1", "2"), post_row("B1"), error_row()]))
+    result = run_cli("ingest", str(tmp_path / "cli"), str(export), "--json")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    for key in ("rows_read", "posts", "images", "duplicates_dropped", "error_rows",
+                "posts_without_image", "unknown_columns", "new_posts", "workspace_posts"):
+        assert key in printed
+    direct = ingest_files(open_workspace(tmp_path / "direct"), [("x.csv", export.read_bytes())])
+    assert printed == direct.to_dict()
+    assert (printed["posts"], printed["images"], printed["error_rows"]) == (2, 3, 1)
+
+
+def test_ingest_text_report_and_second_import(tmp_path: Path) -> None:
+    export = tmp_path / "x.csv"
+    export.write_text(make_csv([post_row("A1")]))
+    run_cli("ingest", str(tmp_path / "w"), str(export))
+    result = run_cli("ingest", str(tmp_path / "w"), str(export))
+    assert result.returncode == 0
+    assert "New posts added to the workspace   0" in result.stdout
+    assert "Posts in the workspace now         1" in result.stdout
+
+
+def test_bad_file_exits_1_with_one_message_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "people.csv"
+    bad.write_text("name,age\nann,3\n")
+    result = run_cli("ingest", str(tmp_path / "w"), str(bad))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: people.csv does not look like a PhantomBuster Instagram export")
+    assert "What to do:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_exits_1(tmp_path: Path) -> None:
+    result = run_cli("ingest", str(tmp_path / "w"), str(tmp_path / "nope.csv"))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == f"Error: The file {tmp_path / 'nope.csv'} does not exist."

@@ -1,0 +1,118 @@
+"""The workspace folder and database: creation, schema version, transactions, durability."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kayfabe_core.errors import WorkspaceError
+from kayfabe_core.schema import SCHEMA_VERSION
+from kayfabe_core.workspace import (
+    connect, default_workspace_path, open_workspace, read_data_version, read_meta, transaction,
+    write_meta,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_new_workspace_has_folders_and_current_schema(tmp_path: Path) -> None:
+    workspace = open_workspace(tmp_path / "new")
+    assert workspace.images_dir.is_dir() and workspace.runs_dir.is_dir()
+    with connect(workspace) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert open_workspace(tmp_path / "new") == workspace  # reopening is harmless
+
+
+def test_environment_variable_chooses_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAYFABE_WORKSPACE", "/tmp/elsewhere")
+    assert default_workspace_path() == Path("/tmp/elsewhere")
+    monkeypatch.delenv("KAYFABE_WORKSPACE")
+    assert default_workspace_path() == Path("workspace")
+
+
+def test_a_file_is_not_a_workspace(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(WorkspaceError) as caught:
+        open_workspace(tmp_path / "f")
+    assert caught.value.message == f"The workspace must be a folder, but {tmp_path / 'f'} is a file."
+
+
+def test_opening_without_create_needs_an_existing_workspace(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError) as caught:
+        open_workspace(tmp_path / "none", create=False)
+    assert caught.value.message == f"No workspace found in {tmp_path / 'none'} (there is no kayfabe.sqlite there)."
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    workspace = open_workspace(tmp_path / "w")
+    with sqlite3.connect(workspace.db_path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(WorkspaceError) as caught:
+        open_workspace(tmp_path / "w")
+    assert caught.value.message == (
+        f"This workspace was made by a newer version of the app (schema {SCHEMA_VERSION + 1}; "
+        f"this app knows up to {SCHEMA_VERSION})."
+    )
+
+
+def test_a_database_file_of_another_kind_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "kayfabe.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(WorkspaceError) as caught:
+        open_workspace(tmp_path / "w")
+    assert caught.value.message.startswith(f"The file {tmp_path / 'w' / 'kayfabe.sqlite'} is not a workspace database")
+
+
+def test_transaction_commits_and_bumps_version(tmp_path: Path) -> None:
+    workspace = open_workspace(tmp_path / "w")
+    start = read_data_version(workspace)
+    with transaction(workspace) as conn:
+        write_meta(conn, "k", "v")
+    assert read_meta(workspace, "k") == "v"
+    assert read_data_version(workspace) == start + 1
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    workspace = open_workspace(tmp_path / "w")
+    start = read_data_version(workspace)
+    with pytest.raises(RuntimeError), transaction(workspace) as conn:
+        write_meta(conn, "k", "v")
+        raise RuntimeError("boom")
+    assert read_meta(workspace, "k") is None
+    assert read_data_version(workspace) == start
+
+
+WRITER = """
+import sys
+from kayfabe_core.workspace import open_workspace, transaction, write_meta
+workspace = open_workspace(sys.argv[1])
+i = 0
+while True:
+    with transaction(workspace) as conn:
+        write_meta(conn, f"k{i}", str(i))
+    print(i, flush=True)  # acknowledged only after the commit returned
+    i += 1
+"""
+
+
+def test_killed_writer_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "w")], cwd=ROOT,
+                               stdout=subprocess.PIPE, text=True)
+    acknowledged = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 30 and time.monotonic() < deadline:
+        acknowledged.append(int(process.stdout.readline()))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(acknowledged) == 30
+    workspace = open_workspace(tmp_path / "w")
+    for i in acknowledged:
+        assert read_meta(workspace, f"k{i}") == str(i)
