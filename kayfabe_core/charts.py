@@ -22,8 +22,8 @@ def posts_per_month_figure(by_month: pd.DataFrame) -> go.Figure:
         labels={"month": "Month", "posts": "Posts", "media_type": "Post type"},
     )
     figure.update_layout(
-        bargap=0.1, height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        legend={"orientation": "h", "y": 1.08, "x": 0},
+        bargap=0.1, height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
     )
     figure.update_xaxes(dtick="M3", tickformat="%b %Y")
     return figure

@@ -74,7 +74,7 @@ def _draw_all(workspace: Workspace, images: tuple[DemoImage, ...]) -> list[Store
 def _write_images_and_labels(conn, images, stored) -> int:  # type: ignore[no-untyped-def]
     ids = dict(conn.execute("SELECT source_url, image_id FROM images").fetchall())
     count = 0
-    for image, picture in zip(images, stored):
+    for image, picture in zip(images, stored, strict=True):
         mark_fetched(conn, ids[image.source_url], picture)
         for operation, response in image.responses.items():
             store_response(conn, picture.sha256, operation, response, origin="demo",

@@ -7,7 +7,7 @@ import io
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from PIL import Image
 
@@ -51,5 +51,5 @@ def mark_fetched(conn: sqlite3.Connection, image_id: int, stored: StoredImage) -
         "UPDATE images SET sha256 = ?, ext = ?, width = ?, height = ?, n_bytes = ?, "
         "fetch_status = 'ok', fetch_error = NULL, fetched_at = ? WHERE image_id = ?",
         (stored.sha256, stored.ext, stored.width, stored.height, stored.n_bytes,
-         datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), image_id),
+         datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), image_id),
     )

@@ -17,7 +17,8 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ import pandas as pd
 from kayfabe_core.csvfile import decode_csv, read_header, read_table
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.phantombuster import EXPECTED_HINT, TAGGED, map_columns
-from kayfabe_core.workspace import Workspace, transaction
+from kayfabe_core.workspace import Workspace, connect, transaction
 
 POST_FIELDS = (
     "post_url", "media_id", "owner", "full_name", "profile_url", "description", "alt_text",
@@ -186,8 +187,9 @@ def _url_path(urls: pd.Series) -> pd.Series:
 
 def _drop_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
     kept = rows.drop_duplicates(subset=["post_url", "image_key"], keep="first")
-    has_image = kept.groupby("post_url")["image_key"].transform(lambda keys: (keys != "").any())
-    return kept[(kept["image_key"] != "") | ~has_image]
+    with_image = kept["image_key"] != ""
+    has_image = kept["post_url"].isin(kept.loc[with_image, "post_url"])
+    return kept[with_image | ~has_image]
 
 
 def _build_images(rows: pd.DataFrame) -> pd.DataFrame:
@@ -269,7 +271,7 @@ def write_export(conn: sqlite3.Connection, parsed: ParsedExport) -> IngestReport
 
     Returns the report completed with what was new.
     """
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     files = json.dumps([report.name for report in parsed.report.files])
     cursor = conn.execute(
         "INSERT INTO imports(imported_at, files, report) VALUES (?, ?, '{}')", (now, files)
@@ -316,8 +318,6 @@ def _with_counts(report: IngestReport, new_posts: int, new_images: int, total: i
 
 def read_last_report(workspace: Workspace) -> IngestReport | None:
     """Return the report of the most recent import into the workspace, or None."""
-    from kayfabe_core.workspace import connect
-
     with connect(workspace) as conn:
         row = conn.execute("SELECT report FROM imports ORDER BY import_id DESC LIMIT 1").fetchone()
     if row is None:
@@ -325,12 +325,12 @@ def read_last_report(workspace: Workspace) -> IngestReport | None:
     return report_from_dict(json.loads(row[0]))
 
 
-def report_from_dict(data: dict[str, object]) -> IngestReport:
+def report_from_dict(data: dict[str, Any]) -> IngestReport:
     """Rebuild an :class:`IngestReport` from :meth:`IngestReport.to_dict` output."""
-    files = tuple(FileReport(**{**f, "notes": tuple(f["notes"])}) for f in data["files"])  # type: ignore[union-attr]
+    files = tuple(FileReport(**{**entry, "notes": tuple(entry["notes"])}) for entry in data["files"])
     return IngestReport(**{
         **data,
         "files": files,
-        "unknown_columns": tuple(data["unknown_columns"]),  # type: ignore[arg-type]
-        "notes": tuple(data["notes"]),  # type: ignore[arg-type]
+        "unknown_columns": tuple(data["unknown_columns"]),
+        "notes": tuple(data["notes"]),
     })

@@ -65,7 +65,7 @@ def stage_guard(ready: bool, needs: str, page_key: str, link_label: str) -> bool
 
 def not_built_yet(what_it_will_do: str) -> None:
     """State plainly that this page's tools are not built yet, and what they will do."""
-    st.warning("This stage is not built yet: nothing on this page is computed yet.",
+    st.warning("The tools of this stage are not built yet: this page computes nothing yet.",
                icon=":material/construction:")
     st.markdown(what_it_will_do)
 

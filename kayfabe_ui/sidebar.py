@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from kayfabe_core.stages import list_stages
 from kayfabe_core.errors import KayfabeError
+from kayfabe_core.stages import list_stages
 from kayfabe_core.workspace import Workspace, open_workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import progress_of
@@ -18,15 +18,17 @@ def render_sidebar() -> None:
     workspace = _open_quietly()
     with st.sidebar:
         st.markdown("**Workspace**")
-        st.code(str(state.get_workspace_path()), language=None, wrap_lines=True)
+        st.caption(f":material/folder: `{state.get_workspace_path()}`")
         with st.expander("Open or create another workspace", icon=":material/folder_open:"):
             chosen = st.text_input(
                 "Folder", key="workspace_input", placeholder="e.g. my-study",
                 help="A folder name or path. A new folder becomes an empty workspace.",
             )
-            if st.button("Open workspace", key="open_workspace", disabled=not chosen.strip()):
-                state.set_workspace_path(Path(chosen.strip()).expanduser().resolve())
-                st.rerun()
+            if st.button("Open workspace", key="open_workspace"):
+                if chosen.strip():
+                    state.set_workspace_path(Path(chosen.strip()).expanduser().resolve())
+                    st.rerun()
+                st.warning("Type a folder name first.")
         if workspace is not None:
             _render_checklist(workspace)
 

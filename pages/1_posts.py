@@ -3,12 +3,11 @@
 import streamlit as st
 
 from kayfabe_core.charts import posts_per_month_figure
-from kayfabe_core.demo_workspace import build_demo_workspace
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.ingest import ingest_files, read_last_report
 from kayfabe_core.posts import count_posts_by_month
 from kayfabe_ui.common import current_workspace, progress_of, show_error
-from kayfabe_ui.posts_view import render_posts_table, render_report
+from kayfabe_ui.posts_view import choose_account, render_posts_table, render_report
 
 st.title("Posts")
 st.caption(
@@ -28,6 +27,7 @@ with st.container(border=True):
         try:
             with st.spinner("Reading the files…"):
                 ingest_files(workspace, [(upload.name, upload.getvalue()) for upload in uploads])
+            st.rerun()  # the sidebar checklist was drawn before the import
         except KayfabeError as error:
             show_error(error)
             st.caption("Nothing was imported; the workspace is as it was before.")
@@ -38,6 +38,8 @@ if progress.posts == 0:
             "a fictional wrestler's account with pictures, labels and codes ready to train on.",
             icon=":material/info:")
     if st.button("Build the demo here", key="build_demo", icon=":material/auto_awesome:"):
+        from kayfabe_core.demo_workspace import build_demo_workspace
+
         try:
             with st.spinner("Drawing the demo's pictures and labels (a few seconds)…"):
                 build_demo_workspace(workspace.root)
@@ -50,10 +52,11 @@ report = read_last_report(workspace)
 if report is not None:
     render_report(report)
 
+owner = choose_account(workspace)
 st.subheader("Posts per month")
-st.plotly_chart(posts_per_month_figure(count_posts_by_month(workspace)), key="posts_per_month")
+st.plotly_chart(posts_per_month_figure(count_posts_by_month(workspace, owner)), key="posts_per_month")
 st.caption("How to read it: each bar is one month of posts, split by type; a carousel holds "
            "several images. Gaps are months with no posts in the files.")
 
 st.subheader("All posts")
-render_posts_table(workspace, progress.posts)
+render_posts_table(workspace, owner)

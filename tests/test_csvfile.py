@@ -9,7 +9,7 @@ from kayfabe_core.errors import InputFileError
 
 
 def test_plain_utf8_with_quoted_newline() -> None:
-    text = decode_csv("a.csv", 'postUrl,description\nx,"two\nlines"\n'.encode())
+    text = decode_csv("a.csv", b'postUrl,description\nx,"two\nlines"\n')
     assert (text.encoding, text.delimiter, text.notes) == ("UTF-8", ",", ())
     table = read_table(text)
     assert table["description"].tolist() == ["two\nlines"]

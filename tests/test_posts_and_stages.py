@@ -4,7 +4,7 @@ from kayfabe_core.ingest import ingest_files
 from kayfabe_core.posts import count_posts, count_posts_by_month, read_posts_page
 from kayfabe_core.stages import list_stages, read_progress
 from kayfabe_core.workspace import Workspace
-from tests.conftest import make_csv, post_row
+from tests.conftest import HEADER, make_csv, post_row
 
 
 def _fill(workspace: Workspace) -> None:
@@ -39,3 +39,14 @@ def test_stage_checklist_follows_the_workspace(workspace: Workspace) -> None:
     progress = read_progress(workspace)
     assert (progress.posts, progress.images, progress.images_fetched) == (8, 7, 0)
     assert [stage.done for stage in list_stages(progress)] == [True, False, False, False]
+
+
+def test_owner_filter(workspace: Workspace) -> None:
+    from kayfabe_core.posts import list_owners
+
+    rows = [post_row(f"A{i}", username="ann") for i in range(3)] + [post_row("B", username="bob")]
+    ingest_files(workspace, [("o.csv", make_csv(rows, header=[*HEADER, "username"]).encode())])
+    assert list_owners(workspace) == ["ann", "bob"]
+    assert count_posts(workspace, owner="bob") == 1
+    assert count_posts_by_month(workspace, owner="ann")["posts"].sum() == 3
+    assert len(read_posts_page(workspace, 0, 10, owner="ann")) == 3

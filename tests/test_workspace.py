@@ -15,7 +15,12 @@ import pytest
 from kayfabe_core.errors import WorkspaceError
 from kayfabe_core.schema import SCHEMA_VERSION
 from kayfabe_core.workspace import (
-    connect, default_workspace_path, open_workspace, read_data_version, read_meta, transaction,
+    connect,
+    default_workspace_path,
+    open_workspace,
+    read_data_version,
+    read_meta,
+    transaction,
     write_meta,
 )
 

@@ -18,9 +18,9 @@ from kayfabe_core.demo.scenes import SCENES, Scene
 
 LABEL_MODEL_VERSION = "3.0"
 MODERATION_MODEL_VERSION = "7.0"
-P_CONFUSE = 0.15
+P_CONFUSE = 0.08
 """Chance that an image also shows labels of another, random scene."""
-MEAN_NOISE_LABELS = 1.5
+MEAN_NOISE_LABELS = 1.2
 """Mean number of random off-scene labels per image."""
 P_NOISE_MODERATION = 0.02
 """Chance of one random moderation label on any image."""
@@ -109,9 +109,14 @@ def _draw_scene_labels(found: dict[str, float], scene: Scene, n_people: int,
 
 
 def _add_ancestors(found: dict[str, float]) -> None:
-    for name, conf in list(found.items()):
+    """Give every label's ancestors (transitively) at least the label's confidence."""
+    pending = list(found)
+    while pending:
+        name = pending.pop()
         for parent in LABELS[name].parents:
-            _keep_max(found, parent, conf)
+            if found[name] > found.get(parent, 0.0):
+                found[parent] = found[name]
+                pending.append(parent)
 
 
 def _add_moderation(found: dict[str, float], name: str, conf: float) -> None:

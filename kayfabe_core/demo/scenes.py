@@ -58,7 +58,7 @@ def _scene(name: str, description: str, p_yes: float, weight: float, people: tup
 
 SCENES: tuple[Scene, ...] = (
     _scene("ring_match", "a match in the ring: ropes, corner posts, crowd under spotlights",
-           0.96, 0.15, (2, 3), (
+           0.97, 0.15, (2, 3), (
                ("Wrestling", 0.75, 62, 98), ("Sport", 0.8, 65, 99), ("Martial Arts", 0.35, 55, 90),
                ("Boxing Ring", 0.55, 55, 95), ("Crowd", 0.6, 55, 95), ("Audience", 0.45, 52, 92),
                ("Arena", 0.35, 52, 90), ("Lighting", 0.4, 55, 90), ("Spotlight", 0.2, 52, 85),
@@ -72,13 +72,13 @@ SCENES: tuple[Scene, ...] = (
                ("Costume", 0.35, 52, 88), ("Jacket", 0.3, 52, 90), ("Night", 0.2, 52, 80)),
            (("Rude Gestures", 0.05, 52, 80),), (0.4, 0.05, 0.02), 1.2),
     _scene("title_belt", "posing with the championship title belt",
-           0.88, 0.07, (1, 2), (
+           0.92, 0.07, (1, 2), (
                ("Belt", 0.7, 55, 96), ("Buckle", 0.4, 52, 90), ("Gold", 0.55, 55, 95),
                ("Trophy", 0.45, 52, 92), ("Accessories", 0.6, 55, 96), ("Jewelry", 0.3, 52, 85),
                ("Smile", 0.4, 55, 95), ("Costume", 0.25, 52, 85), ("Tattoo", 0.2, 52, 85)),
            (), (0.6, 0.15, 0.02), 1.6),
     _scene("backstage_promo", "cutting a promo backstage with a microphone in front of a logo",
-           0.8, 0.07, (1, 2), (
+           0.85, 0.07, (1, 2), (
                ("Microphone", 0.55, 55, 95), ("Electrical Device", 0.45, 55, 95),
                ("Indoors", 0.35, 52, 90), ("Poster", 0.35, 52, 90), ("Logo", 0.35, 52, 90),
                ("Text", 0.4, 55, 95), ("Jacket", 0.35, 52, 92), ("Sunglasses", 0.3, 55, 95),
@@ -106,35 +106,35 @@ SCENES: tuple[Scene, ...] = (
                ("Happy", 0.35, 52, 90), ("Indoors", 0.25, 52, 88)),
            (), (0.45, 0.08, 0.12), 0.9),
     _scene("charity_event", "a charity visit with children, balloons and a big cheque",
-           0.25, 0.04, (2, 5), (
+           0.2, 0.04, (2, 5), (
                ("Child", 0.55, 55, 96), ("Girl", 0.35, 52, 92), ("Boy", 0.35, 52, 92),
                ("Balloon", 0.5, 55, 97), ("Party", 0.3, 52, 88), ("Smile", 0.5, 55, 95),
                ("Teddy Bear", 0.25, 52, 92), ("Text", 0.35, 52, 90), ("Toy", 0.25, 52, 88),
                ("Indoors", 0.3, 52, 88), ("Happy", 0.3, 52, 90)),
            (), (0.5, 0.05, 0.06), 1.1),
     _scene("gym_training", "training at the gym: dumbbells, barbell, mirror",
-           0.15, 0.09, (1, 2), (
+           0.12, 0.09, (1, 2), (
                ("Gym", 0.55, 55, 96), ("Fitness", 0.6, 55, 97), ("Working Out", 0.55, 55, 96),
                ("Sport", 0.5, 55, 96), ("Dumbbell", 0.45, 55, 96), ("Sports Equipment", 0.4, 52, 92),
                ("Weightlifting", 0.3, 52, 90), ("Mirror", 0.2, 52, 85), ("Shorts", 0.3, 52, 90),
                ("Skin", 0.3, 52, 85), ("Tattoo", 0.2, 52, 85), ("Indoors", 0.3, 52, 88)),
            (("Female Swimwear or Underwear", 0.08, 52, 80),), (0.4, 0.04, 0.02), 1.1),
     _scene("travel_airport", "at the airport with a suitcase, a plane behind the window",
-           0.15, 0.06, (1, 2), (
+           0.1, 0.06, (1, 2), (
                ("Airport", 0.45, 55, 96), ("Airport Terminal", 0.35, 52, 92),
                ("Airplane", 0.35, 55, 97), ("Suitcase", 0.4, 55, 95), ("Baggage", 0.4, 52, 92),
                ("Window", 0.3, 52, 90), ("Backpack", 0.2, 52, 90), ("Cap", 0.25, 52, 90),
                ("Sunglasses", 0.25, 52, 92), ("Indoors", 0.3, 52, 88), ("Building", 0.25, 52, 85)),
            (), (0.4, 0.05, 0.03), 0.8),
     _scene("car_selfie", "a selfie in the driver's seat",
-           0.12, 0.05, (1, 1), (
+           0.08, 0.05, (1, 1), (
                ("Selfie", 0.55, 55, 97), ("Car", 0.45, 55, 95), ("Vehicle", 0.4, 55, 95),
                ("Transportation", 0.4, 55, 95), ("Steering Wheel", 0.3, 52, 92),
                ("Seat Belt", 0.35, 52, 92), ("Sunglasses", 0.35, 55, 96), ("Smile", 0.4, 55, 95),
                ("Portrait", 0.25, 52, 88), ("Window", 0.2, 52, 85)),
            (), (0.7, 0.0, 0.03), 1.0),
     _scene("beach", "a day at the beach: sea, sand, sun and an umbrella",
-           0.08, 0.05, (0, 2), (
+           0.06, 0.05, (0, 2), (
                ("Beach", 0.6, 60, 99), ("Sea", 0.6, 60, 99), ("Water", 0.6, 60, 99),
                ("Sky", 0.6, 60, 99), ("Sand", 0.45, 55, 97), ("Shoreline", 0.4, 55, 97),
                ("Summer", 0.35, 52, 92), ("Sun", 0.25, 52, 92), ("Umbrella", 0.25, 52, 92),

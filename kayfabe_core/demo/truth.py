@@ -74,7 +74,7 @@ def _codes(rng: np.random.Generator, scene: np.ndarray, post_index: np.ndarray,
 def _second_codes(rng: np.random.Generator, scene: np.ndarray,
                   code_yes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p = p_yes_by_scene()[scene]
-    p_disagree = 0.07 + 0.5 * p * (1.0 - p)
+    p_disagree = 0.09 + 0.5 * p * (1.0 - p)
     flip = rng.random(len(scene)) < p_disagree
     has_second = rng.random(len(scene)) < SECOND_CODER_SHARE
     return has_second, np.where(flip, ~code_yes, code_yes)
