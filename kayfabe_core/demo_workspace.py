@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from kayfabe_core.codes import Codebook, append_codes, write_codebook
+from kayfabe_core.codes import append_codes, write_codebook
 from kayfabe_core.demo import DemoData, DemoImage, draw_picture, generate_demo
 from kayfabe_core.errors import WorkspaceError
 from kayfabe_core.images import StoredImage, mark_fetched, save_image_bytes
@@ -84,8 +84,7 @@ def _write_images_and_labels(conn, images, stored) -> int:  # type: ignore[no-un
 
 
 def _write_codes(conn, demo: DemoData) -> int:  # type: ignore[no-untyped-def]
-    book = demo.codebook
-    version = write_codebook(conn, Codebook(book.category, book.yes_name, book.no_name, book.definition))
+    version = write_codebook(conn, demo.codebook)
     hashes = dict(conn.execute("SELECT source_url, sha256 FROM images").fetchall())
     first, second = demo.coders
     codes = [(hashes[image.source_url], first, image.code) for image in demo.images]

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Codebook:
-    """One binary category: its name, the names of its two values, and its definition."""
-
-    category: str
-    yes_name: str
-    no_name: str
-    definition: str
-
+from kayfabe_core.codes import Codebook
 
 DEMO_CODEBOOK = Codebook(
     category="Kayfabe",
