@@ -9,6 +9,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kayfabe_core.workspace import Workspace, connect
+
 VALUES = ("YES", "NO", "UNSURE")
 
 
@@ -50,3 +52,11 @@ def append_codes(
         [(sha256, coder, value, note, codebook_version, stamp) for sha256, coder, value in codes],
     )
     return len(codes)
+
+
+def read_codebook(workspace: Workspace) -> Codebook | None:
+    """Return the latest codebook version of the workspace, or None when there is none."""
+    with connect(workspace) as conn:
+        row = conn.execute("SELECT category, yes_name, no_name, definition FROM codebooks "
+                           "ORDER BY version DESC LIMIT 1").fetchone()
+    return None if row is None else Codebook(*row)

@@ -37,3 +37,17 @@ def get_int(key: str, default: int) -> int:
 def set_int(key: str, value: int) -> None:
     """Keep ``value`` under ``key`` (one of this module's names)."""
     st.session_state[key] = value
+
+GALLERY_PAGE = "gallery_page_number"
+SELECTED_IMAGE = "selected_image_sha256"
+
+
+def get_text(key: str) -> str | None:
+    """Return the text kept under ``key`` (one of this module's names), or None."""
+    value = st.session_state.get(key)
+    return None if value is None else str(value)
+
+
+def set_text(key: str, value: str | None) -> None:
+    """Keep ``value`` under ``key`` (one of this module's names); None forgets it."""
+    st.session_state[key] = value

@@ -1,12 +1,21 @@
-"""Images & labels: fetch each post's images once and get their Rekognition labels."""
+"""Images & labels: browse the fetched pictures with their Rekognition labels."""
 
 import streamlit as st
 
-from kayfabe_ui.common import current_workspace, not_built_yet, progress_of, stage_guard
+from kayfabe_core.codes import read_codebook
+from kayfabe_ui import state
+from kayfabe_ui.common import current_workspace, progress_of, stage_guard
+from kayfabe_ui.images_view import (
+    choose_filters,
+    render_associations,
+    render_frequencies,
+    render_gallery,
+    show_detail,
+)
 
 st.title("Images & labels")
 st.caption("Fetch every post's pictures once, send them to Amazon Rekognition (after showing "
-           "what it will cost), and browse the pictures with their labels.")
+           "what it will cost), and browse the pictures with their labels before deciding anything.")
 workspace = current_workspace()
 if workspace is None or not stage_guard(
     progress_of(workspace).posts > 0,
@@ -15,11 +24,31 @@ if workspace is None or not stage_guard(
 ):
     st.stop()
 progress = progress_of(workspace)
-st.markdown(f"This workspace has **{progress.images:,}** images listed in its posts; "
-            f"**{progress.images_fetched:,}** are fetched and **{progress.images_labelled:,}** "
-            "have stored Rekognition labels.")
-not_built_yet(
-    "It will: download each image once (checking Instagram's link expiry first), label images "
-    "with DetectLabels, DetectModerationLabels and RecognizeCelebrities after a cost estimate, "
-    "import labels you already have, and show a gallery filtered by label and confidence."
-)
+counts = st.columns(3)
+counts[0].metric("Images in posts", f"{progress.images:,}")
+counts[1].metric("Fetched", f"{progress.images_fetched:,}")
+counts[2].metric("With labels", f"{progress.images_labelled:,}")
+
+choices, threshold = choose_filters(workspace) if progress.images_labelled else ([], 80.0)
+gallery_tab, chart_tab, codes_tab, fetch_tab = st.tabs(
+    ["Gallery", "Label frequency", "Labels and codes", "Fetch & label"])
+with fetch_tab:
+    st.warning("Fetching images and calling Rekognition from this page is not built yet.",
+               icon=":material/construction:")
+    st.markdown("It will: download each image once (checking Instagram's link expiry first), show the "
+                "cost of DetectLabels, DetectModerationLabels and RecognizeCelebrities before any call, "
+                "and import labels you already have.")
+if progress.images_labelled == 0:
+    for tab in (gallery_tab, chart_tab, codes_tab):
+        tab.info("No image has labels yet; see the Fetch & label tab.", icon=":material/info:")
+    st.stop()
+with gallery_tab:
+    render_gallery(workspace, choices, threshold)
+with chart_tab:
+    render_frequencies(workspace, threshold)
+with codes_tab:
+    book = read_codebook(workspace)
+    render_associations(workspace, threshold, (book.yes_name, book.no_name) if book else ("YES", "NO"))
+selected = state.get_text(state.SELECTED_IMAGE)
+if selected:
+    show_detail(workspace, selected, threshold)

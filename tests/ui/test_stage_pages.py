@@ -30,15 +30,6 @@ def test_guard_on_an_empty_workspace(tmp_path: Path, open_app, page: str) -> Non
     assert len(at.metric) == 0
 
 
-def test_images_page_with_posts_counts_real_images_and_says_not_built(tmp_path: Path, open_app) -> None:
-    rows = [post_row("A1"), post_row("A1", "2"), post_row("B1")]
-    ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv(rows).encode())])
-    at = open_app(tmp_path / "ws")
-    at.switch_page("pages/2_images.py").run()
-    assert not at.exception
-    assert "This workspace has **3** images listed" in texts(at)
-    assert "The tools of this stage are not built yet" in texts(at)
-
 
 def test_sidebar_checklist_and_switching_workspace(tmp_path: Path, open_app) -> None:
     ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv([post_row("A1")]).encode())])

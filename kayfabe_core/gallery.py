@@ -1,0 +1,104 @@
+"""Browsing labelled images: label lists, filtered pages of images, frequencies.
+
+All queries read the long label table, so any confidence threshold works with
+no new Rekognition calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from kayfabe_core.workspace import Workspace, connect
+
+SOURCES = ("label", "moderation", "celebrity")
+SOURCE_NAMES = {"label": "Object / scene", "moderation": "Moderation", "celebrity": "Celebrity"}
+
+
+@dataclass(frozen=True)
+class LabelChoice:
+    """One label to filter on: its source and key (the key of a celebrity is its Id)."""
+
+    source: str
+    key: str
+
+
+def list_labels(workspace: Workspace, min_confidence: float) -> pd.DataFrame:
+    """Return every label seen at or above ``min_confidence``.
+
+    Columns: source, key, name, images (distinct images carrying it); most frequent first.
+    """
+    sql = ("SELECT source, key, MAX(name) AS name, COUNT(DISTINCT sha256) AS images FROM labels "
+           "WHERE confidence >= ? GROUP BY source, key ORDER BY images DESC, name")
+    with connect(workspace) as conn:
+        return pd.read_sql_query(sql, conn, params=[min_confidence])
+
+
+def _filter_sql(choices: Sequence[LabelChoice], min_confidence: float) -> tuple[str, list[object]]:
+    """SQL selecting the fetched images that carry every chosen label (all images if none)."""
+    base = "SELECT DISTINCT i.sha256 FROM images i WHERE i.fetch_status = 'ok'"
+    if not choices:
+        return base, []
+    pairs = " OR ".join("(source = ? AND key = ?)" for _ in choices)
+    sql = (f"SELECT sha256 FROM labels WHERE confidence >= ? AND ({pairs}) "
+           "GROUP BY sha256 HAVING COUNT(DISTINCT source || '/' || key) = ?")
+    params: list[object] = [min_confidence]
+    for choice in choices:
+        params += [choice.source, choice.key]
+    return sql, [*params, len(choices)]
+
+
+def count_images(workspace: Workspace, choices: Sequence[LabelChoice], min_confidence: float) -> int:
+    """Return how many fetched images carry every chosen label at ``min_confidence`` or more."""
+    sql, params = _filter_sql(choices, min_confidence)
+    with connect(workspace) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0])
+
+
+def read_image_page(
+    workspace: Workspace, choices: Sequence[LabelChoice], min_confidence: float, offset: int, limit: int
+) -> pd.DataFrame:
+    """Return one page of matching images: sha256, ext, post_url, description, pub_date.
+
+    Ordered by post date (newest first); an image shared by several posts appears once.
+    """
+    sql, params = _filter_sql(choices, min_confidence)
+    query = (
+        f"WITH chosen AS ({sql}) SELECT i.sha256, MIN(i.ext) AS ext, MIN(p.post_url) AS post_url, "
+        "MIN(p.description) AS description, MAX(p.pub_date) AS pub_date FROM chosen c "
+        "JOIN images i ON i.sha256 = c.sha256 JOIN posts p ON p.post_url = i.post_url "
+        "GROUP BY i.sha256 ORDER BY pub_date DESC, i.sha256 LIMIT ? OFFSET ?"
+    )
+    with connect(workspace) as conn:
+        return pd.read_sql_query(query, conn, params=[*params, limit, offset])
+
+
+def read_top_labels(
+    workspace: Workspace, hashes: Sequence[str], min_confidence: float, per_image: int
+) -> dict[str, list[str]]:
+    """Return up to ``per_image`` label names per image, most confident first."""
+    if not hashes:
+        return {}
+    marks = ", ".join("?" * len(hashes))
+    sql = (f"SELECT sha256, name FROM labels WHERE sha256 IN ({marks}) AND confidence >= ? "
+           "ORDER BY sha256, confidence DESC")
+    names: dict[str, list[str]] = {sha: [] for sha in hashes}
+    with connect(workspace) as conn:
+        for sha, name in conn.execute(sql, [*hashes, min_confidence]):
+            if len(names[sha]) < per_image:
+                names[sha].append(name)
+    return names
+
+
+def label_frequencies(workspace: Workspace, min_confidence: float, top_n: int) -> pd.DataFrame:
+    """Return the ``top_n`` most frequent labels of each source at ``min_confidence``.
+
+    Columns: source, name, images, share (of labelled images).
+    """
+    frame = list_labels(workspace, min_confidence)
+    with connect(workspace) as conn:
+        labelled = conn.execute("SELECT COUNT(DISTINCT sha256) FROM responses WHERE response IS NOT NULL").fetchone()[0]
+    top = frame.groupby("source", sort=False).head(top_n)
+    return top.assign(share=top["images"] / max(labelled, 1))[["source", "name", "images", "share"]]

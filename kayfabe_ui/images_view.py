@@ -1,0 +1,113 @@
+"""How the Images & labels page draws the gallery, the image detail and the label charts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from kayfabe_core.associations import label_code_association
+from kayfabe_core.charts import label_association_figure, label_frequency_figure
+from kayfabe_core.gallery import (
+    SOURCE_NAMES,
+    LabelChoice,
+    count_images,
+    label_frequencies,
+    list_labels,
+    read_image_page,
+    read_top_labels,
+)
+from kayfabe_core.image_detail import draw_boxes, read_image_detail
+from kayfabe_core.workspace import Workspace
+from kayfabe_ui import state
+
+COLUMNS, ROWS = 6, 4
+MAX_BOXES = 6
+PAGE_SIZE = COLUMNS * ROWS
+
+
+def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
+    """Draw the confidence slider and the label picker; return the chosen labels and threshold."""
+    left, right = st.columns([1, 3])
+    threshold = left.slider("Minimum confidence (%)", 50, 100, 80, step=1, key="min_confidence",
+                            help="Rekognition's confidence that the label is there. Labels below "
+                                 "this are ignored everywhere on this page; no new calls are made.")
+    every = list_labels(workspace, 0.0)  # all stored labels, so a choice survives a threshold change
+    counts = {(row.source, row.key): row.images for row in list_labels(workspace, float(threshold)).itertuples()}
+    options = [f"{row.source}/{row.key}" for row in every.itertuples()]
+    display = {f"{row.source}/{row.key}": f"{row.name} · {SOURCE_NAMES[row.source]} · "
+               f"{counts.get((row.source, row.key), 0):,} images at ≥ {threshold} %"
+               for row in every.itertuples()}
+    chosen = right.multiselect("Show images with all of these labels", options, key="label_filter",
+                               format_func=lambda option: display.get(option, option),
+                               placeholder="Type a label, e.g. Wrestling")
+    return [LabelChoice(*option.split("/", 1)) for option in chosen], float(threshold)
+
+
+def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: float) -> None:
+    """Draw one page of matching images as a grid, with a details button under each."""
+    total = count_images(workspace, choices, threshold)
+    pages = max(1, -(-total // PAGE_SIZE))
+    left, right = st.columns([1, 3])
+    number = left.number_input(f"Page (of {pages:,})", 1, pages,
+                               min(state.get_int(state.GALLERY_PAGE, 1), pages), key="gallery_page")
+    state.set_int(state.GALLERY_PAGE, int(number))
+    right.caption(f"{total:,} images match · {PAGE_SIZE} per page · newest post first")
+    page = read_image_page(workspace, choices, threshold, (int(number) - 1) * PAGE_SIZE, PAGE_SIZE)
+    tops = read_top_labels(workspace, list(page["sha256"]), threshold, 3)
+    for start in range(0, len(page), COLUMNS):
+        for column, row in zip(st.columns(COLUMNS), page.iloc[start:start + COLUMNS].itertuples(), strict=False):
+            with column:
+                st.image(str(workspace.image_path(row.sha256, row.ext)), width="stretch")
+                st.caption(", ".join(tops.get(row.sha256, [])) or "no label at this confidence")
+                if st.button("Details", key=f"detail_{row.sha256[:16]}", icon=":material/zoom_in:"):
+                    state.set_text(state.SELECTED_IMAGE, row.sha256)
+
+
+@st.dialog("Image detail", width="large")
+def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
+    """The dialog: the image with its boxes, every label with confidence, and its posts."""
+    detail = read_image_detail(workspace, sha256)
+    left, right = st.columns([3, 2])
+    picture = workspace.image_path(detail.sha256, detail.ext).read_bytes()
+    boxes = sorted(detail.boxes, key=lambda box: -box.confidence)[:MAX_BOXES]
+    left.image(draw_boxes(picture, tuple(boxes), threshold), width="stretch")
+    left.caption(f"Boxes: the {MAX_BOXES} most confident objects (amber) and recognised faces (blue) "
+                 f"at {threshold:.0f} % or more.")
+    shown = detail.labels[detail.labels["confidence"] >= threshold].drop(columns=["model_version"])
+    right.dataframe(
+        shown.assign(source=shown["source"].map(SOURCE_NAMES)), hide_index=True, height=380,
+        column_config={"confidence": st.column_config.ProgressColumn("Confidence", format="%.0f %%",
+                                                                     min_value=0, max_value=100),
+                       "source": "Source", "name": "Label", "parents": "Part of"},
+    )
+    for post in detail.posts.itertuples():
+        st.markdown(f"[Open the post]({post.post_url}) · {post.media_type} · {str(post.pub_date)[:10]}")
+        st.caption(str(post.description or ""))
+    if st.button("Close", key="close_detail"):
+        state.set_text(state.SELECTED_IMAGE, None)
+        st.rerun()
+
+
+def render_frequencies(workspace: Workspace, threshold: float) -> None:
+    """Draw the most frequent labels of each source."""
+    top_n = st.slider("Labels per source", 5, 40, 15, key="top_n")
+    frequencies = label_frequencies(workspace, threshold, top_n)
+    if frequencies.empty:
+        st.info("No label reaches this confidence; lower the minimum confidence.")
+        return
+    st.plotly_chart(label_frequency_figure(frequencies), key="label_frequencies")
+    st.caption("How to read it: each bar is the share of labelled images carrying that label at the "
+               "chosen confidence. Very common labels (Person) rarely tell images apart.")
+
+
+def render_associations(workspace: Workspace, threshold: float, names: tuple[str, str]) -> None:
+    """Draw which labels go with YES and which with NO among coded images."""
+    associations: pd.DataFrame = label_code_association(workspace, threshold)
+    if associations.empty:
+        st.info("No coded images carry labels at this confidence yet: code some images on the Code page.")
+        return
+    st.plotly_chart(label_association_figure(associations, names[0], names[1], 12), key="label_codes")
+    st.caption(f"How to read it: a bar to the right means images with that label were coded "
+               f"“{names[0]}” more often than coded images overall (by that many percentage points); "
+               f"to the left, more often “{names[1]}”. Only labels on at least 20 coded images are shown. "
+               "This describes the codes; it is not yet a model.")

@@ -1,0 +1,30 @@
+"""Resolved codes (latest per coder, then majority) and label–code associations."""
+
+import pytest
+
+from kayfabe_core.associations import label_code_association, read_resolved_codes
+from kayfabe_core.codes import append_codes
+from kayfabe_core.workspace import Workspace, transaction
+from tests.test_gallery import labelled_workspace
+
+
+def test_latest_code_per_coder_then_majority(workspace: Workspace) -> None:
+    with transaction(workspace) as conn:
+        append_codes(conn, [("h1", "ann", "NO"), ("h1", "ann", "YES"), ("h1", "bob", "YES"),  # YES
+                            ("h2", "ann", "YES"), ("h2", "bob", "NO"),                         # tie: left out
+                            ("h3", "ann", "UNSURE"), ("h4", "ann", "NO")], None)
+    resolved = dict(zip(read_resolved_codes(workspace)["sha256"], read_resolved_codes(workspace)["value"], strict=True))
+    assert resolved == {"h1": "YES", "h4": "NO"}
+
+
+def test_association_is_yes_share_minus_base_rate(workspace: Workspace) -> None:
+    hashes = labelled_workspace(workspace)
+    with transaction(workspace) as conn:
+        append_codes(conn, [(hashes["A"], "ann", "YES"), (hashes["B"], "ann", "YES"),
+                            (hashes["C"], "ann", "NO"), (hashes["D"], "ann", "NO")], None)
+    table = label_code_association(workspace, 50, min_images=1).set_index("name")
+    assert table.loc["Wrestling", "yes_share"] == 1.0
+    assert table.loc["Wrestling", "lift"] == pytest.approx(0.5)
+    assert table.loc["Person", "yes_share"] == pytest.approx(2 / 3)
+    assert table.loc["Breakfast", "lift"] == pytest.approx(-0.5)
+    assert list(table.index) == ["Wrestling", "Person", "Breakfast"]

@@ -1,0 +1,84 @@
+"""Browsing labelled images: filters, pages, frequencies (on a small hand-made workspace)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from kayfabe_core.gallery import (
+    LabelChoice,
+    count_images,
+    label_frequencies,
+    list_labels,
+    read_image_page,
+    read_top_labels,
+)
+from kayfabe_core.images import mark_fetched, save_image_bytes
+from kayfabe_core.ingest import ingest_files
+from kayfabe_core.labels import store_response
+from kayfabe_core.workspace import Workspace, connect, transaction
+from tests.conftest import make_csv, post_row
+
+LABELS_BY_POST = {
+    "A": [("Wrestling", 95.0), ("Person", 99.0)],
+    "B": [("Wrestling", 70.0), ("Person", 98.0)],
+    "C": [("Breakfast", 90.0), ("Person", 60.0)],
+    "D": [],
+}
+
+
+def picture(colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (100, 100), colour).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def labelled_workspace(workspace: Workspace) -> dict[str, str]:
+    """Posts A–D, one image each, with DetectLabels responses from LABELS_BY_POST; returns post -> sha."""
+    rows = [post_row(code, pubDate=f"2020-01-0{i + 1}T00:00:00.000Z") for i, code in enumerate(LABELS_BY_POST)]
+    ingest_files(workspace, [("g.csv", make_csv(rows).encode())])
+    hashes = {}
+    colours = ["red", "green", "blue", "yellow"]
+    with transaction(workspace) as conn:
+        ids = dict(conn.execute("SELECT post_url, image_id FROM images").fetchall())
+        for colour, (code, labels) in zip(colours, LABELS_BY_POST.items(), strict=True):
+            stored = save_image_bytes(workspace, picture(colour))
+            mark_fetched(conn, ids[f"https://www.instagram.com/p/{code}/"], stored)
+            response = {"Labels": [{"Name": n, "Confidence": c, "Parents": [], "Categories": [], "Instances": []}
+                                   for n, c in labels], "LabelModelVersion": "3.0"}
+            store_response(conn, stored.sha256, "DetectLabels", response, origin="test", called_at="t")
+            hashes[code] = stored.sha256
+    return hashes
+
+
+@pytest.fixture
+def hashes(workspace: Workspace) -> dict[str, str]:
+    return labelled_workspace(workspace)
+
+
+def test_labels_are_listed_at_a_threshold(workspace: Workspace, hashes: dict[str, str]) -> None:
+    at_80 = list_labels(workspace, 80)
+    assert list(zip(at_80["key"], at_80["images"], strict=True)) == [("Person", 2), ("Breakfast", 1), ("Wrestling", 1)]
+    assert dict(zip(list_labels(workspace, 50)["key"], list_labels(workspace, 50)["images"], strict=True)) == {
+        "Person": 3, "Wrestling": 2, "Breakfast": 1}
+
+
+def test_filters_need_every_chosen_label(workspace: Workspace, hashes: dict[str, str]) -> None:
+    wrestling, person = LabelChoice("label", "Wrestling"), LabelChoice("label", "Person")
+    assert count_images(workspace, [], 80) == 4
+    assert count_images(workspace, [wrestling], 50) == 2
+    assert count_images(workspace, [wrestling, person], 80) == 1
+    page = read_image_page(workspace, [wrestling], 50, 0, 10)
+    assert list(page["sha256"]) == [hashes["B"], hashes["A"]]  # newest post first
+    assert list(read_image_page(workspace, [], 0, 1, 2)["sha256"]) == [hashes["C"], hashes["B"]]
+
+
+def test_top_labels_and_frequencies(workspace: Workspace, hashes: dict[str, str]) -> None:
+    assert read_top_labels(workspace, [hashes["A"], hashes["D"]], 50, 1) == {hashes["A"]: ["Person"], hashes["D"]: []}
+    frequencies = label_frequencies(workspace, 80, 2)
+    assert list(frequencies["name"]) == ["Person", "Breakfast"]
+    assert frequencies["share"].iloc[0] == pytest.approx(2 / 4)
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 6
