@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,17 +40,35 @@ def save_image_bytes(workspace: Workspace, data: bytes) -> StoredImage:
     sha256 = hashlib.sha256(data).hexdigest()
     path = workspace.image_path(sha256, ext)
     if not path.exists():
-        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
         partial.write_bytes(data)
         os.replace(partial, path)
     return StoredImage(sha256, ext, width, height, len(data))
 
 
-def mark_fetched(conn: sqlite3.Connection, image_id: int, stored: StoredImage) -> None:
-    """Record in the open transaction that image ``image_id`` has these bytes."""
+def mark_fetched(
+    conn: sqlite3.Connection, image_id: int, stored: StoredImage, status: str = "ok", note: str | None = None
+) -> None:
+    """Record in the open transaction that image ``image_id`` has these bytes.
+
+    ``status`` is 'ok', or 'too_small' for bytes kept that Rekognition will not
+    take; ``note`` goes to fetch_error.
+    """
     conn.execute(
         "UPDATE images SET sha256 = ?, ext = ?, width = ?, height = ?, n_bytes = ?, "
-        "fetch_status = 'ok', fetch_error = NULL, fetched_at = ? WHERE image_id = ?",
-        (stored.sha256, stored.ext, stored.width, stored.height, stored.n_bytes,
-         datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), image_id),
+        "fetch_status = ?, fetch_error = ?, fetched_at = ? WHERE image_id = ?",
+        (stored.sha256, stored.ext, stored.width, stored.height, stored.n_bytes, status, note,
+         _now(), image_id),
     )
+
+
+def mark_not_fetched(conn: sqlite3.Connection, image_id: int, status: str, error: str) -> None:
+    """Record in the open transaction that image ``image_id`` could not be fetched, and why."""
+    conn.execute(
+        "UPDATE images SET fetch_status = ?, fetch_error = ?, fetched_at = ? WHERE image_id = ?",
+        (status, error, _now(), image_id),
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -96,3 +96,32 @@ def store_response(
         [tuple(row.__dict__.values()) for row in rows],
     )
     return len(rows)
+
+
+def store_error(
+    conn: sqlite3.Connection,
+    sha256: str,
+    operation: str,
+    *,
+    error_code: str,
+    error_message: str,
+    origin: str,
+    called_at: str,
+    region: str = "",
+    request_id: str = "",
+    request: dict[str, Any] | None = None,
+) -> bool:
+    """Store in the open transaction that ``operation`` refused image ``sha256``.
+
+    The row has no response and no label rows; it marks the pair as done so the
+    image is not sent (and billed) again. Never overwrites an existing row.
+    Returns whether a row was written.
+    """
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO responses(sha256, operation, model_version, region, called_at, "
+        "request_id, request, response, error_code, error_message, origin) "
+        "VALUES (?, ?, '', ?, ?, ?, ?, NULL, ?, ?, ?)",
+        (sha256, operation, region, called_at, request_id, json.dumps(request or {}),
+         error_code, error_message, origin),
+    )
+    return cursor.rowcount > 0

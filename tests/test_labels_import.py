@@ -1,0 +1,201 @@
+"""Importing saved Rekognition responses: matching, bad lines, folders, re-imports."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from kayfabe_core.errors import InputFileError
+from kayfabe_core.images import mark_fetched, save_image_bytes
+from kayfabe_core.ingest import ingest_files
+from kayfabe_core.labels import flatten_response
+from kayfabe_core.labels_import import import_labels, label_tuples
+from kayfabe_core.workspace import Workspace, connect, transaction
+from tests.conftest import make_csv, post_row
+
+LABELS = {"Labels": [{"Name": "Person", "Confidence": 99.1, "Parents": [],
+                      "Categories": [{"Name": "Person Description"}]},
+                     {"Name": "Wrestling", "Confidence": 88.0, "Parents": [{"Name": "Sport"}]},
+                     {"Name": "Wrestling", "Confidence": 91.0, "Parents": [{"Name": "Sport"}]}],
+          "LabelModelVersion": "3.0", "ResponseMetadata": {"RequestId": "req-1", "HTTPStatusCode": 200}}
+MODERATION = {"ModerationLabels": [{"Name": "Violence", "ParentName": "", "Confidence": 70.5},
+                                   {"Name": "Fighting", "ParentName": "Violence", "Confidence": 60.0}],
+              "ModerationModelVersion": "7.0"}
+CELEBRITIES = {"CelebrityFaces": [{"Name": "Ronda", "Id": "abc", "MatchConfidence": 97.0},
+                                  {"Name": "Ronda", "Id": "abc", "MatchConfidence": 99.0}]}
+
+
+def _picture(shade: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (90, 90), (shade, 10, 10)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def hashes(workspace: Workspace) -> dict[str, str]:
+    """Posts A (fetched), B (carousel: cover fetched, slide not), C (not fetched); code -> cover sha256."""
+    rows = [post_row("A"), post_row("B", "1"), post_row("B", "2"), post_row("C")]
+    ingest_files(workspace, [("export.csv", make_csv(rows).encode())])
+    found = {}
+    with transaction(workspace) as conn:
+        for shade, code in enumerate(("A", "B"), start=1):
+            stored = save_image_bytes(workspace, _picture(shade * 40))
+            image_id = conn.execute("SELECT image_id FROM images WHERE post_url = ? AND position = 0",
+                                    (f"https://www.instagram.com/p/{code}/",)).fetchone()[0]
+            mark_fetched(conn, image_id, stored)
+            found[code] = stored.sha256
+    return found
+
+
+def _line(operation: str = "DetectLabels", response: dict[str, Any] | None = None, **match: str) -> str:
+    return json.dumps({**match, "operation": operation, "response": response or LABELS})
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _label_rows(workspace: Workspace) -> list[tuple[Any, ...]]:
+    with connect(workspace) as conn:
+        return [tuple(row) for row in conn.execute("SELECT * FROM labels ORDER BY sha256, source, key")]
+
+
+def test_matches_by_sha256_signed_url_and_post_link(workspace: Workspace, hashes: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    source = _write(tmp_path / "saved.jsonl", [
+        _line(sha256=hashes["A"]),
+        _line("DetectModerationLabels", MODERATION,
+              image_url="https://other-cdn.example/v/A_1_n.jpg?oh=NEW&oe=70000000"),
+        _line("RecognizeCelebrities", CELEBRITIES, post_url="https://www.instagram.com/p/B?igsh=xyz"),
+    ])
+    seen: list[int] = []
+    report = import_labels(workspace, source, progress=seen.append)
+    assert (report.lines_read, report.images_matched, report.responses_stored) == (3, 2, 3)
+    assert (report.unmatched, report.already_stored, report.bad_lines) == (0, 0, 0)
+    assert report.labels == 2 + 2 + 1
+    assert seen[-1] == 3
+    with connect(workspace) as conn:
+        stored = conn.execute("SELECT sha256, operation, model_version, origin, request_id, response "
+                              "FROM responses ORDER BY operation").fetchall()
+    assert [(r[0], r[1], r[2], r[3]) for r in stored] == [
+        (hashes["A"], "DetectLabels", "3.0", "import"),
+        (hashes["A"], "DetectModerationLabels", "7.0", "import"),
+        (hashes["B"], "RecognizeCelebrities", "", "import")]
+    assert stored[0]["request_id"] == "req-1"
+    assert "ResponseMetadata" not in json.loads(stored[0]["response"])
+
+
+def test_label_rows_match_flatten_response(workspace: Workspace, hashes: dict[str, str], tmp_path: Path) -> None:
+    responses = [("DetectLabels", LABELS), ("DetectModerationLabels", MODERATION),
+                 ("RecognizeCelebrities", CELEBRITIES)]
+    source = _write(tmp_path / "saved.jsonl", [_line(op, resp, sha256=hashes["A"]) for op, resp in responses])
+    import_labels(workspace, source)
+    expected = [tuple(row.__dict__.values()) for op, resp in responses
+                for row in flatten_response(hashes["A"], op, resp)]
+    assert _label_rows(workspace) == sorted(expected, key=lambda row: (row[0], row[1], row[2]))
+    for op, resp in responses:
+        assert label_tuples("x", op, resp) == [tuple(r.__dict__.values()) for r in flatten_response("x", op, resp)]
+
+
+def test_unmatched_and_not_fetched_lines_are_reported(workspace: Workspace, hashes: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    source = _write(tmp_path / "saved.jsonl", [
+        _line(sha256="f" * 64),
+        _line(post_url="https://www.instagram.com/p/NOPE/"),
+        _line(image_url="https://cdn.example/v/C_1_n.jpg?oh=zz"),
+        _line(post_url="https://www.instagram.com/p/C/"),
+        _line(image_url="https://cdn.example/v/B_2_n.jpg"),
+        _line(sha256=hashes["A"]),
+    ])
+    report = import_labels(workspace, source)
+    assert (report.unmatched, report.responses_stored, report.images_matched) == (5, 1, 1)
+    assert report.unmatched_examples == (
+        f"{'f' * 64} (no fetched image has this sha256)",
+        "https://www.instagram.com/p/NOPE/ (no post with this link)",
+        "https://cdn.example/v/C_1_n.jpg?oh=zz (image not fetched yet)",
+        "https://www.instagram.com/p/C/ (image not fetched yet)",
+        "https://cdn.example/v/B_2_n.jpg (image not fetched yet)",
+    )
+
+
+def test_bad_lines_are_counted_not_fatal(workspace: Workspace, hashes: dict[str, str], tmp_path: Path) -> None:
+    source = _write(tmp_path / "saved.jsonl", [
+        "{not json",
+        json.dumps({"sha256": hashes["A"], "response": LABELS}),
+        _line("DetectFaces", sha256=hashes["A"]),
+        "",
+        _line(sha256=hashes["A"]),
+        _line(response={"Labels": [{"Confidence": 50}]}, sha256=hashes["B"]),
+    ])
+    report = import_labels(workspace, source)
+    assert (report.lines_read, report.bad_lines, report.responses_stored) == (5, 4, 1)
+    assert report.problems[1:] == (
+        "line 2 does not have the expected keys (found: sha256, response)",
+        "line 3 has the unknown operation 'DetectFaces'",
+        'line 6 "response" is not shaped like a DetectLabels response',
+    )
+    assert report.problems[0].startswith("line 1 is not JSON")
+
+
+def test_a_file_with_no_usable_line_is_refused(workspace: Workspace, hashes: dict[str, str],
+                                               tmp_path: Path) -> None:
+    source = _write(tmp_path / "bad.jsonl", [json.dumps({"name": "x", "value": 1}), "oops"])
+    with pytest.raises(InputFileError) as caught:
+        import_labels(workspace, source)
+    assert caught.value.message == (
+        'bad.jsonl holds no usable Rekognition response: expected one JSON object per line with '
+        '"operation" (DetectLabels, DetectModerationLabels or RecognizeCelebrities), "response" and '
+        'one of "sha256", "image_url" or "post_url". Line 1 does not have the expected keys '
+        '(found: name, value).')
+    assert _label_rows(workspace) == []
+
+
+def test_missing_and_empty_inputs_are_refused(workspace: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="does not exist"):
+        import_labels(workspace, tmp_path / "nowhere.jsonl")
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(InputFileError, match="empty.jsonl is empty"):
+        import_labels(workspace, tmp_path / "empty.jsonl")
+    (tmp_path / "blank.jsonl").write_text("\n \n")
+    with pytest.raises(InputFileError, match="blank.jsonl is empty: the file holds only blank lines"):
+        import_labels(workspace, tmp_path / "blank.jsonl")
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(InputFileError, match="folder holds no .json"):
+        import_labels(workspace, tmp_path / "nothing")
+
+
+def test_folder_of_saved_documents(workspace: Workspace, hashes: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "rekognition"
+    (folder / hashes["A"]).mkdir(parents=True)
+    (folder / hashes["A"] / "DetectLabels.json").write_text(json.dumps(LABELS))
+    (folder / hashes["A"] / "DetectModerationLabels.json").write_text(
+        json.dumps({"response": MODERATION, "called_at": "2022-02-01T12:00:00Z", "region": "eu-west-1"}))
+    (folder / f"{hashes['B']}.RecognizeCelebrities.json").write_text(json.dumps(CELEBRITIES))
+    (folder / "line.json").write_text(_line(post_url="https://www.instagram.com/p/B/"))
+    (folder / "notes.json").write_text(json.dumps({"hello": 1}))
+    report = import_labels(workspace, folder)
+    assert (report.lines_read, report.responses_stored, report.bad_lines, report.images_matched) == (5, 4, 1, 2)
+    assert report.problems == ("file notes.json is not named <sha256>/<Operation>.json or "
+                               "<sha256>.<Operation>.json and is not in the line format",)
+    with connect(workspace) as conn:
+        row = conn.execute("SELECT called_at, region FROM responses WHERE operation = 'DetectModerationLabels'"
+                           ).fetchone()
+    assert tuple(row) == ("2022-02-01T12:00:00Z", "eu-west-1")
+
+
+def test_second_import_stores_nothing_new(workspace: Workspace, hashes: dict[str, str], tmp_path: Path) -> None:
+    source = _write(tmp_path / "saved.jsonl", [_line(sha256=hashes["A"]), _line(sha256=hashes["A"]),
+                                               _line(post_url="https://www.instagram.com/p/B/")])
+    first = import_labels(workspace, source)
+    rows = _label_rows(workspace)
+    again = import_labels(workspace, source)
+    assert (first.responses_stored, first.already_stored) == (2, 1)
+    assert (again.responses_stored, again.already_stored, again.labels) == (0, 3, 0)
+    assert _label_rows(workspace) == rows
+    assert again.to_dict()["unmatched_examples"] == []
