@@ -3,6 +3,10 @@
 Verbs:
   demo WORKSPACE                           build the demo workspace
   ingest WORKSPACE FILE.csv [...] [--json] import PhantomBuster CSV exports
+  fetch-images WORKSPACE [--json]          download each post's images once
+  label WORKSPACE [--operations ...] [--rate N] [--yes]
+                                           get Rekognition labels (shows the cost first)
+  import-labels WORKSPACE PATH [--json]    import saved Rekognition responses (JSONL or folder)
 
 A problem with the input prints one message on stderr and exits 1.
 """
@@ -14,6 +18,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from kayfabe_core.errors import InputFileError, KayfabeError
 from kayfabe_core.report_text import format_ingest_report
@@ -45,6 +50,79 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_printer(what: str) -> Callable[[int, int], None]:
+    """Return a callback drawing a one-line text progress bar on stderr."""
+    def show(done: int, total: int) -> None:
+        filled = int(30 * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        print(f"\r{what} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}", end=end,
+              file=sys.stderr, flush=True)
+    return show
+
+
+def _print_report(report: Any, as_json: bool, title: str) -> None:
+    data = report.to_dict()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    print(title)
+    for key, value in data.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
+        print(f"  {key.replace('_', ' ')}: {shown}")
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from kayfabe_core.fetch import FetchSettings, fetch_images
+    from kayfabe_core.workspace import open_workspace
+
+    settings = FetchSettings(allow_private=args.allow_private, workers=args.workers)
+    report = fetch_images(open_workspace(args.workspace, create=False), settings,
+                          progress=None if args.json else _progress_printer("Fetching images"))
+    _print_report(report, args.json, "Fetched images")
+    return 0
+
+
+def _cmd_label(args: argparse.Namespace) -> int:
+    from kayfabe_core.rekognition import (
+        FREE_TIER_NOTE,
+        label_images,
+        make_rekognition_client,
+        plan_labeling,
+    )
+    from kayfabe_core.workspace import open_workspace
+
+    workspace = open_workspace(args.workspace, create=False)
+    plan = plan_labeling(workspace, args.operations)
+    print(f"{plan.calls_needed:,} Rekognition calls needed ({plan.calls_skipped:,} already stored, "
+          f"not repeated): about ${plan.estimated_usd:,.2f}. {FREE_TIER_NOTE}")
+    if plan.calls_needed == 0:
+        return 0
+    if not args.yes and not _confirm("Send the images to Amazon Rekognition and pay for it? [y/N] "):
+        print("Nothing was sent.")
+        return 1
+    client = make_rekognition_client(args.region, args.endpoint_url, workers=args.workers)
+    report = label_images(workspace, client, args.operations, rate_per_s=args.rate, workers=args.workers,
+                          progress=None if args.json else _progress_printer("Labelling"))
+    _print_report(report, args.json, "Labelled images")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise KayfabeError("Labelling costs money, and there is no one to ask for confirmation here.",
+                           "Run it again with --yes to confirm the estimate shown above.")
+    return input(question).strip().lower() in ("y", "yes")
+
+
+def _cmd_import_labels(args: argparse.Namespace) -> int:
+    from kayfabe_core.labels_import import import_labels
+    from kayfabe_core.workspace import open_workspace
+
+    report = import_labels(open_workspace(args.workspace, create=False), Path(args.path))
+    _print_report(report, args.json, f"Imported labels from {args.path}")
+    return 0
+
+
 def _read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -66,7 +144,34 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("files", nargs="+", help="one or more PhantomBuster CSV files")
     ingest.add_argument("--json", action="store_true", help="print the report as one JSON object")
     ingest.set_defaults(handler=_cmd_ingest)
+    _add_label_verbs(verbs)
     return parser
+
+
+def _add_label_verbs(verbs: Any) -> None:
+    fetch = verbs.add_parser("fetch-images", help="download each post's images once")
+    fetch.add_argument("workspace")
+    fetch.add_argument("--workers", type=int, default=8, help="downloads at once (default 8)")
+    fetch.add_argument("--allow-private", action="store_true",
+                       help="allow links to private or loopback addresses (for tests on this computer)")
+    fetch.add_argument("--json", action="store_true")
+    fetch.set_defaults(handler=_cmd_fetch)
+    label = verbs.add_parser("label", help="get Amazon Rekognition labels (shows the cost first)")
+    label.add_argument("workspace")
+    label.add_argument("--operations", nargs="+", default=["DetectLabels"],
+                       choices=["DetectLabels", "DetectModerationLabels", "RecognizeCelebrities"])
+    label.add_argument("--rate", type=float, default=5.0, help="calls per second at most (default 5)")
+    label.add_argument("--workers", type=int, default=4)
+    label.add_argument("--region", default=None, help="AWS region (default: from your AWS configuration)")
+    label.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)
+    label.add_argument("--yes", action="store_true", help="confirm the cost estimate without asking")
+    label.add_argument("--json", action="store_true")
+    label.set_defaults(handler=_cmd_label)
+    imported = verbs.add_parser("import-labels", help="import saved Rekognition responses")
+    imported.add_argument("workspace")
+    imported.add_argument("path", help="a JSON Lines file, or a folder of JSON documents")
+    imported.add_argument("--json", action="store_true")
+    imported.set_defaults(handler=_cmd_import_labels)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

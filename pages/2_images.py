@@ -12,6 +12,7 @@ from kayfabe_ui.images_view import (
     render_gallery,
     show_detail,
 )
+from kayfabe_ui.labeling_view import render_fetch, render_import, render_labeling, render_problems
 
 st.title("Images & labels")
 st.caption("Fetch every post's pictures once, send them to Amazon Rekognition (after showing "
@@ -33,14 +34,14 @@ choices, threshold = choose_filters(workspace) if progress.images_labelled else 
 gallery_tab, chart_tab, codes_tab, fetch_tab = st.tabs(
     ["Gallery", "Label frequency", "Labels and codes", "Fetch & label"])
 with fetch_tab:
-    st.warning("Fetching images and calling Rekognition from this page is not built yet.",
-               icon=":material/construction:")
-    st.markdown("It will: download each image once (checking Instagram's link expiry first), show the "
-                "cost of DetectLabels, DetectModerationLabels and RecognizeCelebrities before any call, "
-                "and import labels you already have.")
+    render_fetch(workspace)
+    render_labeling(workspace)
+    render_import(workspace)
+    render_problems(workspace)
 if progress.images_labelled == 0:
     for tab in (gallery_tab, chart_tab, codes_tab):
-        tab.info("No image has labels yet; see the Fetch & label tab.", icon=":material/info:")
+        tab.info("No image has labels yet: fetch the images and label them on the Fetch & label tab.",
+                 icon=":material/info:")
     st.stop()
 with gallery_tab:
     render_gallery(workspace, choices, threshold)

@@ -1,0 +1,129 @@
+"""The Fetch & label tab: fetch images, label them with Rekognition after a cost estimate, import labels."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import streamlit as st
+
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.fetch import FetchSettings, fetch_images
+from kayfabe_core.image_status import STATUS_NAMES, count_fetch_statuses, read_problems
+from kayfabe_core.labels import OPERATIONS
+from kayfabe_core.labels_import import import_labels
+from kayfabe_core.rekognition import FREE_TIER_NOTE, label_images, make_rekognition_client, plan_labeling
+from kayfabe_core.workspace import Workspace
+from kayfabe_ui.common import show_error
+
+OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels": "moderation labels",
+                  "RecognizeCelebrities": "known people"}
+
+
+def progress_with_eta(what: str) -> Callable[[int, int], None]:
+    """Return a progress callback drawing a bar with the count and time left."""
+    bar = st.progress(0.0, text=f"{what}…")
+    started = time.monotonic()
+
+    def update(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        left = elapsed / done * (total - done) if done else 0.0
+        bar.progress(min(done / max(total, 1), 1.0),
+                     text=f"{what}: {done:,} of {total:,} · about {left:,.0f} s left (any click stops; "
+                          "finished images are kept)")
+    return update
+
+
+def render_fetch(workspace: Workspace) -> None:
+    """Fetch section: statuses so far and a button to fetch the rest."""
+    st.subheader("1. Fetch images")
+    statuses = count_fetch_statuses(workspace)
+    st.caption(" · ".join(f"{STATUS_NAMES.get(status, status)}: {count:,}" for status, count in statuses.items()))
+    waiting = sum(count for status, count in statuses.items() if status not in ("ok", "too_small"))
+    if st.button(f"Fetch {waiting:,} images", key="fetch", icon=":material/download:", disabled=waiting == 0,
+                 help="Each image is downloaded once; expired Instagram links are not requested."):
+        try:
+            report = fetch_images(workspace, FetchSettings(allow_private=_allow_private()),
+                                  progress=progress_with_eta("Fetching"))
+            st.success(f"Fetched {report.ok:,} images; {report.expired:,} links had expired, "
+                       f"{report.http_error + report.failed + report.not_an_image + report.too_large:,} failed.")
+        except KayfabeError as error:
+            show_error(error)
+
+
+def _allow_private() -> bool:
+    return os.environ.get("KAYFABE_ALLOW_PRIVATE_URLS", "") == "1"
+
+
+def render_labeling(workspace: Workspace) -> None:
+    """Rekognition section: choose operations, see the estimate, confirm, run."""
+    st.subheader("2. Get Rekognition labels")
+    operations = st.multiselect("Operations", list(OPERATIONS), default=list(OPERATIONS), key="operations",
+                                format_func=lambda op: f"{op} ({OPERATION_HELP[op]})")
+    left, right = st.columns(2)
+    rate = left.number_input("Calls per second at most", 0.5, 50.0, 5.0, step=0.5, key="rate",
+                             help="Stay at or below your account's Rekognition quota (often 5 outside the "
+                                  "largest regions).")
+    region = right.text_input("AWS region", value=os.environ.get("AWS_DEFAULT_REGION", ""), key="region",
+                              placeholder="e.g. us-east-1")
+    if not operations:
+        st.info("Choose at least one operation.")
+        return
+    plan = plan_labeling(workspace, operations)
+    cost = st.columns(3)
+    cost[0].metric("Calls needed", f"{plan.calls_needed:,}")
+    cost[1].metric("Already stored (not paid again)", f"{plan.calls_skipped:,}")
+    cost[2].metric("Estimated cost", f"${plan.estimated_usd:,.2f}")
+    st.caption(f"Each operation on each image is billed as one image, about $0.001 each. {FREE_TIER_NOTE} "
+               "Your AWS credentials are read from your usual AWS set-up and never shown or stored.")
+    agreed = st.checkbox(f"I agree to spend about ${plan.estimated_usd:,.2f} on Amazon Rekognition",
+                         key="agree_cost", disabled=plan.calls_needed == 0)
+    if st.button("Start labelling", key="start_labeling", type="primary", icon=":material/label:",
+                 disabled=not agreed or plan.calls_needed == 0):
+        try:
+            client = make_rekognition_client(region.strip() or None, workers=4)
+            report = label_images(workspace, client, operations, rate_per_s=float(rate), workers=4,
+                                  progress=progress_with_eta("Labelling"), region=region.strip())
+            st.success(f"Stored {report.responses_stored:,} responses; {report.errors_stored:,} images could "
+                       f"not be labelled (see below); {report.left_for_retry:,} left to retry.")
+        except KayfabeError as error:
+            show_error(error)
+
+
+def render_import(workspace: Workspace) -> None:
+    """Import section: a JSON Lines file of saved responses."""
+    st.subheader("Or import labels you already have")
+    upload = st.file_uploader("Saved Rekognition responses (JSON Lines)", type=["jsonl", "ndjson", "json"],
+                              key="labels_file")
+    st.caption('One JSON object per line: {"post_url" or "image_url" or "sha256": …, "operation": '
+               '"DetectLabels" | "DetectModerationLabels" | "RecognizeCelebrities", "response": {…as AWS '
+               "returns it…}}. Images must be fetched first. A folder of documents can be imported with "
+               "python -m kayfabe_core import-labels.")
+    if upload is not None and st.button("Import labels", key="import_labels", icon=":material/upload:"):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / upload.name
+            path.write_bytes(upload.getvalue())
+            try:
+                report = import_labels(workspace, path)
+            except KayfabeError as error:
+                show_error(error)
+                return
+        st.success(f"Read {report.lines_read:,} lines: {report.responses_stored:,} responses stored for "
+                   f"{report.images_matched:,} images, {report.already_stored:,} already there, "
+                   f"{report.unmatched:,} matched no fetched image, {report.bad_lines:,} unusable.")
+        for problem in (*report.problems, *report.unmatched_examples):
+            st.caption(problem)
+
+
+def render_problems(workspace: Workspace) -> None:
+    """Images that could not be fetched or labelled, with the reason."""
+    problems = read_problems(workspace)
+    if problems.empty:
+        return
+    st.subheader("Images with problems")
+    st.dataframe(problems, hide_index=True, key="problems",
+                 column_config={"post_url": st.column_config.LinkColumn("Post"), "stage": "Stage",
+                                "problem": st.column_config.TextColumn("What went wrong", width="large")})

@@ -1,0 +1,111 @@
+"""The CLI's image and label verbs end to end: fetch from loopback, label on moto, import JSONL."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import make_csv, post_row
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _jpeg(colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 100), colour).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+PICTURES = {"/a.jpg": _jpeg("red"), "/b.jpg": _jpeg("blue")}
+
+
+@pytest.fixture(scope="module")
+def image_server() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = PICTURES.get(self.path.split("?")[0])
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def run_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    return subprocess.run([sys.executable, "-m", "kayfabe_core", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_fetch_label_and_import_from_the_command_line(tmp_path: Path, image_server: str, moto_url: str) -> None:
+    workspace = str(tmp_path / "ws")
+    export = tmp_path / "x.csv"
+    export.write_text(make_csv([post_row("A", imgUrl=f"{image_server}/a.jpg?oe=7FFFFFFF"),
+                                post_row("B", imgUrl=f"{image_server}/b.jpg?oe=7FFFFFFF"),
+                                post_row("C", imgUrl=f"{image_server}/gone.jpg?oe=7FFFFFFF")]))
+    assert run_cli("ingest", workspace, str(export), tmp_path=tmp_path).returncode == 0
+
+    refused = json.loads(run_cli("fetch-images", workspace, "--json", tmp_path=tmp_path).stdout)
+    assert (refused["ok"], refused["refused"]) == (0, 3)  # loopback is refused unless allowed
+    fetched = run_cli("fetch-images", workspace, "--allow-private", "--json", tmp_path=tmp_path)
+    assert fetched.returncode == 0, fetched.stderr
+    assert (json.loads(fetched.stdout)["ok"], json.loads(fetched.stdout)["http_error"]) == (2, 1)
+
+    unconfirmed = run_cli("label", workspace, "--endpoint-url", moto_url, tmp_path=tmp_path)
+    assert unconfirmed.returncode == 1
+    assert unconfirmed.stdout.startswith("2 Rekognition calls needed (0 already stored, not repeated): about $0.00.")
+    assert "Error: Labelling costs money, and there is no one to ask for confirmation here." in unconfirmed.stderr
+
+    labelled = run_cli("label", workspace, "--endpoint-url", moto_url, "--yes", "--json", tmp_path=tmp_path)
+    assert labelled.returncode == 0, labelled.stderr
+    report = json.loads(labelled.stdout[labelled.stdout.index("{"):])
+    assert (report["calls_made"], report["responses_stored"]) == (2, 2)
+    again = run_cli("label", workspace, "--endpoint-url", moto_url, "--yes", tmp_path=tmp_path)
+    assert again.stdout.startswith("0 Rekognition calls needed (2 already stored, not repeated)")
+
+    lines = tmp_path / "saved.jsonl"
+    response = {"ModerationLabels": [{"Name": "Violence", "ParentName": "", "Confidence": 80.0, "TaxonomyLevel": 1}],
+                "ModerationModelVersion": "7.0"}
+    lines.write_text("\n".join(json.dumps({"post_url": f"https://www.instagram.com/p/{code}/",
+                                           "operation": "DetectModerationLabels", "response": response})
+                               for code in ("A", "B", "Z")) + "\n")
+    imported = run_cli("import-labels", workspace, str(lines), "--json", tmp_path=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    counts = json.loads(imported.stdout)
+    assert (counts["lines_read"], counts["responses_stored"], counts["unmatched"], counts["labels"]) == (3, 2, 1, 2)
+
+
+def test_commands_on_a_missing_workspace_say_so(tmp_path: Path) -> None:
+    result = run_cli("fetch-images", str(tmp_path / "nothing"), tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: No workspace found in {tmp_path / 'nothing'}")
