@@ -89,6 +89,7 @@ def _cmd_label(args: argparse.Namespace) -> int:
         make_rekognition_client,
         plan_labeling,
     )
+    from kayfabe_core.rekognition_rate import workers_for_rate
     from kayfabe_core.workspace import open_workspace
 
     workspace = open_workspace(args.workspace, create=False)
@@ -100,8 +101,9 @@ def _cmd_label(args: argparse.Namespace) -> int:
     if not args.yes and not _confirm("Send the images to Amazon Rekognition and pay for it? [y/N] "):
         print("Nothing was sent.")
         return 1
-    client = make_rekognition_client(args.region, args.endpoint_url, workers=args.workers)
-    report = label_images(workspace, client, args.operations, rate_per_s=args.rate, workers=args.workers,
+    workers = args.workers or workers_for_rate(args.rate)
+    client = make_rekognition_client(args.region, args.endpoint_url, workers=workers)
+    report = label_images(workspace, client, args.operations, rate_per_s=args.rate, workers=workers,
                           progress=None if args.json else _progress_printer("Labelling"))
     _print_report(report, args.json, "Labelled images")
     return 0
@@ -161,7 +163,7 @@ def _add_label_verbs(verbs: Any) -> None:
     label.add_argument("--operations", nargs="+", default=["DetectLabels"],
                        choices=["DetectLabels", "DetectModerationLabels", "RecognizeCelebrities"])
     label.add_argument("--rate", type=float, default=5.0, help="calls per second at most (default 5)")
-    label.add_argument("--workers", type=int, default=4)
+    label.add_argument("--workers", type=int, default=None, help="calls in flight (default: enough for --rate)")
     label.add_argument("--region", default=None, help="AWS region (default: from your AWS configuration)")
     label.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)
     label.add_argument("--yes", action="store_true", help="confirm the cost estimate without asking")

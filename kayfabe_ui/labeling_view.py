@@ -16,6 +16,7 @@ from kayfabe_core.image_status import STATUS_NAMES, count_fetch_statuses, read_p
 from kayfabe_core.labels import OPERATIONS
 from kayfabe_core.labels_import import import_labels
 from kayfabe_core.rekognition import FREE_TIER_NOTE, label_images, make_rekognition_client, plan_labeling
+from kayfabe_core.rekognition_rate import workers_for_rate
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui.common import show_error
 
@@ -84,8 +85,9 @@ def render_labeling(workspace: Workspace) -> None:
     if st.button("Start labelling", key="start_labeling", type="primary", icon=":material/label:",
                  disabled=not agreed or plan.calls_needed == 0):
         try:
-            client = make_rekognition_client(region.strip() or None, workers=4)
-            report = label_images(workspace, client, operations, rate_per_s=float(rate), workers=4,
+            workers = workers_for_rate(float(rate))
+            client = make_rekognition_client(region.strip() or None, workers=workers)
+            report = label_images(workspace, client, operations, rate_per_s=float(rate), workers=workers,
                                   progress=progress_with_eta("Labelling"), region=region.strip())
             st.success(f"Stored {report.responses_stored:,} responses; {report.errors_stored:,} images could "
                        f"not be labelled (see below); {report.left_for_retry:,} left to retry.")

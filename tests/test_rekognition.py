@@ -333,3 +333,11 @@ def test_a_stopped_run_resumes_without_calling_twice(tmp_path: Path, moto_url: s
     assert len(calls) == 8
     hashes = [row[0] for row in _rows(workspace, "SELECT sha256 FROM responses")]
     assert len(hashes) == len(set(hashes)) == 8
+
+
+def test_workers_follow_the_rate() -> None:
+    from kayfabe_core.rekognition_rate import workers_for_rate
+
+    assert workers_for_rate(5) == 3
+    assert workers_for_rate(20) == 7
+    assert workers_for_rate(20) / 0.25 >= 20  # enough in flight for the rate at a 0.25 s round trip
