@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.fetch import FetchSettings, fetch_images
@@ -24,18 +25,38 @@ OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels"
                   "RecognizeCelebrities": "known people"}
 
 
-def progress_with_eta(what: str) -> Callable[[int, int], None]:
-    """Return a progress callback drawing a bar with the count and time left."""
-    bar = st.progress(0.0, text=f"{what}…")
-    started = time.monotonic()
+class StoppableProgress:
+    """A progress bar with time left that turns a click on the page into a clean stop.
 
-    def update(done: int, total: int) -> None:
-        elapsed = time.monotonic() - started
-        left = elapsed / done * (total - done) if done else 0.0
-        bar.progress(min(done / max(total, 1), 1.0),
-                     text=f"{what}: {done:,} of {total:,} · about {left:,.0f} s left (any click stops; "
-                          "finished images are kept)")
-    return update
+    Streamlit interrupts a running script at its next ``st`` call when the user
+    clicks; here that call is the progress update, inside the core's loop. The
+    interruption is caught, ``stop`` is set so the core finishes and stores the
+    calls already in flight (already paid for), and :meth:`finish` reruns after.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.stop = threading.Event()
+        self._interrupted: ScriptControlException | None = None
+        self._bar = st.progress(0.0, text=f"{what}…")
+        self._started = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._interrupted is not None:
+            return
+        left = (time.monotonic() - self._started) / done * (total - done) if done else 0.0
+        try:
+            self._bar.progress(min(done / max(total, 1), 1.0),
+                               text=f"{self.what}: {done:,} of {total:,} · about {left:,.0f} s left "
+                                    "(a click anywhere stops; finished images are kept)")
+        except ScriptControlException as interruption:
+            self._interrupted = interruption
+            self.stop.set()
+
+    def finish(self) -> None:
+        """Let Streamlit's pending rerun or stop go on, now that the work is stored."""
+        if self._interrupted is not None:
+            raise self._interrupted
 
 
 def render_fetch(workspace: Workspace) -> None:
@@ -47,8 +68,10 @@ def render_fetch(workspace: Workspace) -> None:
     if st.button(f"Fetch {waiting:,} images", key="fetch", icon=":material/download:", disabled=waiting == 0,
                  help="Each image is downloaded once; expired Instagram links are not requested."):
         try:
+            progress = StoppableProgress("Fetching")
             report = fetch_images(workspace, FetchSettings(allow_private=_allow_private()),
-                                  progress=progress_with_eta("Fetching"))
+                                  progress=progress, stop=progress.stop)
+            progress.finish()
             st.success(f"Fetched {report.ok:,} images; {report.expired:,} links had expired, "
                        f"{report.http_error + report.failed + report.not_an_image + report.too_large:,} failed.")
         except KayfabeError as error:
@@ -87,8 +110,10 @@ def render_labeling(workspace: Workspace) -> None:
         try:
             workers = workers_for_rate(float(rate))
             client = make_rekognition_client(region.strip() or None, workers=workers)
+            progress = StoppableProgress("Labelling")
             report = label_images(workspace, client, operations, rate_per_s=float(rate), workers=workers,
-                                  progress=progress_with_eta("Labelling"), region=region.strip())
+                                  progress=progress, stop=progress.stop, region=region.strip())
+            progress.finish()
             st.success(f"Stored {report.responses_stored:,} responses; {report.errors_stored:,} images could "
                        f"not be labelled (see below); {report.left_for_retry:,} left to retry.")
         except KayfabeError as error:
