@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from kayfabe_core.workspace import Workspace, open_workspace
 
@@ -59,3 +63,54 @@ def make_csv(rows: list[dict[str, str]], header: list[str] | None = None, delimi
 def workspace(tmp_path: Path) -> Workspace:
     """A new empty workspace in a temporary folder."""
     return open_workspace(tmp_path / "ws")
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo workspace built once for the whole test session (tests must not change it)."""
+    from kayfabe_core.demo_workspace import build_demo_workspace
+
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    build_demo_workspace(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """A moto server on 127.0.0.1 for the session; its URL (point clients' endpoint_url at it)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _jpeg(colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 100), colour).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+PICTURES = {"/a.jpg": _jpeg("red"), "/b.jpg": _jpeg("blue")}
+
+
+@pytest.fixture(scope="session")
+def image_server() -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 serving PICTURES (404 elsewhere); its base URL."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = PICTURES.get(self.path.split("?")[0])
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()

@@ -14,13 +14,6 @@ from kayfabe_core.workspace import connect, open_workspace
 from tests.conftest import make_csv, post_row
 
 
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo") / "ws"
-    build_demo_workspace(root)
-    return root
-
-
 def test_demo_holds_posts_pictures_labels_and_codes(demo_root: Path) -> None:
     workspace = open_workspace(demo_root)
     progress = read_progress(workspace)

@@ -286,15 +286,6 @@ def test_rate_limiter_holds_across_threads() -> None:
 
 # --- moto server --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _counted_client(url: str) -> tuple[Any, list[str]]:

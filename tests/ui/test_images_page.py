@@ -6,18 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kayfabe_core.demo_workspace import build_demo_workspace
 from kayfabe_core.ingest import ingest_files
 from kayfabe_core.workspace import open_workspace
 from tests.conftest import make_csv, post_row
 from tests.ui.conftest import texts
-
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("imgdemo") / "ws"
-    build_demo_workspace(root)
-    return root
 
 
 def test_gallery_filter_charts_and_detail(demo_root: Path, open_app) -> None:
@@ -45,65 +37,31 @@ def test_gallery_filter_charts_and_detail(demo_root: Path, open_app) -> None:
     assert len(at.dataframe) == 1
 
 
-def test_fetch_then_label_from_the_page(tmp_path: Path, open_app, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_cli_labels import PICTURES
-
-    server = _serve(PICTURES)
-    moto = _moto()
-    try:
-        rows = [post_row(code, imgUrl=f"{server}/{code.lower()}.jpg?oe=7FFFFFFF") for code in ("A", "B")]
-        ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv(rows).encode())])
-        monkeypatch.setenv("KAYFABE_ALLOW_PRIVATE_URLS", "1")
-        for name, value in {"AWS_ENDPOINT_URL": moto[0], "AWS_ACCESS_KEY_ID": "testing",
-                            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                            "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
-            monkeypatch.setenv(name, value)
-        at = open_app(tmp_path / "ws")
-        at.switch_page("pages/2_images.py").run()
-        assert "No image has labels yet" in texts(at)
-        at.button(key="fetch").click().run()
-        assert not at.exception
-        assert "Fetched 2 images" in "\n".join(s.value for s in at.success)
-        metrics = {m.label: m.value for m in at.metric}
-        assert (metrics["Calls needed"], metrics["Estimated cost"]) == ("6", "$0.01")
-        assert at.button(key="start_labeling").disabled  # nothing is spent before agreeing
-        at.multiselect(key="operations").set_value(["DetectLabels"]).run()  # moto implements only this one
-        assert {m.label: m.value for m in at.metric}["Calls needed"] == "2"
-        at.checkbox(key="agree_cost").check().run()
-        at.button(key="start_labeling").click().run()
-        assert not at.exception
-        assert "Stored 2 responses; 0 images could not be labelled" in "\n".join(s.value for s in at.success)
-        at.run()
-        assert {m.label: m.value for m in at.metric}["Calls needed"] == "0"
-        assert "2 images match" in texts(at)
-    finally:
-        moto[1].stop()
-
-
-def _serve(pictures: dict[str, bytes]) -> str:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            body = pictures.get(self.path.split("?")[0], b"")
-            self.send_response(200 if body else 404)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{httpd.server_address[1]}"
-
-
-def _moto() -> tuple[str, object]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return f"http://{host}:{port}", server
+def test_fetch_then_label_from_the_page(tmp_path: Path, open_app, monkeypatch: pytest.MonkeyPatch,
+                                       moto_url: str, image_server: str) -> None:
+    rows = [post_row(code, imgUrl=f"{image_server}/{code.lower()}.jpg?oe=7FFFFFFF") for code in ("A", "B")]
+    ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv(rows).encode())])
+    monkeypatch.setenv("KAYFABE_ALLOW_PRIVATE_URLS", "1")
+    for name, value in {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+                        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
+        monkeypatch.setenv(name, value)
+    at = open_app(tmp_path / "ws")
+    at.switch_page("pages/2_images.py").run()
+    assert "No image has labels yet" in texts(at)
+    at.button(key="fetch").click().run()
+    assert not at.exception
+    assert "Fetched 2 images" in "\n".join(s.value for s in at.success)
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Calls needed"], metrics["Estimated cost"]) == ("6", "$0.01")
+    assert at.button(key="start_labeling").disabled  # nothing is spent before agreeing
+    at.multiselect(key="operations").set_value(["DetectLabels"]).run()  # moto implements only this one
+    assert {m.label: m.value for m in at.metric}["Calls needed"] == "2"
+    at.checkbox(key="agree_cost").check().run()
+    at.button(key="start_labeling").click().run()
+    assert not at.exception
+    assert "Stored 2 responses; 0 images could not be labelled" in "\n".join(s.value for s in at.success)
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Calls needed"] == "0"
+    assert "2 images match" in texts(at)

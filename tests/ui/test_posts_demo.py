@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from kayfabe_core.demo import make_sample_export
 from kayfabe_core.demo_workspace import build_demo_workspace
 from tests.ui.conftest import texts
-
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("uidemo") / "ws"
-    build_demo_workspace(root)
-    return root
 
 
 def test_demo_posts_page_shows_report_chart_and_thumbnails(demo_root: Path, open_app) -> None:
