@@ -83,6 +83,8 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
     for post in detail.posts.itertuples():
         st.markdown(f"[Open the post]({post.post_url}) · {post.media_type} · {str(post.pub_date)[:10]}")
         st.caption(str(post.description or ""))
+    st.page_link("pages/3_code.py", label="Code this image", icon=":material/rule:",
+                 query_params={"image": detail.sha256})
     if st.button("Close", key="close_detail"):
         state.set_text(state.SELECTED_IMAGE, None)
         st.rerun()

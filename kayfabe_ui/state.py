@@ -51,3 +51,27 @@ def get_text(key: str) -> str | None:
 def set_text(key: str, value: str | None) -> None:
     """Keep ``value`` under ``key`` (one of this module's names); None forgets it."""
     st.session_state[key] = value
+
+CODER = "coder"
+CODING_QUEUE = "coding_queue"
+CODING_QUEUE_FOR = "coding_queue_for"
+CODING_CURRENT = "coding_current"
+CODING_HISTORY = "coding_history"
+CODING_SKIPPED = "coding_skipped"
+CODING_MESSAGE = "coding_message"
+CODE_NOTE = "code_note"
+
+
+def get_list(key: str) -> list[str]:
+    """Return the list kept under ``key`` (one of this module's names), creating it empty."""
+    return st.session_state.setdefault(key, [])  # type: ignore[no-any-return]
+
+
+def set_value(key: str, value: object) -> None:
+    """Keep ``value`` under ``key`` (one of this module's names)."""
+    st.session_state[key] = value
+
+
+def get_value(key: str, default: object = None) -> object:
+    """Return what is kept under ``key`` (one of this module's names), or ``default``."""
+    return st.session_state.get(key, default)

@@ -1,25 +1,40 @@
-"""Code: hand-code images YES/NO for the category being studied."""
+"""Code: hand-code images YES/NO for the category being studied, one key press each."""
 
 import streamlit as st
 
-from kayfabe_ui.common import current_workspace, not_built_yet, progress_of, stage_guard
+from kayfabe_core.codes import read_codebook
+from kayfabe_ui import state
+from kayfabe_ui.coding_view import DEFAULT_BOOK, choose_order, current_image, render_codebook_editor, render_coder
+from kayfabe_ui.common import current_workspace, progress_of, show_error, stage_guard
 
 st.title("Code")
-st.caption("Sit at one page, see each image large with its caption and the codebook, and code it "
-           "with one key press; a second coder can code a sample to measure agreement.")
+st.caption("See each image large with its caption and the codebook, and code it with one key press; "
+           "every code is saved at once.")
 workspace = current_workspace()
 if workspace is None or not stage_guard(
     progress_of(workspace).images_fetched > 0,
-    "This stage needs fetched images: import posts, then fetch their images on the "
-    "Images & labels page.",
+    "This stage needs fetched images: import posts, then fetch their images on the Images & labels page.",
     "images", "Go to Images & labels",
 ):
     st.stop()
-progress = progress_of(workspace)
-st.markdown(f"**{progress.images_coded:,}** of **{progress.images_fetched:,}** fetched images "
-            "have a YES or NO code in this workspace.")
-not_built_yet(
-    "It will: show one image at a time with YES, NO, Unsure, Skip and Undo buttons (each with a "
-    "keyboard shortcut), keep an editable codebook, and report agreement between coders "
-    "(Cohen's κ or Krippendorff's α with an interval)."
-)
+coder = st.sidebar.text_input("Coder", key=state.CODER, placeholder="your name",
+                              help="Codes are credited to this name; several coders can code the same images.")
+book = read_codebook(workspace) or DEFAULT_BOOK
+code_tab, book_tab = st.tabs(["Code images", "Codebook"])
+with book_tab:
+    render_codebook_editor(workspace)
+with code_tab:
+    if not coder.strip():
+        st.info("Type your name under **Coder** in the sidebar to start coding.", icon=":material/person:")
+        st.stop()
+    order, seed = choose_order()
+    message = state.get_value(state.CODING_MESSAGE)
+    if message is not None:
+        show_error(message)  # type: ignore[arg-type]
+        state.set_value(state.CODING_MESSAGE, None)
+    sha256 = current_image(workspace, coder.strip(), order, seed)
+    if sha256 is None:
+        st.success("You have coded (or skipped) every image in this order. Change the order to recode, "
+                   "or look at the agreement between coders.", icon=":material/task_alt:")
+    else:
+        render_coder(workspace, sha256, coder.strip(), book)

@@ -1,0 +1,101 @@
+"""The coding queue: which image a coder sees next, and one code written per click.
+
+Codes are append-only: recoding an image appends a new code and the coder's
+latest code wins, so an "undo" is simply showing the previous image again.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from kayfabe_core.codes import VALUES, append_codes
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.workspace import Workspace, connect, transaction
+
+ORDERS = {
+    "uncoded_random": "Not yet coded first, in random order",
+    "oldest": "By date, oldest first",
+    "newest": "By date, newest first",
+}
+
+
+@dataclass(frozen=True)
+class CodingProgress:
+    """How far a coder (and the team) has got."""
+
+    images: int
+    coded_by_coder: int
+    coded_by_anyone: int
+
+
+def _check_coder(coder: str) -> str:
+    name = coder.strip()
+    if not name:
+        raise KayfabeError("No coder name is set, so the code cannot be credited to anyone.",
+                           "Type your name in the sidebar under 'Coder', then code again.")
+    return name
+
+
+def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> list[str]:
+    """Return the fetched images' hashes in the order this coder should see them.
+
+    Images the coder has not coded come first (in ``order``), then the ones they
+    have coded, so recoding is possible but never in the way. Raises KeyError for
+    an unknown order.
+    """
+    by_date = ("SELECT sha256, MIN(p.pub_date) AS day FROM images i JOIN posts p ON p.post_url = i.post_url "
+               "WHERE i.fetch_status = 'ok' GROUP BY sha256")
+    with connect(workspace) as conn:
+        rows = conn.execute(by_date).fetchall()
+        done = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM codes WHERE coder = ?", (coder,))}
+    if order == "uncoded_random":
+        hashes = sorted(row[0] for row in rows)
+        random.Random(seed).shuffle(hashes)
+    else:
+        newest = {"oldest": False, "newest": True}[order]
+        hashes = [row[0] for row in sorted(rows, key=lambda row: (row[1] or "", row[0]), reverse=newest)]
+    return [sha for sha in hashes if sha not in done] + [sha for sha in hashes if sha in done]
+
+
+def next_image(queue: list[str], skipped: Collection[str], coded: Collection[str]) -> str | None:
+    """Return the first image of ``queue`` neither skipped nor coded in this sitting, or None."""
+    return next((sha for sha in queue if sha not in skipped and sha not in coded), None)
+
+
+def code_image(workspace: Workspace, sha256: str, coder: str, value: str, note: str = "") -> None:
+    """Write one code in its own transaction, stamped with the latest codebook version.
+
+    Raises :class:`KayfabeError` when the coder's name is empty or the value unknown.
+    """
+    name = _check_coder(coder)
+    if value not in VALUES:
+        raise KayfabeError(f"{value!r} is not a code.", f"Use one of {', '.join(VALUES)}.")
+    with transaction(workspace) as conn:
+        version = conn.execute("SELECT MAX(version) FROM codebooks").fetchone()[0]
+        append_codes(conn, [(sha256, name, value)], version, note)
+
+
+def read_latest_code(workspace: Workspace, sha256: str, coder: str) -> str | None:
+    """Return the coder's latest code for the image, or None."""
+    with connect(workspace) as conn:
+        row = conn.execute("SELECT value FROM codes WHERE sha256 = ? AND coder = ? ORDER BY code_id DESC LIMIT 1",
+                           (sha256, coder)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def read_coding_progress(workspace: Workspace, coder: str) -> CodingProgress:
+    """Return how many fetched images there are, and how many this coder and anyone coded."""
+    with connect(workspace) as conn:
+        images = conn.execute("SELECT COUNT(DISTINCT sha256) FROM images WHERE fetch_status = 'ok'").fetchone()[0]
+        mine = conn.execute("SELECT COUNT(DISTINCT sha256) FROM codes WHERE coder = ?", (coder,)).fetchone()[0]
+        anyone = conn.execute("SELECT COUNT(DISTINCT sha256) FROM codes").fetchone()[0]
+    return CodingProgress(int(images), int(mine), int(anyone))
+
+
+def list_coders(workspace: Workspace) -> list[str]:
+    """Return every coder who has coded something, most codes first."""
+    with connect(workspace) as conn:
+        rows = conn.execute("SELECT coder FROM codes GROUP BY coder ORDER BY COUNT(*) DESC, coder").fetchall()
+    return [str(row[0]) for row in rows]

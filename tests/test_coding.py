@@ -1,0 +1,51 @@
+"""The coding queue and one code per click."""
+
+from __future__ import annotations
+
+import pytest
+
+from kayfabe_core.coding import build_queue, code_image, next_image, read_coding_progress, read_latest_code
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.workspace import Workspace, connect
+from tests.test_gallery import labelled_workspace
+
+
+def test_queue_puts_the_coders_uncoded_images_first(workspace: Workspace) -> None:
+    hashes = labelled_workspace(workspace)
+    code_image(workspace, hashes["A"], "ann", "YES")
+    queue = build_queue(workspace, "ann", "oldest")
+    assert queue == [hashes["B"], hashes["C"], hashes["D"], hashes["A"]]
+    assert build_queue(workspace, "ann", "newest")[:3] == [hashes["D"], hashes["C"], hashes["B"]]
+    assert build_queue(workspace, "bob", "oldest")[0] == hashes["A"]  # another coder starts afresh
+    shuffled = build_queue(workspace, "ann", "uncoded_random", seed=3)
+    assert shuffled == build_queue(workspace, "ann", "uncoded_random", seed=3)
+    assert shuffled[-1] == hashes["A"] and set(shuffled) == set(hashes.values())
+    with pytest.raises(KeyError):
+        build_queue(workspace, "ann", "sideways")
+
+
+def test_next_image_skips_what_was_skipped_or_coded() -> None:
+    assert next_image(["a", "b", "c"], skipped={"a"}, coded={"b"}) == "c"
+    assert next_image(["a"], skipped={"a"}, coded=set()) is None
+
+
+def test_codes_append_and_the_latest_wins(workspace: Workspace) -> None:
+    hashes = labelled_workspace(workspace)
+    code_image(workspace, hashes["A"], " ann ", "YES", "first look")
+    code_image(workspace, hashes["A"], "ann", "NO")
+    assert read_latest_code(workspace, hashes["A"], "ann") == "NO"
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM codes WHERE coder = 'ann'").fetchone()[0] == 2
+        assert conn.execute("SELECT note FROM codes ORDER BY code_id LIMIT 1").fetchone()[0] == "first look"
+    progress = read_coding_progress(workspace, "ann")
+    assert (progress.images, progress.coded_by_coder, progress.coded_by_anyone) == (4, 1, 1)
+
+
+def test_a_code_needs_a_coder_and_a_known_value(workspace: Workspace) -> None:
+    hashes = labelled_workspace(workspace)
+    with pytest.raises(KayfabeError) as caught:
+        code_image(workspace, hashes["A"], "  ", "YES")
+    assert caught.value.message == "No coder name is set, so the code cannot be credited to anyone."
+    with pytest.raises(KayfabeError) as caught:
+        code_image(workspace, hashes["A"], "ann", "MAYBE")
+    assert caught.value.message == "'MAYBE' is not a code."

@@ -1,0 +1,78 @@
+"""The Code page: code, skip and undo by clicking; codebook versions; jumping to an image."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kayfabe_core.codes import read_codebook
+from kayfabe_core.workspace import connect, open_workspace
+from tests.ui.conftest import texts
+
+
+@pytest.fixture
+def demo_copy(demo_root: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo workspace that a test may write to."""
+    return Path(shutil.copytree(demo_root, tmp_path / "ws"))
+
+
+def _codes(root: Path, coder: str) -> list[tuple[str, str]]:
+    with connect(open_workspace(root)) as conn:
+        return [tuple(row) for row in conn.execute(
+            "SELECT sha256, value FROM codes WHERE coder = ? ORDER BY code_id", (coder,))]
+
+
+def test_without_a_coder_name_the_page_asks_for_one(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/3_code.py").run()
+    assert not at.exception
+    assert "Type your name under **Coder**" in texts(at)
+
+
+def test_code_skip_and_undo(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.session_state["coder"] = "ana"
+    at.switch_page("pages/3_code.py").run()
+    first = at.session_state["coding_current"]
+    at.text_input(key="code_note").set_value("in the ring")
+    at.button(key="code_yes").click().run()
+    second = at.session_state["coding_current"]
+    assert second != first
+    at.button(key="code_skip").click().run()
+    third = at.session_state["coding_current"]
+    at.button(key="code_no").click().run()
+    assert not at.exception
+    assert _codes(demo_copy, "ana") == [(first, "YES"), (third, "NO")]
+    at.button(key="code_undo").click().run()
+    assert at.session_state["coding_current"] == third
+    assert "You coded this image NO before" in texts(at)
+    at.button(key="code_yes").click().run()
+    assert _codes(demo_copy, "ana")[-1] == (third, "YES")
+    assert second not in {sha for sha, _ in _codes(demo_copy, "ana")}  # skipped: no code written
+    assert "ana: 2 of 1,954 images coded" in at.get("progress")[0].proto.text
+
+
+def test_codebook_edit_makes_a_new_version(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/3_code.py").run()
+    next(field for field in at.text_input if field.label == "Category").set_value("Heel turn")
+    next(button for button in at.button if button.label == "Save as a new version").click().run()
+    assert not at.exception
+    assert "Saved as version 2" in "\n".join(message.value for message in at.success)
+    assert read_codebook(open_workspace(demo_copy)).category == "Heel turn"
+
+
+def test_a_link_jumps_to_an_image(demo_copy: Path, open_app) -> None:
+    target = _any_image(demo_copy)
+    at = open_app(demo_copy)
+    at.session_state["coder"] = "ana"
+    at.query_params["image"] = target
+    at.switch_page("pages/3_code.py").run()
+    assert at.session_state["coding_current"] == target
+
+
+def _any_image(root: Path) -> str:
+    with connect(open_workspace(root)) as conn:
+        return str(conn.execute("SELECT sha256 FROM images ORDER BY sha256 DESC LIMIT 1").fetchone()[0])
