@@ -49,3 +49,41 @@ def test_a_code_needs_a_coder_and_a_known_value(workspace: Workspace) -> None:
     with pytest.raises(KayfabeError) as caught:
         code_image(workspace, hashes["A"], "ann", "MAYBE")
     assert caught.value.message == "'MAYBE' is not a code."
+
+
+CODER_PROCESS = """
+import sys
+from kayfabe_core.coding import code_image
+from kayfabe_core.workspace import open_workspace
+workspace = open_workspace(sys.argv[1])
+hashes = sys.argv[2].split(",")
+i = 0
+while True:
+    code_image(workspace, hashes[i % len(hashes)], "ann", "YES" if i % 2 else "NO", note=str(i))
+    print(i, flush=True)  # acknowledged only after the code's transaction committed
+    i += 1
+"""
+
+
+def test_a_killed_coder_process_loses_no_acknowledged_code(workspace: Workspace) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    hashes = labelled_workspace(workspace)
+    process = subprocess.Popen([sys.executable, "-c", CODER_PROCESS, str(workspace.root), ",".join(hashes.values())],
+                               cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    acknowledged: list[int] = []
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 25 and time.monotonic() < deadline:
+        acknowledged.append(int(process.stdout.readline()))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    with connect(workspace) as conn:
+        notes = {int(row[0]) for row in conn.execute("SELECT note FROM codes WHERE coder = 'ann'")}
+    assert len(acknowledged) == 25
+    assert set(acknowledged) <= notes
