@@ -7,6 +7,9 @@ Verbs:
   label WORKSPACE [--operations ...] [--rate N] [--yes]
                                            get Rekognition labels (shows the cost first)
   import-labels WORKSPACE PATH [--json]    import saved Rekognition responses (JSONL or folder)
+  import-codes WORKSPACE FILE.csv [--coder NAME] [--json]
+                                           import hand codes
+  export-codes WORKSPACE FILE.csv          export every code with its history
 
 A problem with the input prints one message on stderr and exits 1.
 """
@@ -125,6 +128,27 @@ def _cmd_import_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import_codes(args: argparse.Namespace) -> int:
+    from kayfabe_core.codes_io import import_codes
+    from kayfabe_core.workspace import open_workspace
+
+    path = Path(args.file)
+    report = import_codes(open_workspace(args.workspace, create=False), path.name, _read_file(path), args.coder)
+    _print_report(report, args.json, f"Imported codes from {path.name}")
+    return 0
+
+
+def _cmd_export_codes(args: argparse.Namespace) -> int:
+    from kayfabe_core.codes_io import export_codes
+    from kayfabe_core.workspace import open_workspace
+
+    data = export_codes(open_workspace(args.workspace, create=False))
+    Path(args.file).write_bytes(data)
+    rows = data.count(b"\n") - 1
+    print(f"Wrote {rows:,} codes to {args.file}")
+    return 0
+
+
 def _read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -174,6 +198,16 @@ def _add_label_verbs(verbs: Any) -> None:
     imported.add_argument("path", help="a JSON Lines file, or a folder of JSON documents")
     imported.add_argument("--json", action="store_true")
     imported.set_defaults(handler=_cmd_import_labels)
+    codes_in = verbs.add_parser("import-codes", help="import hand codes from a CSV file")
+    codes_in.add_argument("workspace")
+    codes_in.add_argument("file", help="CSV with sha256, image_url or postUrl, and value (YES/NO, 1/0, true/false)")
+    codes_in.add_argument("--coder", default=None, help="coder name for rows without a coder column")
+    codes_in.add_argument("--json", action="store_true")
+    codes_in.set_defaults(handler=_cmd_import_codes)
+    codes_out = verbs.add_parser("export-codes", help="export every code with its history to a CSV file")
+    codes_out.add_argument("workspace")
+    codes_out.add_argument("file")
+    codes_out.set_defaults(handler=_cmd_export_codes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,8 @@ import pandas as pd
 
 from kayfabe_core.workspace import Workspace, connect
 
+ADJUDICATOR = "adjudicated"  # the coder name under which the team's decisions on disagreements are kept
+
 LATEST_CODES = (
     "SELECT sha256, coder, value FROM codes c WHERE code_id = "
     "(SELECT MAX(code_id) FROM codes c2 WHERE c2.sha256 = c.sha256 AND c2.coder = c.coder)"
@@ -18,14 +20,21 @@ LATEST_CODES = (
 
 
 def read_resolved_codes(workspace: Workspace) -> pd.DataFrame:
-    """Return one YES/NO per coded image: columns sha256, value (majority of coders' latest codes)."""
+    """Return one YES/NO per coded image: columns sha256, value.
+
+    An adjudicated code (coder :data:`ADJUDICATOR`) decides; otherwise the majority of
+    the coders' latest codes (ties and Unsure left out).
+    """
     with connect(workspace) as conn:
         latest = pd.read_sql_query(LATEST_CODES, conn)
     decided = latest[latest["value"].isin(["YES", "NO"])]
-    votes = decided.assign(yes=decided["value"] == "YES").groupby("sha256")["yes"].agg(["sum", "count"])
+    adjudicated = decided[decided["coder"] == ADJUDICATOR].set_index("sha256")["value"]
+    coders = decided[(decided["coder"] != ADJUDICATOR) & ~decided["sha256"].isin(adjudicated.index)]
+    votes = coders.assign(yes=coders["value"] == "YES").groupby("sha256")["yes"].agg(["sum", "count"])
     votes = votes[votes["sum"] * 2 != votes["count"]]
-    return pd.DataFrame({"sha256": votes.index, "value": (votes["sum"] * 2 > votes["count"]).map(
-        {True: "YES", False: "NO"}).to_numpy()}).reset_index(drop=True)
+    majority = (votes["sum"] * 2 > votes["count"]).map({True: "YES", False: "NO"})
+    resolved = pd.concat([adjudicated, majority]).sort_index()
+    return pd.DataFrame({"sha256": resolved.index, "value": resolved.to_numpy()}).reset_index(drop=True)
 
 
 def label_code_association(workspace: Workspace, min_confidence: float, min_images: int = 20) -> pd.DataFrame:

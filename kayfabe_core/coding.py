@@ -14,8 +14,11 @@ from kayfabe_core.codes import VALUES, append_codes
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.workspace import Workspace, connect, transaction
 
+DOUBLE_CODING_SHARE = 0.15  # share of images every coder codes, for agreement
+
 ORDERS = {
     "uncoded_random": "Not yet coded first, in random order",
+    "double_sample": f"Double-coding sample first ({DOUBLE_CODING_SHARE:.0%} of images every coder codes)",
     "oldest": "By date, oldest first",
     "newest": "By date, newest first",
 }
@@ -50,13 +53,20 @@ def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> 
     with connect(workspace) as conn:
         rows = conn.execute(by_date).fetchall()
         done = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM codes WHERE coder = ?", (coder,))}
-    if order == "uncoded_random":
+    if order in ("uncoded_random", "double_sample"):
         hashes = sorted(row[0] for row in rows)
         random.Random(seed).shuffle(hashes)
+        if order == "double_sample":
+            hashes.sort(key=lambda sha: not in_double_sample(sha))  # stable: sample first, still shuffled
     else:
         newest = {"oldest": False, "newest": True}[order]
         hashes = [row[0] for row in sorted(rows, key=lambda row: (row[1] or "", row[0]), reverse=newest)]
     return [sha for sha in hashes if sha not in done] + [sha for sha in hashes if sha in done]
+
+
+def in_double_sample(sha256: str, share: float = DOUBLE_CODING_SHARE) -> bool:
+    """Return whether the image belongs to the fixed double-coding sample (the same for every coder)."""
+    return int(sha256[:8], 16) % 1000 < share * 1000
 
 
 def next_image(queue: list[str], skipped: Collection[str], coded: Collection[str]) -> str | None:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from kayfabe_core.codes import read_codebook
 from kayfabe_ui import state
+from kayfabe_ui.agreement_view import render_agreement, render_codes_io
 from kayfabe_ui.coding_view import DEFAULT_BOOK, choose_order, current_image, render_codebook_editor, render_coder
 from kayfabe_ui.common import current_workspace, progress_of, show_error, stage_guard
 
@@ -20,9 +21,13 @@ if workspace is None or not stage_guard(
 coder = st.sidebar.text_input("Coder", key=state.CODER, placeholder="your name",
                               help="Codes are credited to this name; several coders can code the same images.")
 book = read_codebook(workspace) or DEFAULT_BOOK
-code_tab, book_tab = st.tabs(["Code images", "Codebook"])
+code_tab, agreement_tab, book_tab, io_tab = st.tabs(["Code images", "Agreement", "Codebook", "Import / export"])
 with book_tab:
     render_codebook_editor(workspace)
+with agreement_tab:
+    render_agreement(workspace)
+with io_tab:
+    render_codes_io(workspace)
 with code_tab:
     if not coder.strip():
         st.info("Type your name under **Coder** in the sidebar to start coding.", icon=":material/person:")

@@ -28,3 +28,13 @@ def test_association_is_yes_share_minus_base_rate(workspace: Workspace) -> None:
     assert table.loc["Person", "yes_share"] == pytest.approx(2 / 3)
     assert table.loc["Breakfast", "lift"] == pytest.approx(-0.5)
     assert list(table.index) == ["Wrestling", "Person", "Breakfast"]
+
+
+def test_an_adjudicated_code_overrides_the_coders(workspace: Workspace) -> None:
+    from kayfabe_core.associations import ADJUDICATOR
+
+    with transaction(workspace) as conn:
+        append_codes(conn, [("h1", "ann", "YES"), ("h1", "bob", "NO"), ("h1", ADJUDICATOR, "NO"),
+                            ("h2", "ann", "YES"), ("h2", "bob", "YES"), ("h2", ADJUDICATOR, "NO")], None)
+    resolved = read_resolved_codes(workspace)
+    assert dict(zip(resolved["sha256"], resolved["value"], strict=True)) == {"h1": "NO", "h2": "NO"}

@@ -58,3 +58,20 @@ def test_missing_file_exits_1(tmp_path: Path) -> None:
     result = run_cli("ingest", str(tmp_path / "w"), str(tmp_path / "nope.csv"))
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == f"Error: The file {tmp_path / 'nope.csv'} does not exist."
+
+
+def test_codes_export_then_import_round_trips(tmp_path: Path) -> None:
+    import sqlite3
+
+    source, target = tmp_path / "source", tmp_path / "target"
+    assert run_cli("demo", str(source)).returncode == 0
+    assert run_cli("demo", str(target)).returncode == 0
+    with sqlite3.connect(target / "kayfabe.sqlite") as conn:
+        conn.execute("DELETE FROM codes")
+    assert run_cli("export-codes", str(source), str(tmp_path / "codes.csv")).stdout.startswith("Wrote 2,233 codes")
+    result = run_cli("import-codes", str(target), str(tmp_path / "codes.csv"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["codes_added"] == 2233
+    query = "SELECT sha256, coder, value, note, codebook_version, coded_at FROM codes ORDER BY code_id"
+    with sqlite3.connect(source / "kayfabe.sqlite") as a, sqlite3.connect(target / "kayfabe.sqlite") as b:
+        assert a.execute(query).fetchall() == b.execute(query).fetchall()

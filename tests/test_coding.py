@@ -87,3 +87,15 @@ def test_a_killed_coder_process_loses_no_acknowledged_code(workspace: Workspace)
         notes = {int(row[0]) for row in conn.execute("SELECT note FROM codes WHERE coder = 'ann'")}
     assert len(acknowledged) == 25
     assert set(acknowledged) <= notes
+
+
+def test_double_coding_sample_comes_first_and_is_the_same_for_everyone(workspace: Workspace) -> None:
+    from kayfabe_core.coding import in_double_sample
+
+    hashes = labelled_workspace(workspace)
+    sample = [sha for sha in hashes.values() if in_double_sample(sha, 0.15)]
+    queue = build_queue(workspace, "ann", "double_sample", seed=1)
+    assert queue[:len(sample)] == [sha for sha in queue if sha in sample]
+    assert in_double_sample("00000000" + "0" * 56) and not in_double_sample("ffffffff" + "0" * 56)
+    shares = [in_double_sample(f"{i:08x}" + "0" * 56) for i in range(0, 2**32, 2**32 // 10_000)]
+    assert 0.13 < sum(shares) / len(shares) < 0.17

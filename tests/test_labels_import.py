@@ -199,3 +199,25 @@ def test_second_import_stores_nothing_new(workspace: Workspace, hashes: dict[str
     assert (again.responses_stored, again.already_stored, again.labels) == (0, 3, 0)
     assert _label_rows(workspace) == rows
     assert again.to_dict()["unmatched_examples"] == []
+
+
+def test_many_batches_on_one_connection(workspace: Workspace, hashes: dict[str, str], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches after the first reuse the import's connection; each commits and bumps the data version."""
+    import kayfabe_core.labels_import as labels_import
+    from kayfabe_core.workspace import read_data_version
+
+    monkeypatch.setattr(labels_import, "BATCH_LINES", 1)
+    source = _write(tmp_path / "saved.jsonl", [
+        _line(sha256=hashes["A"]), "not json",
+        _line("DetectModerationLabels", MODERATION, sha256=hashes["A"]),
+        _line("RecognizeCelebrities", CELEBRITIES, post_url="https://www.instagram.com/p/B/")])
+    before = read_data_version(workspace)
+    seen: list[int] = []
+    report = import_labels(workspace, source, seen.append)
+    assert (report.responses_stored, report.labels, report.bad_lines) == (3, 5, 1)
+    assert report.problems == ("line 2 is not JSON (Expecting value: line 1 column 1 (char 0))",)
+    assert seen == [1, 2, 3, 4, 4]
+    assert read_data_version(workspace) == before + 3
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 3

@@ -76,3 +76,42 @@ def test_a_link_jumps_to_an_image(demo_copy: Path, open_app) -> None:
 def _any_image(root: Path) -> str:
     with connect(open_workspace(root)) as conn:
         return str(conn.execute("SELECT sha256 FROM images ORDER BY sha256 DESC LIMIT 1").fetchone()[0])
+
+
+def test_agreement_tab_and_adjudication(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/3_code.py").run()
+    assert not at.exception
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Images coded by two or more"] == "279"
+    kappa = float(metrics["Cohen's kappa"])
+    assert 0.6 < kappa < 0.9
+    assert "95 % interval for Cohen's kappa" in texts(at)
+    waiting = next(s.value for s in at.subheader if s.value.startswith("Disagreements to decide"))
+    decide = [button for button in at.button if button.key and button.key.startswith("adjudicate_no_")][0]
+    decided_sha = decide.key.removeprefix("adjudicate_no_")
+    decide.click().run()
+    assert not at.exception
+    after = next(s.value for s in at.subheader if s.value.startswith("Disagreements to decide"))
+    assert int(after.split(": ")[1]) == int(waiting.split(": ")[1]) - 1
+    assert any(sha.startswith(decided_sha) and coder == "adjudicated"
+               for sha, coder in _coders_of_codes(demo_copy))
+
+
+def test_codes_import_from_the_page(demo_copy: Path, open_app) -> None:
+    target = _any_image(demo_copy)
+    at = open_app(demo_copy)
+    at.switch_page("pages/3_code.py").run()
+    data = f"sha256,value\n{target},yes\n{'0' * 64},no\n{target},maybe\n".encode()
+    at.file_uploader(key="codes_file").set_value(("codes.csv", data, "text/csv"))
+    at.run()
+    at.text_input(key="import_coder").set_value("teacher")
+    at.button(key="import_codes").click().run()
+    assert not at.exception
+    assert "Added 1 codes for 1 images; 1 rows matched no fetched image, 1 had a value" in at.success[0].value
+    assert _codes(demo_copy, "teacher") == [(target, "YES")]
+
+
+def _coders_of_codes(root: Path) -> list[tuple[str, str]]:
+    with connect(open_workspace(root)) as conn:
+        return [tuple(row) for row in conn.execute("SELECT sha256, coder FROM codes")]

@@ -1,0 +1,82 @@
+"""The Code page's Agreement tab (with the disagreement queue) and its codes import and export."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kayfabe_core.agreement import measure_agreement, read_disagreements
+from kayfabe_core.associations import ADJUDICATOR
+from kayfabe_core.codes_io import export_codes, import_codes
+from kayfabe_core.coding import code_image, list_coders
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.workspace import Workspace
+from kayfabe_ui.common import show_error
+
+QUEUE_SHOWN = 6
+
+
+def render_agreement(workspace: Workspace) -> None:
+    """Agreement between chosen coders with its interval, then the disagreements to decide."""
+    coders = [name for name in list_coders(workspace) if name != ADJUDICATOR]
+    chosen = st.multiselect("Coders", coders, default=coders, key="agreement_coders")
+    try:
+        agreement = measure_agreement(workspace, chosen)
+    except KayfabeError as error:
+        show_error(error)
+        return
+    cells = st.columns(3)
+    cells[0].metric("Images coded by two or more", f"{agreement.images:,}")
+    cells[1].metric("Percent agreement", f"{agreement.percent:.1%}")
+    cells[2].metric(agreement.statistic_name, f"{agreement.statistic:.2f}",
+                    help="Agreement beyond what chance alone would give: 1 is perfect, 0 is chance level.")
+    st.caption(f"95 % interval for {agreement.statistic_name}: {agreement.ci_low:.2f} to {agreement.ci_high:.2f} "
+               f"(bootstrap over images, {agreement.n_boot:,} resamples). As a rough guide, above 0.8 is "
+               "strong and 0.6–0.8 substantial; a wide interval means too few images were double-coded.")
+    render_disagreements(workspace, chosen)
+
+
+def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
+    """The disagreement queue: decide each image; training then uses the decision."""
+    open_cases = read_disagreements(workspace, coders)
+    waiting = open_cases[~open_cases["sha256"].isin(_adjudicated(workspace))]
+    st.subheader(f"Disagreements to decide: {len(waiting):,}")
+    st.caption("The team's decision is stored as the code of “adjudicated” and is what training uses; "
+               "images without a decision use the majority of the coders.")
+    for row in waiting.head(QUEUE_SHOWN).itertuples():
+        picture, words = st.columns([1, 3])
+        ext = "jpg" if (workspace.images_dir / f"{row.sha256}.jpg").exists() else "png"
+        picture.image(str(workspace.image_path(row.sha256, ext)), width="stretch")
+        words.markdown(f"{row.codes} · [post]({row.post_url})")
+        yes, no = words.columns(2)
+        yes.button("Decide YES", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,
+                   args=(workspace, row.sha256, ADJUDICATOR, "YES"))
+        no.button("Decide NO", key=f"adjudicate_no_{row.sha256[:16]}", on_click=code_image,
+                  args=(workspace, row.sha256, ADJUDICATOR, "NO"))
+
+
+def _adjudicated(workspace: Workspace) -> set[str]:
+    from kayfabe_core.workspace import connect
+
+    with connect(workspace) as conn:
+        return {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM codes WHERE coder = ?", (ADJUDICATOR,))}
+
+
+def render_codes_io(workspace: Workspace) -> None:
+    """Import a codes CSV; download every code with its history."""
+    upload = st.file_uploader("Codes CSV", type=["csv", "txt"], key="codes_file",
+                              help="Columns: sha256, image_url or postUrl; value (YES/NO, 1/0, true/false); "
+                                   "optional coder, note.")
+    coder = st.text_input("Coder for rows without a coder column", key="import_coder", placeholder="imported")
+    if upload is not None and st.button("Import codes", key="import_codes", icon=":material/upload:"):
+        try:
+            report = import_codes(workspace, upload.name, upload.getvalue(), coder.strip() or None)
+        except KayfabeError as error:
+            show_error(error)
+        else:
+            st.success(f"Added {report.codes_added:,} codes for {report.images_matched:,} images; "
+                       f"{report.unmatched_rows:,} rows matched no fetched image, {report.bad_values:,} had a "
+                       f"value that is not a code, {report.already_stored:,} were already there.")
+            for example in (*report.unmatched_examples, *report.bad_examples):
+                st.caption(example)
+    st.download_button("Download all codes (with history)", export_codes(workspace), "codes.csv", "text/csv",
+                       key="export_codes", icon=":material/download:")
