@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from kayfabe_core.associations import read_resolved_codes
 from kayfabe_ui.common import current_workspace, not_built_yet, progress_of, stage_guard
 
 st.title("Train")
@@ -17,7 +18,11 @@ if not stage_guard(progress.images_labelled > 0, "Training needs labelled images
 if not stage_guard(progress.images_coded > 0, "Training needs hand codes: code some images YES "
                    "or NO on the Code page.", "code", "Go to Code"):
     st.stop()
-st.markdown(f"Ready to train on up to **{progress.images_coded:,}** coded images.")
+resolved = read_resolved_codes(workspace)
+yes = int((resolved["value"] == "YES").sum())
+st.markdown(f"Training will use **{len(resolved):,}** images with a resolved code ({yes:,} YES, "
+            f"{len(resolved) - yes:,} NO): the team's decision where coders disagreed, else the majority of "
+            "the coders' latest codes; ties and Unsure are left out.")
 not_built_yet(
     "It will: split by post so a carousel never sits on both sides, offer the original study's "
     "2021 preset and plain-language help for every setting, and show a live learning curve."

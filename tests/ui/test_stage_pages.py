@@ -50,3 +50,14 @@ def test_an_unusable_workspace_shows_a_message_not_a_traceback(tmp_path: Path, o
     at = open_app(tmp_path / "file")
     assert not at.exception
     assert "The workspace must be a folder" in at.error[0].value
+
+
+def test_train_page_says_how_many_images_training_will_use(demo_root: Path, open_app) -> None:
+    from kayfabe_core.associations import read_resolved_codes
+
+    resolved = read_resolved_codes(open_workspace(demo_root))
+    at = open_app(demo_root)
+    at.switch_page("pages/4_train.py").run()
+    assert not at.exception
+    assert f"Training will use **{len(resolved):,}** images with a resolved code" in texts(at)
+    assert "The tools of this stage are not built yet" in texts(at)
