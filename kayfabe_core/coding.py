@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from kayfabe_core.codes import VALUES, append_codes
 from kayfabe_core.errors import KayfabeError
-from kayfabe_core.workspace import Workspace, connect, transaction
+from kayfabe_core.workspace import Workspace, connect, read_meta, transaction, write_meta
 
-DOUBLE_CODING_SHARE = 0.15  # share of images every coder codes, for agreement
+DOUBLE_CODING_SHARE = 0.15  # default share of images every coder codes, for agreement
+SHARE_KEY = "double_coding_share"
 
 ORDERS = {
     "uncoded_random": "Not yet coded first, in random order",
-    "double_sample": f"Double-coding sample first ({DOUBLE_CODING_SHARE:.0%} of images every coder codes)",
+    "double_sample": "Double-coding sample first (the images every coder codes)",
     "oldest": "By date, oldest first",
     "newest": "By date, newest first",
 }
@@ -57,11 +58,27 @@ def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> 
         hashes = sorted(row[0] for row in rows)
         random.Random(seed).shuffle(hashes)
         if order == "double_sample":
-            hashes.sort(key=lambda sha: not in_double_sample(sha))  # stable: sample first, still shuffled
+            share = read_double_coding_share(workspace)
+            hashes.sort(key=lambda sha: not in_double_sample(sha, share))  # stable: sample first, still shuffled
     else:
         newest = {"oldest": False, "newest": True}[order]
         hashes = [row[0] for row in sorted(rows, key=lambda row: (row[1] or "", row[0]), reverse=newest)]
     return [sha for sha in hashes if sha not in done] + [sha for sha in hashes if sha in done]
+
+
+def read_double_coding_share(workspace: Workspace) -> float:
+    """Return the workspace's double-coding share (default :data:`DOUBLE_CODING_SHARE`)."""
+    stored = read_meta(workspace, SHARE_KEY)
+    return DOUBLE_CODING_SHARE if stored is None else float(stored)
+
+
+def write_double_coding_share(workspace: Workspace, share: float) -> None:
+    """Set the share of images every coder codes. Raises KayfabeError outside 1–100 %."""
+    if not 0.01 <= share <= 1.0:
+        raise KayfabeError(f"The double-coding share must be between 1 % and 100 %; got {share * 100:.0f} %.",
+                           "Choose a share such as 10–20 % of the images.")
+    with transaction(workspace) as conn:
+        write_meta(conn, SHARE_KEY, repr(share))
 
 
 def in_double_sample(sha256: str, share: float = DOUBLE_CODING_SHARE) -> bool:

@@ -7,7 +7,7 @@ import streamlit as st
 from kayfabe_core.agreement import measure_agreement, read_disagreements
 from kayfabe_core.associations import ADJUDICATOR
 from kayfabe_core.codes_io import export_codes, import_codes
-from kayfabe_core.coding import code_image, list_coders
+from kayfabe_core.coding import code_image, list_coders, read_double_coding_share, write_double_coding_share
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui.common import show_error
@@ -17,6 +17,12 @@ QUEUE_SHOWN = 6
 
 def render_agreement(workspace: Workspace) -> None:
     """Agreement between chosen coders with its interval, then the disagreements to decide."""
+    current = read_double_coding_share(workspace)
+    share = st.slider("Double-coding sample: share of images every coder codes", 5, 50, round(current * 100), 5,
+                      format="%d %%", key="double_share",
+                      help="Coders who choose the order 'Double-coding sample first' see these images first.")
+    if share != round(current * 100):
+        write_double_coding_share(workspace, share / 100)
     coders = [name for name in list_coders(workspace) if name != ADJUDICATOR]
     chosen = st.multiselect("Coders", coders, default=coders, key="agreement_coders")
     try:

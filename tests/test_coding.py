@@ -99,3 +99,14 @@ def test_double_coding_sample_comes_first_and_is_the_same_for_everyone(workspace
     assert in_double_sample("00000000" + "0" * 56) and not in_double_sample("ffffffff" + "0" * 56)
     shares = [in_double_sample(f"{i:08x}" + "0" * 56) for i in range(0, 2**32, 2**32 // 10_000)]
     assert 0.13 < sum(shares) / len(shares) < 0.17
+
+
+def test_double_coding_share_is_kept_in_the_workspace(workspace: Workspace) -> None:
+    from kayfabe_core.coding import read_double_coding_share, write_double_coding_share
+
+    assert read_double_coding_share(workspace) == 0.15
+    write_double_coding_share(workspace, 0.2)
+    assert read_double_coding_share(workspace) == 0.2
+    with pytest.raises(KayfabeError) as caught:
+        write_double_coding_share(workspace, 0)
+    assert caught.value.message == "The double-coding share must be between 1 % and 100 %; got 0 %."

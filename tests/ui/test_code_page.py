@@ -115,3 +115,13 @@ def test_codes_import_from_the_page(demo_copy: Path, open_app) -> None:
 def _coders_of_codes(root: Path) -> list[tuple[str, str]]:
     with connect(open_workspace(root)) as conn:
         return [tuple(row) for row in conn.execute("SELECT sha256, coder FROM codes")]
+
+
+def test_double_coding_share_slider_saves_to_the_workspace(demo_copy: Path, open_app) -> None:
+    from kayfabe_core.coding import read_double_coding_share
+
+    at = open_app(demo_copy)
+    at.switch_page("pages/3_code.py").run()
+    at.slider(key="double_share").set_value(20).run()
+    assert not at.exception
+    assert read_double_coding_share(open_workspace(demo_copy)) == 0.2
