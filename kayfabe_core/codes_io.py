@@ -23,7 +23,7 @@ import pandas as pd
 
 from kayfabe_core.csvfile import decode_csv, read_table
 from kayfabe_core.errors import InputFileError
-from kayfabe_core.labels_import import clean_post_url, image_key_of
+from kayfabe_core.labels_import_read import clean_post_url, image_key_of
 from kayfabe_core.workspace import Workspace, connect, transaction
 
 MAX_EXAMPLES = 5

@@ -14,37 +14,48 @@ Each response is matched to a fetched image of the workspace: ``sha256`` to the
 image's content hash, ``image_url`` to the image whose URL path is the same (the
 signature in the query string changes between scrapes), else to the exact URL,
 and ``post_url`` to the post's cover image. Responses are keyed on the content
-hash, so an image not fetched yet cannot take one. Lines are written in batches,
-one transaction each; responses already stored are kept as they were.
+hash, so an image not fetched yet cannot take one.
+
+A large JSON Lines file is parsed, matched and staged (unindexed tables in
+throw-away files) by worker processes, while this process counts what they
+found; a folder or small file is staged in TEMP tables here. The import is then written in
+ONE transaction (``INSERT OR IGNORE ... SELECT ... ORDER BY`` primary key) that
+also bumps the data version once. A crash or error before that commit leaves the
+workspace exactly as it was, and importing the same file again is idempotent:
+responses already stored are kept as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import re
+import os
 import sqlite3
+import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from itertools import islice
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from kayfabe_core.errors import InputFileError
-from kayfabe_core.labels import OPERATIONS, model_version_of
-from kayfabe_core.workspace import Workspace, _connect_raw, connect
+from kayfabe_core.labels import model_version_of
+from kayfabe_core.labels_import_read import Matcher, iter_folder, iter_jsonl, label_tuples, to_record
+from kayfabe_core.workspace import Workspace, _connect_raw
 
-BATCH_LINES = 50_000
+BATCH_LINES = 20_000  # lines per parsed chunk (and per progress call)
+PARSERS = 1  # worker processes parsing a large JSON Lines file
+PARALLEL_MIN_BYTES = 8 << 20  # smaller files are parsed in this process
+TEMP_STORE = "FILE"  # staging tables: FILE (spills to disk) or MEMORY
 CACHE_KIB = 262_144  # page cache of the import's connection: 256 MiB
 MAX_EXAMPLES = 5
-MATCH_KEYS = ("sha256", "image_url", "post_url")
 ORIGIN = "import"
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-_OPERATION_NAMES = {name.lower(): name for name in OPERATIONS}
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_URL_HOST = re.compile(r"^[a-zA-Z]+://[^/]*")
 EXPECTED = (
     'one JSON object per line with "operation" (DetectLabels, DetectModerationLabels or '
     'RecognizeCelebrities), "response" and one of "sha256", "image_url" or "post_url"'
@@ -83,207 +94,6 @@ class LabelImportReport:
         return data
 
 
-class _Record(NamedTuple):
-    """One usable response, not yet matched to an image."""
-
-    match_key: str
-    match_value: str
-    operation: str
-    response: dict[str, Any]
-    called_at: str
-    region: str
-    request_id: str
-    request: str
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-def _iter_jsonl(path: Path, label: str = "line") -> Iterator[tuple[str, int, Any]]:
-    """Yield (label, line number, parsed object or ValueError) for each non-blank line, streaming.
-
-    The caller makes the line's name (``f"{label} {number}"``) only when it reports
-    the line, not for every line.
-    """
-    loads = json.loads
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1:
-                raw = raw.removeprefix(b"\xef\xbb\xbf")
-            if not raw or raw.isspace():
-                continue
-            try:
-                yield label, number, loads(raw)
-            except ValueError as exc:
-                yield label, number, ValueError(f"is not JSON ({exc})")
-
-
-def _iter_folder(folder: Path) -> Iterator[tuple[str, int, Any]]:
-    """Yield (where, 0, object or ValueError) for each document in ``folder``, sorted by path."""
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        relative = path.relative_to(folder).as_posix()
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
-            yield from _iter_jsonl(path, f"{relative} line")
-        elif path.suffix.lower() == ".json":
-            yield f"file {relative}", 0, _read_document(path)
-
-
-def _read_document(path: Path) -> Any:
-    """Return one JSON document in line format (completed from its path) or a ValueError."""
-    try:
-        document = json.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
-    except (ValueError, OSError) as exc:
-        return ValueError(f"is not JSON ({exc})")
-    if isinstance(document, dict) and "operation" in document and "response" in document:
-        return document
-    named = _name_parts(path)
-    if named is None:
-        return ValueError("is not named <sha256>/<Operation>.json or <sha256>.<Operation>.json "
-                          "and is not in the line format")
-    if not isinstance(document, dict):
-        return ValueError("does not hold a JSON object")
-    if "response" in document:
-        return {**document, "sha256": named[0], "operation": named[1]}
-    if "error_code" in document:
-        return ValueError("holds an error from Rekognition, not a response")
-    return {"sha256": named[0], "operation": named[1], "response": document}
-
-
-def _name_parts(path: Path) -> tuple[str, str] | None:
-    """Return (sha256, operation) from ``<sha256>/<Op>.json`` or ``<sha256>.<Op>.json``."""
-    stem = path.stem
-    if _SHA256.match(path.parent.name.lower()) and stem.lower() in _OPERATION_NAMES:
-        return path.parent.name.lower(), _OPERATION_NAMES[stem.lower()]
-    sha256, _, operation = stem.partition(".")
-    if _SHA256.match(sha256.lower()) and operation.lower() in _OPERATION_NAMES:
-        return sha256.lower(), _OPERATION_NAMES[operation.lower()]
-    return None
-
-
-def _to_record(item: Any, now: str) -> _Record | str:
-    """Return the usable record in ``item``, or why it is not usable."""
-    if isinstance(item, ValueError):
-        return str(item)
-    if not isinstance(item, dict):
-        return f"is not a JSON object (found {type(item).__name__})"
-    keys = [key for key in MATCH_KEYS if isinstance(item.get(key), str) and item[key].strip()]
-    if not keys or "operation" not in item or "response" not in item:
-        return f"does not have the expected keys (found: {_shown_keys(item)})"
-    operation = _OPERATION_NAMES.get(str(item["operation"]).lower())
-    if operation is None:
-        return f"has the unknown operation {item['operation']!r}"
-    response = item["response"]
-    if not isinstance(response, dict):
-        return '"response" is not a JSON object'
-    metadata = response.pop("ResponseMetadata", None)
-    request_id = str(item.get("request_id") or (metadata or {}).get("RequestId") or "")
-    request = item.get("request")
-    return _Record(keys[0], item[keys[0]].strip(), operation, response,
-                   str(item.get("called_at") or now), str(item.get("region") or ""), request_id,
-                   json.dumps(request) if isinstance(request, dict) else "{}")
-
-
-def _shown_keys(item: dict[str, Any]) -> str:
-    names = [str(key) for key in item]
-    shown = ", ".join(names[:8]) + (f" … ({len(names)} in all)" if len(names) > 8 else "")
-    return shown or "none"
-
-
-# --- matching --------------------------------------------------------------------------------
-
-def image_key_of(url: str) -> str:
-    """Return a URL's path without scheme, host and query, as ingest stores ``image_key``."""
-    return _URL_HOST.sub("", url.split("?", 1)[0])
-
-
-def clean_post_url(url: str) -> str:
-    """Normalise a post link as ingest does: no query or fragment, a trailing slash."""
-    base = url.split("?", 1)[0].split("#", 1)[0]
-    return base if not base or base.endswith("/") else base + "/"
-
-
-class _Matcher:
-    """Finds the content hash of the image a record names; loads each lookup once, lazily."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.workspace = workspace
-        self._tables: dict[str, dict[str, str | None]] = {}
-
-    def _table(self, name: str, sql: str) -> dict[str, str | None]:
-        if name not in self._tables:
-            table: dict[str, str | None] = {}
-            with connect(self.workspace) as conn:
-                for key, sha256 in conn.execute(sql):
-                    if table.get(key) is None:  # prefer a fetched image under the same key
-                        table[key] = sha256
-            self._tables[name] = table
-        return self._tables[name]
-
-    def match(self, record: _Record) -> tuple[str | None, str]:
-        """Return (sha256, '') for a fetched image, else (None, the reason in users' words)."""
-        value = record.match_value
-        if record.match_key == "sha256":
-            table = self._table("sha256", "SELECT sha256, sha256 FROM images WHERE sha256 IS NOT NULL")
-            found = value.lower() in table
-            return (value.lower(), "") if found else (None, "no fetched image has this sha256")
-        if record.match_key == "post_url":
-            table = self._table("post", "SELECT p.post_url, i.sha256 FROM posts p LEFT JOIN images i "
-                                        "ON i.post_url = p.post_url AND i.position = 0")
-            key = clean_post_url(value)
-            return self._found(table, key, "no post with this link")
-        table = self._table("key", "SELECT image_key, sha256 FROM images")
-        key = image_key_of(value)
-        if key not in table:
-            table = self._table("url", "SELECT source_url, sha256 FROM images")
-            key = value
-        return self._found(table, key, "no image with this link")
-
-    @staticmethod
-    def _found(table: dict[str, str | None], key: str, missing: str) -> tuple[str | None, str]:
-        if key not in table:
-            return None, missing
-        sha256 = table[key]
-        return (sha256, "") if sha256 else (None, "image not fetched yet")
-
-
-# --- flattening ------------------------------------------------------------------------------
-
-@lru_cache(maxsize=8192)
-def _names_json(names: tuple[Any, ...]) -> str:
-    return json.dumps(list(names))
-
-
-def _items(operation: str, response: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
-    """Yield (source, key, name, confidence, parents JSON, categories JSON) like labels._items."""
-    if operation == "DetectLabels":
-        for item in response.get("Labels", []):
-            yield ("label", item["Name"], item["Name"], item["Confidence"],
-                   _names_json(tuple(p["Name"] for p in item.get("Parents", []))),
-                   _names_json(tuple(c["Name"] for c in item.get("Categories", []))))
-    elif operation == "DetectModerationLabels":
-        for item in response.get("ModerationLabels", []):
-            parent = item.get("ParentName")
-            yield ("moderation", item["Name"], item["Name"], item["Confidence"],
-                   _names_json((parent,) if parent else ()), "[]")
-    else:
-        for item in response.get("CelebrityFaces", []):
-            yield "celebrity", item["Id"], item["Name"], item["MatchConfidence"], "[]", "[]"
-
-
-def label_tuples(sha256: str, operation: str, response: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Return the labels-table rows of one response, equal to :func:`labels.flatten_response`'s.
-
-    A faster twin of that function for bulk imports (the JSON of repeated parent
-    lists is built once); tests pin that both give the same rows.
-    """
-    version = model_version_of(operation, response)
-    rows: dict[Any, tuple[Any, ...]] = {}
-    for source, key, name, confidence, parents, categories in _items(operation, response):
-        value = float(confidence)
-        if key not in rows or rows[key][4] < value:
-            rows[key] = (sha256, source, key, name, value, parents, categories, version)
-    return list(rows.values())
-
-
 # --- writing ---------------------------------------------------------------------------------
 
 @dataclass
@@ -303,115 +113,99 @@ class _Tally:
     first_problem: str = ""
 
 
-class _Writer:
-    """Collects matched records and writes them a batch (one transaction) at a time.
+RESPONSE_COLUMNS = ("sha256, operation, model_version, region, called_at, request_id, request, "
+                    "response, origin")
+LABEL_COLUMNS = "sha256, source, key, name, confidence, parents, categories, model_version"
+_STAGING_SQL = (f"CREATE TABLE IF NOT EXISTS {{schema}}.import_responses(n, {RESPONSE_COLUMNS})",
+                f"CREATE TABLE IF NOT EXISTS {{schema}}.import_labels(n, {LABEL_COLUMNS})")
 
-    All batches go through one connection, opened and used only by the writing
-    thread, instead of a new connection per batch.
+
+def _stage(conn: sqlite3.Connection, schema: str, chunk: Staged) -> None:
+    """Append one chunk's rows (each led by its item number) to unindexed staging tables."""
+    responses, labels = chunk
+    conn.executemany(f"INSERT INTO {schema}.import_responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     responses)
+    conn.executemany(f"INSERT INTO {schema}.import_labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", labels)
+
+
+class _Writer:
+    """Merges the staged rows into the workspace in one transaction.
+
+    Rows are staged in unindexed tables (TEMP tables of this connection, or the
+    staging files of the worker processes, attached here); the final
+    ``INSERT OR IGNORE ... SELECT ... ORDER BY`` walks the B-trees in key order once.
+    Nothing reaches the workspace's tables before :meth:`commit`, so a crash or an
+    error before then leaves the workspace exactly as it was.
     """
 
     def __init__(self, workspace: Workspace, tally: _Tally) -> None:
         self.workspace = workspace
         self.tally = tally
-        self.responses: list[tuple[object, ...]] = []
-        self.labels: list[tuple[object, ...]] = []
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-import")
-        self.pending: Future[tuple[int, int, int]] | None = None
-        self.conn: sqlite3.Connection | None = None
-        with connect(workspace) as conn:
-            self.known = {tuple(row) for row in conn.execute(
-                "SELECT sha256, operation, model_version FROM responses")}
-
-    def add(self, sha256: str, record: _Record) -> str:
-        """Queue the record's response and label rows unless already stored.
-
-        Returns '' when queued or already stored, else why the response cannot be read.
-        """
-        version = model_version_of(record.operation, record.response)
-        key = (sha256, record.operation, version)
-        if key in self.known:
-            self.tally.already_stored += 1
-            return ""
+        self.accepted = 0
+        self.skipped: list[tuple[int]] = []  # staged items not to store (already stored)
+        self.schemas: list[str] = []
+        conn = _connect_raw(workspace)
         try:
-            rows = label_tuples(sha256, record.operation, record.response)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return f'"response" is not shaped like a {record.operation} response'
-        self.known.add(key)
-        self.responses.append((sha256, record.operation, version, record.region, record.called_at,
-                               record.request_id, record.request, _encode(record.response), ORIGIN))
-        self.labels += rows
-        return ""
-
-    def flush(self) -> None:
-        """Hand what is queued to the writing thread (one transaction); at most one batch waits."""
-        if not self.responses:
-            return
-        self.wait()
-        self.pending = self.pool.submit(self._write_batch, self.responses, self.labels)
-        self.responses, self.labels = [], []
-
-    def wait(self) -> None:
-        """Wait for the batch being written and count what it stored."""
-        if self.pending is not None:
-            stored, ignored, labels = self.pending.result()
-            self.pending = None
-            self.tally.responses_stored += stored
-            self.tally.already_stored += ignored  # stored meanwhile by someone else
-            self.tally.labels += labels
-
-    def close(self) -> None:
-        """Wait for the batch being written, then close the connection and stop the thread."""
-        try:
-            self.wait()
-        finally:
-            try:
-                self.pool.submit(self._close_connection).result()
-            finally:
-                self.pool.shutdown(wait=True)
-
-    def _open(self) -> sqlite3.Connection:
-        """Return the import's connection (writing thread only), opening it on first use."""
-        if self.conn is None:
-            conn = _connect_raw(self.workspace)
             # In WAL mode synchronous=NORMAL cannot corrupt the database nor lose a commit
-            # on a crash of the process; only a power cut or OS crash can lose the last
-            # batches committed, and importing the file again stores them (never overwrites).
+            # on a crash of the process; only a power cut or OS crash can lose the import,
+            # and importing the file again stores it (never overwrites).
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-            conn.execute("PRAGMA temp_store=MEMORY")
-            self.conn = conn
-        return self.conn
+            conn.execute(f"PRAGMA temp_store={TEMP_STORE}")
+            self.known = {tuple(row) for row in conn.execute(
+                "SELECT sha256, operation, model_version FROM responses")}
+        except BaseException:
+            conn.close()
+            raise
+        self.conn = conn
 
-    def _close_connection(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            finally:
-                self.conn.close()
-                self.conn = None
+    def accept(self, key: tuple[str, str, str], n: int) -> None:
+        """Count a staged response: new, or already stored (then its rows are skipped)."""
+        if key in self.known:
+            self.tally.already_stored += 1
+            self.skipped.append((n,))
+        else:
+            self.known.add(key)
+            self.accepted += 1
 
-    def _write_batch(
-        self, responses: list[tuple[object, ...]], labels: list[tuple[object, ...]]
-    ) -> tuple[int, int, int]:
-        """Write one batch in one transaction; return (responses stored, ignored, label rows written).
+    def stage_here(self, chunk: Staged) -> None:
+        """Stage rows parsed in this process in TEMP tables."""
+        if "temp" not in self.schemas:
+            for sql in _STAGING_SQL:
+                self.conn.execute(sql.format(schema="temp"))
+            self.schemas.append("temp")
+        _stage(self.conn, "temp", chunk)
 
-        Runs in the writing thread: SQLite releases the GIL while it works, so
-        reading the next batch goes on meanwhile. Rows go in primary-key order so
-        that the B-tree pages each batch touches are fewer and visited in order.
-        """
-        conn = self._open()
-        responses.sort()
-        labels.sort()
+    def attach(self, files: Iterable[str]) -> None:
+        """Attach the staging files written by worker processes."""
+        for file in sorted(files):
+            schema = f"staged{len(self.schemas)}"
+            self.conn.execute("ATTACH DATABASE ? AS " + schema, (file,))
+            self.schemas.append(schema)
+
+    def commit(self) -> None:
+        """Merge the staged rows into the workspace in one transaction, in primary-key order."""
+        if not self.accepted:
+            return
+        conn = self.conn
+        conn.execute("CREATE TEMP TABLE import_skip(n INTEGER PRIMARY KEY)")
+        conn.executemany("INSERT OR IGNORE INTO import_skip VALUES (?)", self.skipped)
+
+        def staged(table: str, columns: str) -> str:
+            return " UNION ALL ".join(
+                f"SELECT {columns} FROM {schema}.{table}"
+                + (" WHERE n NOT IN (SELECT n FROM temp.import_skip)" if self.skipped else "")
+                for schema in self.schemas)
+
         conn.execute("BEGIN IMMEDIATE")
         try:
             before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO responses(sha256, operation, model_version, region, "
-                "called_at, request_id, request, response, origin) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                responses)
+            conn.execute(f"INSERT OR IGNORE INTO responses({RESPONSE_COLUMNS}) "
+                         f"{staged('import_responses', RESPONSE_COLUMNS)}")  # no sort: big rows
             stored = conn.total_changes - before
-            conn.executemany("INSERT OR IGNORE INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?)", labels)
+            conn.execute(f"INSERT OR IGNORE INTO labels({LABEL_COLUMNS}) "
+                         f"{staged('import_labels', LABEL_COLUMNS)} "
+                         "ORDER BY sha256, source, key, model_version")
             written = conn.total_changes - before - stored
             conn.execute(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'")
@@ -419,7 +213,117 @@ class _Writer:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return stored, len(responses) - stored, written
+        self.tally.responses_stored += stored
+        self.tally.already_stored += self.accepted - stored  # stored meanwhile by someone else
+        self.tally.labels += written
+
+    def close(self) -> None:
+        """Drop the staging tables, detach staging files, close (checkpointing the WAL)."""
+        try:
+            for schema in self.schemas:
+                if schema != "temp":
+                    self.conn.execute(f"DETACH DATABASE {schema}")
+            for table in ("import_responses", "import_labels", "import_skip"):
+                self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            self.conn.close()
+
+
+# --- parsing (in worker processes for large files) -------------------------------------------
+
+# One outcome per item read:
+#   (BAD, label, number, problem)
+#   (UNMATCHED, example)
+#   (OK, key, n)                           its rows are staged under item number n
+#   (SHAPE, key, label, number, problem)   matched, but the response cannot be read
+BAD, UNMATCHED, OK, SHAPE = 0, 1, 2, 3
+Outcome = tuple[Any, ...]
+Staged = tuple[list[tuple[object, ...]], list[tuple[object, ...]]]
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(workspace: Workspace, folder: str) -> None:
+    """Open a worker's matcher and its own staging file (no journal: it is thrown away)."""
+    conn = sqlite3.connect(Path(folder) / f"staged-{os.getpid()}.sqlite", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    for sql in _STAGING_SQL:
+        conn.execute(sql.format(schema="main"))
+    _worker.update(matcher=Matcher(workspace), conn=conn,
+                   file=str(Path(folder) / f"staged-{os.getpid()}.sqlite"))
+
+
+def _parse_lines(lines: list[bytes], first_number: int, now: str) -> tuple[list[Outcome], str]:
+    """Parse, match and stage raw JSON lines in a worker process; return outcomes and its file."""
+    loads = json.loads
+
+    def items() -> Iterator[tuple[str, int, Any]]:
+        for number, raw in enumerate(lines, start=first_number):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            if not raw or raw.isspace():
+                continue
+            try:
+                yield "line", number, loads(raw)
+            except ValueError as exc:
+                yield "line", number, ValueError(f"is not JSON ({exc})")
+
+    outcomes, staged = _outcomes(items(), _worker["matcher"], now)
+    conn = _worker["conn"]
+    conn.execute("BEGIN")
+    _stage(conn, "main", staged)
+    conn.execute("COMMIT")
+    return outcomes, _worker["file"]
+
+
+def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
+              first_n: int = 0) -> tuple[list[Outcome], Staged]:
+    """Return the outcome of each item and the rows of the matched ones.
+
+    Each item's rows lead with its number ``n``: the line number, or the item's
+    place (from ``first_n``) when items are not lines.
+    """
+    outcomes: list[Outcome] = []
+    responses: list[tuple[object, ...]] = []
+    labels: list[tuple[object, ...]] = []
+    for place, (label, number, item) in enumerate(items, start=first_n):
+        n = number or place
+        record = to_record(item, now)
+        if isinstance(record, str):
+            outcomes.append((BAD, label, number, record))
+            continue
+        sha256, reason = matcher.match(record)
+        if sha256 is None:
+            outcomes.append((UNMATCHED, f"{record.match_value} ({reason})"))
+            continue
+        version = model_version_of(record.operation, record.response)
+        key = (sha256, record.operation, version)
+        try:
+            rows = label_tuples(sha256, record.operation, record.response)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            outcomes.append((SHAPE, key, label, number,
+                             f'"response" is not shaped like a {record.operation} response'))
+            continue
+        labels += [(n, *row) for row in rows]
+        responses.append((n, sha256, record.operation, version, record.region, record.called_at,
+                          record.request_id, record.request, _encode(record.response), ORIGIN))
+        outcomes.append((OK, key, n))
+    return outcomes, (responses, labels)
+
+
+def _raw_chunks(path: Path) -> Iterator[tuple[list[bytes], int]]:
+    """Yield (up to BATCH_LINES raw lines, number of the first) from a JSON Lines file."""
+    size = BATCH_LINES
+    with path.open("rb") as handle:
+        number = 1
+        while True:
+            lines = list(islice(handle, size))
+            if not lines:
+                return
+            yield lines, number
+            number += len(lines)
 
 
 # --- the import ------------------------------------------------------------------------------
@@ -429,64 +333,121 @@ def import_labels(
 ) -> LabelImportReport:
     """Import saved Rekognition responses from the JSON Lines file or folder at ``path``.
 
-    Writes in batches of :data:`BATCH_LINES` lines, one transaction each, and
-    never overwrites a stored response. Calls ``progress`` with the lines read
-    so far after each batch. Returns the :class:`LabelImportReport`. Raises
-    :class:`InputFileError` when the path does not exist, holds nothing, or
-    holds no usable line (nothing is written then).
+    Lines are parsed :data:`BATCH_LINES` at a time (in worker processes for a
+    large file) and staged in unindexed tables; everything is then written in ONE
+    transaction, never overwriting a stored response. An error or crash before
+    that commit leaves the workspace as it was; importing again is idempotent.
+    Calls ``progress`` with the lines read so far after each batch. Returns the
+    :class:`LabelImportReport`. Raises :class:`InputFileError` when the path does
+    not exist, holds nothing, or holds no usable line (nothing is written then).
     """
     start = time.perf_counter()
     path = Path(path).expanduser()
     items = _open_items(path)
     tally = _Tally()
-    matcher, writer = _Matcher(workspace), _Writer(workspace, tally)
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    writer = _Writer(workspace, tally)
     try:
-        for label, number, item in items:
-            _take(tally, matcher, writer, label, number, _to_record(item, now))
-            if tally.lines_read % BATCH_LINES == 0:
-                writer.flush()
-                if progress is not None:
-                    progress(tally.lines_read)
-        writer.flush()
-    finally:
-        writer.close()
+        with tempfile.TemporaryDirectory(prefix="kayfabe-import-") as folder:
+            if isinstance(items, Path):
+                _read_parallel(workspace, items, folder, tally, writer, progress)
+            else:
+                _read_here(workspace, items, tally, writer, progress)
+            _check_usable(path, tally)
+            writer.commit()
+            writer.close()
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            writer.conn.close()
+        raise
     if progress is not None:
         progress(tally.lines_read)
-    _check_usable(path, tally)
     return _report(tally, time.perf_counter() - start)
 
 
-def _open_items(path: Path) -> Iterator[tuple[str, int, Any]]:
+def _open_items(path: Path) -> Iterator[tuple[str, int, Any]] | Path:
+    """Return the items to read here, or the path of a JSON Lines file to read in parallel."""
     if not path.exists():
         raise InputFileError(f"{path} does not exist.", "Check the path to the saved responses.")
     if path.is_dir():
-        return _iter_folder(path)
-    if path.stat().st_size == 0:
+        return iter_folder(path)
+    size = path.stat().st_size
+    if size == 0:
         raise InputFileError(f"{path.name} is empty.", HINT)
-    return _iter_jsonl(path)
+    if size < PARALLEL_MIN_BYTES or PARSERS < 1:
+        return iter_jsonl(path)
+    return path
 
 
-def _take(
-    tally: _Tally, matcher: _Matcher, writer: _Writer, label: str, number: int, record: _Record | str
-) -> None:
-    tally.lines_read += 1
-    if isinstance(record, str):
-        _bad(tally, label, number, record)
-        return
-    tally.usable += 1
-    sha256, reason = matcher.match(record)
-    if sha256 is None:
-        tally.unmatched += 1
-        if len(tally.examples) < MAX_EXAMPLES:
-            tally.examples.append(f"{record.match_value} ({reason})")
-        return
-    problem = writer.add(sha256, record)
-    if problem:
-        _bad(tally, label, number, problem)
-        tally.usable -= 1
-        return
-    tally.images.add(sha256)
+def _read_here(workspace: Workspace, items: Iterator[tuple[str, int, Any]], tally: _Tally,
+               writer: _Writer, progress: Callable[[int], None] | None) -> None:
+    """Parse, match and stage in this process, BATCH_LINES items at a time."""
+    matcher = Matcher(workspace)
+    now = _now()
+    place = 1
+    while batch := list(islice(items, BATCH_LINES)):
+        outcomes, staged = _outcomes(batch, matcher, now, place)
+        place += len(batch)
+        writer.stage_here(staged)
+        _take(tally, writer, outcomes)
+        if progress is not None:
+            progress(tally.lines_read)
+
+
+def _read_parallel(workspace: Workspace, path: Path, folder: str, tally: _Tally, writer: _Writer,
+                   progress: Callable[[int], None] | None) -> None:
+    """Parse, match and stage in PARSERS worker processes (staging files in ``folder``)."""
+    now = _now()
+    files: set[str] = set()
+    with ProcessPoolExecutor(max_workers=PARSERS, mp_context=get_context("spawn"),
+                             initializer=_init_worker, initargs=(workspace, folder)) as pool:
+        try:
+            pending: deque[Future[tuple[list[Outcome], str]]] = deque()
+
+            def take_next() -> None:
+                outcomes, file = pending.popleft().result()
+                files.add(file)
+                _take(tally, writer, outcomes)
+                if progress is not None:
+                    progress(tally.lines_read)
+
+            for lines, first in _raw_chunks(path):
+                pending.append(pool.submit(_parse_lines, lines, first, now))
+                if len(pending) > 2 * PARSERS:
+                    take_next()
+            while pending:
+                take_next()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    writer.attach(files)  # after the workers exited: their files are complete and closed
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _take(tally: _Tally, writer: _Writer, outcomes: list[Outcome]) -> None:
+    """Count one chunk's outcomes; tell the writer which staged responses are new."""
+    for outcome in outcomes:
+        tally.lines_read += 1
+        kind = outcome[0]
+        if kind == OK:
+            tally.usable += 1
+            writer.accept(outcome[1], outcome[2])
+            tally.images.add(outcome[1][0])
+        elif kind == BAD:
+            _bad(tally, outcome[1], outcome[2], outcome[3])
+        elif kind == UNMATCHED:
+            tally.usable += 1
+            tally.unmatched += 1
+            if len(tally.examples) < MAX_EXAMPLES:
+                tally.examples.append(outcome[1])
+        elif outcome[1] in writer.known:  # SHAPE: already stored wins, as before
+            tally.usable += 1
+            tally.already_stored += 1
+            tally.images.add(outcome[1][0])
+        else:
+            _bad(tally, outcome[2], outcome[3], outcome[4])
 
 
 def _bad(tally: _Tally, label: str, number: int, problem: str) -> None:

@@ -201,23 +201,57 @@ def test_second_import_stores_nothing_new(workspace: Workspace, hashes: dict[str
     assert again.to_dict()["unmatched_examples"] == []
 
 
-def test_many_batches_on_one_connection(workspace: Workspace, hashes: dict[str, str], tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches after the first reuse the import's connection; each commits and bumps the data version."""
+@pytest.mark.parametrize("parallel", [False, True])
+def test_many_batches_commit_once(workspace: Workspace, hashes: dict[str, str], tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch, parallel: bool) -> None:
+    """Many parsed batches (in this process or a worker process) are written in ONE transaction."""
+    import kayfabe_core.labels_import as labels_import
+    from kayfabe_core.workspace import read_data_version
+
+    monkeypatch.setattr(labels_import, "BATCH_LINES", 1)
+    monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
+    source = _write(tmp_path / "saved.jsonl", [
+        _line(sha256=hashes["A"]), "not json",
+        _line("DetectModerationLabels", MODERATION, sha256=hashes["A"]),
+        _line("RecognizeCelebrities", CELEBRITIES, post_url="https://www.instagram.com/p/B/"),
+        _line(sha256=hashes["A"])])
+    before = read_data_version(workspace)
+    seen: list[int] = []
+    report = import_labels(workspace, source, seen.append)
+    assert (report.responses_stored, report.labels, report.bad_lines) == (3, 5, 1)
+    assert (report.already_stored, report.images_matched) == (1, 2)
+    assert report.problems == ("line 2 is not JSON (Expecting value: line 1 column 1 (char 0))",)
+    assert seen == [1, 2, 3, 4, 5, 5]
+    assert read_data_version(workspace) == before + 1
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 3
+
+
+def test_a_failure_during_the_import_leaves_the_workspace_unchanged(
+        workspace: Workspace, hashes: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error after some batches were staged, before the one commit, writes nothing."""
     import kayfabe_core.labels_import as labels_import
     from kayfabe_core.workspace import read_data_version
 
     monkeypatch.setattr(labels_import, "BATCH_LINES", 1)
     source = _write(tmp_path / "saved.jsonl", [
-        _line(sha256=hashes["A"]), "not json",
-        _line("DetectModerationLabels", MODERATION, sha256=hashes["A"]),
+        _line(sha256=hashes["A"]),
         _line("RecognizeCelebrities", CELEBRITIES, post_url="https://www.instagram.com/p/B/")])
     before = read_data_version(workspace)
-    seen: list[int] = []
-    report = import_labels(workspace, source, seen.append)
-    assert (report.responses_stored, report.labels, report.bad_lines) == (3, 5, 1)
-    assert report.problems == ("line 2 is not JSON (Expecting value: line 1 column 1 (char 0))",)
-    assert seen == [1, 2, 3, 4, 4]
-    assert read_data_version(workspace) == before + 3
+    calls: list[int] = []
+
+    def fail_late(lines: int) -> None:
+        calls.append(lines)
+        if lines == 2:
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        import_labels(workspace, source, fail_late)
+    assert read_data_version(workspace) == before
     with connect(workspace) as conn:
-        assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 3
+        assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    report = import_labels(workspace, source)  # importing again works and is complete
+    assert (report.responses_stored, report.already_stored) == (2, 0)
+    assert read_data_version(workspace) == before + 1
