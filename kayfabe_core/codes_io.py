@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +22,7 @@ import pandas as pd
 
 from kayfabe_core.csvfile import decode_csv, read_table
 from kayfabe_core.errors import InputFileError
-from kayfabe_core.labels_import_read import clean_post_url, image_key_of
+from kayfabe_core.labels_import_read import Matcher
 from kayfabe_core.workspace import Workspace, connect, transaction
 
 MAX_EXAMPLES = 5
@@ -33,6 +32,7 @@ VALUE_COLUMNS = ("value", "code", "kayfabe", "label")
 EXPORT_COLUMNS = ("code_id", "sha256", "post_url", "image_url", "coder", "value", "note",
                   "codebook_version", "coded_at")
 _VALUES = {"yes": "YES", "1": "YES", "true": "YES", "no": "NO", "0": "NO", "false": "NO", "unsure": "UNSURE"}
+_MATCH_KIND = {"sha256": "sha256", "image": "image_url", "post": "post_url"}
 _ID_KIND = {"sha256": "sha256", "image_url": "image", "imgurl": "image", "posturl": "post", "post_url": "post"}
 HINT = ("Give a CSV with one row per code: a sha256, image_url or postUrl column naming the image and a "
         "value column holding YES, NO or UNSURE (as export-codes writes it).")
@@ -75,42 +75,6 @@ def parse_value(text: str) -> str | None:
 
 
 # --- matching --------------------------------------------------------------------------------
-
-class _Matcher:
-    """Finds the content hash of the image a row names; lookups are loaded once."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        rows = conn.execute("SELECT post_url, position, image_key, source_url, sha256 FROM images "
-                            "ORDER BY image_id").fetchall()
-        self.hashes = {row[4] for row in rows if row[4]}
-        self.by_key: dict[str, str | None] = {}
-        self.by_url: dict[str, str | None] = {}
-        for _post, _position, key, url, sha256 in rows:
-            for table, name in ((self.by_key, key), (self.by_url, url)):
-                if table.get(name) is None:  # prefer a fetched image under the same name
-                    table[name] = sha256
-        posts = conn.execute("SELECT p.post_url, i.sha256 FROM posts p LEFT JOIN images i "
-                             "ON i.post_url = p.post_url AND i.position = 0").fetchall()
-        self.by_post: dict[str, str | None] = {post: sha256 for post, sha256 in posts}
-
-    def match(self, kind: str, value: str) -> tuple[str | None, str]:
-        """Return (sha256, '') for a fetched image, else (None, why not, in users' words)."""
-        if kind == "sha256":
-            return (value.lower(), "") if value.lower() in self.hashes else (None, "no fetched image has this sha256")
-        if kind == "post":
-            return self._found(self.by_post, clean_post_url(value), "no post with this link")
-        key = image_key_of(value)
-        if key in self.by_key:
-            return self._found(self.by_key, key, "no image with this link")
-        return self._found(self.by_url, value, "no image with this link")
-
-    @staticmethod
-    def _found(table: dict[str, str | None], key: str, missing: str) -> tuple[str | None, str]:
-        if key not in table:
-            return None, missing
-        sha256 = table[key]
-        return (sha256, "") if sha256 else (None, "image not fetched yet")
-
 
 # --- import ----------------------------------------------------------------------------------
 
@@ -164,7 +128,7 @@ def import_codes(workspace: Workspace, name: str, raw: bytes, coder: str | None 
     bad: list[str] = []
     rows: list[tuple[str, str, str, str, int | None, str]] = []
     with transaction(workspace) as conn:
-        matcher = _Matcher(conn)
+        matcher = Matcher(workspace)
         known_versions = {row[0] for row in conn.execute("SELECT version FROM codebooks")}
         stored = {tuple(row) for row in conn.execute(
             "SELECT sha256, coder, value, note, codebook_version, coded_at FROM codes")}
@@ -179,7 +143,8 @@ def import_codes(workspace: Workspace, name: str, raw: bytes, coder: str | None 
             if not named:
                 unmatched.append(f"{line}: no image given")
                 continue
-            sha256, why = matcher.match(*named[0])
+            kind, named_value = named[0]
+            sha256, why = matcher.match_value(_MATCH_KIND[kind], named_value)
             if sha256 is None:
                 unmatched.append(f"{line}: {named[0][1]} ({why})")
                 continue

@@ -158,12 +158,15 @@ class Matcher:
 
     def match(self, record: Record) -> tuple[str | None, str]:
         """Return (sha256, '') for a fetched image, else (None, the reason in users' words)."""
-        value = record.match_value
-        if record.match_key == "sha256":
+        return self.match_value(record.match_key, record.match_value)
+
+    def match_value(self, kind: str, value: str) -> tuple[str | None, str]:
+        """Like :meth:`match` for ``kind`` sha256, image_url or post_url and its ``value``."""
+        if kind == "sha256":
             table = self._table("sha256", "SELECT sha256, sha256 FROM images WHERE sha256 IS NOT NULL")
             found = value.lower() in table
             return (value.lower(), "") if found else (None, "no fetched image has this sha256")
-        if record.match_key == "post_url":
+        if kind == "post_url":
             table = self._table("post", "SELECT p.post_url, i.sha256 FROM posts p LEFT JOIN images i "
                                         "ON i.post_url = p.post_url AND i.position = 0")
             key = clean_post_url(value)
