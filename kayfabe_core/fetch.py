@@ -118,7 +118,7 @@ def _load_rows(workspace: Workspace) -> tuple[list[_Row], int]:
     if total == 0:
         raise StageNotReadyError(
             "There are no images to fetch: import posts first.",
-            "Import a PhantomBuster CSV export (Import page, or python -m kayfabe_core ingest), then fetch images.",
+            "Import a PhantomBuster CSV export (Posts page, or python -m kayfabe_core ingest), then fetch images.",
         )
     rows = [_Row(int(r["image_id"]), str(r["source_url"]), r["url_expiry"]) for r in found]
     return rows, total - len(rows)
@@ -168,11 +168,19 @@ class _Run:
         self.done = 0
 
     def record_expired(self, rows: list[_Row]) -> None:
-        """Mark links past their expiry 'expired', without requesting them."""
-        for row in rows:
-            when = _parse_expiry(str(row.url_expiry)).strftime("%Y-%m-%d %H:%M UTC")
-            message = f"The image link expired on {when}; scrape the post again to get a fresh link."
-            self._record([row.image_id], _Result("expired", message))
+        """Mark links past their expiry 'expired', without requesting them, in one transaction.
+
+        An old export can be all expired links; one write each would cost a disk sync per image.
+        """
+        with transaction(self.workspace) as conn:
+            for row in rows:
+                when = _parse_expiry(str(row.url_expiry)).strftime("%Y-%m-%d %H:%M UTC")
+                message = f"The image link expired on {when}; scrape the post again to get a fresh link."
+                mark_not_fetched(conn, row.image_id, "expired", message)
+        self.counts["expired"] += len(rows)
+        self.done += len(rows)
+        if rows and self.progress is not None:
+            self.progress(self.done, self.total)
 
     def download_all(self, groups: list[tuple[str, list[int]]]) -> None:
         """Fetch the URLs with a pool of workers, recording each result as it arrives."""

@@ -62,7 +62,7 @@ EXPECTED = (
 )
 HINT = (
     "Give a JSON Lines file of saved responses, or a folder of <sha256>/<Operation>.json "
-    "files as the app saves them under rekognition/."
+    "files (one raw Rekognition response each)."
 )
 
 
