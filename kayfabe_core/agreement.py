@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from kayfabe_core.associations import LATEST_CODES
+from kayfabe_core.associations import ADJUDICATOR, LATEST_CODES
 from kayfabe_core.errors import StageNotReadyError
 from kayfabe_core.workspace import Workspace, connect
 
@@ -211,3 +211,17 @@ def read_disagreements(workspace: Workspace, coders: Sequence[str] | None = None
     table = pd.DataFrame({"sha256": codes.index, "post_url": [posts.get(sha, "") for sha in codes.index],
                           "codes": codes.to_numpy()})
     return table.sort_values(["post_url", "sha256"]).reset_index(drop=True)
+
+
+def read_open_disagreements(workspace: Workspace, coders: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return the disagreements the team has not decided yet, with each image's file extension.
+
+    Columns: those of :func:`read_disagreements`, plus ext. Coder :data:`ADJUDICATOR`'s codes are decisions.
+    """
+    cases = read_disagreements(workspace, [name for name in coders or [] if name != ADJUDICATOR] or None)
+    with connect(workspace) as conn:
+        decided = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM codes WHERE coder = ?",
+                                                  (ADJUDICATOR,))}
+        exts = dict(conn.execute("SELECT sha256, MIN(ext) FROM images WHERE sha256 IS NOT NULL GROUP BY sha256"))
+    open_cases = cases[~cases["sha256"].isin(decided)].reset_index(drop=True)
+    return open_cases.assign(ext=[exts.get(sha, "") for sha in open_cases["sha256"]])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kayfabe_core.agreement import measure_agreement, read_disagreements
+from kayfabe_core.agreement import measure_agreement, read_open_disagreements
 from kayfabe_core.associations import ADJUDICATOR
 from kayfabe_core.codes_io import export_codes, import_codes
 from kayfabe_core.coding import code_image, list_coders, read_double_coding_share, write_double_coding_share
@@ -43,28 +43,19 @@ def render_agreement(workspace: Workspace) -> None:
 
 def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
     """The disagreement queue: decide each image; training then uses the decision."""
-    open_cases = read_disagreements(workspace, coders)
-    waiting = open_cases[~open_cases["sha256"].isin(_adjudicated(workspace))]
+    waiting = read_open_disagreements(workspace, coders)
     st.subheader(f"Disagreements to decide: {len(waiting):,}")
     st.caption("The team's decision is stored as the code of “adjudicated” and is what training uses; "
                "images without a decision use the majority of the coders.")
     for row in waiting.head(QUEUE_SHOWN).itertuples():
         picture, words = st.columns([1, 3])
-        ext = "jpg" if (workspace.images_dir / f"{row.sha256}.jpg").exists() else "png"
-        picture.image(str(workspace.image_path(row.sha256, ext)), width="stretch")
+        picture.image(str(workspace.image_path(row.sha256, row.ext)), width="stretch")
         words.markdown(f"{row.codes} · [post]({row.post_url})")
         yes, no = words.columns(2)
         yes.button("Decide YES", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,
                    args=(workspace, row.sha256, ADJUDICATOR, "YES"))
         no.button("Decide NO", key=f"adjudicate_no_{row.sha256[:16]}", on_click=code_image,
                   args=(workspace, row.sha256, ADJUDICATOR, "NO"))
-
-
-def _adjudicated(workspace: Workspace) -> set[str]:
-    from kayfabe_core.workspace import connect
-
-    with connect(workspace) as conn:
-        return {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM codes WHERE coder = ?", (ADJUDICATOR,))}
 
 
 def render_codes_io(workspace: Workspace) -> None:

@@ -191,3 +191,21 @@ def test_too_few_coders_or_shared_images_is_a_clear_error(workspace: Workspace) 
         "by two or more of ann, bob (at least 10 are needed).")
     assert few.value.hint == ("Have a second coder code at least 10 of the images another coder coded "
                               "(Unsure codes do not count).")
+
+
+def test_open_disagreements_leave_out_decided_images(demo_root) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from kayfabe_core.agreement import read_disagreements, read_open_disagreements
+    from kayfabe_core.coding import code_image
+    from kayfabe_core.workspace import open_workspace
+
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = open_workspace(shutil.copytree(demo_root, Path(folder) / "ws"))
+        every = read_disagreements(workspace)
+        code_image(workspace, every["sha256"][0], "adjudicated", "YES")
+        still_open = read_open_disagreements(workspace, ["coder_a", "coder_b"])
+        assert list(still_open["sha256"]) == list(every["sha256"][1:])
+        assert set(still_open["ext"]) == {"jpg"}
