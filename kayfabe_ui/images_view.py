@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -19,6 +21,28 @@ from kayfabe_core.gallery import (
 from kayfabe_core.image_detail import draw_boxes, read_image_detail
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
+from kayfabe_ui.common import workspace_version
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_labels(root: str, version: int, threshold: float) -> pd.DataFrame:
+    return list_labels(Workspace(Path(root)), threshold)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_frequencies(root: str, version: int, threshold: float, top_n: int) -> pd.DataFrame:
+    return label_frequencies(Workspace(Path(root)), threshold, top_n)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_associations(root: str, version: int, threshold: float) -> pd.DataFrame:
+    return label_code_association(Workspace(Path(root)), threshold)
+
+
+def _key(workspace: Workspace) -> tuple[str, int]:
+    """Cache key: the workspace and its data version, so any write refreshes the charts."""
+    return str(workspace.root), workspace_version(workspace)
+
 
 COLUMNS, ROWS = 6, 4
 MAX_BOXES = 6
@@ -31,8 +55,9 @@ def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
     threshold = left.slider("Minimum confidence (%)", 50, 100, 80, step=1, key="min_confidence",
                             help="Rekognition's confidence that the label is there. Labels below "
                                  "this are ignored everywhere on this page; no new calls are made.")
-    every = list_labels(workspace, 0.0)  # all stored labels, so a choice survives a threshold change
-    counts = {(row.source, row.key): row.images for row in list_labels(workspace, float(threshold)).itertuples()}
+    every = _cached_labels(*_key(workspace), 0.0)  # all stored labels, so a choice survives a threshold change
+    at_threshold = _cached_labels(*_key(workspace), float(threshold))
+    counts = {(row.source, row.key): row.images for row in at_threshold.itertuples()}
     options = [f"{row.source}/{row.key}" for row in every.itertuples()]
     display = {f"{row.source}/{row.key}": f"{row.name} · {SOURCE_NAMES[row.source]} · "
                f"{counts.get((row.source, row.key), 0):,} images at ≥ {threshold} %"
@@ -93,7 +118,7 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
 def render_frequencies(workspace: Workspace, threshold: float) -> None:
     """Draw the most frequent labels of each source."""
     top_n = st.slider("Labels per source", 5, 40, 15, key="top_n")
-    frequencies = label_frequencies(workspace, threshold, top_n)
+    frequencies = _cached_frequencies(*_key(workspace), threshold, top_n)
     if frequencies.empty:
         st.info("No label reaches this confidence; lower the minimum confidence.")
         return
@@ -104,7 +129,7 @@ def render_frequencies(workspace: Workspace, threshold: float) -> None:
 
 def render_associations(workspace: Workspace, threshold: float, names: tuple[str, str]) -> None:
     """Draw which labels go with YES and which with NO among coded images."""
-    associations: pd.DataFrame = label_code_association(workspace, threshold)
+    associations = _cached_associations(*_key(workspace), threshold)
     if associations.empty:
         st.info("No coded images carry labels at this confidence yet: code some images on the Code page.")
         return
