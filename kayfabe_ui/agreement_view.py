@@ -75,5 +75,6 @@ def render_codes_io(workspace: Workspace) -> None:
                        f"value that is not a code, {report.already_stored:,} were already there.")
             for example in (*report.unmatched_examples, *report.bad_examples):
                 st.caption(example)
-    st.download_button("Download all codes (with history)", export_codes(workspace), "codes.csv", "text/csv",
+    # a callable: the CSV is built when the button is clicked, not on every key press while coding
+    st.download_button("Download all codes (with history)", lambda: export_codes(workspace), "codes.csv", "text/csv",
                        key="export_codes", icon=":material/download:")
