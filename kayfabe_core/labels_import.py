@@ -46,7 +46,7 @@ from typing import Any
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.labels import model_version_of
 from kayfabe_core.labels_import_read import Matcher, iter_folder, iter_jsonl, label_tuples, to_record
-from kayfabe_core.workspace import Workspace, _connect_raw
+from kayfabe_core.workspace import Workspace, open_connection
 
 BATCH_LINES = 20_000  # lines per parsed chunk (and per progress call)
 PARSERS = 1  # worker processes parsing a large JSON Lines file
@@ -144,7 +144,7 @@ class _Writer:
         self.accepted = 0
         self.skipped: list[tuple[int]] = []  # staged items not to store (already stored)
         self.schemas: list[str] = []
-        conn = _connect_raw(workspace)
+        conn = open_connection(workspace)
         try:
             # In WAL mode synchronous=NORMAL cannot corrupt the database nor lose a commit
             # on a crash of the process; only a power cut or OS crash can lose the import,

@@ -85,7 +85,12 @@ def open_workspace(path: str | Path, create: bool = True) -> Workspace:
     return workspace
 
 
-def _connect_raw(workspace: Workspace) -> sqlite3.Connection:
+def open_connection(workspace: Workspace) -> sqlite3.Connection:
+    """Return a new connection with the workspace's settings (WAL, foreign keys, rows by name).
+
+    The caller closes it and manages transactions; prefer :func:`connect` and :func:`transaction`.
+    Raises :class:`WorkspaceError` when the file is not a workspace database.
+    """
     try:
         conn = sqlite3.connect(workspace.db_path, timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -101,7 +106,7 @@ def _connect_raw(workspace: Workspace) -> sqlite3.Connection:
 
 
 def _migrate(workspace: Workspace) -> None:
-    conn = _connect_raw(workspace)
+    conn = open_connection(workspace)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -132,7 +137,7 @@ def _split_sql(script: str) -> list[str]:
 @contextmanager
 def connect(workspace: Workspace) -> Iterator[sqlite3.Connection]:
     """Yield a read connection to the workspace database; closes it afterwards."""
-    conn = _connect_raw(workspace)
+    conn = open_connection(workspace)
     try:
         yield conn
     finally:
@@ -146,7 +151,7 @@ def transaction(workspace: Workspace) -> Iterator[sqlite3.Connection]:
     Commits when the block ends normally and bumps the data version; rolls back
     everything written in the block when it raises, so nothing is half-written.
     """
-    conn = _connect_raw(workspace)
+    conn = open_connection(workspace)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
