@@ -10,6 +10,8 @@ Verbs:
   import-codes WORKSPACE FILE.csv [--coder NAME] [--json]
                                            import hand codes
   export-codes WORKSPACE FILE.csv          export every code with its history
+  train (--workspace DIR | --table FILE.csv --label COL) [...] [--json]
+                                           train and evaluate a model on this computer
 
 A problem with the input prints one message on stderr and exits 1.
 """
@@ -23,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from kayfabe_core.cli_train import add_train_verb
 from kayfabe_core.errors import InputFileError, KayfabeError
 from kayfabe_core.report_text import format_ingest_report
 
@@ -171,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="print the report as one JSON object")
     ingest.set_defaults(handler=_cmd_ingest)
     _add_label_verbs(verbs)
+    add_train_verb(verbs)
     return parser
 
 

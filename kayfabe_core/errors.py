@@ -10,7 +10,9 @@ Tree::
     KayfabeError
     ├── InputFileError      a file the user gave cannot be read as what it should be
     ├── WorkspaceError      the workspace folder or database cannot be used
-    └── StageNotReadyError  an earlier stage has not produced what this one needs
+    ├── StageNotReadyError  an earlier stage has not produced what this one needs
+    └── SettingError        a setting is out of range, or does not fit the data (e.g. a split
+                            that would leave one side with a single class)
 """
 
 from __future__ import annotations
@@ -38,3 +40,7 @@ class WorkspaceError(KayfabeError):
 
 class StageNotReadyError(KayfabeError):
     """A stage was asked for work before the stage it depends on was done."""
+
+
+class SettingError(KayfabeError):
+    """A setting (feature option, split, hyperparameter) is out of range or does not fit the data."""

@@ -1,0 +1,142 @@
+"""The ``train`` verb of the command line: the same experiment the Train page runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
+from kayfabe_core.errors import InputFileError
+from kayfabe_core.feature_table import FeatureTable, drop_features
+from kayfabe_core.split import METHODS, SplitOptions
+
+
+def add_train_verb(verbs: Any) -> None:
+    """Register ``train`` on the CLI's sub-parsers."""
+    knobs = {knob.key: knob for knob in SPLIT_KNOBS}
+    train = verbs.add_parser("train", help="train and evaluate a model on this computer")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workspace", help="train on the coded images of this workspace")
+    source.add_argument("--table", help="train on a ready-made feature table (CSV, one row per image)")
+    train.add_argument("--label", help="with --table: the column holding the code")
+    train.add_argument("--positive", help="with --table: the value meaning YES (default 1, yes or true)")
+    train.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns (or features) to leave out")
+    train.add_argument("--group-by", nargs="+", default=[], metavar="COL,COL",
+                       help="columns that together identify a post (images with equal values stay together)")
+    train.add_argument("--split", choices=list(METHODS), default=None,
+                       help="grouped (default with a workspace or --group-by), stratified, random or time")
+    train.add_argument("--test-size", type=float, default=knobs["test_size"].default)
+    train.add_argument("--folds", type=int, default=0, help="k-fold cross-validation (0 = one split)")
+    train.add_argument("--repeats", type=int, default=1)
+    train.add_argument("--seed", type=int, default=int(knobs["seed"].default))
+    train.add_argument("--rounds", type=int, default=None, help="boosting rounds (default from the preset)")
+    train.add_argument("--preset", default=None,
+                       help="defaults, original-2021 (the default), quick or careful")
+    train.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                       help="an XGBoost setting, e.g. max_depth=4 (repeatable)")
+    train.add_argument("--threshold", type=float, default=80.0, help="with --workspace: label confidence cut")
+    train.add_argument("--min-images", type=int, default=5, help="with --workspace: drop rarer labels")
+    train.add_argument("--no-parents", action="store_true", help="with --workspace: keep only specific labels")
+    train.add_argument("--metadata", action="store_true", help="with --workspace: add likes, type, time")
+    train.add_argument("--caption", action="store_true", help="with --workspace: add caption words")
+    train.add_argument("--save-in", default=None,
+                       help="with --table: workspace to save the run in (default: $KAYFABE_WORKSPACE or ./workspace)")
+    train.add_argument("--name", default="", help="a name for the run")
+    train.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    train.set_defaults(handler=run_train_command)
+
+
+def run_train_command(args: argparse.Namespace) -> int:
+    """Build the features, run the experiment, print the summary; return the exit status."""
+    from kayfabe_core.experiment import run_experiment
+    from kayfabe_core.train import TrainSettings
+    from kayfabe_core.workspace import default_workspace_path, open_workspace
+
+    started = time.perf_counter()
+    table = _load_table(args)
+    if args.drop and args.workspace:
+        table = drop_features(table, args.drop)
+    features_seconds = time.perf_counter() - started
+    workspace = open_workspace(args.workspace or args.save_in or default_workspace_path(),
+                               create=not args.workspace)
+    overrides: dict[str, object] = dict(parse_param(text) for text in args.param)
+    if args.rounds is not None:
+        overrides["num_boost_round"] = args.rounds
+    settings = TrainSettings.from_choices(args.preset, overrides)
+    group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())
+    method = args.split or ("grouped" if args.workspace or group_by else "stratified")
+    options = SplitOptions(method, args.test_size, args.folds, args.repeats, args.seed, group_by)
+    progress = None if args.json else _round_printer()
+    result = run_experiment(workspace, table, options, settings, args.name, progress,
+                            features_seconds=features_seconds)
+    warnings = list(result.record["split"]["warnings"]) + list(table.notes)  # type: ignore[index]
+    if method != "grouped" and not group_by and not args.workspace:
+        warnings.insert(0, "No --group-by given: images of one post may sit on both sides of this row split.")
+    for warning in warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({**result.summary, "warnings": warnings}, indent=2))
+    else:
+        print(format_summary(result.summary, result.record, workspace.runs_dir / result.run_id))
+    return 0
+
+
+def _load_table(args: argparse.Namespace) -> FeatureTable:
+    if args.workspace:
+        from kayfabe_core.features import FeatureOptions, build_features
+        from kayfabe_core.workspace import open_workspace
+
+        options = FeatureOptions(label_threshold=args.threshold, moderation_threshold=args.threshold,
+                                 celebrity_threshold=args.threshold, include_parents=not args.no_parents,
+                                 min_images=args.min_images, metadata=args.metadata, caption=args.caption)
+        return build_features(open_workspace(args.workspace, create=False), options)
+    from kayfabe_core.tables import read_feature_table
+
+    if not args.label:
+        raise InputFileError("--table needs --label: the column that holds the code.",
+                             "For the original study's table: --label kayfabe")
+    path = Path(args.table)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise InputFileError(f"The file {path} cannot be read.", "Check the path and try again.") from None
+    return read_feature_table(data, path.name, args.label, args.positive, args.drop)
+
+
+def _round_printer() -> Any:
+    last = [0.0]
+
+    def show(report: Any) -> None:
+        now = time.perf_counter()
+        if report.round == report.rounds or now - last[0] > 0.2:
+            last[0] = now
+            print(f"\rTraining fold {report.fold_index + 1}/{report.n_folds}: round {report.round}/{report.rounds}, "
+                  f"loss {report.train_loss:.3f} (training) {report.check_loss:.3f} ({report.check_name})",
+                  end="\n" if report.round == report.rounds else "", file=sys.stderr, flush=True)
+    return show
+
+
+def format_summary(summary: dict[str, Any], record: dict[str, Any], folder: Path) -> str:
+    """Return the result as a few lines a person reads."""
+    data = record["data"]
+    confusion = summary["confusion"]
+    lines = [f"Run {summary['run_id']}: {summary['n_train']:,} training images, {summary['n_test']:,} test images, "
+             f"{data['n_features']:,} features, {summary['seconds']:.1f} s."]
+    for name, title in (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
+                        ("f1", "F1"), ("roc_auc", "ROC AUC")):
+        low, high = summary[f"{name}_ci"]
+        lines.append(f"  {title:<10} {summary[name]:.3f}   (95 % interval {low:.3f}–{high:.3f})")
+    if "accuracy_sd" in summary:
+        lines.append(f"  Accuracy over {summary['folds']} folds: mean {summary['accuracy']:.3f}, "
+                     f"standard deviation {summary['accuracy_sd']:.3f}")
+    positive, negative = data["positive_name"], data["negative_name"]
+    lines += ["  Confusion (rows observed, columns predicted):",
+              f"    {'':<16}{negative[:14]:>16}{positive[:14]:>16}",
+              f"    {negative[:14]:<16}{confusion['tn']:>16,}{confusion['fp']:>16,}",
+              f"    {positive[:14]:<16}{confusion['fn']:>16,}{confusion['tp']:>16,}",
+              f"Saved in {folder}"]
+    return "\n".join(lines)

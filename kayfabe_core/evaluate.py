@@ -1,0 +1,139 @@
+"""How good is a model: the confusion matrix and metrics at a threshold, with bootstrap intervals.
+
+Intervals resample whole posts (a cluster bootstrap) when the split knows the
+posts, because images of one post are not independent; otherwise images.
+Everything is computed from (observed code, score) pairs, so a threshold
+slider needs no model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc")
+METRIC_TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F1",
+                 "roc_auc": "ROC AUC"}
+N_BOOT = 1000
+CHUNK = 100
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Confusion counts and metrics at ``threshold``; ``intervals`` maps a metric to its 95 % interval."""
+
+    threshold: float
+    tn: int
+    fp: int
+    fn: int
+    tp: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    roc_auc: float
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.tn + self.fp + self.fn + self.tp
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def compute_metrics(observed: np.ndarray, scores: np.ndarray, threshold: float = 0.5,
+                    groups: np.ndarray | None = None, n_boot: int = N_BOOT, seed: int = 0) -> Metrics:
+    """Return :class:`Metrics` for scores cut at ``threshold`` (predicted YES when score ≥ threshold).
+
+    ``groups`` (e.g. post of each image) makes the bootstrap resample groups.
+    Precision (or AUC) is NaN when nothing is predicted YES (or one code is absent).
+    """
+    observed = np.asarray(observed).astype(bool)
+    scores = np.asarray(scores, dtype=float)
+    point = _weighted_metrics(np.ones((1, len(observed))), observed, scores, threshold)
+    values = {name: float(point[name][0]) for name in METRIC_NAMES}
+    intervals = bootstrap_intervals(observed, scores, threshold, groups, n_boot, seed) if n_boot else {}
+    tn, fp, fn, tp = (int(round(point[name][0])) for name in ("tn", "fp", "fn", "tp"))
+    return Metrics(threshold, tn, fp, fn, tp, values["accuracy"], values["precision"], values["recall"],
+                   values["f1"], values["roc_auc"], intervals)
+
+
+def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: float, groups: np.ndarray | None,
+                        n_boot: int = N_BOOT, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Return the 2.5th and 97.5th percentiles of each metric over ``n_boot`` resamples."""
+    rng = np.random.default_rng(seed)
+    group_index = pd.factorize(groups)[0] if groups is not None else np.arange(len(observed))
+    n_groups = int(group_index.max()) + 1 if len(group_index) else 0
+    samples: dict[str, list[np.ndarray]] = {name: [] for name in METRIC_NAMES}
+    for start in range(0, n_boot, CHUNK):
+        size = min(CHUNK, n_boot - start)
+        counts = rng.multinomial(n_groups, np.full(n_groups, 1 / n_groups), size=size)
+        weights = counts[:, group_index].astype(float)
+        chunk = _weighted_metrics(weights, observed, scores, threshold)
+        for name in METRIC_NAMES:
+            samples[name].append(chunk[name])
+    intervals = {}
+    for name in METRIC_NAMES:
+        values = np.concatenate(samples[name])
+        values = values[~np.isnan(values)]
+        intervals[name] = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))) \
+            if values.size else (float("nan"), float("nan"))
+    return intervals
+
+
+def _weighted_metrics(weights: np.ndarray, observed: np.ndarray, scores: np.ndarray,
+                      threshold: float) -> dict[str, np.ndarray]:
+    """Metrics for each row of ``weights`` (one resample per row: how often each image is drawn)."""
+    predicted = scores >= threshold
+    tp = weights @ (observed & predicted)
+    fp = weights @ (~observed & predicted)
+    fn = weights @ (observed & ~predicted)
+    tn = weights @ (~observed & ~predicted)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
+                "accuracy": (tp + tn) / (tp + tn + fp + fn),
+                "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
+                "recall": np.where(tp + fn > 0, tp / (tp + fn), np.nan),
+                "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
+                "roc_auc": _weighted_auc(weights, observed, scores)}
+
+
+def _weighted_auc(weights: np.ndarray, observed: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """ROC AUC per row of ``weights``: chance a drawn YES scores above a drawn NO (ties count half)."""
+    unique, position = np.unique(scores, return_inverse=True)
+    rows = np.arange(len(scores))
+    by_score = sp.csr_matrix((np.ones(len(scores)), (rows, position)), shape=(len(scores), len(unique)))
+    positive = np.asarray((by_score.T @ (weights * observed).T).T)
+    negative = np.asarray((by_score.T @ (weights * ~observed).T).T)
+    below = np.cumsum(negative, axis=1) - negative
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wins = (positive * (below + 0.5 * negative)).sum(axis=1)
+        return wins / (positive.sum(axis=1) * negative.sum(axis=1))
+
+
+def roc_points(observed: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """Return the ROC curve: columns false_positive_rate, true_positive_rate, threshold."""
+    fpr, tpr, thresholds = roc_curve(observed, scores)
+    return pd.DataFrame({"false_positive_rate": fpr, "true_positive_rate": tpr,
+                         "threshold": np.minimum(thresholds, 1.0)})
+
+
+def precision_recall_points(observed: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """Return the precision-recall curve: columns recall, precision, threshold."""
+    precision, recall, thresholds = precision_recall_curve(observed, scores)
+    return pd.DataFrame({"recall": recall, "precision": precision,
+                         "threshold": np.append(thresholds, 1.0)})
+
+
+def calibration_points(observed: np.ndarray, scores: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Return, per bin of scores (about equal counts), mean score, observed YES share and images."""
+    frame = pd.DataFrame({"score": scores, "observed": np.asarray(observed, dtype=float)})
+    frame["bin"] = pd.qcut(frame["score"].rank(method="first"), q=min(bins, len(frame)), labels=False)
+    grouped = frame.groupby("bin").agg(mean_score=("score", "mean"), observed_share=("observed", "mean"),
+                                       images=("score", "size"))
+    return grouped.reset_index(drop=True)

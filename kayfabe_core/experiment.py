@@ -1,0 +1,135 @@
+"""One experiment from feature table to saved run: split, train every fold, evaluate, save.
+
+The Train page and ``python -m kayfabe_core train`` both call
+:func:`run_experiment`; its summary is what ``--json`` prints.
+"""
+
+from __future__ import annotations
+
+import platform
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from kayfabe_core.evaluate import compute_metrics
+from kayfabe_core.feature_table import FeatureTable
+from kayfabe_core.runs import new_run_id, save_run
+from kayfabe_core.split import Split, SplitOptions, class_balance, group_ids, make_split
+from kayfabe_core.train import FoldModel, RoundCallback, TrainSettings, train_fold
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """The saved run's id, its full record, and the short summary the CLI prints."""
+
+    run_id: str
+    record: dict[str, object]
+    summary: dict[str, object]
+
+
+def run_experiment(workspace_root: object, table: FeatureTable, split_options: SplitOptions,
+                   settings: TrainSettings, name: str = "", on_round: RoundCallback | None = None,
+                   stop: threading.Event | None = None, features_seconds: float = 0.0) -> ExperimentResult:
+    """Split ``table``, train each fold, evaluate and save the run in the workspace.
+
+    ``workspace_root`` is a :class:`~kayfabe_core.workspace.Workspace`. Raises
+    :class:`~kayfabe_core.errors.SettingError` for a split that does not fit
+    the data and :class:`~kayfabe_core.train.TrainingStopped` when stopped
+    (then nothing is saved).
+    """
+    from kayfabe_core.workspace import Workspace
+
+    assert isinstance(workspace_root, Workspace)
+    started = time.perf_counter()
+    split = make_split(table, split_options)
+    groups, _ = group_ids(table, split_options) if split.grouped_by else (None, "")
+    split_seconds = time.perf_counter() - started
+    models = [train_fold(table, fold, settings, groups, split_options.seed + fold.repeat,
+                         (index, len(split.folds)), on_round, stop)
+              for index, fold in enumerate(split.folds)]
+    trained = time.perf_counter()
+    predictions = _predictions(table, models)
+    metric_groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
+    metrics = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), 0.5,
+                              metric_groups, seed=split_options.seed)
+    fold_accuracy = [float(((m.scores >= 0.5) == table.observed[m.fold.test]).mean()) for m in models]
+    evaluated = time.perf_counter()
+    record = _record(table, split, settings, models, metrics.to_dict(), fold_accuracy, name, {
+        "features_s": features_seconds, "split_s": split_seconds, "train_s": trained - started - split_seconds,
+        "evaluate_s": evaluated - trained})
+    save_run(workspace_root, record, [m.booster for m in models], predictions,
+             table.matrix[models[0].fold.test], table.names)
+    record["timings"]["save_s"] = time.perf_counter() - evaluated  # type: ignore[index]
+    seconds = time.perf_counter() - started + features_seconds
+    return ExperimentResult(str(record["run_id"]), record, _summary(record, metrics.to_dict(), fold_accuracy, seconds))
+
+
+def _predictions(table: FeatureTable, models: list[FoldModel]) -> pd.DataFrame:
+    frames = []
+    for model in models:
+        rows = model.fold.test
+        frames.append(pd.DataFrame({
+            "repeat": model.fold.repeat + 1, "fold": model.fold.number + 1, "row": rows,
+            "item": table.context["item"].to_numpy()[rows], "post": table.context["post"].to_numpy()[rows],
+            "observed": table.observed[rows].astype(int), "score": model.scores.astype(float)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _record(table: FeatureTable, split: Split, settings: TrainSettings, models: list[FoldModel],
+            metrics: dict[str, object], fold_accuracy: list[float], name: str,
+            timings: dict[str, float]) -> dict[str, object]:
+    first = models[0]
+    return {
+        "run_id": new_run_id(), "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "name": name, "backend": "local",
+        "data": {"origin": table.origin, "n_images": table.n_images, "n_features": table.n_features,
+                 "n_positive": table.n_positive, "data_hash": table.data_hash(),
+                 "positive_name": table.positive_name, "negative_name": table.negative_name,
+                 "post_level": list(table.post_level), "identifiers": list(table.identifiers),
+                 "notes": list(table.notes)},
+        "split": {"options": split.options.to_dict(), "grouped_by": split.grouped_by,
+                  "warnings": list(split.warnings), "folds": len(split.folds),
+                  "balance": class_balance(table, first.fold).to_dict(orient="records")},
+        "settings": dict(settings.values),
+        "n_train": len(first.fold.train), "n_test": len(first.fold.test),
+        "folds": [{"repeat": m.fold.repeat + 1, "fold": m.fold.number + 1, "n_train": len(m.fold.train),
+                   "n_test": len(m.fold.test), "accuracy": accuracy, "rounds_kept": m.best_round,
+                   "seconds": m.seconds} for m, accuracy in zip(models, fold_accuracy, strict=True)],
+        "curve": {"check_name": first.check_name, "train": first.train_curve, "check": first.check_curve,
+                  "best_round": first.best_round},
+        "metrics": metrics, "accuracy_sd": float(np.std(fold_accuracy, ddof=1)) if len(models) > 1 else None,
+        "versions": _versions(), "timings": timings,
+    }
+
+
+def _versions() -> dict[str, str]:
+    import scipy
+    import sklearn
+    import xgboost
+
+    return {"python": platform.python_version(), "xgboost": xgboost.__version__, "numpy": np.__version__,
+            "pandas": pd.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+
+
+def _summary(record: dict[str, object], metrics: dict[str, object], fold_accuracy: list[float],
+             seconds: float) -> dict[str, object]:
+    intervals = metrics["intervals"]
+    assert isinstance(intervals, dict)
+    several = len(fold_accuracy) > 1
+    summary: dict[str, object] = {
+        "run_id": record["run_id"],
+        "accuracy": float(np.mean(fold_accuracy)) if several else metrics["accuracy"],
+        "accuracy_ci": list(intervals["accuracy"]),
+        **{name: metrics[name] for name in ("precision", "recall", "f1", "roc_auc")},
+        **{f"{name}_ci": list(intervals[name]) for name in ("precision", "recall", "f1", "roc_auc")},
+        "confusion": {name: metrics[name] for name in ("tn", "fp", "fn", "tp")},
+        "n_train": record["n_train"], "n_test": record["n_test"], "seconds": round(seconds, 3),
+    }
+    if several:
+        summary["accuracy_sd"] = record["accuracy_sd"]
+        summary["folds"] = len(fold_accuracy)
+    return summary

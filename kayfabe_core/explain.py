@@ -1,0 +1,76 @@
+"""What drove a model: XGBoost's feature importances and SHAP values from its own ``pred_contribs``.
+
+SHAP values split each image's score (in log-odds) into one share per
+feature plus a base value; they add up to the model's raw output exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import xgboost as xgb
+
+IMPORTANCE_KINDS = {
+    "gain": "Gain: average improvement of the fit when a tree splits on the feature",
+    "total_gain": "Total gain: gain summed over every split on the feature",
+    "weight": "Weight: how many times trees split on the feature",
+    "cover": "Cover: average number of training images a split on the feature affects",
+}
+
+
+def importance_table(booster: xgb.Booster, names: tuple[str, ...]) -> pd.DataFrame:
+    """Return one row per feature the trees use: feature, gain, total_gain, weight, cover (by gain)."""
+    columns = {}
+    for kind in IMPORTANCE_KINDS:
+        scores = booster.get_score(importance_type=kind)
+        columns[kind] = {_feature_name(key, names): value for key, value in scores.items()}
+    table = pd.DataFrame(columns).fillna(0.0)
+    table.index.name = "feature"
+    return table.sort_values("gain", ascending=False).reset_index()
+
+
+def _feature_name(key: str, names: tuple[str, ...]) -> str:
+    """Map XGBoost's ``f12`` to the feature's readable name."""
+    return names[int(key[1:])] if key.startswith("f") and key[1:].isdigit() else key
+
+
+def shap_values(booster: xgb.Booster, matrix: sp.csr_matrix, best_round: int) -> np.ndarray:
+    """Return SHAP values: one row per image, one column per feature, then the base value last."""
+    data = xgb.DMatrix(matrix, nthread=-1)
+    return np.asarray(booster.predict(data, pred_contribs=True, iteration_range=(0, best_round)))
+
+
+def shap_summary(contributions: np.ndarray, names: tuple[str, ...], top: int = 20) -> pd.DataFrame:
+    """Return the ``top`` features by mean absolute SHAP value: feature, mean_abs, mean (signed)."""
+    values = contributions[:, :-1]
+    table = pd.DataFrame({"feature": names, "mean_abs": np.abs(values).mean(axis=0), "mean": values.mean(axis=0)})
+    return table.sort_values("mean_abs", ascending=False).head(top).reset_index(drop=True)
+
+
+def shap_points(contributions: np.ndarray, matrix: sp.csr_matrix, names: tuple[str, ...],
+                features: list[str]) -> pd.DataFrame:
+    """Return one point per image and listed feature: feature, shap, value (NaN where absent), row."""
+    index = {name: position for position, name in enumerate(names)}
+    dense = matrix.tocsc()
+    frames = []
+    for name in features:
+        column = index[name]
+        values = np.full(matrix.shape[0], np.nan)
+        part = dense[:, column]
+        values[part.indices] = part.data
+        frames.append(pd.DataFrame({"feature": name, "shap": contributions[:, column], "value": values,
+                                    "row": np.arange(matrix.shape[0])}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["feature", "shap", "value", "row"])
+
+
+def explain_image(contributions: np.ndarray, row: int, matrix: sp.csr_matrix, names: tuple[str, ...],
+                  top: int = 12) -> pd.DataFrame:
+    """Return the features that moved one image's score most: feature, value, shap (log-odds)."""
+    shares = contributions[row, :-1]
+    order = np.argsort(-np.abs(shares))[:top]
+    values = matrix[row].toarray().ravel()
+    present = set(matrix[row].indices)
+    return pd.DataFrame({"feature": [names[i] for i in order],
+                         "value": [values[i] if i in present else np.nan for i in order],
+                         "shap": shares[order]})

@@ -1,0 +1,88 @@
+"""Features that come from an image's post rather than its pixels: metadata and caption words.
+
+They are the same on every image of a post (except the position in a
+carousel), so with a split that is not grouped by post they let a model
+recognise the post instead of the picture: the feature table lists them in
+``post_level`` and the split warns.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from kayfabe_core.feature_table import build_matrix
+from kayfabe_core.workspace import Workspace, connect
+
+IMAGE_POSTS_SQL = (
+    "SELECT i.sha256, i.position, p.post_url, p.owner, p.media_type, p.n_images, p.pub_date, "
+    "p.like_count, p.comment_count, p.view_count, p.description FROM images i "
+    "JOIN posts p ON p.post_url = i.post_url WHERE i.fetch_status = 'ok' AND i.sha256 IS NOT NULL "
+    "ORDER BY i.sha256, p.pub_date, p.post_url, i.position"
+)
+WORD = re.compile(r"[a-z][a-z']{2,}")
+HASHTAG = re.compile(r"#(\w+)")
+STOP_WORDS = frozenset(
+    "the and for you your with this that are was but not all have from out our just get what who how "
+    "can will one its it's i'm don't when they them their there here about more some than then".split()
+)
+
+
+def read_image_posts(workspace: Workspace) -> pd.DataFrame:
+    """Return one row per fetched image (by sha256) with its first post's facts.
+
+    Columns: sha256, position, post_url, owner, media_type, n_images, time (UTC),
+    like_count, comment_count, view_count, description. An image found in
+    several posts takes the earliest.
+    """
+    with connect(workspace) as conn:
+        frame = pd.read_sql_query(IMAGE_POSTS_SQL, conn)
+    frame = frame.drop_duplicates("sha256").reset_index(drop=True)
+    frame["time"] = pd.to_datetime(frame.pop("pub_date"), utc=True, errors="coerce", format="ISO8601")
+    return frame
+
+
+def metadata_block(context: pd.DataFrame) -> tuple[sp.csr_matrix, list[str]]:
+    """Return post metadata as features: engagement, type, carousel facts and posting time."""
+    time = context["time"]
+    columns = {
+        "likes": context["like_count"],
+        "comments": context["comment_count"],
+        "video views": context["view_count"],
+        "video post (1 = yes)": (context["media_type"] == "Video").astype(float),
+        "carousel post (1 = yes)": (context["n_images"].fillna(1) > 1).astype(float),
+        "images in the post": context["n_images"],
+        "position in the carousel": context["position"],
+        "posted hour (UTC)": time.dt.hour,
+        "posted weekday (0 = Monday)": time.dt.weekday,
+        "posted year": time.dt.year,
+    }
+    frame = pd.DataFrame(columns).astype(float)
+    values = frame.to_numpy(np.float32)
+    rows, cols = np.nonzero(~np.isnan(values))
+    matrix = build_matrix(rows, cols, values[rows, cols], values.shape)
+    return matrix, list(columns)
+
+
+def caption_block(context: pd.DataFrame, min_images: int) -> tuple[sp.csr_matrix, list[str]]:
+    """Return caption hashtags and words as 0/1 features, kept when on at least ``min_images`` images."""
+    tokens = [_caption_tokens(text) for text in context["description"].fillna("")]
+    pairs = pd.DataFrame([(row, token) for row, found in enumerate(tokens) for token in found],
+                         columns=["row", "token"])
+    if pairs.empty:
+        return sp.csr_matrix((len(context), 0), dtype=np.float32), []
+    pairs = pairs[pairs.groupby("token")["row"].transform("size") >= min_images]
+    columns, names = pd.factorize(pairs["token"], sort=True)
+    matrix = build_matrix(pairs["row"].to_numpy(), columns, np.ones(len(pairs)), (len(context), len(names)))
+    return matrix, list(names)
+
+
+def _caption_tokens(text: str) -> set[str]:
+    lowered = text.lower()
+    hashtags = {f"hashtag: #{tag}" for tag in HASHTAG.findall(lowered)}
+    without_tags = HASHTAG.sub(" ", lowered)
+    words = {f"caption word: {word}" for word in WORD.findall(without_tags) if word not in STOP_WORDS}
+    return hashtags | words

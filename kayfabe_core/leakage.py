@@ -1,0 +1,46 @@
+"""Warnings about information that lets a model recognise a post instead of learning from a picture.
+
+Three kinds: images of one post on both sides of the split; features every
+image of a post shares (engagement, dates, caption) under a split that does
+not keep posts together; columns that identify a row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kayfabe_core.feature_table import FeatureTable
+
+
+def leakage_warnings(table: FeatureTable, method: str, grouped_by: str, train: np.ndarray,
+                     test: np.ndarray) -> list[str]:
+    """Return plain-language warnings for this table and one (training, test) pair."""
+    warnings = []
+    shared = _posts_on_both_sides(table, train, test)
+    if shared:
+        warnings.append(
+            f"{shared:,} posts have images on both sides of this split. Slides of one carousel look alike, "
+            "so the test score will be optimistic: choose the split grouped by post.")
+    if table.post_level and not grouped_by:
+        warnings.append(
+            "These features are the same on every image of a post: " + _list(table.post_level) + ". With "
+            "a split that does not keep posts together, they let the model recognise posts it saw in "
+            "training; group by post (or by columns that identify a post) or leave them out.")
+    if table.identifiers:
+        warnings.append(
+            "These columns look like identifiers (a different value on nearly every row): "
+            + _list(table.identifiers) + ". A model cannot learn anything general from them; leave them out.")
+    return warnings
+
+
+def _posts_on_both_sides(table: FeatureTable, train: np.ndarray, test: np.ndarray) -> int:
+    posts = table.context["post"]
+    if posts.isna().all():
+        return 0
+    return len(set(posts.iloc[train].dropna()) & set(posts.iloc[test].dropna()))
+
+
+def _list(names: tuple[str, ...], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+

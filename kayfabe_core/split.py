@@ -1,0 +1,219 @@
+"""Split coded images into training and test sets: grouped by post (default), stratified, random or by time.
+
+A grouped split keeps every image of a post on one side, so a carousel cannot
+be learned from one slide and tested on its twin. k-fold cross-validation and
+repeated splits give several (training, test) pairs, called folds here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
+
+from kayfabe_core.constraints import SPLIT_KNOBS, check_settings
+from kayfabe_core.errors import SettingError
+from kayfabe_core.feature_table import FeatureTable
+from kayfabe_core.leakage import leakage_warnings
+
+METHODS = {
+    "grouped": "Grouped by post: all images of a post on the same side (recommended)",
+    "stratified": "Stratified by image: same share of YES on both sides, posts may be cut",
+    "random": "Random images: no grouping, no stratification",
+    "time": "By time: train on older posts, test on the newest",
+}
+MIN_TEST_IMAGES = 10
+MIN_PER_CODE = 2
+MIN_CODED = 20
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """How to split; every number is checked against :data:`~kayfabe_core.constraints.SPLIT_KNOBS`."""
+
+    method: str = "grouped"
+    test_size: float = 0.3
+    folds: int = 0  # 0: one split with test_size; 2 or more: k-fold cross-validation
+    repeats: int = 1
+    seed: int = 2021
+    group_by: tuple[str, ...] = ()  # columns that identify a post; empty: the workspace's post
+
+    def checked(self) -> SplitOptions:
+        """Return self after checking it; raise :class:`SettingError` otherwise."""
+        check_settings(SPLIT_KNOBS, {"test_size": self.test_size, "folds": self.folds,
+                                     "repeats": self.repeats, "seed": self.seed})
+        if self.method not in METHODS:
+            raise SettingError(f"There is no split called “{self.method}”.",
+                               "Choose one of: " + ", ".join(METHODS) + ".")
+        if self.folds == 1:
+            raise SettingError("Cross-validation needs at least 2 folds; got 1.",
+                               "Use 0 for one split with a test share, or 2 to 10 folds.")
+        if self.method == "time" and (self.folds or self.repeats > 1):
+            raise SettingError("A split by time tests once on the newest posts: it cannot be cut into folds "
+                               "or repeated.", "Set folds to 0 and repeats to 1, or choose another split.")
+        return self
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class Fold:
+    """One (training, test) pair: row numbers into the feature table."""
+
+    repeat: int
+    number: int
+    train: np.ndarray
+    test: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """The folds of a split, what kept images together, and warnings for the user."""
+
+    options: SplitOptions
+    folds: tuple[Fold, ...]
+    grouped_by: str
+    warnings: tuple[str, ...]
+
+
+def make_split(table: FeatureTable, options: SplitOptions) -> Split:
+    """Return the :class:`Split` of ``table``.
+
+    Raises :class:`SettingError` for options out of range, grouping columns
+    the table lacks, or a split that would leave a side with too few images or
+    one code only (the message says what to change).
+    """
+    options.checked()
+    _check_enough(table)
+    groups, grouped_by = group_ids(table, options)
+    if options.method in ("stratified", "random") and not options.group_by:
+        grouped_by = ""
+    folds = []
+    for repeat in range(options.repeats):
+        seed = options.seed + repeat
+        for number, (train, test) in enumerate(_pairs(table, options, groups, seed)):
+            folds.append(Fold(repeat, number, np.sort(train), np.sort(test)))
+    for fold in folds:
+        _check_side(table, fold, options)
+    warnings = leakage_warnings(table, options.method, grouped_by, folds[0].train, folds[0].test)
+    return Split(options, tuple(folds), grouped_by, tuple(warnings))
+
+
+def group_ids(table: FeatureTable, options: SplitOptions) -> tuple[np.ndarray | None, str]:
+    """Return the group number of each row and a description of the grouping (None, "" when ungrouped)."""
+    if options.group_by:
+        missing = [name for name in options.group_by if name not in table.context.columns]
+        if missing:
+            raise SettingError("There is no column " + ", ".join(f"“{name}”" for name in missing) + " to group by.",
+                               "Group by columns of the table, e.g. " + ", ".join(
+                                   map(str, table.context.columns[1:6])) + ".")
+        keys = table.context[list(options.group_by)].astype(str).agg("\x00".join, axis=1)
+        return pd.factorize(keys)[0], ", ".join(options.group_by)
+    if table.context["post"].notna().all():
+        return pd.factorize(table.context["post"])[0], "post"
+    if options.method == "grouped":
+        raise SettingError(
+            "This table does not say which images belong to the same post, so it cannot be grouped by post.",
+            "Choose columns that together identify a post to group by (for the original study's table: "
+            "commentCount, likeCount, pubYear, pubMonth, pubDay), or use a stratified split and read the "
+            "result knowing that images of one post may sit on both sides.")
+    return None, ""
+
+
+def _pairs(table: FeatureTable, options: SplitOptions, groups: np.ndarray | None,
+           seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    observed, rows = table.observed, np.arange(table.n_images)
+    method, folds = options.method, options.folds
+    if method == "time":
+        return [_time_holdout(table, options.test_size)]
+    if folds:
+        if method == "grouped" or (groups is not None and options.group_by):
+            splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+            return list(splitter.split(rows, observed, groups))
+        plain = StratifiedKFold if method == "stratified" else KFold
+        return list(plain(n_splits=folds, shuffle=True, random_state=seed).split(rows, observed))
+    rng = np.random.default_rng(seed)
+    if method == "grouped" or (groups is not None and options.group_by):
+        assert groups is not None
+        test_mask = grouped_holdout(observed, groups, options.test_size, rng)
+    elif method == "stratified":
+        test_mask = grouped_holdout(observed, rows, options.test_size, rng)
+    else:
+        test_mask = np.zeros(len(rows), dtype=bool)
+        test_mask[rng.permutation(len(rows))[:round(options.test_size * len(rows))]] = True
+    return [(rows[~test_mask], rows[test_mask])]
+
+
+def grouped_holdout(observed: np.ndarray, groups: np.ndarray, test_size: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Return a test mask taking whole groups, about ``test_size`` of each code's images.
+
+    Groups are sorted into mostly-YES and mostly-NO; from each, shuffled groups
+    go to the test side until that stratum's share is closest to ``test_size``.
+    With one group per row this is an ordinary stratified split.
+    """
+    _, inverse = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(inverse)
+    mostly_yes = np.bincount(inverse, weights=observed) * 2 >= sizes
+    chosen: list[np.ndarray] = []
+    for stratum in (False, True):
+        members = rng.permutation(np.flatnonzero(mostly_yes == stratum))
+        if members.size == 0:
+            continue
+        cumulative = np.cumsum(sizes[members])
+        take = int(np.argmin(np.abs(cumulative - test_size * cumulative[-1]))) + 1
+        chosen.append(members[:take])
+    return np.isin(inverse, np.concatenate(chosen))
+
+
+def _time_holdout(table: FeatureTable, test_size: float) -> tuple[np.ndarray, np.ndarray]:
+    times = pd.to_datetime(table.context["time"], utc=True)
+    if times.isna().all():
+        raise SettingError("A split by time needs each image's date, and this data has none.",
+                           "Choose a split grouped by post or stratified instead.")
+    rows = np.arange(table.n_images)
+    cutoff = times.quantile(1 - test_size)
+    test = (times > cutoff).to_numpy()
+    if not test.any():
+        test = (times >= cutoff).to_numpy()
+    return rows[~test], rows[test]
+
+
+def _check_enough(table: FeatureTable) -> None:
+    yes = table.n_positive
+    no = table.n_images - yes
+    if table.n_images < MIN_CODED or min(yes, no) < 2 * MIN_PER_CODE:
+        raise SettingError(
+            f"Only {table.n_images:,} images are coded ({yes:,} {table.positive_name}, {no:,} "
+            f"{table.negative_name}): too few to train a model and test it.",
+            f"Code at least {MIN_CODED} images, with at least {2 * MIN_PER_CODE} of each code.")
+
+
+def _check_side(table: FeatureTable, fold: Fold, options: SplitOptions) -> None:
+    several = options.folds or options.repeats > 1
+    where = f" (repeat {fold.repeat + 1}, fold {fold.number + 1})" if several else ""
+    for side, rows in (("training", fold.train), ("test", fold.test)):
+        yes = int(table.observed[rows].sum())
+        no = len(rows) - yes
+        small = side == "test" and len(rows) < MIN_TEST_IMAGES
+        if small or min(yes, no) < MIN_PER_CODE:
+            raise SettingError(
+                f"This split would leave the {side} set{where} with {len(rows):,} images "
+                f"({yes:,} {table.positive_name}, {no:,} {table.negative_name}): too few to "
+                f"{'learn' if side == 'training' else 'measure'} anything.",
+                f"Each side needs at least {MIN_PER_CODE} images of each code and the test set at least "
+                f"{MIN_TEST_IMAGES} images. Raise the test share, use fewer folds, or code more images "
+                f"({table.n_images:,} are coded now).")
+
+
+def class_balance(table: FeatureTable, fold: Fold) -> pd.DataFrame:
+    """Return images per side and code for ``fold``: columns side, code, images, share."""
+    rows = []
+    for side, members in (("Training", fold.train), ("Test", fold.test)):
+        yes = int(table.observed[members].sum())
+        for code, count in ((table.positive_name, yes), (table.negative_name, len(members) - yes)):
+            rows.append({"side": side, "code": code, "images": count, "share": count / max(len(members), 1)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,146 @@
+"""Read a ready-made feature table: a CSV with one row per image, a code column and numeric features.
+
+The original study's table (1,470 images, 403 Rekognition columns, column
+``kayfabe``) is one. Columns that identify a row, or that every image of one
+post shares (engagement, dates), are flagged so the split can warn.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from kayfabe_core.errors import InputFileError, SettingError
+from kayfabe_core.feature_table import FeatureTable, build_matrix
+
+POSITIVE_WORDS = ("1", "1.0", "yes", "true", "y", "t")
+POST_LEVEL = re.compile(r"(like|comment|view|date|year|month|day|hour|time|sidecar|carousel|location)", re.I)
+IDENTIFIER = re.compile(r"(^id$|_id$|id$|^row|_row$|index|url|sha256)", re.I)
+
+
+def read_feature_table(data: bytes, file_name: str, label: str, positive: str | None = None,
+                       drop: Sequence[str] = ()) -> FeatureTable:
+    """Return the :class:`FeatureTable` of a CSV file's bytes.
+
+    ``label`` is the code column; ``positive`` the value that means YES (by
+    default 1, yes or true). Rows with no code are left out. Raises
+    :class:`InputFileError` when the file cannot be read or has non-numeric
+    feature columns, :class:`SettingError` for an unknown column name.
+    """
+    frame = _read_csv(data, file_name)
+    _check_columns(frame, [label, *drop], file_name)
+    coded = frame[frame[label].notna()].reset_index(drop=True)
+    observed, positive_name, negative_name = _observed(coded[label], label, positive, file_name)
+    features = coded.drop(columns=[label, *drop])
+    _check_numeric(features, file_name)
+    values = features.to_numpy(np.float32)
+    rows, cols = np.nonzero(~np.isnan(values))
+    matrix = build_matrix(rows, cols, values[rows, cols], values.shape)
+    names = tuple(map(str, features.columns))
+    notes = []
+    if len(coded) < len(frame):
+        notes.append(f"{len(frame) - len(coded):,} rows of {file_name} have no value in “{label}” and were left out.")
+    context = coded.drop(columns=[label]).copy()
+    context.insert(0, "item", [f"row {number + 2}" for number in coded.index])
+    context["post"] = None
+    context["time"] = table_times(coded)
+    return FeatureTable(
+        matrix=matrix, names=names, observed=observed, context=context,
+        origin={"kind": "table", "file": file_name, "label": label, "positive": positive_name,
+                "dropped": list(drop)},
+        positive_name=f"{label} = {positive_name}", negative_name=f"{label} = {negative_name}",
+        post_level=tuple(name for name in names if POST_LEVEL.search(name)),
+        identifiers=tuple(name for name in names if looks_like_identifier(features[name])),
+        notes=tuple(notes),
+    )
+
+
+def suggest_label_columns(frame: pd.DataFrame) -> list[str]:
+    """Return the columns with exactly two distinct values (candidates for the code column)."""
+    return [str(column) for column in frame.columns if frame[column].nunique(dropna=True) == 2]
+
+
+def suggest_dropped_columns(frame: pd.DataFrame, label: str) -> list[str]:
+    """Return the columns a user will usually leave out: text columns and identifiers."""
+    return [str(column) for column in frame.columns if column != label and (
+        not pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+        or looks_like_identifier(frame[column]))]
+
+
+def looks_like_identifier(column: pd.Series) -> bool:
+    """True when the column's name says id/row/index and nearly every row has its own value."""
+    distinct = column.nunique(dropna=True)
+    return bool(IDENTIFIER.search(str(column.name))) and distinct >= 0.9 * max(len(column), 1)
+
+
+def read_table_columns(data: bytes, file_name: str) -> pd.DataFrame:
+    """Return the CSV as a DataFrame (for the page to offer columns); raises :class:`InputFileError`."""
+    return _read_csv(data, file_name)
+
+
+def table_times(frame: pd.DataFrame) -> pd.Series:
+    """Return each row's date from a date column, or from pubYear/pubMonth/pubDay; NaT when none."""
+    for name in ("pubDate", "date", "timestamp", "taken_at", "pub_date"):
+        if name in frame:
+            return pd.to_datetime(frame[name], utc=True, errors="coerce", format="mixed")
+    if {"pubYear", "pubMonth", "pubDay"} <= set(frame.columns):
+        parts = frame[["pubYear", "pubMonth", "pubDay"]].set_axis(["year", "month", "day"], axis=1)
+        return pd.to_datetime(parts, errors="coerce", utc=True)
+    return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+
+
+def _read_csv(data: bytes, file_name: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(io.BytesIO(data), low_memory=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputFileError(f"{file_name} could not be read as a CSV table ({str(error).splitlines()[0]}).",
+                             "Save the table as CSV with one header row and one row per image.") from None
+    if frame.empty:
+        raise InputFileError(f"{file_name} has a header but no rows.", "Give a table with one row per image.")
+    return frame
+
+
+def _check_columns(frame: pd.DataFrame, wanted: Sequence[str], file_name: str) -> None:
+    missing = [name for name in wanted if name not in frame.columns]
+    if missing:
+        candidates = suggest_label_columns(frame)[:8]
+        raise SettingError(
+            f"{file_name} has no column called " + ", ".join(f"“{name}”" for name in missing) + ".",
+            ("Columns with two values, which could hold the code: " + ", ".join(candidates) + "."
+             if candidates else f"Its columns start: {', '.join(map(str, frame.columns[:8]))}."))
+
+
+def _observed(column: pd.Series, label: str, positive: str | None, file_name: str) -> tuple[np.ndarray, str, str]:
+    values = sorted(map(str, column.unique()), key=str.lower)
+    text = column.astype(str)
+    if len(values) != 2:
+        shown = ", ".join(values[:6]) + (" …" if len(values) > 6 else "")
+        raise InputFileError(f"The code column “{label}” of {file_name} should hold two values (YES/NO, 1/0); "
+                             f"it holds {len(values)}: {shown}.",
+                             "Pick the column that holds the hand code, or recode it to two values.")
+    if positive is None:
+        found = [value for value in values if value.lower() in POSITIVE_WORDS]
+        positive = found[0] if found else values[-1]
+    if positive not in values:
+        raise SettingError(f"“{positive}” is not a value of the column “{label}”; its values are "
+                           f"{values[0]} and {values[1]}.", "Give one of those as the positive (YES) value.")
+    negative = values[0] if values[1] == positive else values[1]
+    return (text == positive).to_numpy(np.int8), positive, negative
+
+
+def _check_numeric(features: pd.DataFrame, file_name: str) -> None:
+    text_columns = [str(name) for name in features.columns
+                    if not pd.api.types.is_numeric_dtype(features[name])
+                    and not pd.api.types.is_bool_dtype(features[name])]
+    if text_columns:
+        shown = ", ".join(text_columns[:6]) + (f" and {len(text_columns) - 6} more" if len(text_columns) > 6 else "")
+        raise InputFileError(f"{file_name} has columns that are not numbers: {shown}.",
+                             "Leave them out (--drop on the command line, or untick them on the Train page), "
+                             "or turn them into numbers.")
+    if features.shape[1] == 0:
+        raise InputFileError(f"{file_name} has no feature columns left besides the code.",
+                             "Give a table with numeric feature columns, one row per image.")
