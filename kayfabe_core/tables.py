@@ -33,7 +33,9 @@ def read_feature_table(data: bytes, file_name: str, label: str, positive: str | 
     """
     frame = _read_csv(data, file_name)
     _check_columns(frame, [label, *drop], file_name)
-    coded = frame[frame[label].notna()].reset_index(drop=True)
+    coded = frame[frame[label].notna()]
+    file_rows = coded.index.to_numpy() + 2  # the line in the file: the header is line 1
+    coded = coded.reset_index(drop=True)
     observed, positive_name, negative_name = _observed(coded[label], label, positive, file_name)
     features = coded.drop(columns=[label, *drop])
     _check_numeric(features, file_name)
@@ -45,7 +47,7 @@ def read_feature_table(data: bytes, file_name: str, label: str, positive: str | 
     if len(coded) < len(frame):
         notes.append(f"{len(frame) - len(coded):,} rows of {file_name} have no value in “{label}” and were left out.")
     context = coded.drop(columns=[label]).copy()
-    context.insert(0, "item", [f"row {number + 2}" for number in coded.index])
+    context.insert(0, "item", [f"row {number}" for number in file_rows])
     context["post"] = None
     context["time"] = table_times(coded)
     return FeatureTable(
@@ -126,10 +128,27 @@ def _observed(column: pd.Series, label: str, positive: str | None, file_name: st
         found = [value for value in values if value.lower() in POSITIVE_WORDS]
         positive = found[0] if found else values[-1]
     if positive not in values:
+        positive = _matching_value(positive, values)
+    if positive not in values:
         raise SettingError(f"“{positive}” is not a value of the column “{label}”; its values are "
                            f"{values[0]} and {values[1]}.", "Give one of those as the positive (YES) value.")
     negative = values[0] if values[1] == positive else values[1]
     return (text == positive).to_numpy(np.int8), positive, negative
+
+
+def _matching_value(given: str, values: list[str]) -> str:
+    """Return the value of ``values`` that ``given`` means (1 for 1.0, yes for YES), else ``given``."""
+    for value in values:
+        if value.lower() == given.strip().lower() or _as_number(value) == _as_number(given) is not None:
+            return value
+    return given
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _check_numeric(features: pd.DataFrame, file_name: str) -> None:

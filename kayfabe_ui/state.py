@@ -75,3 +75,5 @@ def set_value(key: str, value: object) -> None:
 def get_value(key: str, default: object = None) -> object:
     """Return what is kept under ``key`` (one of this module's names), or ``default``."""
     return st.session_state.get(key, default)
+
+SELECTED_RUN = "selected_run_id"

@@ -1,8 +1,26 @@
-"""Results: the confusion matrix, metrics with intervals and what drove the model."""
+"""Results: the confusion matrix, metrics with intervals, curves, and what drove the model."""
 
 import streamlit as st
 
-from kayfabe_ui.common import current_workspace, not_built_yet, progress_of, stage_guard
+from kayfabe_ui.common import current_workspace, progress_of, stage_guard
+from kayfabe_ui.explain_view import (
+    render_calibration,
+    render_curves,
+    render_folds,
+    render_importance,
+    render_learning_curve,
+    render_shap,
+)
+from kayfabe_ui.results_view import (
+    cached_metrics,
+    cached_predictions,
+    choose_run,
+    read_record,
+    render_cell_images,
+    render_confusion,
+    render_metrics,
+    render_summary,
+)
 
 st.title("Results")
 st.caption("Explore a trained model honestly: the confusion matrix, accuracy and friends with "
@@ -14,5 +32,28 @@ if workspace is None or not stage_guard(
     "train", "Go to Train",
 ):
     st.stop()
-not_built_yet("It will: show the confusion matrix, metrics with bootstrap intervals, ROC and "
-              "precision-recall curves, feature importances and SHAP values for a run.")
+run_id = choose_run(workspace)
+record = read_record(workspace, run_id)
+render_summary(record)
+predictions = cached_predictions(str(workspace.root), run_id)
+threshold = st.slider("Threshold: a score at or above it means YES", 0.01, 0.99, 0.5, 0.01, key=f"threshold_{run_id}",
+                      help="Lower it to find more YES images at the price of more false alarms; raise it for the "
+                           "reverse. The matrix and every metric follow.")
+metrics = cached_metrics(str(workspace.root), run_id, threshold)
+render_metrics(metrics, predictions, record)
+names = (record["data"]["positive_name"], record["data"]["negative_name"])
+cell = render_confusion(metrics, names)
+render_cell_images(workspace, predictions, threshold, cell, names)
+tabs = st.tabs(["Curves", "Calibration", "Learning curve", "Importance", "SHAP", "Folds"])
+with tabs[0]:
+    render_curves(predictions, metrics)
+with tabs[1]:
+    render_calibration(predictions)
+with tabs[2]:
+    render_learning_curve(record)
+with tabs[3]:
+    render_importance(workspace, run_id)
+with tabs[4]:
+    render_shap(workspace, run_id)
+with tabs[5]:
+    render_folds(record)

@@ -14,7 +14,7 @@ from tests.ui.conftest import PAGES, texts
 NEEDS_ON_EMPTY = {
     "pages/2_images.py": "This stage needs posts first",
     "pages/3_code.py": "This stage needs fetched images",
-    "pages/4_train.py": "Training needs labelled images",
+    "pages/4_train.py": "Training on this workspace needs labelled images",
     "pages/5_results.py": "There is no trained model in this workspace yet",
     "pages/6_runs.py": "There are no runs in this workspace yet",
     "pages/7_predict.py": "Predicting needs a trained model",
@@ -28,7 +28,6 @@ def test_guard_on_an_empty_workspace(tmp_path: Path, open_app, page: str) -> Non
     assert not at.exception
     assert NEEDS_ON_EMPTY[page] in texts(at)
     assert len(at.metric) == 0
-
 
 
 def test_sidebar_checklist_and_switching_workspace(tmp_path: Path, open_app) -> None:
@@ -50,14 +49,3 @@ def test_an_unusable_workspace_shows_a_message_not_a_traceback(tmp_path: Path, o
     at = open_app(tmp_path / "file")
     assert not at.exception
     assert "The workspace must be a folder" in at.error[0].value
-
-
-def test_train_page_says_how_many_images_training_will_use(demo_root: Path, open_app) -> None:
-    from kayfabe_core.associations import read_resolved_codes
-
-    resolved = read_resolved_codes(open_workspace(demo_root))
-    at = open_app(demo_root)
-    at.switch_page("pages/4_train.py").run()
-    assert not at.exception
-    assert f"Training will use **{len(resolved):,}** images with a resolved code" in texts(at)
-    assert "The tools of this stage are not built yet" in texts(at)

@@ -1,0 +1,136 @@
+"""Plotly figures of the Train and Results pages (no Streamlit here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from kayfabe_core.evaluate import Metrics
+
+MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+TRAIN_COLOUR, CHECK_COLOUR = "#4c78a8", "#f58518"
+YES_COLOUR, NO_COLOUR = "#e45756", "#4c78a8"
+
+
+def balance_figure(balance: pd.DataFrame) -> go.Figure:
+    """Return stacked bars: images of each code on the training and test sides (``class_balance``)."""
+    figure = px.bar(balance, x="images", y="side", color="code", orientation="h", text="images",
+                    color_discrete_sequence=[YES_COLOUR, NO_COLOUR],
+                    hover_data={"share": ":.1%"}, labels={"images": "Images", "side": "", "code": "Code"})
+    figure.update_layout(height=200, margin=MARGIN, legend={"orientation": "h", "y": 1.15, "x": 0, "title": None})
+    return figure
+
+
+def learning_curve_figure(train: list[float], check: list[float], check_name: str,
+                          best_round: int | None = None, rounds: int | None = None) -> go.Figure:
+    """Return the loss per boosting round on the training images and on the check set."""
+    figure = go.Figure()
+    steps = np.arange(1, len(train) + 1)
+    figure.add_scatter(x=steps, y=train, name="training images", line={"color": TRAIN_COLOUR})
+    figure.add_scatter(x=steps, y=check, name=f"{check_name} images", line={"color": CHECK_COLOUR})
+    if best_round and best_round < len(train):
+        figure.add_vline(x=best_round, line_dash="dot", annotation_text=f"kept {best_round} rounds")
+    figure.update_layout(height=300, margin=MARGIN, xaxis_title="Boosting round",
+                         yaxis_title="Log loss (lower is better)",
+                         legend={"orientation": "h", "y": 1.12, "x": 0})
+    if rounds:
+        figure.update_xaxes(range=[0, rounds])
+    return figure
+
+
+def confusion_figure(metrics: Metrics, names: tuple[str, str], normalise: str = "observed") -> go.Figure:
+    """Return the 2×2 confusion matrix: rows observed, columns predicted, counts and rates in each cell.
+
+    ``names`` is (positive, negative). ``normalise`` is "observed" (rates along rows) or "predicted".
+    """
+    positive, negative = names
+    counts = np.array([[metrics.tn, metrics.fp], [metrics.fn, metrics.tp]], dtype=float)
+    axis = 1 if normalise == "observed" else 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = counts / counts.sum(axis=axis, keepdims=True)
+    words = [["true " + negative, "false " + positive], ["false " + negative, "true " + positive]]
+    text = [[f"<b>{int(counts[r, c]):,}</b><br>{rates[r, c]:.0%}<br>{words[r][c]}" for c in range(2)]
+            for r in range(2)]
+    rows = [f"observed {negative}", f"observed {positive}"]
+    columns = [f"predicted {negative}", f"predicted {positive}"]
+    figure = go.Figure(go.Heatmap(z=np.nan_to_num(rates), x=columns, y=rows, text=text, texttemplate="%{text}",
+                                  colorscale="Blues", zmin=0, zmax=1, showscale=False,
+                                  hovertemplate="%{y}, %{x}<br>%{text}<extra></extra>"))
+    figure.update_yaxes(autorange="reversed")
+    figure.update_layout(height=360, margin=MARGIN, font={"size": 14})
+    return figure
+
+
+def roc_figure(points: pd.DataFrame, auc: float, threshold: float) -> go.Figure:
+    """Return the ROC curve with the diagonal of guessing and the current threshold marked."""
+    figure = px.line(points, x="false_positive_rate", y="true_positive_rate", hover_data=["threshold"],
+                     labels={"false_positive_rate": "False alarm rate (NO images called YES)",
+                             "true_positive_rate": "Recall (YES images found)"})
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
+    figure.add_trace(_threshold_marker(points, "false_positive_rate", "true_positive_rate", threshold))
+    figure.update_layout(height=340, margin=MARGIN, title=f"ROC curve (area {auc:.3f})", showlegend=False)
+    return figure
+
+
+def precision_recall_figure(points: pd.DataFrame, base_rate: float, threshold: float) -> go.Figure:
+    """Return the precision-recall curve with the YES share (what guessing gets) and the threshold."""
+    figure = px.line(points, x="recall", y="precision", hover_data=["threshold"],
+                     labels={"recall": "Recall (YES images found)", "precision": "Precision (YES calls right)"})
+    figure.add_hline(y=base_rate, line_dash="dot", line_color="grey", annotation_text="guessing")
+    figure.add_trace(_threshold_marker(points, "recall", "precision", threshold))
+    figure.update_layout(height=340, margin=MARGIN, title="Precision and recall", showlegend=False)
+    figure.update_yaxes(range=[0, 1.02])
+    return figure
+
+
+def _threshold_marker(points: pd.DataFrame, x: str, y: str, threshold: float) -> go.Scatter:
+    nearest = points.iloc[int(np.argmin(np.abs(points["threshold"].to_numpy() - threshold)))]
+    return go.Scatter(x=[nearest[x]], y=[nearest[y]], mode="markers", marker={"size": 12, "color": YES_COLOUR},
+                      name=f"threshold {threshold:.2f}")
+
+
+def calibration_figure(points: pd.DataFrame) -> go.Figure:
+    """Return observed YES share against mean score per bin, with the diagonal of perfect calibration."""
+    figure = px.scatter(points, x="mean_score", y="observed_share", size="images", hover_data=["images"],
+                        labels={"mean_score": "Model's score (average in the bin)",
+                                "observed_share": "Share actually coded YES"})
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"},
+                       name="perfectly calibrated")
+    figure.update_layout(height=340, margin=MARGIN, showlegend=False)
+    figure.update_xaxes(range=[0, 1])
+    figure.update_yaxes(range=[0, 1])
+    return figure
+
+
+def importance_figure(table: pd.DataFrame, kind: str, top: int = 20) -> go.Figure:
+    """Return horizontal bars of the ``top`` features by importance ``kind``."""
+    shown = table.nlargest(top, kind).iloc[::-1]
+    figure = px.bar(shown, x=kind, y="feature", orientation="h", labels={kind: kind.replace("_", " "), "feature": ""})
+    figure.update_layout(height=max(260, 22 * len(shown) + 80), margin=MARGIN)
+    return figure
+
+
+def shap_beeswarm_figure(points: pd.DataFrame, order: list[str]) -> go.Figure:
+    """Return one dot per image and feature: SHAP value across, colour = feature present (or its value)."""
+    frame = points.assign(present=np.where(points["value"].isna(), "absent", "present"))
+    figure = px.strip(frame, x="shap", y="feature", color="present", category_orders={"feature": order},
+                      color_discrete_map={"present": YES_COLOUR, "absent": "#9ecae9"},
+                      labels={"shap": "Push towards YES (right) or NO (left), log-odds", "feature": "",
+                              "present": "Feature on the image"})
+    figure.add_vline(x=0, line_color="grey")
+    figure.update_traces(jitter=0.6, marker={"size": 4, "opacity": 0.6})
+    figure.update_layout(height=max(300, 26 * len(order) + 100), margin=MARGIN,
+                         legend={"orientation": "h", "y": 1.05, "x": 0})
+    return figure
+
+
+def explanation_figure(explanation: pd.DataFrame) -> go.Figure:
+    """Return bars of one image's largest SHAP contributions (red pushes YES, blue pushes NO)."""
+    shown = explanation.iloc[::-1]
+    colours = [YES_COLOUR if value > 0 else NO_COLOUR for value in shown["shap"]]
+    figure = go.Figure(go.Bar(x=shown["shap"], y=shown["feature"], orientation="h", marker_color=colours))
+    figure.update_layout(height=max(240, 24 * len(shown) + 60), margin=MARGIN,
+                         xaxis_title="Push towards YES (right) or NO (left), log-odds")
+    return figure

@@ -1,0 +1,121 @@
+"""Results page tabs: curves, calibration, learning curve, importances, SHAP and folds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from kayfabe_core.charts_model import (
+    calibration_figure,
+    explanation_figure,
+    importance_figure,
+    learning_curve_figure,
+    precision_recall_figure,
+    roc_figure,
+    shap_beeswarm_figure,
+)
+from kayfabe_core.evaluate import Metrics, calibration_points, precision_recall_points, roc_points
+from kayfabe_core.explain import IMPORTANCE_KINDS, explain_image, importance_table, shap_points, shap_summary
+from kayfabe_core.results import ShapData, image_files, read_shap
+from kayfabe_core.runs import load_booster, read_test_features
+from kayfabe_core.workspace import Workspace
+
+
+@st.cache_data(show_spinner=False, max_entries=10)
+def cached_importance(root: str, run_id: str) -> pd.DataFrame:
+    """Importances of the run's (first fold's) model."""
+    workspace = Workspace(Path(root))
+    _, names = read_test_features(workspace, run_id)
+    return importance_table(load_booster(workspace, run_id), names)
+
+
+@st.cache_resource(show_spinner="Computing SHAP values…", max_entries=4)
+def cached_shap(root: str, run_id: str) -> ShapData:
+    """SHAP values of the run's first-fold test images (read-only)."""
+    return read_shap(Workspace(Path(root)), run_id)
+
+
+def render_curves(predictions: pd.DataFrame, metrics: Metrics) -> None:
+    """ROC and precision-recall curves side by side, the threshold marked on both."""
+    observed, scores = predictions["observed"].to_numpy(), predictions["score"].to_numpy()
+    left, right = st.columns(2)
+    left.plotly_chart(roc_figure(roc_points(observed, scores), metrics.roc_auc, metrics.threshold), key="roc")
+    right.plotly_chart(precision_recall_figure(precision_recall_points(observed, scores), observed.mean(),
+                                               metrics.threshold), key="pr")
+    st.caption("How to read: each curve traces every threshold at once; the red dot is the current one. On the "
+               "left, a curve hugging the top-left corner finds YES images with few false alarms; the dotted "
+               "diagonal is guessing. On the right, higher is better: precision at each level of recall.")
+
+
+def render_calibration(predictions: pd.DataFrame) -> None:
+    """Observed YES share against the model's score, per tenth of the test images."""
+    points = calibration_points(predictions["observed"].to_numpy(), predictions["score"].to_numpy())
+    st.plotly_chart(calibration_figure(points), key="calibration")
+    st.caption("How to read: test images are sorted by score into ten equal groups; each dot is one group, at its "
+               "average score (across) and the share of it actually coded YES (up). Dots on the dotted diagonal "
+               "mean a score of 0.7 really is right about 70 % of the time.")
+
+
+def render_learning_curve(record: dict) -> None:  # type: ignore[type-arg]
+    """The loss per round on training and check images (first fold)."""
+    curve = record["curve"]
+    st.plotly_chart(learning_curve_figure(curve["train"], curve["check"], curve["check_name"], curve["best_round"]),
+                    key="learning_curve")
+    check = ("a validation set carved from the training images (it chose when to stop)"
+             if curve["check_name"] == "validation" else "the test images (watched only, never used to decide)")
+    st.caption("How to read: lower loss is a better fit. The blue line is the training images, the orange one "
+               f"{check}. When orange flattens or rises while blue keeps falling, more rounds only memorise.")
+
+
+def render_importance(workspace: Workspace, run_id: str) -> None:
+    """Bars of the top features by the chosen importance kind."""
+    table = cached_importance(str(workspace.root), run_id)
+    if table.empty:
+        st.info("The model made no split at all: no feature mattered (try lower Split penalty or more rounds).")
+        return
+    kind = st.selectbox("Importance by", list(IMPORTANCE_KINDS), format_func=IMPORTANCE_KINDS.get, key="importance")
+    st.plotly_chart(importance_figure(table, kind), key="importance_chart")
+    st.caption("How to read: longer bars mark features the trees relied on more, by the chosen measure. Importance "
+               "says nothing about direction (YES or NO); the SHAP tab does. Gain is usually the most telling.")
+
+
+def render_shap(workspace: Workspace, run_id: str) -> None:
+    """SHAP summary (one dot per image and feature) and one image's explanation."""
+    data = cached_shap(str(workspace.root), run_id)
+    summary = shap_summary(data.contributions, data.names, top=15)
+    order = list(summary["feature"])
+    points = shap_points(data.contributions, data.matrix, data.names, order)  # type: ignore[arg-type]
+    st.plotly_chart(shap_beeswarm_figure(points, order), key="shap_beeswarm")
+    st.caption(f"How to read: one dot per test image ({len(data.items):,}) and feature, for the 15 features with the "
+               "largest average effect. Dots right of the line pushed that image towards YES, left towards NO; red "
+               "dots are images where the feature is present. SHAP values come from XGBoost's own pred_contribs.")
+    _render_one_image(workspace, data)
+
+
+def _render_one_image(workspace: Workspace, data: ShapData) -> None:
+    st.markdown("**One image, explained**")
+    order = sorted(range(len(data.items)), key=lambda row: -abs(data.scores[row] - 0.5))
+    row = st.selectbox("Image", order[:200], key="shap_image",
+                       format_func=lambda r: f"{data.items[r][:12]}… · score {data.scores[r]:.2f}")
+    left, right = st.columns([1, 2])
+    files = image_files(workspace, [data.items[row]])
+    if files:
+        left.image(files[data.items[row]], width="stretch")
+    left.caption(f"Score {data.scores[row]:.2f}")
+    explanation = explain_image(data.contributions, row, data.matrix, data.names)  # type: ignore[arg-type]
+    right.plotly_chart(explanation_figure(explanation), key="shap_one")
+    st.caption("How to read: each bar is how much one feature moved this image's score, in log-odds, starting "
+               "from the average image; red bars push towards YES, blue towards NO.")
+
+
+def render_folds(record: dict) -> None:  # type: ignore[type-arg]
+    """Accuracy of every fold and repeat."""
+    folds = pd.DataFrame(record["folds"])
+    st.dataframe(folds, hide_index=True, column_config={
+        "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
+        "seconds": st.column_config.NumberColumn("Seconds", format="%.2f"),
+        "rounds_kept": "Rounds kept", "n_train": "Training images", "n_test": "Test images"})
+    st.caption("How to read: one row per trained model. The spread of accuracy across rows shows how much the "
+               "result depends on which images happened to land in the test set.")

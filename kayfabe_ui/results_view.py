@@ -1,0 +1,149 @@
+"""Results page pieces: pick a run, the threshold, metrics with intervals, the confusion matrix and its images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from kayfabe_core.charts_model import confusion_figure
+from kayfabe_core.evaluate import METRIC_TITLES, Metrics, compute_metrics
+from kayfabe_core.results import CELLS, image_files, majority_baseline, predictions_in_cell
+from kayfabe_core.runs import list_runs, read_predictions, read_run
+from kayfabe_core.workspace import Workspace
+from kayfabe_ui import state
+from kayfabe_ui.common import workspace_version
+
+CELL_IMAGES = 12
+METRIC_HELP = {
+    "accuracy": "Share of test images the model codes like the coders did.",
+    "precision": "Of the images the model calls YES, the share coded YES.",
+    "recall": "Of the images coded YES, the share the model finds.",
+    "f1": "One number balancing precision and recall (their harmonic mean).",
+    "roc_auc": "Chance that a random YES image scores above a random NO image (0.5 is guessing); "
+               "it does not depend on the threshold.",
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def cached_runs(root: str, version: int) -> pd.DataFrame:
+    """Every run of the workspace, newest first."""
+    return list_runs(Workspace(Path(root)))
+
+
+@st.cache_data(show_spinner=False, max_entries=10)
+def cached_predictions(root: str, run_id: str) -> pd.DataFrame:
+    """A run's test predictions (a run never changes once saved)."""
+    return read_predictions(Workspace(Path(root)), run_id)
+
+
+@st.cache_data(show_spinner="Computing intervals…", max_entries=50)
+def cached_metrics(root: str, run_id: str, threshold: float) -> Metrics:
+    """Metrics with bootstrap intervals at ``threshold`` (posts resampled when known)."""
+    predictions = cached_predictions(root, run_id)
+    groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
+    return compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), threshold, groups)
+
+
+def choose_run(workspace: Workspace) -> str:
+    """Draw the run picker (default: the run just trained, else the newest); return its id."""
+    runs = cached_runs(str(workspace.root), workspace_version(workspace))
+    ids = list(runs["run_id"])
+    wanted = state.get_text(state.SELECTED_RUN)
+    labels = {row.run_id: f"{row.name or row.run_id} · {row.created_at[:16].replace('T', ' ')} · accuracy "
+                          f"{row.accuracy:.3f}" for row in runs.itertuples()}
+    chosen = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get,
+                          key="results_run")
+    state.set_text(state.SELECTED_RUN, chosen)
+    return str(chosen)
+
+
+def render_summary(record: dict) -> None:  # type: ignore[type-arg]
+    """Say in one line what the run was trained on, and show the split's warnings."""
+    data, split = record["data"], record["split"]
+    options = split["options"]
+    how = (f"{options['folds']}-fold cross-validation" if options["folds"] else
+           f"{options['test_size']:.0%} test share") + (f", {options['repeats']} repeats" if options["repeats"] > 1
+                                                        else "")
+    grouped = f"grouped by {split['grouped_by']}" if split["grouped_by"] else f"{options['method']}, not grouped"
+    source = data["origin"].get("file", "this workspace")
+    st.markdown(f"**{data['n_images']:,} images** from {source}, **{data['n_features']:,} features**; split "
+                f"{grouped}, {how}, seed {options['seed']}; "
+                f"{record['n_train']:,} training and {record['n_test']:,} test images"
+                f"{' in the first fold' if split['folds'] > 1 else ''}.")
+    for warning in split["warnings"]:
+        st.warning(warning, icon=":material/warning:")
+
+
+def render_metrics(metrics: Metrics, predictions: pd.DataFrame, record: dict) -> None:  # type: ignore[type-arg]
+    """Five metrics with their 95 % intervals, and what always guessing the common code gets."""
+    columns = st.columns(5)
+    for column, name in zip(columns, METRIC_TITLES, strict=True):
+        value = getattr(metrics, name)
+        low, high = metrics.intervals.get(name, (np.nan, np.nan))
+        column.metric(METRIC_TITLES[name], "—" if np.isnan(value) else f"{value:.3f}", help=METRIC_HELP[name],
+                      border=True)
+        column.caption(f"95 % interval {low:.3f}–{high:.3f}" if not np.isnan(low) else "no interval")
+    baseline = majority_baseline(predictions["observed"].to_numpy())
+    spread = f" Over its folds, accuracy varied with a standard deviation of {record['accuracy_sd']:.3f}." \
+        if record.get("accuracy_sd") else ""
+    st.caption(f"How to read: each number is measured on the {metrics.n:,} test predictions; the interval is where "
+               "it would likely land on another sample of posts like these (1,000 bootstrap draws of whole posts). "
+               f"Always answering the more common code would score an accuracy of {baseline:.3f}.{spread}")
+
+
+def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
+    """Draw the matrix with its normalisation toggle; return the cell whose images to show."""
+    left, right = st.columns([3, 2])
+    with right:
+        normalise = st.segmented_control("Shares of", ["observed", "predicted"], default="observed",
+                                         format_func={"observed": "rows (observed)",
+                                                      "predicted": "columns (predicted)"}.get,
+                                         key="confusion_normalise") or "observed"
+        counts = {"tp": metrics.tp, "fp": metrics.fp, "fn": metrics.fn, "tn": metrics.tn}
+        cell = st.radio("Show the images in", list(CELLS), key="confusion_cell",
+                        format_func=lambda key: f"{CELLS[key]} ({counts[key]:,}): {cell_meaning(key, names)}")
+    with left:
+        st.plotly_chart(confusion_figure(metrics, names, normalise), key="confusion_chart")
+    st.caption("How to read: rows are what the coders said, columns what the model predicted; the diagonal holds "
+               "the agreements. Each cell shows its count and, under it, its share of the row (or column). "
+               "Pick a cell on the right to see its images below.")
+    return str(cell)
+
+
+def cell_meaning(cell: str, names: tuple[str, str]) -> str:
+    """Say what a confusion cell holds in the category's own words."""
+    positive, negative = names
+    observed = positive if cell in ("tp", "fn") else negative
+    predicted = positive if cell in ("tp", "fp") else negative
+    return f"coded {observed}, predicted {predicted}"
+
+
+def render_cell_images(workspace: Workspace, predictions: pd.DataFrame, threshold: float, cell: str,
+                       names: tuple[str, str]) -> None:
+    """Show the images of one confusion cell, the most confident first, each with a link to recode it."""
+    chosen = predictions_in_cell(predictions, threshold, cell)
+    st.markdown(f"**{CELLS[cell]}** — {cell_meaning(cell, names)}: {len(chosen):,} predictions, "
+                "most confident first.")
+    if chosen.empty:
+        st.caption("No test image falls in this cell at this threshold.")
+        return
+    shown = chosen.drop_duplicates("item").head(CELL_IMAGES)
+    files = image_files(workspace, list(shown["item"]))
+    if not files:
+        st.dataframe(shown[["item", "observed", "score"]], hide_index=True)
+        return
+    columns = st.columns(6)
+    for position, row in enumerate(shown.itertuples()):
+        with columns[position % 6]:
+            if row.item in files:
+                st.image(files[row.item], width="stretch")
+            st.caption(f"score {row.score:.2f}")
+            st.page_link("pages/3_code.py", label="Recode", icon=":material/rule:", query_params={"image": row.item})
+
+
+def read_record(workspace: Workspace, run_id: str) -> dict:  # type: ignore[type-arg]
+    """The run's record (kept out of the page so the page makes one core call per step)."""
+    return read_run(workspace, run_id)

@@ -1,0 +1,241 @@
+"""Train page pieces: the data, the split, the settings, and a Train button with a live learning curve."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
+from kayfabe_core.charts_model import balance_figure, learning_curve_figure
+from kayfabe_core.constraints import (
+    BOOSTER_KNOBS,
+    DEFAULT_PRESET,
+    FEATURE_KNOBS,
+    PRESET_NOTES,
+    PRESETS,
+    SPLIT_KNOBS,
+    Knob,
+)
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.experiment import run_experiment
+from kayfabe_core.feature_table import FeatureTable
+from kayfabe_core.features import FeatureOptions, build_features
+from kayfabe_core.split import METHODS, SplitOptions, class_balance, make_split
+from kayfabe_core.stages import Progress
+from kayfabe_core.tables import read_feature_table, read_table_columns, suggest_dropped_columns, suggest_label_columns
+from kayfabe_core.train import RoundReport, TrainSettings
+from kayfabe_core.workspace import Workspace
+from kayfabe_ui import state
+from kayfabe_ui.common import PAGES, show_error, stage_guard, workspace_version
+
+SOURCES = {"workspace": "The coded images of this workspace", "table": "A ready-made feature table (CSV)"}
+KNOB_FORMAT = {int: "%d", float: "%.2f"}
+
+
+@st.cache_resource(max_entries=6, show_spinner="Building the feature table…")
+def cached_features(root: str, version: int, options: FeatureOptions) -> FeatureTable:
+    """The workspace's feature table for ``options``, kept per data version (treated as read-only)."""
+    return build_features(Workspace(Path(root)), options)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the table…")
+def cached_table(data: bytes, name: str, label: str, positive: str, drop: tuple[str, ...]) -> FeatureTable:
+    """A ready-made table's features (treated as read-only)."""
+    return read_feature_table(data, name, label, positive, drop)
+
+
+def choose_table(workspace: Workspace, progress: Progress) -> FeatureTable | None:
+    """Draw step 1 (what to train on); return the feature table, or None with the problem shown."""
+    st.subheader("1. Images and features")
+    kind = st.radio("Train on", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="train_source",
+                    label_visibility="collapsed")
+    if kind == "workspace" and not (
+        stage_guard(progress.images_labelled > 0, "Training on this workspace needs labelled images: get "
+                    "Rekognition labels on the Images & labels page, or train on a ready-made table.",
+                    "images", "Go to Images & labels")
+        and stage_guard(progress.images_coded > 0, "Training on this workspace needs hand codes: code some "
+                        "images YES or NO on the Code page.", "code", "Go to Code")):
+        return None
+    try:
+        table = _workspace_table(workspace) if kind == "workspace" else _uploaded_table()
+    except KayfabeError as error:
+        show_error(error)
+        return None
+    if table is not None:
+        st.caption(f"**{table.n_images:,} images** × **{table.n_features:,} features** "
+                   f"({table.n_positive:,} {table.positive_name}, {table.n_images - table.n_positive:,} "
+                   f"{table.negative_name}).")
+        for note in table.notes:
+            st.info(note, icon=":material/info:")
+    return table
+
+
+def _knob_input(knob: Knob, value: float, key: str, container: object = st) -> float:
+    help_text = f"{knob.does} {knob.raising}"
+    return container.slider(knob.title, knob.kind(knob.low), knob.kind(knob.high),  # type: ignore[attr-defined,no-any-return]
+                            knob.kind(value), knob.kind(knob.step), key=key, help=help_text,
+                            format=KNOB_FORMAT[knob.kind])
+
+
+def _workspace_table(workspace: Workspace) -> FeatureTable:
+    knobs = {knob.key: knob for knob in FEATURE_KNOBS}
+    with st.expander("Which labels and facts become features", icon=":material/tune:"):
+        left, middle, right = st.columns(3)
+        cuts = [_knob_input(knobs[key], knobs[key].default, f"feature_{key}", column) for key, column in
+                zip(("label_threshold", "moderation_threshold", "celebrity_threshold"), (left, middle, right),
+                    strict=True)]
+        left, middle, right = st.columns(3)
+        min_images = _knob_input(knobs["min_images"], knobs["min_images"].default, "feature_min_images", left)
+        parents = middle.toggle("Keep parent labels (Person as well as Face)", True, key="feature_parents",
+                                help="Off keeps only the most specific label of each chain on an image.")
+        metadata = right.toggle("Add post facts (likes, type, time)", False, key="feature_metadata",
+                                help="Likes, comments, views, post type, carousel, posting hour, weekday, year.")
+        caption = right.toggle("Add caption words and hashtags", False, key="feature_caption",
+                               help="Each word or hashtag found on enough images becomes a 0/1 feature.")
+    options = FeatureOptions(cuts[0], cuts[1], cuts[2], include_parents=parents, min_images=int(min_images),
+                             metadata=metadata, caption=caption)
+    return cached_features(str(workspace.root), workspace_version(workspace), options)
+
+
+def _uploaded_table() -> FeatureTable | None:
+    upload = st.file_uploader("Feature table: one row per image, a code column, numeric feature columns",
+                              type=["csv"], key="train_table_file")
+    if upload is None:
+        st.caption("For example the original 2021 study's table, with its code in the column “kayfabe”.")
+        return None
+    data = upload.getvalue()
+    frame = read_table_columns(data, upload.name)
+    candidates = suggest_label_columns(frame) or [str(column) for column in frame.columns]
+    preferred = next((i for i, name in enumerate(candidates) if name.lower() in ("kayfabe", "code", "label")), 0)
+    left, middle = st.columns(2)
+    label = left.selectbox("Column holding the code", candidates, index=preferred, key="table_label")
+    values = sorted(map(str, frame[label].dropna().unique()))
+    positive = middle.selectbox("Value meaning YES", values, index=len(values) - 1, key="table_positive")
+    columns = [str(column) for column in frame.columns if column != label]
+    drop = st.multiselect("Columns to leave out", columns, default=suggest_dropped_columns(frame, label),
+                          key="table_drop", help="Text columns and identifiers are left out by default.")
+    return cached_table(data, upload.name, label, positive, tuple(drop))
+
+
+def choose_split(table: FeatureTable) -> tuple[SplitOptions, int] | None:
+    """Draw step 2 (the split) with the class balance; return the options and number of folds, or None."""
+    st.subheader("2. Training and test images")
+    knobs = {knob.key: knob for knob in SPLIT_KNOBS}
+    method = st.radio("How to split", list(METHODS), format_func=METHODS.get, key="split_method")
+    left, middle, right, last = st.columns(4)
+    folds = int(_number(knobs["folds"], "split_folds", middle))
+    test_size = _knob_input(knobs["test_size"], knobs["test_size"].default, "split_test_size", left)
+    repeats = int(_number(knobs["repeats"], "split_repeats", right))
+    seed = int(_number(knobs["seed"], "split_seed", last))
+    group_by: tuple[str, ...] = ()
+    if table.context["post"].isna().any():
+        choices = [str(name) for name in table.context.columns if name not in ("item", "post", "time")]
+        group_by = tuple(st.multiselect("Columns that together identify a post (images with equal values stay "
+                                        "together)", choices, key="split_group_by",
+                                        help="For the original study's table: commentCount, likeCount, pubYear, "
+                                             "pubMonth, pubDay."))
+    options = SplitOptions(method, test_size, folds, repeats, seed, group_by)
+    try:
+        split = make_split(table, options)
+    except KayfabeError as error:
+        show_error(error)
+        return None
+    balance = class_balance(table, split.folds[0])
+    st.plotly_chart(balance_figure(balance), key="balance_chart")
+    what = f"fold 1 of {len(split.folds)}" if len(split.folds) > 1 else "the split"
+    st.caption(f"How to read: each bar is one side of {what}; its colours show how many images of each code it "
+               "holds. Similar proportions on both sides mean the test set looks like the training set.")
+    for warning in split.warnings:
+        st.warning(warning, icon=":material/warning:")
+    return options, len(split.folds)
+
+
+def _number(knob: Knob, key: str, container: object) -> float:
+    return container.number_input(knob.title, knob.kind(knob.low), knob.kind(knob.high),  # type: ignore[attr-defined,no-any-return]
+                                  knob.kind(knob.default), knob.kind(knob.step), key=key,
+                                  help=f"{knob.does} {knob.raising}")
+
+
+def choose_settings() -> TrainSettings | None:
+    """Draw step 3 (preset and every XGBoost knob); return the checked settings."""
+    st.subheader("3. XGBoost settings")
+    names = list(PRESETS)
+    preset = st.selectbox("Preset", names, index=names.index(DEFAULT_PRESET), key="train_preset")
+    st.caption(PRESET_NOTES[preset])
+    values = PRESETS[preset]
+    chosen: dict[str, object] = {}
+    with st.expander("Every setting, with what it does (hover the ⓘ)", icon=":material/tune:"):
+        columns = st.columns(2)
+        for position, knob in enumerate(BOOSTER_KNOBS):
+            chosen[knob.key] = _knob_input(knob, values[knob.key], f"knob_{knob.key}_{names.index(preset)}",
+                                           columns[position % 2])
+    try:
+        return TrainSettings.from_choices(preset, chosen)
+    except KayfabeError as error:
+        show_error(error)
+        return None
+
+
+class TrainingProgress:
+    """Progress bar and live learning curve; a click anywhere on the page stops training cleanly."""
+
+    def __init__(self, rounds: int, n_folds: int) -> None:
+        self.stop = threading.Event()
+        self.rounds, self.n_folds = rounds, n_folds
+        self._interrupted: ScriptControlException | None = None
+        self._bar = st.progress(0.0, text="Training…")
+        self._chart = st.empty()
+        self._train: list[float] = []
+        self._check: list[float] = []
+        self._drawn = 0.0
+
+    def __call__(self, report: RoundReport) -> None:
+        if report.round == 1:
+            self._train, self._check = [], []
+        self._train.append(report.train_loss)
+        self._check.append(report.check_loss)
+        last = report.round == report.rounds and report.fold_index + 1 == report.n_folds
+        if self._interrupted is not None or not last and time.monotonic() - self._drawn < 0.25:
+            return
+        self._drawn = time.monotonic()
+        done = (report.fold_index * report.rounds + report.round) / (report.rounds * report.n_folds)
+        fold = f"fold {report.fold_index + 1} of {report.n_folds}, " if report.n_folds > 1 else ""
+        try:
+            self._bar.progress(min(done, 1.0), text=f"Training: {fold}round {report.round:,} of {report.rounds:,} "
+                                                    "(a click anywhere stops; nothing is saved then)")
+            self._chart.plotly_chart(learning_curve_figure(self._train, self._check, report.check_name,
+                                                           rounds=report.rounds), key=f"live_{self._drawn}")
+        except ScriptControlException as interruption:
+            self._interrupted = interruption
+            self.stop.set()
+
+    def finish(self) -> None:
+        """Let Streamlit's pending rerun go on, now that training has stopped."""
+        if self._interrupted is not None:
+            raise self._interrupted
+
+
+def render_train(workspace: Workspace, table: FeatureTable, options: SplitOptions, n_folds: int,
+                 settings: TrainSettings) -> None:
+    """Draw step 4: a run name and the Train button; on success open the run on the Results page."""
+    st.subheader("4. Train")
+    name = st.text_input("Name of this run (optional)", key="run_name", placeholder="e.g. original preset, ≥ 80 %")
+    trainings = n_folds * settings.rounds
+    st.caption(f"{n_folds} model{'s' if n_folds > 1 else ''} × up to {settings.rounds:,} rounds "
+               f"({trainings:,} rounds in all), on this computer.")
+    if not st.button("Train", type="primary", key="train_button", icon=":material/model_training:",
+                     shortcut="Ctrl+Enter", help="Shortcut: Ctrl+Enter"):
+        return
+    progress = TrainingProgress(settings.rounds, n_folds)
+    try:
+        result = run_experiment(workspace, table, options, settings, name, progress, progress.stop)
+    except KayfabeError as error:
+        progress.finish()
+        show_error(error)
+        return
+    progress.finish()
+    state.set_text(state.SELECTED_RUN, result.run_id)
+    st.switch_page(PAGES["results"])

@@ -1,0 +1,133 @@
+"""Train and Results pages on the demo: split → settings → Train → results that match the core."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kayfabe_core.evaluate import compute_metrics
+from kayfabe_core.features import FeatureOptions, build_features
+from kayfabe_core.runs import list_runs, read_predictions
+from kayfabe_core.workspace import open_workspace
+from tests.ui.conftest import texts
+
+
+@pytest.fixture(scope="module")
+def demo_copy(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the demo workspace: training writes runs into it."""
+    target = tmp_path_factory.mktemp("train_ui") / "demo"
+    shutil.copytree(demo_root, target)
+    return target
+
+
+def _train(open_app, root: Path) -> AppTest:  # type: ignore[no-untyped-def]
+    at = open_app(root)
+    at.switch_page("pages/4_train.py").run()
+    assert not at.exception
+    at.button(key="train_button").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_train_page_describes_the_data_and_split(demo_copy: Path, open_app) -> None:
+    table = build_features(open_workspace(demo_copy), FeatureOptions())
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    assert not at.exception
+    shown = texts(at)
+    assert f"**{table.n_images:,} images** × **{table.n_features:,} features**" in shown
+    assert "How to read: each bar is one side of the split" in shown
+    assert at.selectbox(key="train_preset").value == "Original study (2021)"
+    assert at.slider(key="knob_max_depth_1").value == 5
+    assert at.slider(key="knob_eta_1").value == pytest.approx(0.2)
+    assert not at.warning  # grouped by post: no leakage warning
+
+
+def test_click_train_lands_on_results_matching_the_saved_predictions(demo_copy: Path, open_app) -> None:
+    before = len(list_runs(open_workspace(demo_copy)))
+    at = _train(open_app, demo_copy)
+    runs = list_runs(open_workspace(demo_copy))
+    assert len(runs) == before + 1
+    run_id = at.session_state["selected_run_id"]
+    assert run_id == runs["run_id"].iloc[0]
+    assert [title.value for title in at.title] == ["Results"]
+
+    at.switch_page("pages/5_results.py").run()
+    assert not at.exception
+    predictions = read_predictions(open_workspace(demo_copy), run_id)
+    expected = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), 0.5, n_boot=0)
+    values = [metric.value for metric in at.metric]
+    assert values == [f"{expected.accuracy:.3f}", f"{expected.precision:.3f}", f"{expected.recall:.3f}",
+                      f"{expected.f1:.3f}", f"{expected.roc_auc:.3f}"]
+    assert 0.72 <= expected.accuracy <= 0.88
+    assert sum("How to read" in caption.value for caption in at.caption) >= 7
+    assert f"False YES ({expected.fp:,})" in at.radio(key="confusion_cell").options[0]
+
+
+def test_threshold_slider_moves_every_metric(demo_copy: Path, open_app) -> None:
+    at = _train(open_app, demo_copy)
+    run_id = at.session_state["selected_run_id"]
+    at.switch_page("pages/5_results.py").run()
+    at.slider(key=f"threshold_{run_id}").set_value(0.2).run()
+    assert not at.exception
+    predictions = read_predictions(open_workspace(demo_copy), run_id)
+    low = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), 0.2, n_boot=0)
+    assert at.metric[2].value == f"{low.recall:.3f}"
+    assert at.metric[4].value == f"{low.roc_auc:.3f}"  # AUC does not depend on the threshold
+    assert low.recall > compute_metrics(predictions["observed"], predictions["score"], 0.5, n_boot=0).recall
+
+    at.radio(key="confusion_cell").set_value("fn").run()
+    assert f"**False NO** — coded In kayfabe, predicted Not in kayfabe: {low.fn:,} predictions" in texts(at)
+
+
+def test_a_split_that_cannot_work_says_why_and_hides_train(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    at.radio(key="split_method").set_value("time").run()
+    at.number_input(key="split_folds").set_value(5).run()
+    assert not at.exception
+    assert "cannot be cut into folds" in at.error[0].value
+    assert not any(button.key == "train_button" for button in at.button)
+
+
+def test_stratified_split_warns_about_carousels(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    at.radio(key="split_method").set_value("stratified").run()
+    assert not at.exception
+    assert "posts have images on both sides of this split" in at.warning[0].value
+
+
+def test_a_preset_sets_every_slider(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    at.selectbox(key="train_preset").set_value("Quick look").run()
+    assert not at.exception
+    assert at.slider(key="knob_max_depth_2").value == 3
+    assert at.slider(key="knob_num_boost_round_2").value == 30
+    assert "1 model × up to 30 rounds" in texts(at)
+
+
+def test_k_fold_runs_show_the_spread(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    at.number_input(key="split_folds").set_value(3).run()
+    at.button(key="train_button").click().run()
+    assert not at.exception
+    at.switch_page("pages/5_results.py").run()
+    assert "Over its folds, accuracy varied with a standard deviation of" in texts(at)
+    predictions = read_predictions(open_workspace(demo_copy), at.session_state["selected_run_id"])
+    assert sorted(set(predictions["fold"])) == [1, 2, 3]
+    assert len(predictions) == len(set(predictions["item"])) == len(np.unique(predictions["row"]))
+
+
+def test_results_guard_on_a_workspace_without_runs(tmp_path: Path, open_app) -> None:
+    at = open_app(tmp_path / "ws")
+    at.switch_page("pages/5_results.py").run()
+    assert not at.exception
+    assert "There is no trained model in this workspace yet" in texts(at)
+    assert not at.metric
