@@ -122,14 +122,19 @@ def read_labels(workspace: Workspace, options: FeatureOptions) -> pd.DataFrame:
 
 
 def drop_parent_labels(labels: pd.DataFrame) -> pd.DataFrame:
-    """Return ``labels`` without those that are a parent of another label on the same image."""
+    """Return ``labels`` without those that are a parent of another label of the same source on the same image.
+
+    Sources are kept apart: a moderation label's parent (e.g. Alcohol) never removes the object label of that name.
+    """
     with_parents = labels[labels["parents"].str.len() > 2]
-    parent_pairs: set[tuple[str, str]] = set()
-    for sha256, parents in zip(with_parents["sha256"], with_parents["parents"], strict=True):
-        parent_pairs.update((sha256, parent) for parent in json.loads(parents))
+    parent_pairs: set[tuple[str, str, str]] = set()
+    for sha256, source, parents in zip(with_parents["sha256"], with_parents["source"], with_parents["parents"],
+                                       strict=True):
+        parent_pairs.update((sha256, source, parent) for parent in json.loads(parents))
     if not parent_pairs:
         return labels
-    is_parent = [(sha256, name) in parent_pairs for sha256, name in zip(labels["sha256"], labels["name"], strict=True)]
+    is_parent = [(sha256, source, name) in parent_pairs
+                 for sha256, source, name in zip(labels["sha256"], labels["source"], labels["name"], strict=True)]
     return labels[~np.array(is_parent, dtype=bool)]
 
 

@@ -131,6 +131,11 @@ def _pairs(table: FeatureTable, options: SplitOptions, groups: np.ndarray | None
         return [_time_holdout(table, options.test_size)]
     if folds:
         if method == "grouped" or (groups is not None and options.group_by):
+            n_groups = len(np.unique(groups))
+            if n_groups < folds:
+                raise SettingError(f"Cross-validation with {folds} folds needs at least {folds} posts to share "
+                                   f"out, and this data has {n_groups:,}.",
+                                   "Use fewer folds, or group by columns that tell more posts apart.")
             splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
             return list(splitter.split(rows, observed, groups))
         plain = StratifiedKFold if method == "stratified" else KFold

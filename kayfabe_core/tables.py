@@ -138,8 +138,9 @@ def _observed(column: pd.Series, label: str, positive: str | None, file_name: st
 
 def _matching_value(given: str, values: list[str]) -> str:
     """Return the value of ``values`` that ``given`` means (1 for 1.0, yes for YES), else ``given``."""
+    number = _as_number(given)
     for value in values:
-        if value.lower() == given.strip().lower() or _as_number(value) == _as_number(given) is not None:
+        if value.lower() == given.strip().lower() or (number is not None and _as_number(value) == number):
             return value
     return given
 

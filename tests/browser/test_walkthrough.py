@@ -154,7 +154,28 @@ def test_walkthrough(page, app_url: str, tmp_path: Path, screenshots: Path) -> N
         _no_exception(page)
         full_screenshot(page, screenshots / f"page_{url_path}.png")
 
-    # 5. The sidebar opens a new, empty workspace (AppTest cannot click sidebar widgets).
+    # 5. Train on the demo with the original study's preset; the click lands on the results.
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="Train").click()
+    expect(page.locator(".st-key-train_button button").first).to_be_visible(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    page.locator(".st-key-train_button button").first.click()
+    expect(page.locator("h1", has_text="Results")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page).to_have_url(re.compile(r"/results/?$"))
+    wait_idle(page)
+    _no_exception(page)
+    accuracy = float(_metric_value(page, "Accuracy").inner_text())
+    assert 0.72 <= accuracy <= 0.88
+    page.get_by_text("False NO (", exact=False).click()
+    expect(page.get_by_text("predictions, most confident first")).to_contain_text("False NO")
+    wait_idle(page)
+    full_screenshot(page, screenshots / "results.png")
+    page.get_by_role("tab", name="SHAP").click()
+    expect(page.get_by_text("One image, explained")).to_be_visible(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    _no_exception(page)
+    full_screenshot(page, screenshots / "results_shap.png")
+
+    # 6. The sidebar opens a new, empty workspace (AppTest cannot click sidebar widgets).
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Posts").click()
     wait_idle(page)
     page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]', has_text="Open or create").click()
