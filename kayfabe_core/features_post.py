@@ -57,7 +57,7 @@ def metadata_block(context: pd.DataFrame) -> tuple[sp.csr_matrix, list[str]]:
         "images in the post": context["n_images"],
         "position in the carousel": context["position"],
         "posted hour (UTC)": time.dt.hour,
-        "posted weekday (0 = Monday)": time.dt.weekday,
+        "posted weekday (0 = Monday)": time.dt.day_of_week,
         "posted year": time.dt.year,
     }
     frame = pd.DataFrame(columns).astype(float)
