@@ -22,6 +22,7 @@ ORDERS = {
     "double_sample": "Double-coding sample first (the images every coder codes)",
     "oldest": "By date, oldest first",
     "newest": "By date, newest first",
+    "uncertain": "Most uncertain first (the latest model's scores closest to 0.5)",
 }
 
 
@@ -46,15 +47,19 @@ def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> 
     """Return the fetched images' hashes in the order this coder should see them.
 
     Images the coder has not coded come first (in ``order``), then the ones they
-    have coded, so recoding is possible but never in the way. Raises KeyError for
-    an unknown order.
+    have coded, so recoding is possible but never in the way. "uncertain" scores
+    every image with the newest model trained on this workspace and puts those
+    closest to 0.5 first (raises :class:`~kayfabe_core.errors.StageNotReadyError`
+    when there is no such model). Raises KeyError for an unknown order.
     """
     by_date = ("SELECT sha256, MIN(p.pub_date) AS day FROM images i JOIN posts p ON p.post_url = i.post_url "
                "WHERE i.fetch_status = 'ok' GROUP BY sha256")
     with connect(workspace) as conn:
         rows = conn.execute(by_date).fetchall()
         done = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM codes WHERE coder = ?", (coder,))}
-    if order in ("uncoded_random", "double_sample"):
+    if order == "uncertain":
+        hashes = _most_uncertain_first(workspace, sorted(row[0] for row in rows))
+    elif order in ("uncoded_random", "double_sample"):
         hashes = sorted(row[0] for row in rows)
         random.Random(seed).shuffle(hashes)
         if order == "double_sample":
@@ -64,6 +69,14 @@ def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> 
         newest = {"oldest": False, "newest": True}[order]
         hashes = [row[0] for row in sorted(rows, key=lambda row: (row[1] or "", row[0]), reverse=newest)]
     return [sha for sha in hashes if sha not in done] + [sha for sha in hashes if sha in done]
+
+
+def _most_uncertain_first(workspace: Workspace, hashes: list[str]) -> list[str]:
+    from kayfabe_core.scoring import latest_workspace_run, score_images
+
+    scores = score_images(workspace, latest_workspace_run(workspace), hashes)
+    distance = (scores["score"] - 0.5).abs()
+    return list(scores.assign(distance=distance).sort_values(["distance", "sha256"])["sha256"])
 
 
 def read_double_coding_share(workspace: Workspace) -> float:

@@ -17,13 +17,15 @@ from kayfabe_core.errors import KayfabeError
 from kayfabe_core.image_detail import read_image_detail
 from kayfabe_core.workspace import Workspace, transaction
 from kayfabe_ui import state
+from kayfabe_ui.common import progress_of
 
 DEFAULT_BOOK = Codebook("My category", "YES", "NO", "Write what makes an image YES, with examples.")
 
 
 def current_image(workspace: Workspace, coder: str, order: str, seed: int) -> str | None:
     """Return the image to show: a jump from the link, the one on screen, or the next in the queue."""
-    signature = f"{workspace.root}|{coder}|{order}|{seed}"
+    runs = progress_of(workspace).runs if order == "uncertain" else 0  # a new model reorders the queue
+    signature = f"{workspace.root}|{coder}|{order}|{seed}|{runs}"
     if state.get_value(state.CODING_QUEUE_FOR) != signature:
         state.set_value(state.CODING_QUEUE, build_queue(workspace, coder, order, seed))
         state.set_value(state.CODING_QUEUE_FOR, signature)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from kayfabe_core.codes import read_codebook
+from kayfabe_core.errors import KayfabeError
 from kayfabe_ui import state
 from kayfabe_ui.agreement_view import render_agreement, render_codes_io
 from kayfabe_ui.coding_view import DEFAULT_BOOK, choose_order, current_image, render_codebook_editor, render_coder
@@ -37,7 +38,11 @@ with code_tab:
     if message is not None:
         show_error(message)  # type: ignore[arg-type]
         state.set_value(state.CODING_MESSAGE, None)
-    sha256 = current_image(workspace, coder.strip(), order, seed)
+    try:
+        sha256 = current_image(workspace, coder.strip(), order, seed)
+    except KayfabeError as error:
+        show_error(error)
+        st.stop()
     if sha256 is None:
         st.success("You have coded (or skipped) every image in this order. Change the order to recode, "
                    "or look at the agreement between coders.", icon=":material/task_alt:")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kayfabe_core.coding import build_queue, code_image, next_image, read_coding_progress, read_latest_code
@@ -110,3 +112,28 @@ def test_double_coding_share_is_kept_in_the_workspace(workspace: Workspace) -> N
     with pytest.raises(KayfabeError) as caught:
         write_double_coding_share(workspace, 0)
     assert caught.value.message == "The double-coding share must be between 1 % and 100 %; got 0 %."
+
+
+def test_most_uncertain_first_follows_the_latest_model(demo_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from kayfabe_core.errors import StageNotReadyError
+    from kayfabe_core.experiment import run_experiment
+    from kayfabe_core.features import FeatureOptions, build_features
+    from kayfabe_core.scoring import score_images
+    from kayfabe_core.split import SplitOptions
+    from kayfabe_core.train import TrainSettings
+    from kayfabe_core.workspace import open_workspace
+
+    shutil.copytree(demo_root, tmp_path / "demo")
+    demo = open_workspace(tmp_path / "demo")
+    with pytest.raises(StageNotReadyError, match="needs a model trained on this workspace"):
+        build_queue(demo, "newcomer", "uncertain")
+    run = run_experiment(demo, build_features(demo, FeatureOptions()), SplitOptions(),
+                         TrainSettings.from_choices("quick"))
+    queue = build_queue(demo, "newcomer", "uncertain")
+    scores = score_images(demo, run.run_id, queue).set_index("sha256")["score"]
+    distance = (scores - 0.5).abs().to_numpy()
+    assert len(queue) == len(set(queue)) == 1954
+    assert (distance[:-1] <= distance[1:] + 1e-12).all()  # closest to 0.5 first
+    assert distance[0] < 0.05 < distance[-1]

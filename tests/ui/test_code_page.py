@@ -125,3 +125,28 @@ def test_double_coding_share_slider_saves_to_the_workspace(demo_copy: Path, open
     at.slider(key="double_share").set_value(20).run()
     assert not at.exception
     assert read_double_coding_share(open_workspace(demo_copy)) == 0.2
+
+
+def test_most_uncertain_first_needs_a_model_then_uses_it(demo_copy: Path, open_app) -> None:
+    from kayfabe_core.experiment import run_experiment
+    from kayfabe_core.features import FeatureOptions, build_features
+    from kayfabe_core.scoring import score_images
+    from kayfabe_core.split import SplitOptions
+    from kayfabe_core.train import TrainSettings
+
+    at = open_app(demo_copy)
+    at.session_state["coder"] = "ana"
+    at.switch_page("pages/3_code.py").run()
+    at.selectbox(key="coding_order").set_value("uncertain").run()
+    assert not at.exception
+    assert "needs a model trained on this workspace" in at.error[0].value
+
+    workspace = open_workspace(demo_copy)
+    run = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
+                         TrainSettings.from_choices("quick"))
+    at.run()
+    assert not at.exception
+    shown = at.session_state["coding_current"]
+    scores = score_images(workspace, run.run_id, [shown, _any_image(demo_copy)])
+    assert abs(scores["score"].iloc[0] - 0.5) <= abs(scores["score"].iloc[1] - 0.5)
+    assert abs(scores["score"].iloc[0] - 0.5) < 0.05
