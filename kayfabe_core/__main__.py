@@ -12,6 +12,8 @@ Verbs:
   export-codes WORKSPACE FILE.csv          export every code with its history
   train (--workspace DIR | --table FILE.csv --label COL) [...] [--json]
                                            train and evaluate a model on this computer
+  predict WORKSPACE [FILE.csv ...] --out scores.csv [--run RUN_ID] [--all] [--json]
+                                           score posts with a saved run
 
 A problem with the input prints one message on stderr and exits 1.
 """
@@ -25,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from kayfabe_core.cli_predict import add_predict_verb
 from kayfabe_core.cli_train import add_train_verb
 from kayfabe_core.errors import InputFileError, KayfabeError
 from kayfabe_core.report_text import format_ingest_report
@@ -175,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(handler=_cmd_ingest)
     _add_label_verbs(verbs)
     add_train_verb(verbs)
+    add_predict_verb(verbs)
     return parser
 
 

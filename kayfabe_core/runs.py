@@ -71,7 +71,8 @@ def save_run(workspace: Workspace, record: dict[str, object], boosters: list[xgb
 
 
 def list_runs(workspace: Workspace) -> pd.DataFrame:
-    """Return every run, newest first: run_id, created_at, name, backend, accuracy, roc_auc, n_test, images."""
+    """Return every run, newest first: run_id, created_at, name, backend, accuracy, roc_auc, n_test, images,
+    source (``workspace`` or ``table``)."""
     with connect(workspace) as conn:
         rows = conn.execute("SELECT run_id, created_at, name, backend, record FROM runs "
                             "ORDER BY created_at DESC, run_id DESC").fetchall()
@@ -81,9 +82,10 @@ def list_runs(workspace: Workspace) -> pd.DataFrame:
         metrics = record.get("metrics", {})
         out.append({"run_id": run_id, "created_at": created_at, "name": name, "backend": backend,
                     "accuracy": metrics.get("accuracy"), "roc_auc": metrics.get("roc_auc"),
-                    "n_test": record.get("n_test"), "images": record.get("data", {}).get("n_images")})
+                    "n_test": record.get("n_test"), "images": record.get("data", {}).get("n_images"),
+                    "source": record.get("data", {}).get("origin", {}).get("kind")})
     return pd.DataFrame(out, columns=["run_id", "created_at", "name", "backend", "accuracy", "roc_auc",
-                                      "n_test", "images"])
+                                      "n_test", "images", "source"])
 
 
 def read_run(workspace: Workspace, run_id: str) -> dict[str, object]:

@@ -1,12 +1,13 @@
-"""Predict: score new posts with a saved model."""
+"""Predict: score posts with a saved model: a score, a decision and the reasons for each image."""
 
 import streamlit as st
 
-from kayfabe_ui.common import current_workspace, not_built_yet, progress_of, stage_guard
+from kayfabe_ui.common import current_workspace, progress_of, stage_guard
+from kayfabe_ui.predict_view import choose_posts, choose_run, render_predictions
 
 st.title("Predict")
-st.caption("Use a trained model on posts it has never seen: a new account or a new year of "
-           "posts gets a score, a decision and the reasons for each image.")
+st.caption("Use a trained model on posts: a new account or a new year of posts gets a score, a decision and "
+           "the reasons for each image. Features are rebuilt exactly as the run built them.")
 workspace = current_workspace()
 if workspace is None or not stage_guard(
     progress_of(workspace).runs > 0,
@@ -14,5 +15,8 @@ if workspace is None or not stage_guard(
     "train", "Go to Train",
 ):
     st.stop()
-not_built_yet("It will: score new posts with a chosen run, labelling only images not seen "
-              "before, and offer the scores as a CSV download.")
+run_id = choose_run(workspace)
+posts = choose_posts(workspace) if run_id else None
+if run_id is None or not posts:
+    st.stop()
+render_predictions(workspace, run_id, posts)

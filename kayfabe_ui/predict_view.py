@@ -1,0 +1,125 @@
+"""Predict page pieces: choose a run and posts, score them, show a gallery by score and a CSV download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.ingest import IngestReport
+from kayfabe_core.predict import PredictionReport, all_posts, import_posts, predict_posts, uncoded_posts
+from kayfabe_core.results import image_files
+from kayfabe_core.workspace import Workspace
+from kayfabe_ui.common import PAGES, show_error, workspace_version
+from kayfabe_ui.results_view import cached_runs
+
+CHOICES = {"uncoded": "Posts in this workspace with no coded image",
+           "upload": "Posts of a new PhantomBuster export (imported into this workspace)",
+           "all": "Every post in this workspace"}
+GALLERY = 24
+
+
+def choose_run(workspace: Workspace) -> str | None:
+    """Pick a run trained on this workspace's images (newest first)."""
+    runs = cached_runs(str(workspace.root), workspace_version(workspace))
+    runs = runs[runs["source"] == "workspace"]
+    if runs.empty:
+        st.info("Only runs trained on this workspace's images can score its posts; train one on the Train page.",
+                icon=":material/info:")
+        return None
+    labels = {row.run_id: f"{row.name or row.run_id} · accuracy {row.accuracy:.3f}" for row in runs.itertuples()}
+    return str(st.selectbox("Run", list(labels), format_func=labels.get, key="predict_run"))
+
+
+@st.cache_data(show_spinner="Importing the export…", max_entries=4)
+def cached_import(root: str, name: str, data: bytes) -> tuple[IngestReport, list[str]]:
+    """Import an uploaded export once per file (importing again would change nothing)."""
+    return import_posts(Workspace(Path(root)), [(name, data)])
+
+
+def choose_posts(workspace: Workspace) -> list[str] | None:
+    """Pick which posts to score; return their links (None until there is something to score)."""
+    choice = st.radio("Posts to score", list(CHOICES), format_func=CHOICES.get, key="predict_posts")
+    if choice == "all":
+        return all_posts(workspace)
+    if choice == "uncoded":
+        posts = uncoded_posts(workspace)
+        if not posts:
+            st.info("Every post in this workspace has a coded image. Import a new export, or score every post.",
+                    icon=":material/info:")
+            return None
+        return posts
+    upload = st.file_uploader("PhantomBuster CSV export", type=["csv", "tsv", "txt"], key="predict_upload")
+    if upload is None:
+        return None
+    try:
+        report, posts = cached_import(str(workspace.root), upload.name, upload.getvalue())
+    except KayfabeError as error:
+        show_error(error)
+        return None
+    st.caption(f"{upload.name}: {report.posts:,} posts ({report.new_posts:,} new to this workspace). New images "
+               "are fetched and labelled on the Images & labels page, with the cost shown first; labels already "
+               "stored are reused.")
+    return posts
+
+
+def render_predictions(workspace: Workspace, run_id: str, posts: list[str]) -> None:
+    """Score the posts and show the report, a gallery by score and the CSV download."""
+    bar = st.progress(0.0, text="Scoring…")
+    try:
+        table, report = predict_posts(workspace, run_id, posts,
+                                      lambda done, total: bar.progress(done / max(total, 1),
+                                                                       text=f"Scoring: {done:,} of {total:,}"))
+    except KayfabeError as error:
+        bar.empty()
+        show_error(error)
+        return
+    bar.empty()
+    _render_report(report)
+    if table.empty:
+        return
+    st.download_button("Download the scores (CSV)", table.to_csv(index=False).encode(), f"scores-{run_id}.csv",
+                       "text/csv", icon=":material/download:", key="predict_download")
+    _render_gallery(workspace, table, report.threshold)
+
+
+def _render_report(report: PredictionReport) -> None:
+    st.markdown(f"**{report.scored:,}** of {report.images:,} images scored, decided at the run's threshold "
+                f"{report.threshold:.2f}.")
+    if report.not_fetched:
+        st.warning(f"{report.not_fetched:,} images are not fetched yet, so they cannot be scored.",
+                   icon=":material/warning:")
+        st.page_link(PAGES["images"], label="Fetch them on Images & labels", icon=":material/arrow_forward:")
+    for operation, count in report.missing_responses.items():
+        st.warning(f"{count:,} images have no {operation} response, which this run's features need: scoring them "
+                   "would treat every such label as absent, so they are left out. Label them on Images & labels "
+                   "(the cost is shown before anything is sent).", icon=":material/warning:")
+
+
+def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:
+    order = st.segmented_control("Show", ["highest", "uncertain", "lowest"], default="highest", key="predict_order",
+                                 format_func={"highest": "Highest scores", "uncertain": "Closest to the threshold",
+                                              "lowest": "Lowest scores"}.get) or "highest"
+    shown = _ordered(table, order, threshold).head(GALLERY)
+    files = image_files(workspace, list(shown["sha256"]))
+    columns = st.columns(6)
+    for position, row in enumerate(shown.itertuples()):
+        with columns[position % 6]:
+            if row.sha256 in files:
+                st.image(files[row.sha256], width="stretch")
+            st.caption(f"**{row.score:.2f}** · {row.decision}  \n{row.reasons}")
+            st.page_link(PAGES["code"], label="Code", icon=":material/rule:", query_params={"image": row.sha256})
+    st.caption("How to read: each picture's score is the model's probability of YES; under it, the features that "
+               "pushed hardest towards its decision (SHAP, log-odds). Images closest to the threshold are the ones "
+               "whose codes would teach the next model most: the Code link sends them to coding.")
+
+
+def _ordered(table: pd.DataFrame, order: str, threshold: float) -> pd.DataFrame:
+    if order == "lowest":
+        return table.sort_values("score")
+    if order == "uncertain":
+        return table.assign(distance=(table["score"] - threshold).abs()).sort_values("distance")
+    return table
+
