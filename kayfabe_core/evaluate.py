@@ -67,7 +67,7 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
                         n_boot: int = N_BOOT, seed: int = 0) -> dict[str, tuple[float, float]]:
     """Return the 2.5th and 97.5th percentiles of each metric over ``n_boot`` resamples."""
     rng = np.random.default_rng(seed)
-    group_index = pd.factorize(groups)[0] if groups is not None else np.arange(len(observed))
+    group_index = pd.factorize(groups, use_na_sentinel=False)[0] if groups is not None else np.arange(len(observed))
     n_groups = int(group_index.max()) + 1 if len(group_index) else 0
     samples: dict[str, list[np.ndarray]] = {name: [] for name in METRIC_NAMES}
     for start in range(0, n_boot, CHUNK):

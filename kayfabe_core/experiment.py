@@ -52,7 +52,7 @@ def run_experiment(workspace_root: object, table: FeatureTable, split_options: S
                          (index, len(split.folds)), on_round, stop)
               for index, fold in enumerate(split.folds)]
     trained = time.perf_counter()
-    predictions = _predictions(table, models)
+    predictions = _predictions(table, models, groups)
     metric_groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
     metrics = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), 0.5,
                               metric_groups, seed=split_options.seed)
@@ -68,13 +68,17 @@ def run_experiment(workspace_root: object, table: FeatureTable, split_options: S
     return ExperimentResult(str(record["run_id"]), record, _summary(record, metrics.to_dict(), fold_accuracy, seconds))
 
 
-def _predictions(table: FeatureTable, models: list[FoldModel]) -> pd.DataFrame:
+def _predictions(table: FeatureTable, models: list[FoldModel], groups: np.ndarray | None) -> pd.DataFrame:
+    """Every test prediction; ``post`` is the post, or the group the split kept together (for the bootstrap)."""
+    posts = table.context["post"].to_numpy()
+    if groups is not None and table.context["post"].isna().any():
+        posts = np.array([f"group {number}" for number in groups], dtype=object)
     frames = []
     for model in models:
         rows = model.fold.test
         frames.append(pd.DataFrame({
             "repeat": model.fold.repeat + 1, "fold": model.fold.number + 1, "row": rows,
-            "item": table.context["item"].to_numpy()[rows], "post": table.context["post"].to_numpy()[rows],
+            "item": table.context["item"].to_numpy()[rows], "post": posts[rows],
             "observed": table.observed[rows].astype(int), "score": model.scores.astype(float)}))
     return pd.concat(frames, ignore_index=True)
 

@@ -67,7 +67,8 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
                                  "Code some images on the Code page, then come back.")
     context = codes[["sha256"]].merge(posts, on="sha256", how="left")
     index = pd.Index(codes["sha256"])
-    blocks = [_label_block(workspace, options, index)]
+    label_matrix, label_names, kept = _label_block(workspace, options, index)
+    blocks = [(label_matrix, label_names)]
     post_level: list[str] = []
     if options.metadata:
         block = metadata_block(context)
@@ -83,25 +84,33 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
         matrix=matrix, names=names, observed=(codes["value"] == "YES").to_numpy(np.int8),
         context=pd.DataFrame({"item": codes["sha256"], "post": context["post_url"], "time": context["time"],
                               "owner": context["owner"], "media_type": context["media_type"]}),
-        origin={"kind": "workspace", "workspace": str(workspace.root), "options": options.to_dict()},
+        origin={"kind": "workspace", "workspace": str(workspace.root), "options": options.to_dict(),
+                "labels_before_parents": kept if not options.include_parents else []},
         positive_name=book[0], negative_name=book[1], post_level=tuple(post_level),
     )
 
 
 def _label_block(workspace: Workspace, options: FeatureOptions,
-                 index: pd.Index) -> tuple[object, list[str]]:
+                 index: pd.Index) -> tuple[object, list[str], list[str]]:
+    """Return the label features, their names, and the labels kept before parents were dropped."""
     labels = read_labels(workspace, options)
     labels = labels[labels["sha256"].isin(index)]
+    counts = labels.groupby(["source", "key"])["sha256"].transform("size")
+    labels = labels[counts >= options.min_images]  # rare labels go first: a rare child keeps its parent
+    kept = sorted(set(feature_names(labels)))
     if not options.include_parents:
         labels = drop_parent_labels(labels)
-    counts = labels.groupby(["source", "key"])["sha256"].transform("size")
-    labels = labels[counts >= options.min_images]
     keys = labels["source"] + "\x00" + labels["key"]
     columns, uniques = pd.factorize(keys, sort=True)
-    names_by_key = dict(zip(keys, labels["source"].map(SOURCE_PREFIX) + ": " + labels["name"], strict=True))
+    names_by_key = dict(zip(keys, feature_names(labels), strict=True))
     rows = index.get_indexer(labels["sha256"])
     matrix = build_matrix(rows, columns, np.ones(len(rows)), (len(index), len(uniques)))
-    return matrix, [names_by_key[key] for key in uniques]
+    return matrix, [names_by_key[key] for key in uniques], kept
+
+
+def feature_names(labels: pd.DataFrame) -> pd.Series:
+    """Return the readable feature name of each label row, e.g. ``label: Wrestling``."""
+    return labels["source"].map(SOURCE_PREFIX) + ": " + labels["name"]
 
 
 def read_labels(workspace: Workspace, options: FeatureOptions) -> pd.DataFrame:

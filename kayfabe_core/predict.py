@@ -99,7 +99,7 @@ def predict_posts(workspace: Workspace, run_id: str, post_urls: Sequence[str],
     scorable = fetched[~fetched["sha256"].isin(lacking)]
     threshold = run_threshold(workspace, run_id)
     scores = _score(workspace, run_id, record, options, names, list(scorable["sha256"].unique()), threshold,
-                    progress)
+                    progress, origin.get("labels_before_parents"))
     table = scorable.merge(scores, on="sha256").sort_values("score", ascending=False, ignore_index=True)
     names_of = (record["data"]["positive_name"], record["data"]["negative_name"])  # type: ignore[index]
     table["decision"] = np.where(table["score"] >= threshold, names_of[0], names_of[1])
@@ -139,13 +139,13 @@ def _missing_responses(workspace: Workspace, hashes: list[str], operations: list
 
 def _score(workspace: Workspace, run_id: str, record: dict[str, object], options: FeatureOptions,
            names: tuple[str, ...], hashes: list[str], threshold: float,
-           progress: ProgressCallback | None) -> pd.DataFrame:
+           progress: ProgressCallback | None, labels_before_parents: list[str] | None) -> pd.DataFrame:
     booster = load_booster(workspace, run_id)
     best_round = int(record["curve"]["best_round"])  # type: ignore[index]
     frames = []
     for start in range(0, len(hashes), CHUNK):
         chunk = hashes[start:start + CHUNK]
-        data = xgb.DMatrix(build_scoring_matrix(workspace, options, names, chunk), nthread=-1)
+        data = xgb.DMatrix(build_scoring_matrix(workspace, options, names, chunk, labels_before_parents), nthread=-1)
         scores = booster.predict(data, iteration_range=(0, best_round))
         contributions = booster.predict(data, pred_contribs=True, iteration_range=(0, best_round))[:, :-1]
         frames.append(pd.DataFrame({"sha256": chunk, "score": scores.astype(float),

@@ -16,7 +16,7 @@ import xgboost as xgb
 
 from kayfabe_core.errors import StageNotReadyError
 from kayfabe_core.feature_table import build_matrix
-from kayfabe_core.features import SOURCE_PREFIX, FeatureOptions, drop_parent_labels, read_labels
+from kayfabe_core.features import FeatureOptions, drop_parent_labels, feature_names, read_labels
 from kayfabe_core.features_post import caption_block, metadata_block, read_image_posts
 from kayfabe_core.runs import list_runs, load_booster, read_run, read_test_features
 from kayfabe_core.workspace import Workspace
@@ -43,23 +43,27 @@ def score_images(workspace: Workspace, run_id: str, sha256s: Sequence[str]) -> p
     options_dict["sources"] = tuple(options_dict["sources"])
     options = FeatureOptions(**options_dict)
     _, names = read_test_features(workspace, run_id)
-    matrix = build_scoring_matrix(workspace, options, names, list(sha256s))
+    matrix = build_scoring_matrix(workspace, options, names, list(sha256s), origin.get("labels_before_parents"))
     best_round = int(record["curve"]["best_round"])  # type: ignore[index]
     scores = load_booster(workspace, run_id).predict(xgb.DMatrix(matrix, nthread=-1), iteration_range=(0, best_round))
     return pd.DataFrame({"sha256": list(sha256s), "score": scores.astype(float)})
 
 
 def build_scoring_matrix(workspace: Workspace, options: FeatureOptions, names: tuple[str, ...],
-                         sha256s: list[str]) -> sp.csr_matrix:
-    """Return the features of ``sha256s`` in the column order ``names`` (a run's vocabulary)."""
+                         sha256s: list[str], labels_before_parents: list[str] | None = None) -> sp.csr_matrix:
+    """Return the features of ``sha256s`` in the column order ``names`` (a run's vocabulary).
+
+    ``labels_before_parents`` are the labels training kept before dropping parent
+    labels (needed only when the run left parents out), so parents drop alike.
+    """
     index = pd.Index(sha256s)
     vocabulary = pd.Index(names)
     labels = read_labels(workspace, options)
     labels = labels[labels["sha256"].isin(index)]
     if not options.include_parents:
-        labels = drop_parent_labels(labels)
+        labels = drop_parent_labels(labels[feature_names(labels).isin(set(labels_before_parents or names))])
     rows = [index.get_indexer(labels["sha256"])]
-    columns = [vocabulary.get_indexer(labels["source"].map(SOURCE_PREFIX) + ": " + labels["name"])]
+    columns = [vocabulary.get_indexer(feature_names(labels))]
     values = [np.ones(len(labels))]
     if options.metadata or options.caption:
         posts = read_image_posts(workspace)

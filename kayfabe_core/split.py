@@ -131,6 +131,7 @@ def _pairs(table: FeatureTable, options: SplitOptions, groups: np.ndarray | None
         return [_time_holdout(table, options.test_size)]
     if folds:
         if method == "grouped" or (groups is not None and options.group_by):
+            assert groups is not None
             n_groups = len(np.unique(groups))
             if n_groups < folds:
                 raise SettingError(f"Cross-validation with {folds} folds needs at least {folds} posts to share "

@@ -45,7 +45,10 @@ def read_feature_table(data: bytes, file_name: str, label: str, positive: str | 
     names = tuple(map(str, features.columns))
     notes = []
     if len(coded) < len(frame):
-        notes.append(f"{len(frame) - len(coded):,} rows of {file_name} have no value in “{label}” and were left out.")
+        left_out = len(frame) - len(coded)
+        several = left_out != 1
+        notes.append(f"{left_out:,} row{'s' if several else ''} of {file_name} {'have' if several else 'has'} "
+                     f"no value in “{label}” and {'were' if several else 'was'} left out.")
     context = coded.drop(columns=[label]).copy()
     context.insert(0, "item", [f"row {number}" for number in file_rows])
     context["post"] = None

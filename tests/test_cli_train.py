@@ -1,0 +1,126 @@
+"""``python -m kayfabe_core train``: the JSON summary, folds, refusals, and the original study's table."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kayfabe_core.__main__ import main
+from kayfabe_core.runs import list_runs, read_run
+from kayfabe_core.workspace import open_workspace
+from tests.conftest import ORIGINAL_TABLE
+
+ROOT = Path(__file__).resolve().parents[1]
+ORIGINAL_ARGS = ["--label", "kayfabe", "--preset", "original-2021", "--test-size", "0.3",
+                 "--drop", "source_row", "postId", "--repeats", "5", "--json"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kayfabe_core", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo_copy(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("cli_train") / "ws"
+    shutil.copytree(demo_root, target, ignore=shutil.ignore_patterns("images"))
+    return target
+
+
+def test_train_on_a_workspace_prints_the_summary(demo_copy: Path) -> None:
+    result = run_cli("train", "--workspace", str(demo_copy), "--json")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    for key in ("accuracy", "accuracy_ci", "precision", "recall", "f1", "roc_auc", "confusion", "n_train",
+                "n_test", "run_id", "seconds", "warnings"):
+        assert key in printed, key
+    assert "accuracy_sd" not in printed
+    assert len(printed["accuracy_ci"]) == 2 and all(isinstance(x, float) for x in printed["accuracy_ci"])
+    assert printed["accuracy_ci"][0] <= printed["accuracy"] <= printed["accuracy_ci"][1]
+    assert set(printed["confusion"]) == {"tn", "fp", "fn", "tp"}
+    assert sum(printed["confusion"].values()) == printed["n_test"]
+    assert 0.72 <= printed["accuracy"] <= 0.88
+    assert printed["seconds"] > 0
+    record = read_run(open_workspace(demo_copy, create=False), printed["run_id"])
+    assert record["metrics"]["accuracy"] == printed["accuracy"]
+    assert record["split"]["grouped_by"] == "post"
+    assert record["settings"]["max_depth"] == 5  # the original study's preset is the default
+    assert "Training fold" not in result.stderr  # no progress lines with --json
+
+
+def test_folds_give_a_standard_deviation(demo_copy: Path) -> None:
+    result = run_cli("train", "--workspace", str(demo_copy), "--folds", "3", "--param", "max_depth=3",
+                     "--rounds", "20", "--json")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["folds"] == 3 and 0 < printed["accuracy_sd"] < 0.1
+    record = read_run(open_workspace(demo_copy, create=False), printed["run_id"])
+    assert record["settings"]["max_depth"] == 3 and record["settings"]["num_boost_round"] == 20
+    assert len(list((demo_copy / "runs" / printed["run_id"] / "models").glob("*.ubj"))) == 3
+
+
+def test_a_bad_param_exits_1_with_the_message(demo_copy: Path) -> None:
+    before = len(list_runs(open_workspace(demo_copy, create=False)))
+    result = run_cli("train", "--workspace", str(demo_copy), "--param", "max_depth=40", "--json")
+    assert result.returncode == 1
+    assert "max_depth" in result.stderr and "must be between 1 and 12; got 40" in result.stderr
+    assert "What to do:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert len(list_runs(open_workspace(demo_copy, create=False))) == before
+
+
+def test_a_table_needs_a_label(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("a,code\n1,1\n0,0\n")
+    result = run_cli("train", "--table", str(table), "--save-in", str(tmp_path / "ws"), "--json")
+    assert result.returncode == 1
+    assert "--table needs --label" in result.stderr and "--label kayfabe" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_text_output_and_bad_values_in_process(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--workspace", str(demo_copy), "--preset", "quick", "--name", "text"]) == 0
+    out, err = capsys.readouterr()
+    assert "training images" in out and "Accuracy" in out and "95 % interval" in out and "Saved in" in out
+    assert "Training fold 1/1: round 30/30" in err
+    assert main(["train", "--workspace", str(demo_copy), "--preset", "nope"]) == 1
+    assert "There is no preset called “nope”" in capsys.readouterr().err
+    assert main(["train", "--workspace", str(demo_copy), "--param", "max_depth"]) == 1
+    assert "must look like KEY=VALUE" in capsys.readouterr().err
+    assert main(["train", "--workspace", str(demo_copy), "--drop", "label: Nothing"]) == 1
+    assert "There is no feature called “label: Nothing”" in capsys.readouterr().err
+    assert main(["train", "--workspace", str(demo_copy.parent / "missing")]) == 1
+    assert "No workspace found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ORIGINAL_TABLE.exists(), reason="the original study's table is not in shared/datasets")
+def test_the_original_study_and_its_grouped_version(tmp_path: Path) -> None:
+    stratified = run_cli("train", "--table", str(ORIGINAL_TABLE), "--split", "stratified",
+                         "--save-in", str(tmp_path / "ws"), *ORIGINAL_ARGS)
+    assert stratified.returncode == 0, stratified.stderr
+    by_row = json.loads(stratified.stdout)
+    grouped = run_cli("train", "--table", str(ORIGINAL_TABLE), "--group-by", "commentCount,likeCount,pubYear,"
+                      "pubMonth,pubDay", "--save-in", str(tmp_path / "ws"), *ORIGINAL_ARGS)
+    assert grouped.returncode == 0, grouped.stderr
+    by_post = json.loads(grouped.stdout)
+    print(f"original table, 5 repeats: stratified by image {by_row['accuracy']:.3f} "
+          f"(sd {by_row['accuracy_sd']:.3f}), grouped by post {by_post['accuracy']:.3f} "
+          f"(sd {by_post['accuracy_sd']:.3f}); published 0.839")
+    assert by_row["folds"] == by_post["folds"] == 5
+    assert by_row["n_train"] + by_row["n_test"] == 1470
+    # the published 83.9 % came from a split by image; this one lands near it
+    assert 0.78 <= by_row["accuracy"] <= 0.88
+    # keeping a post's images together can only take away what the model learned from twins
+    assert by_post["accuracy"] <= by_row["accuracy"]
+    assert any("No --group-by given" in warning for warning in by_row["warnings"])
+    assert not any("No --group-by given" in warning for warning in by_post["warnings"])
+    record = read_run(open_workspace(tmp_path / "ws", create=False), by_post["run_id"])
+    assert record["split"]["grouped_by"] == "commentCount, likeCount, pubYear, pubMonth, pubDay"
+    assert record["data"]["n_features"] == 412

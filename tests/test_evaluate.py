@@ -1,0 +1,193 @@
+"""Metrics against scikit-learn, bootstrap intervals (rows and whole posts) and the curves' tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+    roc_curve,
+)
+
+from kayfabe_core.evaluate import (
+    METRIC_NAMES,
+    _weighted_auc,
+    _weighted_metrics,
+    bootstrap_intervals,
+    calibration_points,
+    compute_metrics,
+    precision_recall_points,
+    roc_points,
+)
+
+
+def random_data(n: int, seed: int, ties: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and scores that go together a little; with ``ties`` scores take few distinct values."""
+    rng = np.random.default_rng(seed)
+    observed = (rng.random(n) < 0.4).astype(int)
+    scores = np.clip(0.3 * observed + rng.random(n) * 0.7, 0, 1)
+    if ties:
+        scores = np.round(scores * 5) / 5
+    return observed, scores
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("threshold", [0.2, 0.4, 0.5, 0.8])
+def test_metrics_equal_sklearn(seed: int, ties: bool, threshold: float) -> None:
+    observed, scores = random_data(150 + 37 * seed, seed, ties)
+    metrics = compute_metrics(observed, scores, threshold, n_boot=0)
+    predicted = (scores >= threshold).astype(int)
+    assert metrics.threshold == threshold
+    assert metrics.accuracy == pytest.approx(accuracy_score(observed, predicted), abs=1e-12)
+    assert metrics.precision == pytest.approx(precision_score(observed, predicted), abs=1e-12)
+    assert metrics.recall == pytest.approx(recall_score(observed, predicted), abs=1e-12)
+    assert metrics.f1 == pytest.approx(f1_score(observed, predicted), abs=1e-12)
+    assert metrics.roc_auc == pytest.approx(roc_auc_score(observed, scores), abs=1e-12)
+    tn, fp, fn, tp = confusion_matrix(observed, predicted, labels=[0, 1]).ravel()
+    assert (metrics.tn, metrics.fp, metrics.fn, metrics.tp) == (tn, fp, fn, tp)
+    assert metrics.n == len(observed)
+    assert metrics.intervals == {}
+
+
+def test_a_score_equal_to_the_threshold_counts_as_yes() -> None:
+    metrics = compute_metrics(np.array([1, 0, 1, 0]), np.array([0.5, 0.5, 0.9, 0.1]), 0.5, n_boot=0)
+    assert (metrics.tp, metrics.fp, metrics.tn, metrics.fn) == (2, 1, 1, 0)
+
+
+def test_auc_with_all_scores_tied_is_one_half() -> None:
+    metrics = compute_metrics(np.array([1, 0, 1, 0, 0]), np.full(5, 0.3), n_boot=0)
+    assert metrics.roc_auc == pytest.approx(0.5)
+
+
+def test_precision_is_nan_when_nothing_is_predicted_yes() -> None:
+    observed, scores = random_data(100, 1)
+    metrics = compute_metrics(observed, scores * 0.1, 0.5, n_boot=0)
+    assert metrics.tp == metrics.fp == 0
+    assert np.isnan(metrics.precision)
+    assert metrics.recall == 0.0 and metrics.f1 == 0.0
+    assert metrics.accuracy == pytest.approx(1 - observed.mean())
+    assert not np.isnan(metrics.roc_auc)
+
+
+def test_auc_and_recall_are_nan_with_one_code_only() -> None:
+    metrics = compute_metrics(np.zeros(20, dtype=int), np.linspace(0, 1, 20), n_boot=50)
+    assert np.isnan(metrics.roc_auc) and np.isnan(metrics.recall)
+    assert np.isnan(metrics.intervals["roc_auc"][0])
+    assert metrics.accuracy == pytest.approx(0.5)
+
+
+def test_weighted_metrics_equal_metrics_on_repeated_rows() -> None:
+    observed, scores = random_data(60, 2, ties=True)
+    observed = observed.astype(bool)
+    counts = np.random.default_rng(0).integers(0, 4, 60)
+    weighted = _weighted_metrics(counts[None, :].astype(float), observed, scores, 0.5)
+    repeated = compute_metrics(np.repeat(observed, counts), np.repeat(scores, counts), 0.5, n_boot=0)
+    for name in METRIC_NAMES:
+        assert weighted[name][0] == pytest.approx(getattr(repeated, name), abs=1e-12)
+
+
+def test_weighted_auc_equals_sklearn_with_sample_weights() -> None:
+    observed, scores = random_data(80, 3, ties=True)
+    weights = np.random.default_rng(1).random((3, 80))
+    aucs = _weighted_auc(weights, observed.astype(bool), scores)
+    for row, auc in zip(weights, aucs, strict=True):
+        assert auc == pytest.approx(roc_auc_score(observed, scores, sample_weight=row), abs=1e-12)
+
+
+def test_intervals_contain_the_point_estimate_and_are_reproducible() -> None:
+    observed, scores = random_data(300, 4)
+    metrics = compute_metrics(observed, scores, 0.5, n_boot=300, seed=5)
+    assert set(metrics.intervals) == set(METRIC_NAMES)
+    for name in METRIC_NAMES:
+        low, high = metrics.intervals[name]
+        assert low < getattr(metrics, name) < high, name
+        assert 0 <= low and high <= 1
+    again = compute_metrics(observed, scores, 0.5, n_boot=300, seed=5)
+    assert again.intervals == metrics.intervals
+    other = compute_metrics(observed, scores, 0.5, n_boot=300, seed=6)
+    assert other.intervals != metrics.intervals
+
+
+def test_intervals_narrow_with_more_data() -> None:
+    small = compute_metrics(*random_data(100, 7), n_boot=300)
+    large = compute_metrics(*random_data(1600, 7), n_boot=300)
+    for name in METRIC_NAMES:
+        small_width = small.intervals[name][1] - small.intervals[name][0]
+        large_width = large.intervals[name][1] - large.intervals[name][0]
+        # four times narrower in theory (sqrt of 16); ask for half
+        assert large_width < 0.5 * small_width, name
+
+
+def test_a_cluster_bootstrap_is_wider_when_a_posts_images_agree() -> None:
+    observed, scores = random_data(60, 8)
+    # ten identical images per post: 600 images but only 60 independent posts
+    observed, scores = np.repeat(observed, 10), np.repeat(scores, 10)
+    posts = np.repeat([f"post {n}" for n in range(60)], 10)
+    by_image = bootstrap_intervals(observed.astype(bool), scores, 0.5, None, n_boot=400)
+    by_post = bootstrap_intervals(observed.astype(bool), scores, 0.5, posts, n_boot=400)
+    for name in METRIC_NAMES:
+        image_width = by_image[name][1] - by_image[name][0]
+        post_width = by_post[name][1] - by_post[name][0]
+        assert post_width > 2 * image_width, name  # about sqrt(10) ≈ 3.2 times in theory
+    grouped = compute_metrics(observed, scores, 0.5, groups=posts, n_boot=400)
+    assert grouped.intervals == by_post
+
+
+def test_one_group_per_image_is_the_row_bootstrap() -> None:
+    observed, scores = random_data(200, 9)
+    rows = bootstrap_intervals(observed.astype(bool), scores, 0.5, None, n_boot=200, seed=1)
+    groups = bootstrap_intervals(observed.astype(bool), scores, 0.5, np.arange(200), n_boot=200, seed=1)
+    assert rows == groups
+
+
+def test_n_boot_not_a_multiple_of_the_chunk() -> None:
+    observed, scores = random_data(100, 10)
+    metrics = compute_metrics(observed, scores, n_boot=150)
+    assert all(low <= high for low, high in metrics.intervals.values())
+
+
+def test_to_dict_keeps_counts_metrics_and_intervals() -> None:
+    metrics = compute_metrics(*random_data(100, 11), n_boot=20)
+    data = metrics.to_dict()
+    assert {"threshold", "tn", "fp", "fn", "tp", *METRIC_NAMES, "intervals"} == set(data)
+    assert data["accuracy"] == metrics.accuracy
+
+
+def test_roc_points() -> None:
+    observed, scores = random_data(200, 12, ties=True)
+    points = roc_points(observed, scores)
+    fpr, tpr, thresholds = roc_curve(observed, scores)
+    assert list(points.columns) == ["false_positive_rate", "true_positive_rate", "threshold"]
+    assert len(points) == len(fpr)
+    assert np.array_equal(points["false_positive_rate"], fpr) and np.array_equal(points["true_positive_rate"], tpr)
+    assert points["threshold"].max() <= 1.0 and np.isfinite(points["threshold"]).all()
+    assert (points.iloc[0]["false_positive_rate"], points.iloc[-1]["true_positive_rate"]) == (0.0, 1.0)
+
+
+def test_precision_recall_points() -> None:
+    observed, scores = random_data(200, 13, ties=True)
+    points = precision_recall_points(observed, scores)
+    precision, recall, thresholds = precision_recall_curve(observed, scores)
+    assert list(points.columns) == ["recall", "precision", "threshold"]
+    assert len(points) == len(precision) == len(thresholds) + 1
+    assert np.array_equal(points["precision"], precision)
+    assert points["threshold"].iloc[-1] == 1.0
+
+
+@pytest.mark.parametrize(("n", "bins", "rows"), [(200, 10, 10), (200, 4, 4), (7, 10, 7)])
+def test_calibration_points(n: int, bins: int, rows: int) -> None:
+    observed, scores = random_data(n, 14)
+    points = calibration_points(observed, scores, bins)
+    assert list(points.columns) == ["mean_score", "observed_share", "images"]
+    assert len(points) == rows
+    assert points["images"].sum() == n
+    assert points["images"].max() - points["images"].min() <= 1
+    assert points["mean_score"].is_monotonic_increasing
+    assert (points["observed_share"] * points["images"]).sum() == pytest.approx(observed.sum())

@@ -1,0 +1,116 @@
+"""Scoring and predicting with a saved run: the run's own test predictions come back exactly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kayfabe_core.errors import StageNotReadyError
+from kayfabe_core.experiment import run_experiment
+from kayfabe_core.features import FeatureOptions, build_features
+from kayfabe_core.predict import predict_posts, run_threshold, save_run_threshold, uncoded_posts
+from kayfabe_core.runs import read_predictions
+from kayfabe_core.scoring import latest_workspace_run, score_images
+from kayfabe_core.split import SplitOptions
+from kayfabe_core.tables import read_feature_table
+from kayfabe_core.train import TrainSettings
+from kayfabe_core.workspace import Workspace, open_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    target = tmp_path_factory.mktemp("predict") / "demo"
+    shutil.copytree(demo_root, target)
+    return open_workspace(target)
+
+
+@pytest.mark.parametrize("options", [
+    FeatureOptions(),
+    FeatureOptions(include_parents=False, metadata=True, caption=True, min_images=3, label_threshold=90),
+], ids=["labels", "no-parents+metadata+caption"])
+def test_scoring_reproduces_the_runs_test_predictions_exactly(demo: Workspace, options: FeatureOptions) -> None:
+    run = run_experiment(demo, build_features(demo, options), SplitOptions(), TrainSettings.from_choices())
+    saved = read_predictions(demo, run.run_id)
+    scores = score_images(demo, run.run_id, list(saved["item"]))
+    np.testing.assert_array_equal(scores["score"].to_numpy(), saved["score"].to_numpy())
+
+    table, report = predict_posts(demo, run.run_id, list(saved["post"].unique()))
+    assert report.scored == len(table) == report.images
+    by_image = table.drop_duplicates("sha256").set_index("sha256")["score"]
+    np.testing.assert_array_equal(by_image.reindex(saved["item"]).to_numpy(), saved["score"].to_numpy())
+    decided_yes = table["score"] >= 0.5
+    assert (table.loc[decided_yes, "decision"] == "In kayfabe").all()
+    assert table["reasons"].str.len().gt(0).mean() > 0.95  # nearly every image has a reason given
+
+
+def test_a_saved_threshold_moves_the_decisions(demo: Workspace) -> None:
+    run_id = latest_workspace_run(demo)
+    posts = list(read_predictions(demo, run_id)["post"].unique())
+    save_run_threshold(demo, run_id, 0.9)
+    assert run_threshold(demo, run_id) == pytest.approx(0.9)
+    table, report = predict_posts(demo, run_id, posts)
+    assert report.threshold == pytest.approx(0.9)
+    assert ((table["score"] >= 0.9) == (table["decision"] == "In kayfabe")).all()
+    save_run_threshold(demo, run_id, 0.5)
+
+
+def test_images_lacking_a_response_the_run_needs_are_reported_not_scored(demo: Workspace) -> None:
+    run = run_experiment(demo, build_features(demo, FeatureOptions()), SplitOptions(), TrainSettings.from_choices())
+    posts = list(read_predictions(demo, run.run_id)["post"].unique())[:20]
+    with sqlite3.connect(demo.db_path) as conn:
+        victims = [row[0] for row in conn.execute(
+            "SELECT i.sha256 FROM images i WHERE i.post_url IN (%s)" % ",".join("?" * len(posts)), posts)][:3]
+        saved = conn.execute("SELECT * FROM responses WHERE operation = 'DetectModerationLabels' AND sha256 IN "
+                             "(?, ?, ?)", victims).fetchall()
+        conn.execute("DELETE FROM responses WHERE operation = 'DetectModerationLabels' AND sha256 IN (?, ?, ?)",
+                     victims)
+    try:
+        table, report = predict_posts(demo, run.run_id, posts)
+        assert report.missing_responses == {"DetectModerationLabels": 3}
+        assert not set(victims) & set(table["sha256"])
+    finally:
+        with sqlite3.connect(demo.db_path) as conn:
+            conn.executemany(f"INSERT INTO responses VALUES ({','.join('?' * len(saved[0]))})", saved)
+
+
+def test_a_run_trained_on_a_table_cannot_score_images(demo: Workspace) -> None:
+    rows = ["code,f1,f2"] + [f"{i % 2},{i % 3},{i % 5}" for i in range(60)]
+    table = read_feature_table("\n".join(rows).encode(), "t.csv", "code")
+    run = run_experiment(demo, table, SplitOptions(method="stratified"), TrainSettings.from_choices("quick"))
+    with pytest.raises(StageNotReadyError, match="trained on an uploaded table"):
+        predict_posts(demo, run.run_id, ["x"])
+    assert latest_workspace_run(demo) != run.run_id
+
+
+def test_cli_predict_writes_the_csv_the_page_would_show(demo: Workspace, tmp_path: Path) -> None:
+    run_id = latest_workspace_run(demo)
+    out = tmp_path / "scores.csv"
+    done = subprocess.run([sys.executable, "-m", "kayfabe_core", "predict", str(demo.root), "--all", "--out",
+                           str(out), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["run_id"], report["scored"], report["images"]) == (run_id, 1954, 1954)
+    written = pd.read_csv(out)
+    assert list(written.columns) == ["post_url", "image_url", "sha256", "score", "decision", "reasons"]
+    page_table, _ = predict_posts(demo, run_id, uncoded_posts(demo) or list(written["post_url"].unique()))
+    merged = written.merge(page_table, on=["post_url", "sha256"], suffixes=("", "_page"))
+    assert len(merged) == len(written)
+    np.testing.assert_allclose(merged["score"], merged["score_page"], rtol=1e-6)
+
+
+def test_cli_predict_without_a_workspace_run_says_so(tmp_path: Path) -> None:
+    open_workspace(tmp_path / "empty")
+    done = subprocess.run([sys.executable, "-m", "kayfabe_core", "predict", str(tmp_path / "empty"), "--out",
+                           str(tmp_path / "s.csv")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "needs a model trained on this workspace" in done.stderr and "Traceback" not in done.stderr
