@@ -6,6 +6,7 @@ latest code wins, so an "undo" is simply showing the previous image again.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ ORDERS = {
     "oldest": "By date, oldest first",
     "newest": "By date, newest first",
     "uncertain": "Most uncertain first (the latest model's scores closest to 0.5)",
+    "sent": "Sent from Predict first (closest to the threshold first)",
 }
+SENT_KEY = "sent_to_coding"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,11 @@ def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> 
         done = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM codes WHERE coder = ?", (coder,))}
     if order == "uncertain":
         hashes = _most_uncertain_first(workspace, sorted(row[0] for row in rows))
+    elif order == "sent":
+        sent = read_sent_to_coding(workspace)
+        rest = sorted(row[0] for row in rows if row[0] not in set(sent))
+        random.Random(seed).shuffle(rest)
+        hashes = [sha for sha in sent if sha in {row[0] for row in rows}] + rest
     elif order in ("uncoded_random", "double_sample"):
         hashes = sorted(row[0] for row in rows)
         random.Random(seed).shuffle(hashes)
@@ -69,6 +77,19 @@ def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> 
         newest = {"oldest": False, "newest": True}[order]
         hashes = [row[0] for row in sorted(rows, key=lambda row: (row[1] or "", row[0]), reverse=newest)]
     return [sha for sha in hashes if sha not in done] + [sha for sha in hashes if sha in done]
+
+
+def send_to_coding(workspace: Workspace, sha256s: list[str]) -> int:
+    """Put ``sha256s`` (in this order) at the head of the "sent" coding order; return how many are there now."""
+    with transaction(workspace) as conn:
+        write_meta(conn, SENT_KEY, json.dumps(list(dict.fromkeys(sha256s))))
+    return len(set(sha256s))
+
+
+def read_sent_to_coding(workspace: Workspace) -> list[str]:
+    """Return the images last sent to coding from the Predict page (empty when none)."""
+    stored = read_meta(workspace, SENT_KEY)
+    return list(json.loads(stored)) if stored else []
 
 
 def _most_uncertain_first(workspace: Workspace, hashes: list[str]) -> list[str]:

@@ -113,10 +113,11 @@ def feature_names(labels: pd.DataFrame) -> pd.Series:
     return labels["source"].map(SOURCE_PREFIX) + ": " + labels["name"]
 
 
-def read_labels(workspace: Workspace, options: FeatureOptions) -> pd.DataFrame:
+def read_labels(workspace: Workspace, options: FeatureOptions, only: list[str] | None = None) -> pd.DataFrame:
     """Return the labels at or above each source's cut: sha256, source, key, name (and parents).
 
-    One row per image and label, whatever the number of model versions stored.
+    One row per image and label, whatever the number of model versions stored;
+    with ``only``, just the labels of those images (for scoring in chunks).
     """
     sources = [source for source in options.sources if source in SOURCE_PREFIX]
     if not sources:
@@ -124,9 +125,14 @@ def read_labels(workspace: Workspace, options: FeatureOptions) -> pd.DataFrame:
     where = " OR ".join("(source = ? AND confidence >= ?)" for _ in sources)
     params: list[object] = [value for source in sources for value in (source, options.threshold(source))]
     parents = "" if options.include_parents else ", parents"
+    sql = f"SELECT sha256, source, key, name{parents} FROM labels WHERE ({where})"
     with connect(workspace) as conn:
-        labels = pd.read_sql_query(f"SELECT sha256, source, key, name{parents} FROM labels WHERE {where}",
-                                   conn, params=params)
+        if only is not None:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (sha256 TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM wanted")
+            conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((sha,) for sha in only))
+            sql += " AND sha256 IN (SELECT sha256 FROM wanted)"
+        labels = pd.read_sql_query(sql, conn, params=params)
     return labels.drop_duplicates(["sha256", "source", "key"])
 
 

@@ -58,8 +58,7 @@ def build_scoring_matrix(workspace: Workspace, options: FeatureOptions, names: t
     """
     index = pd.Index(sha256s)
     vocabulary = pd.Index(names)
-    labels = read_labels(workspace, options)
-    labels = labels[labels["sha256"].isin(index)]
+    labels = read_labels(workspace, options, only=sha256s)
     if not options.include_parents:
         labels = drop_parent_labels(labels[feature_names(labels).isin(set(labels_before_parents or names))])
     rows = [index.get_indexer(labels["sha256"])]

@@ -7,9 +7,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from kayfabe_core.coding import send_to_coding
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.ingest import IngestReport
 from kayfabe_core.predict import PredictionReport, all_posts, import_posts, predict_posts, uncoded_posts
+from kayfabe_core.rekognition_plan import PRICE_PER_IMAGE_USD
 from kayfabe_core.results import image_files
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui.common import PAGES, show_error, workspace_version
@@ -95,7 +97,8 @@ def _render_report(report: PredictionReport) -> None:
     for operation, count in report.missing_responses.items():
         st.warning(f"{count:,} images have no {operation} response, which this run's features need: scoring them "
                    "would treat every such label as absent, so they are left out. Label them on Images & labels "
-                   "(the cost is shown before anything is sent).", icon=":material/warning:")
+                   f"(about ${count * PRICE_PER_IMAGE_USD:,.2f}; the estimate is shown again before anything is "
+                   "sent).", icon=":material/warning:")
 
 
 def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:
@@ -111,9 +114,22 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float)
                 st.image(files[row.sha256], width="stretch")
             st.caption(f"**{row.score:.2f}** · {row.decision}  \n{row.reasons}")
             st.page_link(PAGES["code"], label="Code", icon=":material/rule:", query_params={"image": row.sha256})
+    _render_send(workspace, table, threshold)
     st.caption("How to read: each picture's score is the model's probability of YES; under it, the features that "
                "pushed hardest towards its decision (SHAP, log-odds). Images closest to the threshold are the ones "
                "whose codes would teach the next model most: the Code link sends them to coding.")
+
+
+def _render_send(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:
+    left, right = st.columns([1, 2])
+    count = int(left.number_input("Images to send", 1, max(len(table), 1), min(50, len(table)), key="send_count"))
+    if right.button(f"Send the {count:,} closest to the threshold to the coding queue", key="send_to_coding",
+                    icon=":material/playlist_add:"):
+        chosen = _ordered(table, "uncertain", threshold).drop_duplicates("sha256").head(count)
+        send_to_coding(workspace, list(chosen["sha256"]))
+        st.success(f"{len(chosen):,} images wait on the Code page under the order “Sent from Predict first”.",
+                   icon=":material/task_alt:")
+        st.page_link(PAGES["code"], label="Go to Code", icon=":material/arrow_forward:")
 
 
 def _ordered(table: pd.DataFrame, order: str, threshold: float) -> pd.DataFrame:

@@ -68,8 +68,8 @@ def test_images_lacking_a_response_the_run_needs_are_reported_not_scored(demo: W
     run = run_experiment(demo, build_features(demo, FeatureOptions()), SplitOptions(), TrainSettings.from_choices())
     posts = list(read_predictions(demo, run.run_id)["post"].unique())[:20]
     with sqlite3.connect(demo.db_path) as conn:
-        victims = [row[0] for row in conn.execute(
-            "SELECT i.sha256 FROM images i WHERE i.post_url IN (%s)" % ",".join("?" * len(posts)), posts)][:3]
+        marks = ",".join("?" * len(posts))
+        victims = [row[0] for row in conn.execute(f"SELECT sha256 FROM images WHERE post_url IN ({marks})", posts)][:3]
         saved = conn.execute("SELECT * FROM responses WHERE operation = 'DetectModerationLabels' AND sha256 IN "
                              "(?, ?, ?)", victims).fetchall()
         conn.execute("DELETE FROM responses WHERE operation = 'DetectModerationLabels' AND sha256 IN (?, ?, ?)",

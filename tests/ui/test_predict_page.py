@@ -30,3 +30,20 @@ def test_predict_every_post_of_the_demo(demo_root: Path, tmp_path: Path, open_ap
     assert sum("label: " in caption for caption in captions) >= 20  # reasons under the pictures
     assert any("How to read" in caption for caption in captions)
     assert at.get("download_button")
+    assert not at.exception
+
+    at.button(key="send_to_coding").click().run()
+    assert not at.exception
+    from kayfabe_core.coding import read_sent_to_coding
+    from kayfabe_core.predict import all_posts, predict_posts
+
+    sent = read_sent_to_coding(workspace)
+    table, _ = predict_posts(workspace, run.run_id, all_posts(workspace))
+    closest = table.assign(distance=(table["score"] - 0.5).abs()).sort_values("distance")
+    assert sent == list(closest.drop_duplicates("sha256")["sha256"].head(50))
+
+    at.session_state["coder"] = "ana"
+    at.switch_page("pages/3_code.py").run()
+    at.selectbox(key="coding_order").set_value("sent").run()
+    assert not at.exception
+    assert at.session_state["coding_current"] == sent[0]
