@@ -14,6 +14,7 @@ Verbs:
                                            train and evaluate a model on this computer
   predict WORKSPACE [FILE.csv ...] --out scores.csv [--run RUN_ID] [--all] [--json]
                                            score posts with a saved run
+  runs WORKSPACE [--json]                  list the runs with their settings and metrics
 
 A problem with the input prints one message on stderr and exits 1.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from kayfabe_core.cli_predict import add_predict_verb
+from kayfabe_core.cli_runs import add_runs_verb
 from kayfabe_core.cli_train import add_train_verb
 from kayfabe_core.errors import InputFileError, KayfabeError
 from kayfabe_core.report_text import format_ingest_report
@@ -179,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_verbs(verbs)
     add_train_verb(verbs)
     add_predict_verb(verbs)
+    add_runs_verb(verbs)
     return parser
 
 
@@ -224,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
+    except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
     except KayfabeError as error:
         print(f"Error: {error.message}", file=sys.stderr)
         if error.hint:

@@ -17,6 +17,7 @@ import secrets
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import scipy.sparse as sp
@@ -71,31 +72,69 @@ def save_run(workspace: Workspace, record: dict[str, object], boosters: list[xgb
 
 
 def list_runs(workspace: Workspace) -> pd.DataFrame:
-    """Return every run, newest first: run_id, created_at, name, backend, accuracy, roc_auc, n_test, images,
-    source (``workspace`` or ``table``)."""
+    """Return every run, newest first, one row each.
+
+    Columns: run_id, created_at, name, note, backend, source (``workspace`` or
+    ``table``), data_hash, split, images, n_test, the key settings, accuracy with
+    accuracy_low/accuracy_high, accuracy_sd, roc_auc, seconds.
+    """
     with connect(workspace) as conn:
-        rows = conn.execute("SELECT run_id, created_at, name, backend, record FROM runs "
+        rows = conn.execute("SELECT run_id, created_at, name, note, backend, record FROM runs "
                             "ORDER BY created_at DESC, run_id DESC").fetchall()
-    out = []
-    for run_id, created_at, name, backend, record_text in rows:
-        record = json.loads(record_text)
-        metrics = record.get("metrics", {})
-        out.append({"run_id": run_id, "created_at": created_at, "name": name, "backend": backend,
-                    "accuracy": metrics.get("accuracy"), "roc_auc": metrics.get("roc_auc"),
-                    "n_test": record.get("n_test"), "images": record.get("data", {}).get("n_images"),
-                    "source": record.get("data", {}).get("origin", {}).get("kind")})
-    return pd.DataFrame(out, columns=["run_id", "created_at", "name", "backend", "accuracy", "roc_auc",
-                                      "n_test", "images", "source"])
+    out = [_run_row(run_id, created_at, name, note, backend, json.loads(record_text))
+           for run_id, created_at, name, note, backend, record_text in rows]
+    return pd.DataFrame(out, columns=RUN_COLUMNS)
+
+
+RUN_COLUMNS = ["run_id", "created_at", "name", "note", "backend", "source", "data_hash", "split", "images",
+               "n_test", "num_boost_round", "eta", "max_depth", "min_child_weight", "gamma", "subsample",
+               "accuracy", "accuracy_low", "accuracy_high", "accuracy_sd", "roc_auc", "seconds"]
+
+
+def _run_row(run_id: str, created_at: str, name: str, note: str, backend: str,
+             record: dict[str, Any]) -> dict[str, object]:
+    metrics, data, split = record.get("metrics", {}), record.get("data", {}), record.get("split", {})
+    options, settings = split.get("options", {}), record.get("settings", {})
+    low, high = metrics.get("intervals", {}).get("accuracy", (None, None))
+    how = f"{options.get('folds')}-fold" if options.get("folds") else f"{options.get('test_size', 0):.0%} test"
+    repeats = f" ×{options['repeats']}" if options.get("repeats", 1) > 1 else ""
+    return {"run_id": run_id, "created_at": created_at, "name": name, "note": note, "backend": backend,
+            "source": data.get("origin", {}).get("kind"), "data_hash": data.get("data_hash"),
+            "split": f"{options.get('method', '?')}, {how}{repeats}", "images": data.get("n_images"),
+            "n_test": record.get("n_test"), **{key: settings.get(key) for key in RUN_COLUMNS[10:16]},
+            "accuracy": metrics.get("accuracy"), "accuracy_low": low, "accuracy_high": high,
+            "accuracy_sd": record.get("accuracy_sd"), "roc_auc": metrics.get("roc_auc"),
+            "seconds": sum(record.get("timings", {}).values())}
+
+
+def rename_run(workspace: Workspace, run_id: str, name: str, note: str) -> None:
+    """Set the run's name and note; raise :class:`WorkspaceError` if there is no such run."""
+    with transaction(workspace) as conn:
+        changed = conn.execute("UPDATE runs SET name = ?, note = ? WHERE run_id = ?",
+                               (name.strip(), note.strip(), run_id)).rowcount
+    if not changed:
+        raise WorkspaceError(f"There is no run called {run_id} in this workspace.",
+                             "Pick a run from the list on the Runs page.")
+
+
+def delete_run(workspace: Workspace, run_id: str) -> None:
+    """Remove the run from the list, then its folder (a crash in between leaves only an unlisted folder)."""
+    read_run(workspace, run_id)
+    with transaction(workspace) as conn:
+        conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+    shutil.rmtree(workspace.runs_dir / run_id, ignore_errors=True)
 
 
 def read_run(workspace: Workspace, run_id: str) -> dict[str, object]:
-    """Return the run record of ``run_id``; raise :class:`WorkspaceError` if there is no such run."""
+    """Return the run record of ``run_id`` (with its current name and note); raise :class:`WorkspaceError`
+    if there is no such run."""
     with connect(workspace) as conn:
-        row = conn.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        row = conn.execute("SELECT record, name, note FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if row is None:
         raise WorkspaceError(f"There is no run called {run_id} in this workspace.",
                              "Pick a run from the list on the Runs page.")
     record: dict[str, object] = json.loads(row[0])
+    record.update(name=row[1], note=row[2])
     return record
 
 

@@ -118,6 +118,10 @@ MIGRATIONS: list[str] = [
         detail     TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # version 2: a free-text note per run (the Runs page)
+    """
+    ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

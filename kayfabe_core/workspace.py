@@ -121,7 +121,8 @@ def _migrate(workspace: Workspace) -> None:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")
             conn.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('data_version', '0')"
+                "INSERT INTO meta(key, value) VALUES ('data_version', '0') "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
             conn.execute("COMMIT")
     finally:

@@ -1,8 +1,9 @@
-"""Runs: compare experiments, repeat them and export reports."""
+"""Runs: every run kept; compare them, repeat one, tune settings, export reports."""
 
 import streamlit as st
 
-from kayfabe_ui.common import current_workspace, not_built_yet, progress_of, stage_guard
+from kayfabe_ui.common import current_workspace, progress_of, stage_guard
+from kayfabe_ui.runs_view import render_comparison, render_one_run, render_parallel, render_runs_table
 
 st.title("Runs")
 st.caption("Every training run is kept: compare them side by side, repeat one over several "
@@ -14,5 +15,12 @@ if workspace is None or not stage_guard(
     "train", "Go to Train",
 ):
     st.stop()
-not_built_yet("It will: list all runs with their settings and metrics, compare selected runs, "
-              "and export a report and a replication bundle.")
+selected = render_runs_table(workspace)
+if len(selected) == 1:
+    render_one_run(workspace, selected.iloc[0])
+elif len(selected) > 1:
+    render_comparison(workspace, selected)
+else:
+    st.info("Choose one run to rename, repeat, export or delete it; two or more to compare them.",
+            icon=":material/touch_app:")
+render_parallel(workspace)

@@ -124,3 +124,15 @@ def test_the_original_study_and_its_grouped_version(tmp_path: Path) -> None:
     record = read_run(open_workspace(tmp_path / "ws", create=False), by_post["run_id"])
     assert record["split"]["grouped_by"] == "commentCount, likeCount, pubYear, pubMonth, pubDay"
     assert record["data"]["n_features"] == 412
+
+
+def test_runs_verb_lists_the_runs_as_json(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from kayfabe_core.workspace import open_workspace
+
+    open_workspace(tmp_path / "ws")
+    done = subprocess.run([sys.executable, "-m", "kayfabe_core", "runs", str(tmp_path / "ws"), "--json"],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and json.loads(done.stdout) == []

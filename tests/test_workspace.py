@@ -121,3 +121,24 @@ def test_killed_writer_loses_no_acknowledged_write(tmp_path: Path) -> None:
     workspace = open_workspace(tmp_path / "w")
     for i in acknowledged:
         assert read_meta(workspace, f"k{i}") == str(i)
+
+
+def test_a_version_1_workspace_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> None:
+    import sqlite3
+
+    from kayfabe_core.schema import MIGRATIONS
+    from kayfabe_core.workspace import _split_sql
+
+    root = tmp_path / "old"
+    root.mkdir()
+    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
+        for statement in _split_sql(MIGRATIONS[0]):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("INSERT INTO meta VALUES ('data_version', '7')")
+        conn.execute("INSERT INTO runs (run_id, created_at, backend, record) VALUES ('r1', 't', 'local', '{}')")
+    workspace = open_workspace(root)
+    with connect(workspace) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert tuple(conn.execute("SELECT run_id, note FROM runs").fetchone()) == ("r1", "")
+    assert read_data_version(workspace) == 8  # bumped, never reset: caches keyed on it stay honest

@@ -1,0 +1,141 @@
+"""Compare runs: the settings that differ, metrics side by side, overlaid curves; and repeat a run.
+
+Repeating trains the same settings on several splits (seeds) so a difference
+between two runs can be weighed against the spread one run shows by luck alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from kayfabe_core.errors import SettingError
+from kayfabe_core.evaluate import compute_metrics, roc_points
+from kayfabe_core.experiment import ExperimentResult, run_experiment
+from kayfabe_core.features import FeatureOptions, build_features
+from kayfabe_core.runs import read_predictions, read_run
+from kayfabe_core.split import SplitOptions
+from kayfabe_core.train import RoundCallback, TrainSettings
+from kayfabe_core.workspace import Workspace
+
+METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+
+
+def flatten_settings(record: dict[str, Any]) -> dict[str, object]:
+    """Return every choice that made a run, as flat readable keys (features, split, XGBoost, data)."""
+    data, split = record["data"], record["split"]
+    flat: dict[str, object] = {"data: source": data["origin"].get("file", "workspace"),
+                               "data: hash": data["data_hash"], "data: images": data["n_images"],
+                               "data: features": data["n_features"]}
+    for key, value in data["origin"].get("options", {}).items():
+        flat[f"features: {key}"] = ", ".join(value) if isinstance(value, list) else value
+    for key, value in split["options"].items():
+        flat[f"split: {key}"] = ", ".join(value) if isinstance(value, list) else value
+    for key, value in record["settings"].items():
+        flat[f"xgboost: {key}"] = value
+    return flat
+
+
+def differing_settings(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Return only the settings whose values differ between the runs: one row per setting, one column per run."""
+    table = pd.DataFrame({label: flatten_settings(record) for label, record in records.items()})
+    differs = table.astype(str).nunique(axis=1) > 1
+    return table[differs]
+
+
+def metrics_side_by_side(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Return each metric with its 95 % interval, one column per run (at the 0.5 threshold)."""
+    rows = {}
+    for label, record in records.items():
+        metrics = record["metrics"]
+        cells = {}
+        for name in METRICS:
+            low, high = metrics["intervals"][name]
+            cells[name] = f"{metrics[name]:.3f} ({low:.3f}–{high:.3f})"
+        if record.get("accuracy_sd") is not None:
+            cells["accuracy sd over folds"] = f"{record['accuracy_sd']:.3f}"
+        rows[label] = cells
+    return pd.DataFrame(rows)
+
+
+def roc_overlay_figure(workspace: Workspace, run_labels: dict[str, str]) -> go.Figure:
+    """Return the ROC curves of several runs on one chart (``run_labels`` maps run id to legend name)."""
+    figure = go.Figure()
+    for run_id, label in run_labels.items():
+        predictions = read_predictions(workspace, run_id)
+        points = roc_points(predictions["observed"].to_numpy(), predictions["score"].to_numpy())
+        figure.add_scatter(x=points["false_positive_rate"], y=points["true_positive_rate"], mode="lines", name=label)
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
+    figure.update_layout(height=360, margin=MARGIN, xaxis_title="False alarm rate (NO images called YES)",
+                         yaxis_title="Recall (YES images found)", legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+def learning_overlay_figure(records: dict[str, dict[str, Any]]) -> go.Figure:
+    """Return each run's check-set loss per round (first fold) on one chart."""
+    figure = go.Figure()
+    for label, record in records.items():
+        curve = record["curve"]
+        figure.add_scatter(y=curve["check"], x=list(range(1, len(curve["check"]) + 1)), mode="lines",
+                           name=f"{label} ({curve['check_name']})")
+    figure.update_layout(height=340, margin=MARGIN, xaxis_title="Boosting round",
+                         yaxis_title="Log loss on check images (lower is better)",
+                         legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+def confusion_grid_figure(workspace: Workspace, run_labels: dict[str, str]) -> go.Figure:
+    """Return the runs' confusion matrices side by side (shares of each observed code, counts in the cells)."""
+    figure = make_subplots(rows=1, cols=len(run_labels), subplot_titles=list(run_labels.values()))
+    for column, run_id in enumerate(run_labels, start=1):
+        predictions = read_predictions(workspace, run_id)
+        metrics = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), n_boot=0)
+        counts = [[metrics.tn, metrics.fp], [metrics.fn, metrics.tp]]
+        shares = [[value / max(sum(row), 1) for value in row] for row in counts]
+        text = [[f"{counts[r][c]:,}<br>{shares[r][c]:.0%}" for c in range(2)] for r in range(2)]
+        figure.add_trace(go.Heatmap(z=shares, x=["predicted NO", "predicted YES"], y=["observed NO", "observed YES"],
+                                    text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+                                    showscale=False), row=1, col=column)
+    figure.update_yaxes(autorange="reversed")
+    figure.update_layout(height=300, margin=MARGIN)
+    return figure
+
+
+def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
+    """Return a parallel-coordinates plot: one line per run through its key settings, coloured by ``metric``."""
+    columns = [column for column in ("num_boost_round", "eta", "max_depth", "min_child_weight", "gamma",
+                                     "subsample") if runs[column].nunique() > 1] or ["max_depth"]
+    frame = runs[columns + [metric]].astype(float)
+    figure = px.parallel_coordinates(frame, dimensions=columns + [metric], color=metric,
+                                     color_continuous_scale="Viridis")
+    figure.update_layout(height=380, margin={"l": 40, "r": 40, "t": 60, "b": 20})
+    return figure
+
+
+def repeat_run(workspace: Workspace, run_id: str, repeats: int, on_round: RoundCallback | None = None,
+               stop: threading.Event | None = None) -> ExperimentResult:
+    """Train the run's settings again on ``repeats`` splits (new seeds each) and save that as a new run.
+
+    Raises :class:`SettingError` for a run trained on an uploaded table (its file is not kept).
+    """
+    record: dict[str, Any] = read_run(workspace, run_id)  # type: ignore[assignment]
+    origin = record["data"]["origin"]
+    if origin["kind"] != "workspace":
+        raise SettingError(f"Run {run_id} was trained on an uploaded table ({origin.get('file')}), which the "
+                           "workspace does not keep.", "Repeat it from the command line: train --table FILE "
+                           "--repeats N with the same settings.")
+    options = dict(origin["options"])
+    options["sources"] = tuple(options["sources"])
+    table = build_features(workspace, FeatureOptions(**options))
+    split = dict(record["split"]["options"])
+    split["group_by"] = tuple(split["group_by"])
+    split["repeats"] = repeats
+    name = f"{record.get('name') or run_id} × {repeats} repeats"
+    return run_experiment(workspace, table, SplitOptions(**split), TrainSettings(record["settings"]), name,
+                          on_round, stop)

@@ -1,0 +1,146 @@
+"""Runs page pieces: the table of runs, one run's actions, and the comparison of several."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from kayfabe_core.compare import (
+    confusion_grid_figure,
+    differing_settings,
+    learning_overlay_figure,
+    metrics_side_by_side,
+    parallel_figure,
+    repeat_run,
+    roc_overlay_figure,
+)
+from kayfabe_core.errors import KayfabeError
+from kayfabe_core.runs import delete_run, read_run, rename_run
+from kayfabe_core.workspace import Workspace
+from kayfabe_ui import state
+from kayfabe_ui.common import PAGES, show_error, workspace_version
+from kayfabe_ui.results_view import cached_runs
+from kayfabe_ui.train_view import TrainingProgress
+
+SHOWN = ["created_at", "name", "split", "images", "num_boost_round", "eta", "max_depth", "min_child_weight",
+         "gamma", "subsample", "accuracy", "interval", "accuracy_sd", "roc_auc", "seconds", "backend", "data_hash",
+         "note", "run_id"]
+
+
+def label_of(row: Any) -> str:
+    """A short name for a run in legends: its name, else its time."""
+    return str(row.name or row.created_at[5:16].replace("T", " "))
+
+
+def render_runs_table(workspace: Workspace) -> pd.DataFrame:
+    """Draw the filterable, sortable table of runs and a run picker; return the chosen rows."""
+    runs = cached_runs(str(workspace.root), workspace_version(workspace))
+    wanted = st.text_input("Filter", key="runs_filter", placeholder="Part of a name, a note, a split (e.g. grouped)")
+    if wanted:
+        text = runs[["name", "note", "split", "run_id", "backend"]].astype(str).agg(" ".join, axis=1)
+        runs = runs[text.str.contains(wanted, case=False, regex=False)]
+    shown = runs.assign(interval=[f"{low:.3f}–{high:.3f}" if pd.notna(low) else "" for low, high
+                                  in zip(runs["accuracy_low"], runs["accuracy_high"], strict=True)])
+    st.dataframe(
+        shown[SHOWN], hide_index=True, key="runs_table",
+        column_config={
+            "created_at": st.column_config.TextColumn("Trained (UTC)"), "name": "Name", "split": "Split",
+            "images": "Images", "num_boost_round": "Rounds", "eta": "eta", "max_depth": "Depth",
+            "min_child_weight": "Min child weight", "gamma": "gamma", "subsample": "Subsample",
+            "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
+            "interval": "95 % interval", "accuracy_sd": st.column_config.NumberColumn("sd over folds", format="%.3f"),
+            "roc_auc": st.column_config.NumberColumn("ROC AUC", format="%.3f"),
+            "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"), "backend": "Where",
+            "data_hash": "Data version", "note": "Note", "run_id": "Run id"})
+    st.caption(f"{len(runs):,} runs. Click a column header to sort. Accuracy is on the test images at threshold "
+               "0.5; the interval is a bootstrap over posts.")
+    names = {row.run_id: f"{label_of(row)} · accuracy {row.accuracy:.3f} · {row.split}" for row in shown.itertuples()}
+    chosen = st.multiselect("Runs to open, repeat, delete (one) or compare (two or more)", list(names),
+                            format_func=names.get, key="runs_selected", placeholder="Choose runs")
+    return shown.set_index("run_id", drop=False).loc[chosen] if chosen else shown.iloc[0:0]
+
+
+def render_one_run(workspace: Workspace, row: Any) -> None:
+    """Rename, annotate, open, repeat or delete the selected run."""
+    st.subheader(f"Run {label_of(row)}")
+    with st.form(key=f"edit_{row.run_id}", border=False):
+        left, right = st.columns([1, 2])
+        name = left.text_input("Name", row.name, key=f"name_{row.run_id}")
+        note = right.text_input("Note", row.note, key=f"note_{row.run_id}")
+        if st.form_submit_button("Save name and note", icon=":material/save:"):
+            _guarded(lambda: rename_run(workspace, row.run_id, name, note))
+            st.rerun()
+    left, middle, right = st.columns(3)
+    if left.button("Open on Results", key="open_results", icon=":material/insights:"):
+        state.set_text(state.SELECTED_RUN, row.run_id)
+        st.switch_page(PAGES["results"])
+    repeats = middle.number_input("Repeat over seeds", 2, 20, 5, key="repeat_count",
+                                  help="Trains the same settings on this many different splits, to show how much "
+                                       "the result moves by luck alone.")
+    if middle.button(f"Repeat {repeats} times", key="repeat_run", icon=":material/replay:"):
+        _repeat(workspace, row.run_id, int(repeats))
+    with right.popover("Delete", icon=":material/delete:"):
+        st.write("Delete this run, its model and its predictions? This cannot be undone.")
+        if st.button("Delete for good", key="delete_run", type="primary"):
+            _guarded(lambda: delete_run(workspace, row.run_id))
+            st.rerun()
+
+
+def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:
+    record = read_run(workspace, run_id)
+    progress = TrainingProgress(int(record["settings"]["num_boost_round"]), repeats)  # type: ignore[index]
+    try:
+        result = repeat_run(workspace, run_id, repeats, progress, progress.stop)
+    except KayfabeError as error:
+        progress.finish()
+        show_error(error)
+        return
+    progress.finish()
+    st.success(f"Saved run {result.run_id}: accuracy {result.summary['accuracy']:.3f} on average, standard "
+               f"deviation {result.summary.get('accuracy_sd', 0):.3f} over {repeats} splits.",
+               icon=":material/task_alt:")
+
+
+def _guarded(action: Any) -> None:
+    try:
+        action()
+    except KayfabeError as error:
+        show_error(error)
+
+
+def render_comparison(workspace: Workspace, selected: pd.DataFrame) -> None:
+    """Compare the selected runs: what differs, metrics with intervals, curves, matrices."""
+    st.subheader(f"Comparing {len(selected)} runs")
+    labels = {row.run_id: label_of(row) for row in selected.itertuples()}
+    records = {labels[run_id]: read_run(workspace, run_id) for run_id in labels}
+    differs = differing_settings(records)  # type: ignore[arg-type]
+    st.markdown("**Settings that differ**" if not differs.empty else "**The settings are identical**: any "
+                "difference below is down to chance (or to a change in the codes).")
+    if not differs.empty:
+        st.dataframe(differs.astype(str), key="differing")
+    st.markdown("**Metrics, with 95 % intervals**")
+    st.dataframe(metrics_side_by_side(records), key="side_by_side")  # type: ignore[arg-type]
+    st.caption("How to read: when two runs' intervals overlap a lot, the data cannot tell them apart; repeat each "
+               "over several seeds before calling one better.")
+    left, right = st.columns(2)
+    left.plotly_chart(roc_overlay_figure(workspace, labels), key="roc_overlay")
+    right.plotly_chart(learning_overlay_figure(records), key="learning_overlay")  # type: ignore[arg-type]
+    st.caption("How to read: on the left, the curve nearer the top-left corner separates YES from NO better at "
+               "every threshold; on the right, lower loss on the check images is a better fit.")
+    st.plotly_chart(confusion_grid_figure(workspace, labels), key="confusion_grid")
+    st.caption("How to read: each matrix has observed codes in rows and predictions in columns; the shares are of "
+               "each row, so the diagonal shows how often each code was recognised.")
+
+
+def render_parallel(workspace: Workspace) -> None:
+    """All runs as lines through their settings, coloured by a chosen metric."""
+    runs = cached_runs(str(workspace.root), workspace_version(workspace))
+    if len(runs) < 2:
+        return
+    metric = st.selectbox("Colour by", ["accuracy", "roc_auc"], key="parallel_metric",
+                          format_func={"accuracy": "Accuracy", "roc_auc": "ROC AUC"}.get)
+    st.plotly_chart(parallel_figure(runs, metric), key="parallel")
+    st.caption("How to read: each line is one run, crossing each axis at its value of that setting and ending at its "
+               "score; bright lines scored high. Drag along an axis to keep only the runs in a range.")

@@ -1,0 +1,84 @@
+"""Runs page: the table, one run's actions, a comparison of two runs, repeat."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kayfabe_core.experiment import run_experiment
+from kayfabe_core.features import FeatureOptions, build_features
+from kayfabe_core.runs import list_runs, read_run
+from kayfabe_core.split import SplitOptions
+from kayfabe_core.train import TrainSettings
+from kayfabe_core.workspace import open_workspace
+from tests.ui.conftest import texts
+
+
+@pytest.fixture(scope="module")
+def two_runs(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    root = tmp_path_factory.mktemp("runs_ui") / "demo"
+    shutil.copytree(demo_root, root)
+    workspace = open_workspace(root)
+    table = build_features(workspace, FeatureOptions())
+    first = run_experiment(workspace, table, SplitOptions(), TrainSettings.from_choices("original-2021"), "original")
+    second = run_experiment(workspace, table, SplitOptions(), TrainSettings.from_choices("quick"), "quick")
+    return root, first.run_id, second.run_id
+
+
+def test_the_table_lists_every_run_with_its_interval(two_runs: tuple[Path, str, str], open_app) -> None:
+    root, first, second = two_runs
+    at = open_app(root)
+    at.switch_page("pages/6_runs.py").run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert set(shown["run_id"]) >= {first, second}
+    record = read_run(open_workspace(root), first)
+    low, high = record["metrics"]["intervals"]["accuracy"]
+    row = shown[shown["run_id"] == first].iloc[0]
+    assert row["interval"] == f"{low:.3f}–{high:.3f}" and row["max_depth"] == 5
+    at.text_input(key="runs_filter").set_value("quick").run()
+    assert list(at.dataframe[0].value["run_id"]) == [second]
+
+
+def test_comparing_two_runs_shows_only_what_differs(two_runs: tuple[Path, str, str], open_app) -> None:
+    root, first, second = two_runs
+    at = open_app(root)
+    at.switch_page("pages/6_runs.py").run()
+    at.multiselect(key="runs_selected").set_value([first, second]).run()
+    assert not at.exception
+    assert "Comparing 2 runs" in texts(at)
+    differs = at.dataframe[1].value
+    assert "xgboost: max_depth" in differs.index and "xgboost: colsample_bytree" not in differs.index
+    assert list(differs.loc["xgboost: max_depth"]) == ["5", "3"]
+    side = at.dataframe[2].value
+    accuracy = read_run(open_workspace(root), second)["metrics"]["accuracy"]
+    assert side.loc["accuracy", "quick"].startswith(f"{accuracy:.3f} (")
+    assert len(at.get("plotly_chart")) >= 3
+
+
+def test_rename_note_repeat_and_delete(two_runs: tuple[Path, str, str], open_app) -> None:
+    root, first, second = two_runs
+    workspace = open_workspace(root)
+    at = open_app(root)
+    at.switch_page("pages/6_runs.py").run()
+    at.multiselect(key="runs_selected").set_value([second]).run()
+    at.text_input(key=f"name_{second}").set_value("quick look")
+    at.text_input(key=f"note_{second}").set_value("for the class")
+    at.button(key=f"FormSubmitter:edit_{second}-Save name and note").click().run()
+    assert not at.exception
+    row = list_runs(workspace).set_index("run_id").loc[second]
+    assert (row["name"], row["note"]) == ("quick look", "for the class")
+
+    at.number_input(key="repeat_count").set_value(3).run()
+    at.button(key="repeat_run").click().run()
+    assert not at.exception
+    repeated = list_runs(workspace).iloc[0]
+    assert repeated["name"] == "quick look × 3 repeats" and repeated["split"].endswith("×3")
+    assert repeated["accuracy_sd"] > 0
+
+    at.button(key="delete_run").click().run()
+    assert not at.exception
+    assert second not in set(list_runs(workspace)["run_id"])
+    assert not (workspace.runs_dir / second).exists()
