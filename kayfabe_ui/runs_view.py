@@ -29,9 +29,12 @@ SHOWN = ["created_at", "name", "split", "images", "num_boost_round", "eta", "max
          "note", "run_id"]
 
 
+MAX_MATRICES = 6
+
+
 def label_of(row: Any) -> str:
-    """A short name for a run in legends: its name, else its time."""
-    return str(row.name or row.created_at[5:16].replace("T", " "))
+    """A short, unique name for a run in legends: its name (else its time) and the end of its id."""
+    return f"{row.name or row.created_at[5:16].replace('T', ' ')} ·{row.run_id[-4:]}"
 
 
 def render_runs_table(workspace: Workspace) -> pd.DataFrame:
@@ -41,8 +44,9 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
     if wanted:
         text = runs[["name", "note", "split", "run_id", "backend"]].astype(str).agg(" ".join, axis=1)
         runs = runs[text.str.contains(wanted, case=False, regex=False)]
-    shown = runs.assign(interval=[f"{low:.3f}–{high:.3f}" if pd.notna(low) else "" for low, high
-                                  in zip(runs["accuracy_low"], runs["accuracy_high"], strict=True)])
+    intervals = [f"{low:.3f}–{high:.3f}" if pd.notna(low) else "" for low, high
+                 in zip(runs["accuracy_low"], runs["accuracy_high"], strict=True)]
+    shown = runs.assign(created_at=runs["created_at"].str[:16].str.replace("T", " "), interval=intervals)
     st.dataframe(
         shown[SHOWN], hide_index=True, key="runs_table",
         column_config={
@@ -129,9 +133,11 @@ def render_comparison(workspace: Workspace, selected: pd.DataFrame) -> None:
     right.plotly_chart(learning_overlay_figure(records), key="learning_overlay")  # type: ignore[arg-type]
     st.caption("How to read: on the left, the curve nearer the top-left corner separates YES from NO better at "
                "every threshold; on the right, lower loss on the check images is a better fit.")
-    st.plotly_chart(confusion_grid_figure(workspace, labels), key="confusion_grid")
+    shown = dict(list(labels.items())[:MAX_MATRICES])
+    st.plotly_chart(confusion_grid_figure(workspace, shown), key="confusion_grid")
+    more = f" Matrices are drawn for the first {MAX_MATRICES} runs chosen." if len(labels) > MAX_MATRICES else ""
     st.caption("How to read: each matrix has observed codes in rows and predictions in columns; the shares are of "
-               "each row, so the diagonal shows how often each code was recognised.")
+               f"each row, so the diagonal shows how often each code was recognised.{more}")
 
 
 def render_parallel(workspace: Workspace) -> None:
