@@ -17,6 +17,8 @@ from kayfabe_core.compare import (
     roc_overlay_figure,
 )
 from kayfabe_core.errors import KayfabeError
+from kayfabe_core.methods_text import methods_paragraph
+from kayfabe_core.report_export import export_replication_bundle, export_report_html
 from kayfabe_core.runs import delete_run, read_run, rename_run
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
@@ -85,11 +87,24 @@ def render_one_run(workspace: Workspace, row: Any) -> None:
                                        "the result moves by luck alone.")
     if middle.button(f"Repeat {repeats} times", key="repeat_run", icon=":material/replay:"):
         _repeat(workspace, row.run_id, int(repeats))
+    _render_exports(workspace, row.run_id)
     with right.popover("Delete", icon=":material/delete:"):
         st.write("Delete this run, its model and its predictions? This cannot be undone.")
         if st.button("Delete for good", key="delete_run", type="primary"):
             _guarded(lambda: delete_run(workspace, row.run_id))
             st.rerun()
+
+
+def _render_exports(workspace: Workspace, run_id: str) -> None:
+    """The methods paragraph to copy, and the report and replication bundle to download (built on click)."""
+    left, right = st.columns(2)
+    left.download_button("Report (HTML, works offline)", lambda: export_report_html(workspace, run_id),
+                         f"{run_id}-report.html", "text/html", key="export_html", icon=":material/description:")
+    right.download_button("Replication bundle (ZIP)", lambda: export_replication_bundle(workspace, run_id),
+                          f"{run_id}-replication.zip", "application/zip", key="export_zip",
+                          icon=":material/folder_zip:")
+    with st.expander("Methods paragraph, ready to paste into a paper", icon=":material/article:"):
+        st.code(methods_paragraph(workspace, run_id), language=None, wrap_lines=True)
 
 
 def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:

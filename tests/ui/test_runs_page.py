@@ -82,3 +82,16 @@ def test_rename_note_repeat_and_delete(two_runs: tuple[Path, str, str], open_app
     assert not at.exception
     assert second not in set(list_runs(workspace)["run_id"])
     assert not (workspace.runs_dir / second).exists()
+
+
+def test_one_run_offers_its_methods_paragraph_and_exports(two_runs: tuple[Path, str, str], open_app) -> None:
+    root, first, _ = two_runs
+    at = open_app(root)
+    at.switch_page("pages/6_runs.py").run()
+    at.multiselect(key="runs_selected").set_value([first]).run()
+    assert not at.exception
+    accuracy = read_run(open_workspace(root), first)["metrics"]["accuracy"]
+    paragraph = at.code[0].value
+    assert f"accuracy was {accuracy:.3f}" in paragraph and "max_depth 5" in paragraph
+    assert {button.proto.label for button in at.get("download_button")} >= {
+        "Report (HTML, works offline)", "Replication bundle (ZIP)"}
