@@ -12,6 +12,8 @@ Verbs:
   export-codes WORKSPACE FILE.csv          export every code with its history
   train (--workspace DIR | --table FILE.csv --label COL) [...] [--json]
                                            train and evaluate a model on this computer
+  tune (--workspace DIR | --table FILE.csv --label COL) [--folds K] [--trials N] [...] [--json]
+                                           search XGBoost settings by cross-validation; the best becomes a run
   predict WORKSPACE [FILE.csv ...] --out scores.csv [--run RUN_ID] [--all] [--json]
                                            score posts with a saved run
   runs WORKSPACE [--json]                  list the runs with their settings and metrics
@@ -31,6 +33,7 @@ from typing import Any
 from kayfabe_core.cli_predict import add_predict_verb
 from kayfabe_core.cli_runs import add_runs_verb
 from kayfabe_core.cli_train import add_train_verb
+from kayfabe_core.cli_tune import add_tune_verb
 from kayfabe_core.errors import InputFileError, KayfabeError
 from kayfabe_core.report_text import format_ingest_report
 
@@ -181,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_verbs(verbs)
     add_train_verb(verbs)
     add_predict_verb(verbs)
+    add_tune_verb(verbs)
     add_runs_verb(verbs)
     return parser
 

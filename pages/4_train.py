@@ -4,6 +4,7 @@ import streamlit as st
 
 from kayfabe_ui.common import current_workspace, progress_of
 from kayfabe_ui.train_view import choose_settings, choose_split, choose_table, render_train
+from kayfabe_ui.tune_view import render_tuning
 
 st.title("Train")
 st.caption("Choose what to learn from, how to split the coded images into training and test sets, and "
@@ -19,4 +20,8 @@ split = choose_split(table)
 settings = choose_settings()
 if split is None or settings is None:
     st.stop()
-render_train(workspace, table, split[0], split[1], settings)
+train_tab, tune_tab = st.tabs(["Train with these settings", "Or let a tuner search them"])
+with train_tab:
+    render_train(workspace, table, split[0], split[1], settings)
+with tune_tab:
+    render_tuning(workspace, table, split[0])

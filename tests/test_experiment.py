@@ -69,7 +69,7 @@ def test_the_run_is_saved(demo: Workspace, original: ExperimentResult) -> None:
     assert original.run_id in runs_in_database(demo)
     assert not list(demo.runs_dir.glob(".*.partial"))
     stored = read_run(demo, original.run_id)
-    assert stored == json.loads((folder / "record.json").read_text())
+    assert stored == json.loads((folder / "record.json").read_text()) | {"note": ""}  # + the editable note
     assert stored["run_id"] == original.run_id and stored["name"] == "first" and stored["backend"] == "local"
     listed = list_runs(demo).set_index("run_id").loc[original.run_id]
     assert listed["accuracy"] == pytest.approx(original.summary["accuracy"])

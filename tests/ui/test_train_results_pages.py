@@ -45,6 +45,7 @@ def test_train_page_describes_the_data_and_split(demo_copy: Path, open_app) -> N
     assert at.slider(key="knob_max_depth_1").value == 5
     assert at.slider(key="knob_eta_1").value == pytest.approx(0.2)
     assert not at.warning  # grouped by post: no leakage warning
+    assert at.button(key="tune_button") and at.multiselect(key="tune_knobs")  # the tuner's tab
 
 
 def test_click_train_lands_on_results_matching_the_saved_predictions(demo_copy: Path, open_app) -> None:

@@ -1,0 +1,158 @@
+"""The ``tune`` verb of the command line: the same search the Runs page's tuning tab runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
+from kayfabe_core.feature_table import drop_features
+from kayfabe_core.split import METHODS, SplitOptions
+
+
+def add_tune_verb(verbs: Any) -> None:
+    """Register ``tune`` on the CLI's sub-parsers."""
+    seed = int({knob.key: knob for knob in SPLIT_KNOBS}["seed"].default)
+    tune = verbs.add_parser("tune", help="search XGBoost settings by cross-validation on this computer",
+                            description="Search XGBoost settings with Optuna: every trial is scored by the same "
+                                        "cross-validation, trial 0 is the starting preset, every trial is kept in "
+                                        "the workspace, and the best settings are saved as a run.")
+    source = tune.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workspace", help="tune on the coded images of this workspace")
+    source.add_argument("--table", help="tune on a ready-made feature table (CSV, one row per image)")
+    tune.add_argument("--label", help="with --table: the column holding the code")
+    tune.add_argument("--positive", help="with --table: the value meaning YES (default 1, yes or true)")
+    tune.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns (or features) to leave out")
+    tune.add_argument("--group-by", nargs="+", default=[], metavar="COL,COL",
+                      help="columns that together identify a post (images with equal values stay together)")
+    tune.add_argument("--split", choices=[name for name in METHODS if name != "time"], default=None,
+                      help="grouped (default with a workspace or --group-by), stratified or random")
+    tune.add_argument("--folds", type=int, default=5, help="cross-validation folds every trial shares (default 5)")
+    tune.add_argument("--trials", type=int, default=30,
+                      help="settings to try, the starting preset (trial 0) included (default 30)")
+    tune.add_argument("--timeout", type=float, default=None, metavar="S",
+                      help="start no new trial after S seconds")
+    tune.add_argument("--seed", type=int, default=seed, help="seeds the folds, the models and the search")
+    tune.add_argument("--vary", action="extend", nargs="+", default=None, metavar="KEY[=LOW:HIGH]",
+                      help="settings to search, with their range (default: eta max_depth min_child_weight "
+                           "subsample colsample_bytree gamma, over the usual ranges)")
+    tune.add_argument("--preset", default=None,
+                      help="the start: defaults, original-2021 (the default), quick or careful")
+    tune.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                      help="a setting fixed for the start and every trial, e.g. num_boost_round=200 (repeatable)")
+    tune.add_argument("--rounds", type=int, default=None,
+                      help="boosting rounds for every trial (default: the preset's)")
+    tune.add_argument("--threshold", type=float, default=80.0, help="with --workspace: label confidence cut")
+    tune.add_argument("--min-images", type=int, default=5, help="with --workspace: drop rarer labels")
+    tune.add_argument("--no-parents", action="store_true", help="with --workspace: keep only specific labels")
+    tune.add_argument("--metadata", action="store_true", help="with --workspace: add likes, type, time")
+    tune.add_argument("--caption", action="store_true", help="with --workspace: add caption words")
+    tune.add_argument("--save-in", default=None,
+                      help="with --table: workspace to keep the trials and the run in "
+                           "(default: $KAYFABE_WORKSPACE or ./workspace)")
+    tune.add_argument("--name", default="", help="a name for the best run")
+    tune.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    tune.set_defaults(handler=run_tune_command)
+
+
+def run_tune_command(args: argparse.Namespace) -> int:
+    """Build the features, tune, print the best settings against the start; return the exit status."""
+    from kayfabe_core.cli_train import _load_table
+    from kayfabe_core.constraints import DEFAULT_PRESET
+    from kayfabe_core.tune import DEFAULT_VARIED, TuneOptions, parse_range, tune
+    from kayfabe_core.workspace import default_workspace_path, open_workspace
+
+    table = _load_table(args)
+    if args.drop and args.workspace:
+        table = drop_features(table, args.drop)
+    workspace = open_workspace(args.workspace or args.save_in or default_workspace_path(), create=not args.workspace)
+    fixed: dict[str, object] = dict(parse_param(text) for text in args.param)
+    if args.rounds is not None:
+        fixed["num_boost_round"] = args.rounds
+    knobs = dict(parse_range(text) for text in (args.vary or DEFAULT_VARIED))
+    options = TuneOptions(knobs, args.trials, args.timeout, args.folds, args.seed,
+                          args.preset or DEFAULT_PRESET, fixed)
+    group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())
+    method = args.split or ("grouped" if args.workspace or group_by else "stratified")
+    split_options = SplitOptions(method, folds=args.folds, seed=args.seed, group_by=group_by)
+    stop = threading.Event()
+    with _stop_on_interrupt(stop):
+        result = tune(workspace, table, split_options, options, args.name,
+                      None if args.json else _trial_printer(), stop)
+    warnings = list(result.warnings) + list(table.notes)
+    if method != "grouped" and not group_by and not args.workspace:
+        warnings.insert(0, "No --group-by given: images of one post may sit on both sides of a fold.")
+    for warning in warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    if result.message:
+        print(result.message, file=sys.stderr)
+    if args.json:
+        print(json.dumps({**result.summary(), "warnings": warnings}, indent=2))
+    else:
+        print(format_tuning(result, workspace.runs_dir))
+    return 0
+
+
+@contextmanager
+def _stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
+    """Let Ctrl+C stop tuning cleanly (the trials done are kept) instead of killing it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum: int, frame: object) -> None:
+        print("\nStopping after the current fold (the trials done are kept)…", file=sys.stderr, flush=True)
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _trial_printer() -> Any:
+    last = [0.0]
+
+    def show(report: Any) -> None:
+        now = time.perf_counter()
+        if report.fold < report.folds:
+            if now - last[0] > 0.5:
+                last[0] = now
+                print(f"\rTrial {report.trial} ({report.trial + 1}/{report.trials}): fold {report.fold + 1}/"
+                      f"{report.folds}…", end="", file=sys.stderr, flush=True)
+            return
+        record, best = report.finished[-1], report.best
+        print(f"\rTrial {record.number} ({record.number + 1}/{report.trials}): accuracy {record.accuracy:.3f} "
+              f"(sd {record.sd:.3f}){' (the start)' if record.number == 0 else ''}; best so far "
+              f"{best.accuracy:.3f} (trial {best.number})", file=sys.stderr, flush=True)
+    return show
+
+
+def format_tuning(result: Any, runs_dir: Any, top: int = 10) -> str:
+    """Return the tuning's outcome as lines a person reads: start vs best, the top trials, how to reuse."""
+    import pandas as pd
+
+    trials = result.trials
+    complete = trials[trials["state"] == "complete"]
+    folds = f"folds grouped by {result.grouped_by}" if result.grouped_by else "stratified folds"
+    lines = [f"Tuned {len(complete)} trials in {result.seconds:.1f} s ({folds}); mean accuracy over the folds:",
+             f"  {'start (trial 0)':<18}{result.baseline_score:.3f} (sd {result.baseline_sd:.3f})",
+             f"  {f'best (trial {result.best_trial})':<18}{result.best_score:.3f} (sd {result.best_score_sd:.3f})",
+             f"  Top {min(top, len(complete))} trials:"]
+    shown = complete.sort_values(["accuracy", "number"], ascending=[False, True]).head(top)
+    params = pd.DataFrame(list(shown["params"]), index=shown.index)
+    frame = pd.concat([shown[["number", "accuracy", "sd", "seconds"]], params], axis=1)
+    lines += ["    " + line for line in frame.to_string(index=False, float_format=lambda v: f"{v:.3g}").splitlines()]
+    if result.run_id:
+        lines.append(f"Saved the best as run {result.run_id} in {runs_dir / result.run_id}.")
+    lines.append(f"Every trial is kept in the workspace as tuning {result.job_id}.")
+    lines.append("Use: " + " ".join(f"--param {key}={value:g}" for key, value in result.best_params.items()))
+    return "\n".join(lines)
