@@ -19,14 +19,7 @@ def add_train_verb(verbs: Any) -> None:
     """Register ``train`` on the CLI's sub-parsers."""
     knobs = {knob.key: knob for knob in SPLIT_KNOBS}
     train = verbs.add_parser("train", help="train and evaluate a model on this computer")
-    source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument("--workspace", help="train on the coded images of this workspace")
-    source.add_argument("--table", help="train on a ready-made feature table (CSV, one row per image)")
-    train.add_argument("--label", help="with --table: the column holding the code")
-    train.add_argument("--positive", help="with --table: the value meaning YES (default 1, yes or true)")
-    train.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns (or features) to leave out")
-    train.add_argument("--group-by", nargs="+", default=[], metavar="COL,COL",
-                       help="columns that together identify a post (images with equal values stay together)")
+    add_data_arguments(train, "train")
     train.add_argument("--split", choices=list(METHODS), default=None,
                        help="grouped (default with a workspace or --group-by), stratified, random or time")
     train.add_argument("--test-size", type=float, default=knobs["test_size"].default)
@@ -38,16 +31,28 @@ def add_train_verb(verbs: Any) -> None:
                        help="defaults, original-2021 (the default), quick or careful")
     train.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                        help="an XGBoost setting, e.g. max_depth=4 (repeatable)")
-    train.add_argument("--threshold", type=float, default=80.0, help="with --workspace: label confidence cut")
-    train.add_argument("--min-images", type=int, default=5, help="with --workspace: drop rarer labels")
-    train.add_argument("--no-parents", action="store_true", help="with --workspace: keep only specific labels")
-    train.add_argument("--metadata", action="store_true", help="with --workspace: add likes, type, time")
-    train.add_argument("--caption", action="store_true", help="with --workspace: add caption words")
     train.add_argument("--save-in", default=None,
                        help="with --table: workspace to save the run in (default: $KAYFABE_WORKSPACE or ./workspace)")
     train.add_argument("--name", default="", help="a name for the run")
     train.add_argument("--json", action="store_true", help="print the result as one JSON object")
     train.set_defaults(handler=run_train_command)
+
+
+def add_data_arguments(parser: Any, verb: str) -> None:
+    """Add the options saying what to learn from (a workspace and its feature options, or a table)."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workspace", help=f"{verb} on the coded images of this workspace")
+    source.add_argument("--table", help=f"{verb} on a ready-made feature table (CSV, one row per image)")
+    parser.add_argument("--label", help="with --table: the column holding the code")
+    parser.add_argument("--positive", help="with --table: the value meaning YES (default 1, yes or true)")
+    parser.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns (or features) to leave out")
+    parser.add_argument("--group-by", nargs="+", default=[], metavar="COL,COL",
+                        help="columns that together identify a post (images with equal values stay together)")
+    parser.add_argument("--threshold", type=float, default=80.0, help="with --workspace: label confidence cut")
+    parser.add_argument("--min-images", type=int, default=5, help="with --workspace: drop rarer labels")
+    parser.add_argument("--no-parents", action="store_true", help="with --workspace: keep only specific labels")
+    parser.add_argument("--metadata", action="store_true", help="with --workspace: add likes, type, time")
+    parser.add_argument("--caption", action="store_true", help="with --workspace: add caption words")
 
 
 def run_train_command(args: argparse.Namespace) -> int:
@@ -57,7 +62,7 @@ def run_train_command(args: argparse.Namespace) -> int:
     from kayfabe_core.workspace import default_workspace_path, open_workspace
 
     started = time.perf_counter()
-    table = _load_table(args)
+    table = load_table(args)
     if args.drop and args.workspace:
         table = drop_features(table, args.drop)
     features_seconds = time.perf_counter() - started
@@ -85,7 +90,8 @@ def run_train_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_table(args: argparse.Namespace) -> FeatureTable:
+def load_table(args: argparse.Namespace) -> FeatureTable:
+    """Return the feature table the options of :func:`add_data_arguments` name (raises KayfabeError)."""
     if args.workspace:
         from kayfabe_core.features import FeatureOptions, build_features
         from kayfabe_core.workspace import open_workspace

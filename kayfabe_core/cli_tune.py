@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from kayfabe_core.cli_train import add_data_arguments, load_table
 from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
 from kayfabe_core.feature_table import drop_features
 from kayfabe_core.split import METHODS, SplitOptions
@@ -24,14 +25,7 @@ def add_tune_verb(verbs: Any) -> None:
                             description="Search XGBoost settings with Optuna: every trial is scored by the same "
                                         "cross-validation, trial 0 is the starting preset, every trial is kept in "
                                         "the workspace, and the best settings are saved as a run.")
-    source = tune.add_mutually_exclusive_group(required=True)
-    source.add_argument("--workspace", help="tune on the coded images of this workspace")
-    source.add_argument("--table", help="tune on a ready-made feature table (CSV, one row per image)")
-    tune.add_argument("--label", help="with --table: the column holding the code")
-    tune.add_argument("--positive", help="with --table: the value meaning YES (default 1, yes or true)")
-    tune.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns (or features) to leave out")
-    tune.add_argument("--group-by", nargs="+", default=[], metavar="COL,COL",
-                      help="columns that together identify a post (images with equal values stay together)")
+    add_data_arguments(tune, "tune")
     tune.add_argument("--split", choices=[name for name in METHODS if name != "time"], default=None,
                       help="grouped (default with a workspace or --group-by), stratified or random")
     tune.add_argument("--folds", type=int, default=5, help="cross-validation folds every trial shares (default 5)")
@@ -49,11 +43,6 @@ def add_tune_verb(verbs: Any) -> None:
                       help="a setting fixed for the start and every trial, e.g. num_boost_round=200 (repeatable)")
     tune.add_argument("--rounds", type=int, default=None,
                       help="boosting rounds for every trial (default: the preset's)")
-    tune.add_argument("--threshold", type=float, default=80.0, help="with --workspace: label confidence cut")
-    tune.add_argument("--min-images", type=int, default=5, help="with --workspace: drop rarer labels")
-    tune.add_argument("--no-parents", action="store_true", help="with --workspace: keep only specific labels")
-    tune.add_argument("--metadata", action="store_true", help="with --workspace: add likes, type, time")
-    tune.add_argument("--caption", action="store_true", help="with --workspace: add caption words")
     tune.add_argument("--save-in", default=None,
                       help="with --table: workspace to keep the trials and the run in "
                            "(default: $KAYFABE_WORKSPACE or ./workspace)")
@@ -64,12 +53,11 @@ def add_tune_verb(verbs: Any) -> None:
 
 def run_tune_command(args: argparse.Namespace) -> int:
     """Build the features, tune, print the best settings against the start; return the exit status."""
-    from kayfabe_core.cli_train import _load_table
     from kayfabe_core.constraints import DEFAULT_PRESET
     from kayfabe_core.tune import DEFAULT_VARIED, TuneOptions, parse_range, tune
     from kayfabe_core.workspace import default_workspace_path, open_workspace
 
-    table = _load_table(args)
+    table = load_table(args)
     if args.drop and args.workspace:
         table = drop_features(table, args.drop)
     workspace = open_workspace(args.workspace or args.save_in or default_workspace_path(), create=not args.workspace)

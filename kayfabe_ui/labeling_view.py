@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.fetch import FetchSettings, fetch_images
@@ -20,43 +18,27 @@ from kayfabe_core.rekognition import FREE_TIER_NOTE, label_images, make_rekognit
 from kayfabe_core.rekognition_rate import workers_for_rate
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui.common import show_error
+from kayfabe_ui.stopping import ClickToStop
 
 OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels": "moderation labels",
                   "RecognizeCelebrities": "known people"}
 
 
-class StoppableProgress:
-    """A progress bar with time left that turns a click on the page into a clean stop.
-
-    Streamlit interrupts a running script at its next ``st`` call when the user
-    clicks; here that call is the progress update, inside the core's loop. The
-    interruption is caught, ``stop`` is set so the core finishes and stores the
-    calls already in flight (already paid for), and :meth:`finish` reruns after.
-    """
+class StoppableProgress(ClickToStop):
+    """A progress bar with time left; a click anywhere stops the work, keeping the images already finished."""
 
     def __init__(self, what: str) -> None:
+        super().__init__()
         self.what = what
-        self.stop = threading.Event()
-        self._interrupted: ScriptControlException | None = None
         self._bar = st.progress(0.0, text=f"{what}…")
         self._started = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
-        if self._interrupted is not None:
-            return
         left = (time.monotonic() - self._started) / done * (total - done) if done else 0.0
-        try:
-            self._bar.progress(min(done / max(total, 1), 1.0),
-                               text=f"{self.what}: {done:,} of {total:,} · about {left:,.0f} s left "
-                                    "(a click anywhere stops; finished images are kept)")
-        except ScriptControlException as interruption:
-            self._interrupted = interruption
-            self.stop.set()
-
-    def finish(self) -> None:
-        """Let Streamlit's pending rerun or stop go on, now that the work is stored."""
-        if self._interrupted is not None:
-            raise self._interrupted
+        self.draw(lambda: self._bar.progress(
+            min(done / max(total, 1), 1.0),
+            text=f"{self.what}: {done:,} of {total:,} · about {left:,.0f} s left "
+                 "(a click anywhere stops; finished images are kept)"))
 
 
 def render_fetch(workspace: Workspace) -> None:

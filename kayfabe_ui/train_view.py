@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from kayfabe_core.charts_model import balance_figure, learning_curve_figure
 from kayfabe_core.constraints import (
@@ -30,6 +28,7 @@ from kayfabe_core.train import RoundReport, TrainSettings
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, show_error, stage_guard, workspace_version
+from kayfabe_ui.stopping import ClickToStop
 
 SOURCES = {"workspace": "The coded images of this workspace", "table": "A ready-made feature table (CSV)"}
 KNOB_FORMAT = {int: "%d", float: "%.2f"}
@@ -179,13 +178,12 @@ def choose_settings() -> TrainSettings | None:
         return None
 
 
-class TrainingProgress:
-    """Progress bar and live learning curve; a click anywhere on the page stops training cleanly."""
+class TrainingProgress(ClickToStop):
+    """Progress bar and live learning curve; a click anywhere on the page stops training (nothing is saved)."""
 
     def __init__(self, rounds: int, n_folds: int) -> None:
-        self.stop = threading.Event()
+        super().__init__()
         self.rounds, self.n_folds = rounds, n_folds
-        self._interrupted: ScriptControlException | None = None
         self._bar = st.progress(0.0, text="Training…")
         self._chart = st.empty()
         self._train: list[float] = []
@@ -198,24 +196,18 @@ class TrainingProgress:
         self._train.append(report.train_loss)
         self._check.append(report.check_loss)
         last = report.round == report.rounds and report.fold_index + 1 == report.n_folds
-        if self._interrupted is not None or not last and time.monotonic() - self._drawn < 0.25:
+        if not last and time.monotonic() - self._drawn < 0.25:
             return
         self._drawn = time.monotonic()
+        self.draw(lambda: self._show(report))
+
+    def _show(self, report: RoundReport) -> None:
         done = (report.fold_index * report.rounds + report.round) / (report.rounds * report.n_folds)
         fold = f"fold {report.fold_index + 1} of {report.n_folds}, " if report.n_folds > 1 else ""
-        try:
-            self._bar.progress(min(done, 1.0), text=f"Training: {fold}round {report.round:,} of {report.rounds:,} "
-                                                    "(a click anywhere stops; nothing is saved then)")
-            self._chart.plotly_chart(learning_curve_figure(self._train, self._check, report.check_name,
-                                                           rounds=report.rounds), key=f"live_{self._drawn}")
-        except ScriptControlException as interruption:
-            self._interrupted = interruption
-            self.stop.set()
-
-    def finish(self) -> None:
-        """Let Streamlit's pending rerun go on, now that training has stopped."""
-        if self._interrupted is not None:
-            raise self._interrupted
+        self._bar.progress(min(done, 1.0), text=f"Training: {fold}round {report.round:,} of {report.rounds:,} "
+                                                "(a click anywhere stops; nothing is saved then)")
+        self._chart.plotly_chart(learning_curve_figure(self._train, self._check, report.check_name,
+                                                       rounds=report.rounds), key=f"live_{self._drawn}")
 
 
 def render_train(workspace: Workspace, table: FeatureTable, options: SplitOptions, n_folds: int,

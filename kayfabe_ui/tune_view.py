@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from kayfabe_core.constraints import BOOSTER_KNOBS, DEFAULT_PRESET, PRESET_NOTES, PRESETS, knob_table
 from kayfabe_core.errors import KayfabeError
@@ -30,6 +28,7 @@ from kayfabe_core.tune import (
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, show_error
+from kayfabe_ui.stopping import ClickToStop
 
 KNOBS = knob_table(BOOSTER_KNOBS)
 KNOB_FORMAT = {int: "%d", float: "%.2f"}
@@ -39,13 +38,12 @@ HOW_TO_READ = ("How to read: each dot is one trial's mean accuracy over the same
                "flat for many trials means more trials are unlikely to help much.")
 
 
-class TuningProgress:
+class TuningProgress(ClickToStop):
     """Progress bar per trial and a live best-so-far plot; a click anywhere on the page stops tuning cleanly."""
 
     def __init__(self, trials: int) -> None:
-        self.stop = threading.Event()
+        super().__init__()
         self.trials = trials
-        self._interrupted: ScriptControlException | None = None
         self._bar = st.progress(0.0, text="Tuning…")
         self._chart = st.empty()
         self._plotted = -1
@@ -53,31 +51,29 @@ class TuningProgress:
 
     def __call__(self, report: TuneReport) -> None:
         finished = len(report.finished)
-        if self._interrupted is not None or (finished == self._plotted and time.monotonic() - self._drawn < 0.25):
+        if finished == self._plotted and time.monotonic() - self._drawn < 0.25:
             return
         self._drawn = time.monotonic()
+        self.draw(lambda: self._show(report, finished))
+
+    def _show(self, report: TuneReport, finished: int) -> None:
         best = report.best
         doing = (f"trial {report.trial}{' (the start)' if report.trial == 0 else ''}: fold {report.fold + 1} of "
                  f"{report.folds}" if report.fold < report.folds
                  else f"trial {report.trial}: accuracy {report.finished[-1].accuracy:.1%}")
         so_far = f"; best so far {best.accuracy:.1%} (trial {best.number})" if best else ""
-        try:
-            self._bar.progress(report.done, text=f"{finished} of {report.trials} trials done; {doing}{so_far}. "
-                                                 "A click anywhere stops; the trials done are kept.")
-            if finished != self._plotted and finished:
-                self._plotted = finished
-                with self._chart.container():
-                    st.plotly_chart(tuning_figure(trials_frame(report.finished), report.finished[0].accuracy,
-                                                  report.trials), key=f"tune_live_{finished}")
-                    st.caption(HOW_TO_READ)
-        except ScriptControlException as interruption:
-            self._interrupted = interruption
-            self.stop.set()
+        self._bar.progress(report.done, text=f"{finished} of {report.trials} trials done; {doing}{so_far}. "
+                                             "A click anywhere stops; the trials done are kept.")
+        if finished != self._plotted and finished:
+            self._plotted = finished
+            with self._chart.container():
+                st.plotly_chart(tuning_figure(trials_frame(report.finished), report.finished[0].accuracy,
+                                              report.trials), key=f"tune_live_{finished}")
+                st.caption(HOW_TO_READ)
 
     def finish(self) -> None:
         """Let Streamlit's pending rerun go on, now that tuning has stopped; else clear the live view."""
-        if self._interrupted is not None:
-            raise self._interrupted
+        super().finish()
         self._bar.empty()
         self._chart.empty()
 
