@@ -44,16 +44,17 @@ render_metrics(metrics, predictions, record)
 names = (record["data"]["positive_name"], record["data"]["negative_name"])
 cell = render_confusion(metrics, names)
 render_cell_images(workspace, predictions, threshold, cell, names)
-tabs = st.tabs(["Curves", "Calibration", "Learning curve", "Importance", "SHAP", "Folds"])
-with tabs[0]:
+SECTIONS = ["Curves", "Calibration", "Learning curve", "Importance", "SHAP", "Folds"]
+section = st.segmented_control("More about this run", SECTIONS, default="Curves", key="results_section")
+if section == "Curves":
     render_curves(predictions, metrics)
-with tabs[1]:
+elif section == "Calibration":
     render_calibration(predictions)
-with tabs[2]:
+elif section == "Learning curve":
     render_learning_curve(record)
-with tabs[3]:
+elif section == "Importance":
     render_importance(workspace, run_id)
-with tabs[4]:
+elif section == "SHAP":
     render_shap(workspace, run_id)
-with tabs[5]:
+elif section == "Folds":
     render_folds(record)

@@ -169,7 +169,7 @@ def test_walkthrough(page, app_url: str, tmp_path: Path, screenshots: Path) -> N
     expect(page.get_by_text("predictions, most confident first")).to_contain_text("False NO")
     wait_idle(page)
     full_screenshot(page, screenshots / "results.png")
-    page.get_by_role("tab", name="SHAP").click()
+    page.locator(".st-key-results_section button", has_text="SHAP").click()
     expect(page.get_by_text("One image, explained")).to_be_visible(timeout=TIMEOUT_MS)
     wait_idle(page)
     _no_exception(page)
