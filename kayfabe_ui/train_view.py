@@ -64,9 +64,11 @@ def choose_table(workspace: Workspace, progress: Progress) -> FeatureTable | Non
         show_error(error)
         return None
     if table is not None:
-        st.caption(f"**{table.n_images:,} images** × **{table.n_features:,} features** "
+        how = (" Each image's code is the team's decision where coders disagreed, else the majority of the "
+               "coders' latest codes; ties and Unsure are left out.") if kind == "workspace" else ""
+        st.caption(f"Training will use **{table.n_images:,} images** × **{table.n_features:,} features** "
                    f"({table.n_positive:,} {table.positive_name}, {table.n_images - table.n_positive:,} "
-                   f"{table.negative_name}).")
+                   f"{table.negative_name}).{how}")
         for note in table.notes:
             st.info(note, icon=":material/info:")
     return table

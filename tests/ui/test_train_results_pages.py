@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.evaluate import compute_metrics
 from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.runs import list_runs, read_predictions
@@ -39,7 +40,10 @@ def test_train_page_describes_the_data_and_split(demo_copy: Path, open_app) -> N
     at.switch_page("pages/4_train.py").run()
     assert not at.exception
     shown = texts(at)
-    assert f"**{table.n_images:,} images** × **{table.n_features:,} features**" in shown
+    resolved = read_resolved_codes(open_workspace(demo_copy))
+    assert table.n_images == len(resolved)  # every resolved code of a fetched image
+    assert f"Training will use **{len(resolved):,} images** × **{table.n_features:,} features**" in shown
+    assert "the team's decision where coders disagreed, else the majority" in shown
     assert "How to read: each bar is one side of the split" in shown
     assert at.selectbox(key="train_preset").value == "Original study (2021)"
     assert at.slider(key="knob_max_depth_1").value == 5
