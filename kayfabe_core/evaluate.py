@@ -69,12 +69,26 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
     rng = np.random.default_rng(seed)
     group_index = pd.factorize(groups, use_na_sentinel=False)[0] if groups is not None else np.arange(len(observed))
     n_groups = int(group_index.max()) + 1 if len(group_index) else 0
+    # A resample draws whole groups, so every sum it needs is a sum over groups: add up each group once
+    # (its images in each confusion cell, its YES and NO images at each score) instead of per image and draw.
+    predicted = scores >= threshold
+    cells = np.stack([np.bincount(group_index, weights=mask, minlength=n_groups)
+                      for mask in (observed & predicted, ~observed & predicted, observed & ~predicted,
+                                   ~observed & ~predicted)], axis=1)
+    position = _score_levels(observed, scores)
+    shape = (n_groups, int(position.max()) + 1 if len(position) else 0)
+    positive_at = sp.csr_matrix((observed.astype(float), (group_index, position)), shape=shape)
+    negative_at = sp.csr_matrix(((~observed).astype(float), (group_index, position)), shape=shape)
     samples: dict[str, list[np.ndarray]] = {name: [] for name in METRIC_NAMES}
     for start in range(0, n_boot, CHUNK):
         size = min(CHUNK, n_boot - start)
-        counts = rng.multinomial(n_groups, np.full(n_groups, 1 / n_groups), size=size)
-        weights = counts[:, group_index].astype(float)
-        chunk = _weighted_metrics(weights, observed, scores, threshold)
+        # how often each group is drawn in each resample: n_groups draws with replacement (a multinomial)
+        draws = rng.integers(0, n_groups, size=(size, n_groups)) + n_groups * np.arange(size)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=size * n_groups).reshape(size, n_groups).astype(float)
+        tp, fp, fn, tn = (counts @ cells).T
+        by_score = np.ascontiguousarray(counts.T)  # groups x resamples, so the histograms come out scores x resamples
+        auc = _auc_from_histograms((positive_at.T @ by_score).T, (negative_at.T @ by_score).T)
+        chunk = _metrics_from_counts(tp, fp, fn, tn, auc)
         for name in METRIC_NAMES:
             samples[name].append(chunk[name])
     intervals = {}
@@ -86,6 +100,21 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
     return intervals
 
 
+def _score_levels(observed: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Return each image's rank among the distinct scores, neighbouring ranks that hold only YES (or only NO)
+    images merged: they compare alike with every image of the other code, so the AUC is the same, on
+    fewer columns.
+    """
+    _, position = np.unique(scores, return_inverse=True)
+    if not len(position):
+        return position
+    has_yes = np.bincount(position, weights=observed) > 0
+    has_no = np.bincount(position, weights=~observed) > 0
+    kind = np.where(has_yes & has_no, 2, has_yes.astype(int))
+    starts = np.concatenate([[True], (kind[1:] != kind[:-1]) | (kind[1:] == 2)])
+    return (np.cumsum(starts) - 1)[position]
+
+
 def _weighted_metrics(weights: np.ndarray, observed: np.ndarray, scores: np.ndarray,
                       threshold: float) -> dict[str, np.ndarray]:
     """Metrics for each row of ``weights`` (one resample per row: how often each image is drawn)."""
@@ -94,13 +123,18 @@ def _weighted_metrics(weights: np.ndarray, observed: np.ndarray, scores: np.ndar
     fp = weights @ (~observed & predicted)
     fn = weights @ (observed & ~predicted)
     tn = weights @ (~observed & ~predicted)
+    return _metrics_from_counts(tp, fp, fn, tn, _weighted_auc(weights, observed, scores))
+
+
+def _metrics_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray,
+                         auc: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
                 "accuracy": (tp + tn) / (tp + tn + fp + fn),
                 "precision": np.where(tp + fp > 0, tp / (tp + fp), np.nan),
                 "recall": np.where(tp + fn > 0, tp / (tp + fn), np.nan),
                 "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan),
-                "roc_auc": _weighted_auc(weights, observed, scores)}
+                "roc_auc": auc}
 
 
 def _weighted_auc(weights: np.ndarray, observed: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -110,10 +144,19 @@ def _weighted_auc(weights: np.ndarray, observed: np.ndarray, scores: np.ndarray)
     by_score = sp.csr_matrix((np.ones(len(scores)), (rows, position)), shape=(len(scores), len(unique)))
     positive = np.asarray((by_score.T @ (weights * observed).T).T)
     negative = np.asarray((by_score.T @ (weights * ~observed).T).T)
-    below = np.cumsum(negative, axis=1) - negative
+    return _auc_from_histograms(positive, negative)
+
+
+def _auc_from_histograms(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """ROC AUC per row, from the weight of YES and of NO images at each distinct score (ascending).
+
+    Works along the last axis; pass transposed views of C-ordered (score x resample) arrays for speed.
+    """
+    positive, negative = positive.T, negative.T  # scores x resamples: cumsum down contiguous rows
+    below = np.cumsum(negative, axis=0) - negative
     with np.errstate(invalid="ignore", divide="ignore"):
-        wins = (positive * (below + 0.5 * negative)).sum(axis=1)
-        return wins / (positive.sum(axis=1) * negative.sum(axis=1))
+        wins = (positive * (below + 0.5 * negative)).sum(axis=0)
+        return wins / (positive.sum(axis=0) * negative.sum(axis=0))
 
 
 def roc_points(observed: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
