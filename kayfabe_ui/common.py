@@ -81,3 +81,14 @@ def thumbnail_data_uri(path: str, size: int = 96) -> str:
         buffer = BytesIO()
         picture.save(buffer, format="JPEG", quality=75)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def image_grid(files: dict[str, str], items: list[str], captions: list[str], link_label: str) -> None:
+    """Draw images six to a row, each with its caption and a link that opens it on the Code page."""
+    columns = st.columns(6)
+    for position, (item, caption) in enumerate(zip(items, captions, strict=True)):
+        with columns[position % 6]:
+            if item in files:
+                st.image(files[item], width="stretch")
+            st.caption(caption)
+            st.page_link(PAGES["code"], label=link_label, icon=":material/rule:", query_params={"image": item})

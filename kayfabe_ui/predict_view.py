@@ -14,7 +14,7 @@ from kayfabe_core.predict import PredictionReport, all_posts, import_posts, pred
 from kayfabe_core.rekognition_plan import PRICE_PER_IMAGE_USD
 from kayfabe_core.results import image_files
 from kayfabe_core.workspace import Workspace
-from kayfabe_ui.common import PAGES, show_error, workspace_version
+from kayfabe_ui.common import PAGES, image_grid, show_error, workspace_version
 from kayfabe_ui.results_view import cached_runs
 
 CHOICES = {"uncoded": "Posts in this workspace with no coded image",
@@ -107,13 +107,8 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float)
                                               "lowest": "Lowest scores"}.get) or "highest"
     shown = _ordered(table, order, threshold).head(GALLERY)
     files = image_files(workspace, list(shown["sha256"]))
-    columns = st.columns(6)
-    for position, row in enumerate(shown.itertuples()):
-        with columns[position % 6]:
-            if row.sha256 in files:
-                st.image(files[row.sha256], width="stretch")
-            st.caption(f"**{row.score:.2f}** · {row.decision}  \n{row.reasons}")
-            st.page_link(PAGES["code"], label="Code", icon=":material/rule:", query_params={"image": row.sha256})
+    image_grid(files, list(shown["sha256"]), [f"**{row.score:.2f}** · {row.decision}  \n{row.reasons}"
+                                               for row in shown.itertuples()], "Code")
     _render_send(workspace, table, threshold)
     st.caption("How to read: each picture's score is the model's probability of YES; under it, the features that "
                "pushed hardest towards its decision (SHAP, log-odds). Images closest to the threshold are the ones "

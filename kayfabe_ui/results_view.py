@@ -14,7 +14,7 @@ from kayfabe_core.results import CELLS, image_files, majority_baseline, predicti
 from kayfabe_core.runs import list_runs, read_predictions, read_run
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import workspace_version
+from kayfabe_ui.common import image_grid, workspace_version
 
 CELL_IMAGES = 12
 METRIC_HELP = {
@@ -135,13 +135,7 @@ def render_cell_images(workspace: Workspace, predictions: pd.DataFrame, threshol
     if not files:
         st.dataframe(shown[["item", "observed", "score"]], hide_index=True)
         return
-    columns = st.columns(6)
-    for position, row in enumerate(shown.itertuples()):
-        with columns[position % 6]:
-            if row.item in files:
-                st.image(files[row.item], width="stretch")
-            st.caption(f"score {row.score:.2f}")
-            st.page_link("pages/3_code.py", label="Recode", icon=":material/rule:", query_params={"image": row.item})
+    image_grid(files, list(shown["item"]), [f"score {score:.2f}" for score in shown["score"]], "Recode")
 
 
 def read_record(workspace: Workspace, run_id: str) -> dict:  # type: ignore[type-arg]
