@@ -4,7 +4,9 @@ Builds a workspace with N fetched images (rows inserted directly, fake hashes,
 no pictures), writes N lines with small realistic responses (5–10 labels each,
 a third matched by sha256, a third by signed image URL, a third by post link),
 imports them as `import-labels` does, then imports them again (all already
-stored). Prints one table and the peak memory of the process.
+stored). Prints one table with the peak memory of this process and of the
+worker processes, and the load average (the machine may be shared: a load
+above the number of cores means the timings include waiting for a core).
 
     .venv/bin/python benchmarks/bench_labels_import.py                 # 100,000 and 1,000,000 lines
     .venv/bin/python benchmarks/bench_labels_import.py --lines 20000
@@ -101,13 +103,16 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the first import")
     args = parser.parse_args()
     print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
-    print("| lines | JSONL MB | label rows | import s | lines/s | re-import s | peak MB so far |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| lines | JSONL MB | label rows | import s | lines/s | re-import s | peak MB so far "
+          "| workers' peak MB | load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.lines:
         r = bench(n, args.profile)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"| {n:,} | {r['mb']:.0f} | {r['labels']:,} | {r['s']:.1f} | {n / r['s']:,.0f} | "
-              f"{r['again_s']:.1f} | {peak_mb:,.0f} |", flush=True)
+              f"{r['again_s']:.1f} | {peak_mb:,.0f} | {workers_mb:,.0f} | {os.getloadavg()[0]:.1f} |",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
+
 from kayfabe_core.labels import OPERATIONS, model_version_of
 from kayfabe_core.workspace import Workspace, connect
 
@@ -42,7 +44,7 @@ def iter_jsonl(path: Path, label: str = "line") -> Iterator[tuple[str, int, Any]
     The caller makes the line's name (``f"{label} {number}"``) only when it reports
     the line, not for every line.
     """
-    loads = json.loads
+    loads = orjson.loads
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if number == 1:
@@ -68,7 +70,7 @@ def iter_folder(folder: Path) -> Iterator[tuple[str, int, Any]]:
 def read_document(path: Path) -> Any:
     """Return one JSON document in line format (completed from its path) or a ValueError."""
     try:
-        document = json.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+        document = orjson.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
     except (ValueError, OSError) as exc:
         return ValueError(f"is not JSON ({exc})")
     if isinstance(document, dict) and "operation" in document and "response" in document:
@@ -214,10 +216,23 @@ def label_tuples(sha256: str, operation: str, response: dict[str, Any]) -> list[
     """Return the labels-table rows of one response, equal to :func:`labels.flatten_response`'s.
 
     A faster twin of that function for bulk imports (the JSON of repeated parent
-    lists is built once); tests pin that both give the same rows.
+    lists is built once; DetectLabels, most of an import, is flattened inline);
+    tests pin that both give the same rows.
     """
     version = model_version_of(operation, response)
     rows: dict[Any, tuple[Any, ...]] = {}
+    if operation == "DetectLabels":
+        for item in response.get("Labels", []):
+            key = item["Name"]
+            parents = item.get("Parents", [])
+            categories = item.get("Categories", [])
+            row = (sha256, "label", key, key, float(item["Confidence"]),
+                   "[]" if parents == [] else names_json(tuple(p["Name"] for p in parents)),
+                   "[]" if categories == [] else names_json(tuple(c["Name"] for c in categories)),
+                   version)
+            if key not in rows or rows[key][4] < row[4]:
+                rows[key] = row
+        return list(rows.values())
     for source, key, name, confidence, parents, categories in response_items(operation, response):
         value = float(confidence)
         if key not in rows or rows[key][4] < value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -220,7 +221,7 @@ def test_many_batches_commit_once(workspace: Workspace, hashes: dict[str, str], 
     report = import_labels(workspace, source, seen.append)
     assert (report.responses_stored, report.labels, report.bad_lines) == (3, 5, 1)
     assert (report.already_stored, report.images_matched) == (1, 2)
-    assert report.problems == ("line 2 is not JSON (Expecting value: line 1 column 1 (char 0))",)
+    assert report.problems == ("line 2 is not JSON (invalid literal, expected 'null': line 1 column 1 (char 0))",)
     assert seen == [1, 2, 3, 4, 5, 5]
     assert read_data_version(workspace) == before + 1
     with connect(workspace) as conn:
@@ -255,3 +256,188 @@ def test_a_failure_during_the_import_leaves_the_workspace_unchanged(
     report = import_labels(workspace, source)  # importing again works and is complete
     assert (report.responses_stored, report.already_stored) == (2, 0)
     assert read_data_version(workspace) == before + 1
+
+
+# --- the parallel path: hash ranges sorted by the workers, one transaction opened first ---------
+
+def _many_images(workspace: Workspace, n: int) -> list[str]:
+    """Add ``n`` fetched one-image posts (fake hashes spread over all hash ranges); return the hashes."""
+    hashes = [hashlib.sha256(f"image {i}".encode()).hexdigest() for i in range(n)]
+    with transaction(workspace) as conn:
+        conn.executemany("INSERT INTO posts(post_url, n_images) VALUES (?, 1)",
+                         [(f"https://www.instagram.com/p/M{i}/",) for i in range(n)])
+        conn.executemany("INSERT INTO images(post_url, position, image_key, source_url, sha256, fetch_status) "
+                         "VALUES (?, 0, ?, ?, ?, 'ok')",
+                         [(f"https://www.instagram.com/p/M{i}/", f"/v/M{i}_n.jpg",
+                           f"https://cdn.example/v/M{i}_n.jpg?oe=61E00000", sha) for i, sha in enumerate(hashes)])
+    return hashes
+
+
+def _many_lines(hashes: list[str]) -> list[str]:
+    """Lines of all three operations, matched three ways, with repeats and a bad line."""
+    lines = []
+    for i, sha in enumerate(hashes):
+        labels = {**LABELS, "Labels": [{"Name": f"L{(i * 7 + j) % 23}", "Confidence": 50 + (i + j) % 50,
+                                        "Parents": [{"Name": "Sport"}] if j % 2 else []} for j in range(i % 6)]}
+        match = [{"sha256": sha}, {"image_url": f"https://other.example/v/M{i}_n.jpg?oh=x"},
+                 {"post_url": f"https://www.instagram.com/p/M{i}"}][i % 3]
+        lines.append(json.dumps({**match, "operation": "DetectLabels", "response": labels,
+                                 "called_at": "2022-02-01T12:00:00Z"}))
+        if i % 4 == 0:
+            lines.append(json.dumps({"sha256": sha, "operation": "DetectModerationLabels",
+                                     "response": MODERATION, "called_at": "2022-02-01T12:00:00Z"}))
+        if i % 5 == 0:
+            lines.append(json.dumps({"sha256": sha, "operation": "RecognizeCelebrities",
+                                     "response": CELEBRITIES, "called_at": "2022-02-01T12:00:00Z"}))
+    return [*lines, "not json", lines[3]]
+
+
+def _stored(workspace: Workspace) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    with connect(workspace) as conn:
+        responses = [tuple(row) for row in conn.execute(
+            "SELECT * FROM responses ORDER BY sha256, operation, model_version")]
+    return responses, _label_rows(workspace)
+
+
+def test_parallel_and_in_process_imports_store_the_same_rows(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers staging hash ranges and sorting them give the rows and counts of the in-process path,
+    also on top of labels already stored (new hashes land between stored ones)."""
+    import kayfabe_core.labels_import as labels_import
+    from kayfabe_core.workspace import open_workspace
+
+    monkeypatch.setattr(labels_import, "BATCH_LINES", 97)
+    results = []
+    for parallel in (False, True):
+        workspace = open_workspace(tmp_path / f"ws{parallel}")
+        lines = _many_lines(_many_images(workspace, 400))
+        monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 1 << 40)
+        import_labels(workspace, _write(tmp_path / "first.jsonl", lines[::7]))
+        monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
+        report = import_labels(workspace, _write(tmp_path / "all.jsonl", lines))
+        results.append((_stored(workspace), report.to_dict() | {"seconds": 0}))
+    (in_process, in_process_report), (in_workers, in_workers_report) = results
+    assert in_workers_report == in_process_report
+    assert in_process_report["already_stored"] > 0 and in_process_report["labels"] > 500
+    assert in_workers == in_process
+
+
+def test_hash_ranges_follow_the_sort_order_of_sqlite() -> None:
+    """Range by range, each sorted, is the primary-key order, whatever text the hashes hold."""
+    import random
+    import sqlite3
+
+    from kayfabe_core.labels_import import PARTITIONS, _groups, _partition
+
+    rng = random.Random(5)
+    alphabet = "0123456789abcdefABCDEF-_ ~\x7fé€😀"
+    texts = ["", "0", "f" * 64, "ff", "fg", "04", "03ffff", "0400", "g", *(
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))) for _ in range(2000)),
+        *(hashlib.sha256(str(i).encode()).hexdigest() for i in range(2000))]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t(h TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?)", [(text,) for text in texts])
+    in_order = [row[0] for row in conn.execute("SELECT h FROM t ORDER BY h")]
+    ranges = [_partition(text) for text in in_order]
+    assert ranges == sorted(ranges) and min(ranges) == 0 and max(ranges) == PARTITIONS - 1
+    for n_files in range(1, 11):
+        groups = _groups(n_files)
+        assert len(groups) == n_files and all(len(group) for group in groups)
+        assert [part for group in groups for part in group] == list(range(PARTITIONS))
+
+
+def test_a_failure_in_a_parallel_import_leaves_the_workspace_unchanged(
+        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Responses written in the open transaction, or labels written from some sorted files, are
+    rolled back by an error; the write lock is released and importing again works."""
+    import kayfabe_core.labels_import as labels_import
+    from kayfabe_core.workspace import read_data_version, read_meta, write_meta
+
+    monkeypatch.setattr(labels_import, "BATCH_LINES", 50)
+    monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 0)
+    source = _write(tmp_path / "all.jsonl", _many_lines(_many_images(workspace, 300)))
+    before = read_data_version(workspace)
+
+    def fail_late(lines: int) -> None:
+        if lines >= 200:
+            raise RuntimeError("interrupted while reading")
+
+    with pytest.raises(RuntimeError, match="interrupted while reading"):
+        import_labels(workspace, source, fail_late)
+
+    original = labels_import._Writer.start_sorting
+
+    def fail_third_file(self: Any, pool: Any, staged: Any) -> list[Any]:
+        futures = original(self, pool, staged)
+        futures[2] = pool.submit(int, "not a number")  # the third sorted file never comes
+        return futures
+
+    monkeypatch.setattr(labels_import._Writer, "start_sorting", fail_third_file)
+    with pytest.raises(ValueError, match="invalid literal"):
+        import_labels(workspace, source)
+    assert read_data_version(workspace) == before
+    assert _stored(workspace) == ([], [])
+    with transaction(workspace) as conn:  # no lock left behind
+        write_meta(conn, "after", "1")
+    assert read_meta(workspace, "after") == "1"
+    monkeypatch.setattr(labels_import._Writer, "start_sorting", original)
+    report = import_labels(workspace, source)
+    assert report.responses_stored == 300 + 75 + 60 and report.labels > 500
+
+
+KILLED_IMPORT = """
+import sys
+from pathlib import Path
+import kayfabe_core.labels_import as labels_import
+from kayfabe_core.workspace import open_workspace
+
+labels_import.BATCH_LINES = 20
+labels_import.PARALLEL_MIN_BYTES = 0
+labels_import.CACHE_KIB = 16  # a tiny page cache: written pages spill to the WAL before the commit
+
+def report(lines):
+    print(lines, flush=True)
+    if lines >= 100:
+        sys.stdin.readline()  # wait here, responses written but not committed, until killed
+
+if __name__ == "__main__":
+    labels_import.import_labels(open_workspace(sys.argv[1], create=False), Path(sys.argv[2]), report)
+"""
+
+
+def test_a_killed_import_leaves_the_workspace_unchanged(workspace: Workspace, tmp_path: Path) -> None:
+    """A crash with the transaction open (responses already written to the WAL) loses only the import."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from kayfabe_core.workspace import open_workspace, read_data_version
+
+    root = Path(__file__).resolve().parents[1]
+    source = _write(tmp_path / "all.jsonl", _many_lines(_many_images(workspace, 300)))
+    before = read_data_version(workspace)
+    script = tmp_path / "killed_import.py"
+    script.write_text(KILLED_IMPORT)
+    wal = workspace.root / "kayfabe.sqlite-wal"
+    wal_before = wal.stat().st_size if wal.exists() else 0
+    process = subprocess.Popen([sys.executable, str(script), str(workspace.root), str(source)], cwd=root,
+                               env={**os.environ, "PYTHONPATH": str(root)},
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    try:
+        read = 0
+        while read < 100:
+            read = int(process.stdout.readline())
+        assert wal.stat().st_size > wal_before + 8192  # written, not committed
+        with sqlite3.connect(workspace.db_path, timeout=0) as other, \
+                pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")  # the import holds the write lock
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    reopened = open_workspace(workspace.root)
+    assert read_data_version(reopened) == before
+    assert _stored(reopened) == ([], [])
+    assert import_labels(reopened, source).responses_stored == 300 + 75 + 60
