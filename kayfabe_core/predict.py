@@ -21,7 +21,7 @@ from kayfabe_core.features import FeatureOptions
 from kayfabe_core.ingest import IngestReport, read_export, store_export
 from kayfabe_core.runs import load_booster, read_run, read_test_features
 from kayfabe_core.scoring import build_scoring_matrix
-from kayfabe_core.workspace import Workspace, connect, read_meta, transaction, write_meta
+from kayfabe_core.workspace import RESULTS_VERSION, Workspace, connect, read_meta, transaction, write_meta
 
 CHUNK = 20_000
 OPERATION_OF_SOURCE = {"label": "DetectLabels", "moderation": "DetectModerationLabels",
@@ -54,7 +54,7 @@ def run_threshold(workspace: Workspace, run_id: str) -> float:
 def save_run_threshold(workspace: Workspace, run_id: str, threshold: float) -> None:
     """Keep ``threshold`` as the run's decision threshold for predictions."""
     read_run(workspace, run_id)
-    with transaction(workspace) as conn:
+    with transaction(workspace, RESULTS_VERSION) as conn:
         write_meta(conn, f"threshold:{run_id}", f"{threshold:.4f}")
 
 

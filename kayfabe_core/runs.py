@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import xgboost as xgb
 
 from kayfabe_core.errors import WorkspaceError
-from kayfabe_core.workspace import Workspace, connect, transaction
+from kayfabe_core.workspace import RESULTS_VERSION, Workspace, connect, transaction
 
 MODEL_FILE = "model.ubj"
 
@@ -61,7 +61,7 @@ def save_run(workspace: Workspace, record: dict[str, object], boosters: list[xgb
         raise WorkspaceError(f"The run could not be saved in {workspace.runs_dir} ({error.strerror}).",
                              "Check that the disk has space and the folder is writable, then train again.") from None
     try:
-        with transaction(workspace) as conn:
+        with transaction(workspace, RESULTS_VERSION) as conn:
             conn.execute("INSERT INTO runs (run_id, created_at, backend, name, record) VALUES (?, ?, ?, ?, ?)",
                          (run_id, record["created_at"], record["backend"], record.get("name", ""),
                           json.dumps(record, default=str)))
@@ -109,7 +109,7 @@ def _run_row(run_id: str, created_at: str, name: str, note: str, backend: str,
 
 def rename_run(workspace: Workspace, run_id: str, name: str, note: str) -> None:
     """Set the run's name and note; raise :class:`WorkspaceError` if there is no such run."""
-    with transaction(workspace) as conn:
+    with transaction(workspace, RESULTS_VERSION) as conn:
         changed = conn.execute("UPDATE runs SET name = ?, note = ? WHERE run_id = ?",
                                (name.strip(), note.strip(), run_id)).rowcount
     if not changed:
@@ -120,7 +120,7 @@ def rename_run(workspace: Workspace, run_id: str, name: str, note: str) -> None:
 def delete_run(workspace: Workspace, run_id: str) -> None:
     """Remove the run from the list, then its folder (a crash in between leaves only an unlisted folder)."""
     read_run(workspace, run_id)
-    with transaction(workspace) as conn:
+    with transaction(workspace, RESULTS_VERSION) as conn:
         conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
     shutil.rmtree(workspace.runs_dir / run_id, ignore_errors=True)
 

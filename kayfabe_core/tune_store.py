@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from kayfabe_core.errors import WorkspaceError
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.split import Split
-from kayfabe_core.workspace import Workspace, connect, transaction
+from kayfabe_core.workspace import RESULTS_VERSION, Workspace, connect, transaction
 
 Number = int | float
 JOB_KIND = "tuning"
@@ -77,7 +77,7 @@ class TuningJob:
         self.detail.update(extra or {})
         self.detail["trials"] = [record.to_dict() for record in records]
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with transaction(self.workspace) as conn:
+        with transaction(self.workspace, RESULTS_VERSION) as conn:
             conn.execute("INSERT INTO jobs (job_id, kind, state, created_at, updated_at, detail) "
                          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET state = excluded.state, "
                          "updated_at = excluded.updated_at, detail = excluded.detail",

@@ -145,21 +145,26 @@ def connect(workspace: Workspace) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+DATA_VERSION = "data_version"  # grows with every write to what features are made of (posts, images, labels, codes)
+RESULTS_VERSION = "results_version"  # grows with every write to what was made from them (runs, tunings, jobs)
+
+
 @contextmanager
-def transaction(workspace: Workspace) -> Iterator[sqlite3.Connection]:
+def transaction(workspace: Workspace, counter: str = DATA_VERSION) -> Iterator[sqlite3.Connection]:
     """Yield a connection inside one write transaction.
 
-    Commits when the block ends normally and bumps the data version; rolls back
-    everything written in the block when it raises, so nothing is half-written.
+    Commits when the block ends normally and bumps ``counter`` (the data
+    version, or :data:`RESULTS_VERSION` for runs, tunings and jobs, so saving a
+    run leaves cached features valid); rolls back everything written in the
+    block when it raises, so nothing is half-written.
     """
     conn = open_connection(workspace)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
-            conn.execute(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'"
-            )
+            conn.execute("INSERT INTO meta(key, value) VALUES (?, '1') "
+                         "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (counter,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -168,10 +173,10 @@ def transaction(workspace: Workspace) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def read_data_version(workspace: Workspace) -> int:
-    """Return a counter that grows with every committed write (for cache keys)."""
+def read_data_version(workspace: Workspace, counter: str = DATA_VERSION) -> int:
+    """Return a counter that grows with every committed write of its kind (for cache keys)."""
     with connect(workspace) as conn:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (counter,)).fetchone()
     return int(row[0]) if row else 0
 
 

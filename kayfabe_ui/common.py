@@ -10,7 +10,7 @@ from PIL import Image
 
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.stages import Progress, read_progress
-from kayfabe_core.workspace import Workspace, open_workspace, read_data_version
+from kayfabe_core.workspace import RESULTS_VERSION, Workspace, open_workspace, read_data_version
 from kayfabe_ui import state
 
 PAGES = {
@@ -40,19 +40,24 @@ def current_workspace() -> Workspace | None:
 
 
 def workspace_version(workspace: Workspace) -> int:
-    """Return the workspace's data version, the key for cached reads."""
+    """Return the workspace's data version, the key for cached reads of posts, images, labels and codes."""
     return read_data_version(workspace)
 
 
+def results_version(workspace: Workspace) -> int:
+    """Return the workspace's results version, the key for cached reads of runs, tunings and jobs."""
+    return read_data_version(workspace, RESULTS_VERSION)
+
+
 @st.cache_data(show_spinner=False, max_entries=20)
-def cached_progress(root: str, version: int) -> Progress:
-    """Progress counts, cached per workspace version."""
+def cached_progress(root: str, version: int, results: int) -> Progress:
+    """Progress counts, cached per data and results version."""
     return read_progress(Workspace(Path(root)))
 
 
 def progress_of(workspace: Workspace) -> Progress:
-    """Return the workspace's stage progress (cached on its data version)."""
-    return cached_progress(str(workspace.root), workspace_version(workspace))
+    """Return the workspace's stage progress (cached on its data and results versions)."""
+    return cached_progress(str(workspace.root), workspace_version(workspace), results_version(workspace))
 
 
 def stage_guard(ready: bool, needs: str, page_key: str, link_label: str) -> bool:

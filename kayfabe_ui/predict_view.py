@@ -14,7 +14,7 @@ from kayfabe_core.predict import PredictionReport, all_posts, import_posts, pred
 from kayfabe_core.rekognition_plan import PRICE_PER_IMAGE_USD
 from kayfabe_core.results import image_files
 from kayfabe_core.workspace import Workspace
-from kayfabe_ui.common import PAGES, image_grid, show_error, workspace_version
+from kayfabe_ui.common import PAGES, image_grid, results_version, show_error
 from kayfabe_ui.results_view import cached_runs
 
 CHOICES = {"uncoded": "Posts in this workspace with no coded image",
@@ -25,7 +25,7 @@ GALLERY = 24
 
 def choose_run(workspace: Workspace) -> str | None:
     """Pick a run trained on this workspace's images (newest first)."""
-    runs = cached_runs(str(workspace.root), workspace_version(workspace))
+    runs = cached_runs(str(workspace.root), results_version(workspace))
     runs = runs[runs["source"] == "workspace"]
     if runs.empty:
         st.info("Only runs trained on this workspace's images can score its posts; train one on the Train page.",

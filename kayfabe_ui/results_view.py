@@ -14,7 +14,7 @@ from kayfabe_core.results import CELLS, image_files, majority_baseline, predicti
 from kayfabe_core.runs import list_runs, read_predictions, read_run
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import image_grid, workspace_version
+from kayfabe_ui.common import image_grid, results_version
 
 CELL_IMAGES = 12
 METRIC_HELP = {
@@ -49,7 +49,7 @@ def cached_metrics(root: str, run_id: str, threshold: float) -> Metrics:
 
 def choose_run(workspace: Workspace) -> str:
     """Draw the run picker (default: the run just trained, else the newest); return its id."""
-    runs = cached_runs(str(workspace.root), workspace_version(workspace))
+    runs = cached_runs(str(workspace.root), results_version(workspace))
     ids = list(runs["run_id"])
     wanted = state.get_text(state.SELECTED_RUN)
     labels = {row.run_id: f"{row.name or row.run_id} · {row.created_at[:16].replace('T', ' ')} · accuracy "

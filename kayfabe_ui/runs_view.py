@@ -22,7 +22,7 @@ from kayfabe_core.report_export import export_replication_bundle, export_report_
 from kayfabe_core.runs import delete_run, read_run, rename_run
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import PAGES, show_error, workspace_version
+from kayfabe_ui.common import PAGES, results_version, show_error
 from kayfabe_ui.results_view import cached_runs
 from kayfabe_ui.train_view import TrainingProgress
 
@@ -41,7 +41,7 @@ def label_of(row: Any) -> str:
 
 def render_runs_table(workspace: Workspace) -> pd.DataFrame:
     """Draw the filterable, sortable table of runs and a run picker; return the chosen rows."""
-    runs = cached_runs(str(workspace.root), workspace_version(workspace))
+    runs = cached_runs(str(workspace.root), results_version(workspace))
     wanted = st.text_input("Filter", key="runs_filter", placeholder="Part of a name, a note, a split (e.g. grouped)")
     if wanted:
         text = runs[["name", "note", "split", "run_id", "backend"]].astype(str).agg(" ".join, axis=1)
@@ -157,7 +157,7 @@ def render_comparison(workspace: Workspace, selected: pd.DataFrame) -> None:
 
 def render_parallel(workspace: Workspace) -> None:
     """All runs as lines through their settings, coloured by a chosen metric."""
-    runs = cached_runs(str(workspace.root), workspace_version(workspace))
+    runs = cached_runs(str(workspace.root), results_version(workspace))
     if len(runs) < 2:
         return
     metric = st.selectbox("Colour by", ["accuracy", "roc_auc"], key="parallel_metric",

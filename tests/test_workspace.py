@@ -84,6 +84,22 @@ def test_transaction_commits_and_bumps_version(tmp_path: Path) -> None:
     assert read_data_version(workspace) == start + 1
 
 
+def test_results_have_their_own_version_and_leave_the_data_version_alone(tmp_path: Path) -> None:
+    """Saving a run, a tuning or a job must not throw away caches of features built from the data."""
+    from kayfabe_core.workspace import RESULTS_VERSION
+
+    workspace = open_workspace(tmp_path / "ws")
+    data, results = read_data_version(workspace), read_data_version(workspace, RESULTS_VERSION)
+    with transaction(workspace, RESULTS_VERSION) as conn:
+        conn.execute("INSERT INTO runs (run_id, created_at, backend, record) VALUES ('r', 't', 'local', '{}')")
+    assert read_data_version(workspace) == data
+    assert read_data_version(workspace, RESULTS_VERSION) == results + 1
+    with transaction(workspace) as conn:
+        conn.execute("INSERT INTO posts (post_url) VALUES ('https://www.instagram.com/p/A/')")
+    assert read_data_version(workspace) == data + 1
+    assert read_data_version(workspace, RESULTS_VERSION) == results + 1
+
+
 def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     workspace = open_workspace(tmp_path / "w")
     start = read_data_version(workspace)
