@@ -17,7 +17,8 @@ from plotly.subplots import make_subplots
 from kayfabe_core.errors import SettingError
 from kayfabe_core.evaluate import compute_metrics, roc_points
 from kayfabe_core.experiment import ExperimentResult, run_experiment
-from kayfabe_core.features import FeatureOptions, build_features
+from kayfabe_core.feature_cache import load_features
+from kayfabe_core.features import FeatureOptions
 from kayfabe_core.runs import read_predictions, read_run
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import RoundCallback, TrainSettings
@@ -132,7 +133,7 @@ def repeat_run(workspace: Workspace, run_id: str, repeats: int, on_round: RoundC
                            "--repeats N with the same settings.")
     options = dict(origin["options"])
     options["sources"] = tuple(options["sources"])
-    table = build_features(workspace, FeatureOptions(**options))
+    table, _ = load_features(workspace, FeatureOptions(**options))
     split = dict(record["split"]["options"])
     split["group_by"] = tuple(split["group_by"])
     split["repeats"] = repeats

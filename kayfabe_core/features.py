@@ -52,7 +52,8 @@ class FeatureOptions:
                 "celebrity": self.celebrity_threshold}[source]
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """Return the options as JSON-ready data (as a saved run records them)."""
+        return asdict(self) | {"sources": list(self.sources)}
 
 
 def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTable:

@@ -19,8 +19,9 @@ from kayfabe_core.constraints import (
 )
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.experiment import run_experiment
+from kayfabe_core.feature_cache import load_features
 from kayfabe_core.feature_table import FeatureTable
-from kayfabe_core.features import FeatureOptions, build_features
+from kayfabe_core.features import FeatureOptions
 from kayfabe_core.split import METHODS, SplitOptions, class_balance, make_split
 from kayfabe_core.stages import Progress
 from kayfabe_core.tables import read_feature_table, read_table_columns, suggest_dropped_columns, suggest_label_columns
@@ -37,7 +38,7 @@ KNOB_FORMAT = {int: "%d", float: "%.2f"}
 @st.cache_resource(max_entries=6, show_spinner="Building the feature table…")
 def cached_features(root: str, version: int, options: FeatureOptions) -> FeatureTable:
     """The workspace's feature table for ``options``, kept per data version (treated as read-only)."""
-    return build_features(Workspace(Path(root)), options)
+    return load_features(Workspace(Path(root)), options)[0]
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the table…")
