@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,6 +75,15 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo") / "ws"
     build_demo_workspace(root)
     return root
+
+
+def copy_workspace(source: Path, target: Path, images: bool = True) -> Path:
+    """Copy a workspace folder whole: its WAL is checkpointed first and the -wal/-shm files left
+    behind (they come and go as connections close, which made plain copytree fail now and then)."""
+    with sqlite3.connect(source / "kayfabe.sqlite") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    skipped = ["*.sqlite-wal", "*.sqlite-shm", *([] if images else ["images"])]
+    return Path(shutil.copytree(source, target, ignore=shutil.ignore_patterns(*skipped)))
 
 
 @pytest.fixture(scope="session")

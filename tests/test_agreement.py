@@ -23,6 +23,7 @@ from kayfabe_core.agreement import (
 from kayfabe_core.codes import append_codes
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.workspace import Workspace, open_workspace, transaction
+from tests.conftest import copy_workspace
 from tests.test_gallery import labelled_workspace
 
 
@@ -194,7 +195,6 @@ def test_too_few_coders_or_shared_images_is_a_clear_error(workspace: Workspace) 
 
 
 def test_open_disagreements_leave_out_decided_images(demo_root) -> None:  # type: ignore[no-untyped-def]
-    import shutil
     import tempfile
     from pathlib import Path
 
@@ -203,7 +203,7 @@ def test_open_disagreements_leave_out_decided_images(demo_root) -> None:  # type
     from kayfabe_core.workspace import open_workspace
 
     with tempfile.TemporaryDirectory() as folder:
-        workspace = open_workspace(shutil.copytree(demo_root, Path(folder) / "ws"))
+        workspace = open_workspace(copy_workspace(demo_root, Path(folder) / "ws"))
         every = read_disagreements(workspace)
         code_image(workspace, every["sha256"][0], "adjudicated", "YES")
         still_open = read_open_disagreements(workspace, ["coder_a", "coder_b"])

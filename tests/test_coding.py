@@ -9,6 +9,7 @@ import pytest
 from kayfabe_core.coding import build_queue, code_image, next_image, read_coding_progress, read_latest_code
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.workspace import Workspace, connect
+from tests.conftest import copy_workspace
 from tests.test_gallery import labelled_workspace
 
 
@@ -115,7 +116,6 @@ def test_double_coding_share_is_kept_in_the_workspace(workspace: Workspace) -> N
 
 
 def test_most_uncertain_first_follows_the_latest_model(demo_root: Path, tmp_path: Path) -> None:
-    import shutil
 
     from kayfabe_core.errors import StageNotReadyError
     from kayfabe_core.experiment import run_experiment
@@ -125,7 +125,7 @@ def test_most_uncertain_first_follows_the_latest_model(demo_root: Path, tmp_path
     from kayfabe_core.train import TrainSettings
     from kayfabe_core.workspace import open_workspace
 
-    shutil.copytree(demo_root, tmp_path / "demo")
+    copy_workspace(demo_root, tmp_path / "demo")
     demo = open_workspace(tmp_path / "demo")
     with pytest.raises(StageNotReadyError, match="needs a model trained on this workspace"):
         build_queue(demo, "newcomer", "uncertain")

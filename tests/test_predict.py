@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from kayfabe_core.split import SplitOptions
 from kayfabe_core.tables import read_feature_table
 from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import Workspace, open_workspace
+from tests.conftest import copy_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def demo(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     target = tmp_path_factory.mktemp("predict") / "demo"
-    shutil.copytree(demo_root, target)
+    copy_workspace(demo_root, target)
     return open_workspace(target)
 
 

@@ -30,6 +30,7 @@ from kayfabe_core.split import SplitOptions
 from kayfabe_core.tables import read_feature_table
 from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import Workspace, open_workspace
+from tests.conftest import copy_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL_NAME = "<script>alert(1)</script>"
@@ -39,7 +40,7 @@ EVIL_NAME = "<script>alert(1)</script>"
 def trained(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, ExperimentResult]:
     """A writable demo copy with one run of the original study's settings."""
     target = tmp_path_factory.mktemp("export") / "ws"
-    shutil.copytree(demo_root, target, ignore=shutil.ignore_patterns("images"))
+    copy_workspace(demo_root, target, images=False)
     workspace = open_workspace(target, create=False)
     table = build_features(workspace, FeatureOptions())
     result = run_experiment(workspace, table, SplitOptions(), TrainSettings.from_choices("original-2021"))

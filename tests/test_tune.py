@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -34,7 +33,7 @@ from kayfabe_core.tune import (
     tuning_figure,
 )
 from kayfabe_core.workspace import Workspace, open_workspace
-from tests.conftest import ORIGINAL_TABLE
+from tests.conftest import ORIGINAL_TABLE, copy_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"num_boost_round": 20}  # fewer rounds than the preset's 100, for the start and every trial alike
@@ -98,7 +97,7 @@ def test_ranges_from_the_command_line() -> None:
 @pytest.fixture(scope="module")
 def demo(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, FeatureTable]:
     target = tmp_path_factory.mktemp("tune") / "ws"
-    shutil.copytree(demo_root, target, ignore=shutil.ignore_patterns("images"))
+    copy_workspace(demo_root, target, images=False)
     workspace = open_workspace(target, create=False)
     return workspace, build_features(workspace, FeatureOptions())
 

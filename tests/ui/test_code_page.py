@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from kayfabe_core.codes import read_codebook
 from kayfabe_core.workspace import connect, open_workspace
+from tests.conftest import copy_workspace
 from tests.ui.conftest import texts
 
 
 @pytest.fixture
 def demo_copy(demo_root: Path, tmp_path: Path) -> Path:
     """A private copy of the demo workspace that a test may write to."""
-    return Path(shutil.copytree(demo_root, tmp_path / "ws"))
+    return Path(copy_workspace(demo_root, tmp_path / "ws"))
 
 
 def _codes(root: Path, coder: str) -> list[tuple[str, str]]:

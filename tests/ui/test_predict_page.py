@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from kayfabe_core.experiment import run_experiment
@@ -10,11 +9,12 @@ from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import open_workspace
+from tests.conftest import copy_workspace
 from tests.ui.conftest import texts
 
 
 def test_predict_every_post_of_the_demo(demo_root: Path, tmp_path: Path, open_app) -> None:
-    shutil.copytree(demo_root, tmp_path / "demo")
+    copy_workspace(demo_root, tmp_path / "demo")
     workspace = open_workspace(tmp_path / "demo")
     run = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
                          TrainSettings.from_choices("quick"), name="for predict")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,14 @@ from kayfabe_core.runs import list_runs, read_run
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import open_workspace
+from tests.conftest import copy_workspace
 from tests.ui.conftest import texts
 
 
 @pytest.fixture(scope="module")
 def two_runs(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     root = tmp_path_factory.mktemp("runs_ui") / "demo"
-    shutil.copytree(demo_root, root)
+    copy_workspace(demo_root, root)
     workspace = open_workspace(root)
     table = build_features(workspace, FeatureOptions())
     first = run_experiment(workspace, table, SplitOptions(), TrainSettings.from_choices("original-2021"), "original")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from kayfabe_core.evaluate import compute_metrics
 from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.runs import list_runs, read_predictions
 from kayfabe_core.workspace import open_workspace
+from tests.conftest import copy_workspace
 from tests.ui.conftest import texts
 
 
@@ -21,7 +21,7 @@ from tests.ui.conftest import texts
 def demo_copy(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the demo workspace: training writes runs into it."""
     target = tmp_path_factory.mktemp("train_ui") / "demo"
-    shutil.copytree(demo_root, target)
+    copy_workspace(demo_root, target)
     return target
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from kayfabe_core.tune import TrialRecord, TuneReport, list_tunings
 from kayfabe_core.workspace import open_workspace
 from kayfabe_ui import tune_view
+from tests.conftest import copy_workspace
 from tests.ui.conftest import texts
 
 
@@ -29,7 +29,7 @@ def tuning_tab(root: str) -> None:
 @pytest.fixture
 def demo_copy(demo_root: Path, tmp_path: Path) -> Path:
     target = tmp_path / "ws"
-    shutil.copytree(demo_root, target, ignore=shutil.ignore_patterns("images"))
+    copy_workspace(demo_root, target, images=False)
     return target
 
 
