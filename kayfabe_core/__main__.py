@@ -10,13 +10,18 @@ Verbs:
   import-codes WORKSPACE FILE.csv [--coder NAME] [--json]
                                            import hand codes
   export-codes WORKSPACE FILE.csv          export every code with its history
-  train (--workspace DIR | --table FILE.csv --label COL) [...] [--json]
+  train (WORKSPACE | --workspace DIR | --table FILE.csv --label COL) [...] [--json]
                                            train and evaluate a model on this computer
+  train WORKSPACE --backend sagemaker [--wait | --no-wait] [--region R] [--bucket B] [--prefix P]
+        [--role-arn ARN] [--instance-type T] [--instance-count N] [--spot] [--max-runtime S] [--max-wait S] [--yes]
+                                           train on SageMaker's built-in XGBoost (shows the cost first)
   tune (--workspace DIR | --table FILE.csv --label COL) [--folds K] [--trials N] [...] [--json]
                                            search XGBoost settings by cross-validation; the best becomes a run
   predict WORKSPACE [FILE.csv ...] --out scores.csv [--run RUN_ID] [--all] [--json]
                                            score posts with a saved run
   runs WORKSPACE [--json]                  list the runs with their settings and metrics
+  jobs WORKSPACE [--refresh | --stop JOB | --delete-data JOB | --resources] [--json]
+                                           SageMaker training jobs: list, refresh (and save runs), stop, clean up
 
 A problem with the input prints one message on stderr and exits 1.
 """
@@ -32,6 +37,7 @@ from typing import Any
 
 from kayfabe_core.cli_predict import add_predict_verb
 from kayfabe_core.cli_runs import add_runs_verb
+from kayfabe_core.cli_sagemaker import add_jobs_verb
 from kayfabe_core.cli_train import add_train_verb
 from kayfabe_core.cli_tune import add_tune_verb
 from kayfabe_core.errors import InputFileError, KayfabeError
@@ -186,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_verb(verbs)
     add_tune_verb(verbs)
     add_runs_verb(verbs)
+    add_jobs_verb(verbs)
     return parser
 
 

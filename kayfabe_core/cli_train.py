@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, run_sagemaker_train
 from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.feature_table import FeatureTable, drop_features
@@ -18,8 +19,10 @@ from kayfabe_core.split import METHODS, SplitOptions
 def add_train_verb(verbs: Any) -> None:
     """Register ``train`` on the CLI's sub-parsers."""
     knobs = {knob.key: knob for knob in SPLIT_KNOBS}
-    train = verbs.add_parser("train", help="train and evaluate a model on this computer")
-    add_data_arguments(train, "train")
+    train = verbs.add_parser("train", help="train and evaluate a model (on this computer, or on SageMaker)")
+    add_data_arguments(train, "train", positional=True)
+    train.add_argument("--backend", choices=["local", "sagemaker"], default="local",
+                       help="where to train: local (this computer, default) or sagemaker (AWS, costs money)")
     train.add_argument("--split", choices=list(METHODS), default=None,
                        help="grouped (default with a workspace or --group-by), stratified, random or time")
     train.add_argument("--test-size", type=float, default=knobs["test_size"].default)
@@ -35,12 +38,20 @@ def add_train_verb(verbs: Any) -> None:
                        help="with --table: workspace to save the run in (default: $KAYFABE_WORKSPACE or ./workspace)")
     train.add_argument("--name", default="", help="a name for the run")
     train.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_sagemaker_arguments(train)
     train.set_defaults(handler=run_train_command)
 
 
-def add_data_arguments(parser: Any, verb: str) -> None:
-    """Add the options saying what to learn from (a workspace and its feature options, or a table)."""
-    source = parser.add_mutually_exclusive_group(required=True)
+def add_data_arguments(parser: Any, verb: str, positional: bool = False) -> None:
+    """Add the options saying what to learn from (a workspace and its feature options, or a table).
+
+    With ``positional`` the workspace may also be given as the first argument
+    (``train WORKSPACE``); :func:`resolve_workspace_argument` then checks that one source was given.
+    """
+    if positional:
+        parser.add_argument("workspace_dir", nargs="?", metavar="WORKSPACE",
+                            help=f"{verb} on the coded images of this workspace (same as --workspace)")
+    source = parser.add_mutually_exclusive_group(required=not positional)
     source.add_argument("--workspace", help=f"{verb} on the coded images of this workspace")
     source.add_argument("--table", help=f"{verb} on a ready-made feature table (CSV, one row per image)")
     parser.add_argument("--label", help="with --table: the column holding the code")
@@ -61,6 +72,7 @@ def run_train_command(args: argparse.Namespace) -> int:
     from kayfabe_core.train import TrainSettings
     from kayfabe_core.workspace import default_workspace_path, open_workspace
 
+    resolve_workspace_argument(args)
     started = time.perf_counter()
     table = load_table(args)
     if args.drop and args.workspace:
@@ -75,6 +87,8 @@ def run_train_command(args: argparse.Namespace) -> int:
     group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())
     method = args.split or ("grouped" if args.workspace or group_by else "stratified")
     options = SplitOptions(method, args.test_size, args.folds, args.repeats, args.seed, group_by)
+    if args.backend == "sagemaker":
+        return run_sagemaker_train(args, workspace, table, options, settings, features_seconds)
     progress = None if args.json else _round_printer()
     result = run_experiment(workspace, table, options, settings, args.name, progress,
                             features_seconds=features_seconds)
@@ -90,16 +104,30 @@ def run_train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def resolve_workspace_argument(args: argparse.Namespace) -> None:
+    """Move a workspace given as the first argument to ``args.workspace``; raise :class:`InputFileError` when
+    none or two sources of data were given."""
+    given = getattr(args, "workspace_dir", None)
+    if given and (args.workspace or args.table):
+        raise InputFileError(f"Two sources of data were given: {given} and "
+                             f"{args.workspace or args.table}.", "Give a workspace or --table, once.")
+    args.workspace = args.workspace or given
+    if not args.workspace and not args.table:
+        raise InputFileError("Nothing to train on was given.",
+                             "Name a workspace (train WORKSPACE, or --workspace DIR) or a table (--table FILE.csv).")
+
+
 def load_table(args: argparse.Namespace) -> FeatureTable:
     """Return the feature table the options of :func:`add_data_arguments` name (raises KayfabeError)."""
     if args.workspace:
-        from kayfabe_core.features import FeatureOptions, build_features
+        from kayfabe_core.feature_cache import load_features
+        from kayfabe_core.features import FeatureOptions
         from kayfabe_core.workspace import open_workspace
 
         options = FeatureOptions(label_threshold=args.threshold, moderation_threshold=args.threshold,
                                  celebrity_threshold=args.threshold, include_parents=not args.no_parents,
                                  min_images=args.min_images, metadata=args.metadata, caption=args.caption)
-        return build_features(open_workspace(args.workspace, create=False), options)
+        return load_features(open_workspace(args.workspace, create=False), options)[0]
     from kayfabe_core.tables import read_feature_table
 
     if not args.label:

@@ -11,8 +11,12 @@ Tree::
     ├── InputFileError      a file the user gave cannot be read as what it should be
     ├── WorkspaceError      the workspace folder or database cannot be used
     ├── StageNotReadyError  an earlier stage has not produced what this one needs
-    └── SettingError        a setting is out of range, or does not fit the data (e.g. a split
-                            that would leave one side with a single class)
+    ├── SettingError        a setting is out of range, or does not fit the data (e.g. a split
+    │                       that would leave one side with a single class)
+    ├── AwsSetupError       (rekognition_client) AWS cannot be used as set up: no credentials,
+    │                       no region, no role, a bucket elsewhere, a missing permission
+    └── SageMakerError      (sagemaker_client) SageMaker or S3 refused or failed a request, or a
+                            training job failed (the message gives AWS's reason)
 """
 
 from __future__ import annotations

@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from kayfabe_core.evaluate import compute_metrics
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.runs import new_run_id, save_run
 from kayfabe_core.split import Split, SplitOptions, class_balance, group_ids, make_split
 from kayfabe_core.train import FoldModel, RoundCallback, TrainSettings, train_fold
+from kayfabe_core.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,6 @@ def run_experiment(workspace_root: object, table: FeatureTable, split_options: S
     the data and :class:`~kayfabe_core.train.TrainingStopped` when stopped
     (then nothing is saved).
     """
-    from kayfabe_core.workspace import Workspace
-
     assert isinstance(workspace_root, Workspace)
     started = time.perf_counter()
     split = make_split(table, split_options)
@@ -51,45 +51,20 @@ def run_experiment(workspace_root: object, table: FeatureTable, split_options: S
     models = [train_fold(table, fold, settings, groups, split_options.seed + fold.repeat,
                          (index, len(split.folds)), on_round, stop)
               for index, fold in enumerate(split.folds)]
-    trained = time.perf_counter()
-    predictions = _predictions(table, models, groups)
-    metric_groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
-    metrics = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), 0.5,
-                              metric_groups, seed=split_options.seed)
-    fold_accuracy = [float(((m.scores >= 0.5) == table.observed[m.fold.test]).mean()) for m in models]
-    evaluated = time.perf_counter()
-    record = _record(table, split, settings, models, metrics.to_dict(), fold_accuracy, name, {
-        "features_s": features_seconds, "split_s": split_seconds, "train_s": trained - started - split_seconds,
-        "evaluate_s": evaluated - trained})
-    save_run(workspace_root, record, [m.booster for m in models], predictions,
-             table.matrix[models[0].fold.test], table.names)
-    record["timings"]["save_s"] = time.perf_counter() - evaluated  # type: ignore[index]
-    seconds = time.perf_counter() - started + features_seconds
-    return ExperimentResult(str(record["run_id"]), record, _summary(record, metrics.to_dict(), fold_accuracy, seconds))
+    timings = {"features_s": features_seconds, "split_s": split_seconds,
+               "train_s": time.perf_counter() - started - split_seconds}
+    predictions = predictions_frame(models, table.context["item"].to_numpy(), post_values(table, groups),
+                                    table.observed)
+    return complete_run(workspace_root, draft_record(table, split, settings, name), models, predictions,
+                        table.matrix[models[0].fold.test], table.names, split_options.seed, timings)
 
 
-def _predictions(table: FeatureTable, models: list[FoldModel], groups: np.ndarray | None) -> pd.DataFrame:
-    """Every test prediction; ``post`` is the post, or the group the split kept together (for the bootstrap)."""
-    posts = table.context["post"].to_numpy()
-    if groups is not None and table.context["post"].isna().any():
-        posts = np.array([f"group {number}" for number in groups], dtype=object)
-    frames = []
-    for model in models:
-        rows = model.fold.test
-        frames.append(pd.DataFrame({
-            "repeat": model.fold.repeat + 1, "fold": model.fold.number + 1, "row": rows,
-            "item": table.context["item"].to_numpy()[rows], "post": posts[rows],
-            "observed": table.observed[rows].astype(int), "score": model.scores.astype(float)}))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _record(table: FeatureTable, split: Split, settings: TrainSettings, models: list[FoldModel],
-            metrics: dict[str, object], fold_accuracy: list[float], name: str,
-            timings: dict[str, float]) -> dict[str, object]:
-    first = models[0]
+def draft_record(table: FeatureTable, split: Split, settings: TrainSettings, name: str,
+                 backend: str = "local") -> dict[str, object]:
+    """Return the part of a run record known before training: name, backend, data, split, settings, sizes."""
+    first = split.folds[0]
     return {
-        "run_id": new_run_id(), "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "name": name, "backend": "local",
+        "name": name, "backend": backend,
         "data": {"origin": table.origin, "n_images": table.n_images, "n_features": table.n_features,
                  "n_positive": table.n_positive, "data_hash": table.data_hash(),
                  "positive_name": table.positive_name, "negative_name": table.negative_name,
@@ -97,9 +72,71 @@ def _record(table: FeatureTable, split: Split, settings: TrainSettings, models: 
                  "notes": list(table.notes)},
         "split": {"options": split.options.to_dict(), "grouped_by": split.grouped_by,
                   "warnings": list(split.warnings), "folds": len(split.folds),
-                  "balance": class_balance(table, first.fold).to_dict(orient="records")},
+                  "balance": class_balance(table, first).to_dict(orient="records")},
         "settings": dict(settings.values),
-        "n_train": len(first.fold.train), "n_test": len(first.fold.test),
+        "n_train": len(first.train), "n_test": len(first.test),
+    }
+
+
+def post_values(table: FeatureTable, groups: np.ndarray | None) -> np.ndarray:
+    """Return each row's post, or the group the split kept together when posts are unknown (for the bootstrap)."""
+    posts = table.context["post"].to_numpy()
+    if groups is not None and table.context["post"].isna().any():
+        posts = np.array([f"group {number}" for number in groups], dtype=object)
+    return posts
+
+
+def predictions_frame(models: list[FoldModel], items: np.ndarray, posts: np.ndarray,
+                      observed: np.ndarray) -> pd.DataFrame:
+    """Return every test prediction (repeat, fold, row, item, post, observed, score).
+
+    ``items``, ``posts`` and ``observed`` hold one value per row of the feature table.
+    """
+    frames = []
+    for model in models:
+        rows = model.fold.test
+        frames.append(pd.DataFrame({
+            "repeat": model.fold.repeat + 1, "fold": model.fold.number + 1, "row": rows,
+            "item": items[rows], "post": posts[rows],
+            "observed": observed[rows].astype(int), "score": model.scores.astype(float)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def complete_run(workspace: Workspace, draft: dict[str, object], models: list[FoldModel],
+                 predictions: pd.DataFrame, test_matrix: sp.csr_matrix, names: tuple[str, ...], seed: int,
+                 timings: dict[str, float]) -> ExperimentResult:
+    """Evaluate trained ``models`` on their test rows, save the run and return it.
+
+    ``draft`` is :func:`draft_record`'s dict (with any backend details added);
+    ``predictions`` is :func:`predictions_frame`'s table; ``test_matrix`` holds
+    the first fold's test rows. The boosters may come from anywhere (this
+    computer or SageMaker). Raises :class:`~kayfabe_core.errors.WorkspaceError`
+    when the run cannot be saved.
+    """
+    started = time.perf_counter()
+    metric_groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
+    metrics = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), 0.5,
+                              metric_groups, seed=seed).to_dict()
+    fold_accuracy = _fold_accuracy(predictions)
+    record = _record(draft, models, metrics, fold_accuracy, {**timings, "evaluate_s": time.perf_counter() - started})
+    saved = time.perf_counter()
+    save_run(workspace, record, [m.booster for m in models], predictions, test_matrix, names)
+    record["timings"]["save_s"] = time.perf_counter() - saved  # type: ignore[index]
+    seconds = sum(record["timings"].values())  # type: ignore[attr-defined]
+    return ExperimentResult(str(record["run_id"]), record, _summary(record, metrics, fold_accuracy, seconds))
+
+
+def _fold_accuracy(predictions: pd.DataFrame) -> list[float]:
+    hits = (predictions["score"].to_numpy() >= 0.5) == (predictions["observed"].to_numpy() == 1)
+    keys = [predictions["repeat"], predictions["fold"]]
+    return [float(value) for value in pd.Series(hits).groupby(keys, sort=False).mean()]
+
+
+def _record(draft: dict[str, object], models: list[FoldModel], metrics: dict[str, object],
+            fold_accuracy: list[float], timings: dict[str, float]) -> dict[str, object]:
+    first = models[0]
+    return {
+        "run_id": new_run_id(), "created_at": datetime.now(UTC).isoformat(timespec="seconds"), **draft,
         "folds": [{"repeat": m.fold.repeat + 1, "fold": m.fold.number + 1, "n_train": len(m.fold.train),
                    "n_test": len(m.fold.test), "accuracy": accuracy, "rounds_kept": m.best_round,
                    "seconds": m.seconds} for m, accuracy in zip(models, fold_accuracy, strict=True)],

@@ -102,7 +102,7 @@ def train_fold(table: FeatureTable, fold: Fold, settings: TrainSettings, groups:
     Raises :class:`TrainingStopped` when ``stop`` is set during training.
     """
     started = time.perf_counter()
-    fit_rows, check_rows, check_name = _fit_and_check_rows(table, fold, settings, groups, seed)
+    fit_rows, check_rows, check_name = fit_and_check_rows(table, fold, settings, groups, seed)
     dtrain = xgb.DMatrix(table.matrix[fit_rows], label=table.observed[fit_rows], nthread=-1)
     dcheck = xgb.DMatrix(table.matrix[check_rows], label=table.observed[check_rows], nthread=-1)
     curves: dict[str, dict[str, list[float]]] = {}
@@ -118,8 +118,14 @@ def train_fold(table: FeatureTable, fold: Fold, settings: TrainSettings, groups:
                      check_name, best_round, time.perf_counter() - started)
 
 
-def _fit_and_check_rows(table: FeatureTable, fold: Fold, settings: TrainSettings, groups: np.ndarray | None,
-                        seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+def fit_and_check_rows(table: FeatureTable, fold: Fold, settings: TrainSettings, groups: np.ndarray | None,
+                       seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Return the rows trained on, the rows watched (the check set) and the check set's name.
+
+    With early stopping the check set is :data:`VALIDATION_SHARE` of ``fold.train``
+    (grouped like the split), named ``validation``; otherwise it is ``fold.test``,
+    named ``test``, only watched.
+    """
     if not settings.early_stopping:
         return fold.train, fold.test, "test"
     train = fold.train

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from kayfabe_core.__main__ import main
 from kayfabe_core.runs import list_runs, read_run
 from kayfabe_core.workspace import open_workspace
-from tests.conftest import ORIGINAL_TABLE
+from tests.conftest import ORIGINAL_TABLE, copy_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGINAL_ARGS = ["--label", "kayfabe", "--preset", "original-2021", "--test-size", "0.3",
@@ -28,7 +27,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def demo_copy(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("cli_train") / "ws"
-    shutil.copytree(demo_root, target, ignore=shutil.ignore_patterns("images"))
+    copy_workspace(demo_root, target, images=False)
     return target
 
 

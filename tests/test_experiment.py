@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -29,6 +28,7 @@ from kayfabe_core.runs import (
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import RoundReport, TrainingStopped, TrainSettings
 from kayfabe_core.workspace import Workspace, open_workspace
+from tests.conftest import copy_workspace
 
 SUMMARY_KEYS = {"run_id", "accuracy", "accuracy_ci", "precision", "recall", "f1", "roc_auc", "precision_ci",
                 "recall_ci", "f1_ci", "roc_auc_ci", "confusion", "n_train", "n_test", "seconds"}
@@ -36,7 +36,7 @@ SUMMARY_KEYS = {"run_id", "accuracy", "accuracy_ci", "precision", "recall", "f1"
 
 def copy_demo(demo_root: Path, target: Path) -> Workspace:
     """A writable copy of the demo workspace (training needs the database, not the pictures)."""
-    shutil.copytree(demo_root, target, ignore=shutil.ignore_patterns("images"))
+    copy_workspace(demo_root, target, images=False)
     return open_workspace(target, create=False)
 
 
