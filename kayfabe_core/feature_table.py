@@ -58,7 +58,7 @@ class FeatureTable:
         for array in (matrix.indptr, matrix.indices, matrix.data, self.observed):
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update("\n".join(self.names).encode())
-        digest.update("\n".join(map(str, self.context["item"])).encode())
+        digest.update("\n".join(self.context["item"].astype(str).tolist()).encode())
         return digest.hexdigest()[:16]
 
 

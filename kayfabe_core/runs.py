@@ -52,7 +52,7 @@ def save_run(workspace: Workspace, record: dict[str, object], boosters: list[xgb
             for number, booster in enumerate(boosters):
                 booster.save_model(str(partial / "models" / f"fold-{number + 1:02d}.ubj"))
         predictions.to_csv(partial / "predictions.csv", index=False)
-        sp.save_npz(partial / "test_features.npz", test_matrix.tocsr())
+        sp.save_npz(partial / "test_features.npz", test_matrix.tocsr(), compressed=False)  # 10x faster to write
         (partial / "feature_names.json").write_text(json.dumps(list(names)))
         (partial / "record.json").write_text(json.dumps(record, indent=2, default=str))
         partial.rename(final)
