@@ -13,9 +13,9 @@ from kayfabe_core.workspace import Workspace, connect
 
 ADJUDICATOR = "adjudicated"  # the coder name under which the team's decisions on disagreements are kept
 
-LATEST_CODES = (
-    "SELECT sha256, coder, value FROM codes c WHERE code_id = "
-    "(SELECT MAX(code_id) FROM codes c2 WHERE c2.sha256 = c.sha256 AND c2.coder = c.coder)"
+LATEST_CODES = (  # each coder's latest code per image (one pass over the codes_sha256 index)
+    "SELECT sha256, coder, value FROM codes WHERE code_id IN "
+    "(SELECT MAX(code_id) FROM codes GROUP BY sha256, coder)"
 )
 
 

@@ -17,12 +17,9 @@ import scipy.sparse as sp
 from kayfabe_core.feature_table import build_matrix
 from kayfabe_core.workspace import Workspace, connect
 
-IMAGE_POSTS_SQL = (
-    "SELECT i.sha256, i.position, p.post_url, p.owner, p.media_type, p.n_images, p.pub_date, "
-    "p.like_count, p.comment_count, p.view_count, p.description FROM images i "
-    "JOIN posts p ON p.post_url = i.post_url WHERE i.fetch_status = 'ok' AND i.sha256 IS NOT NULL "
-    "ORDER BY i.sha256, p.pub_date, p.post_url, i.position"
-)
+IMAGES_SQL = "SELECT sha256, position, post_url FROM images WHERE fetch_status = 'ok' AND +sha256 IS NOT NULL"
+POSTS_SQL = ("SELECT post_url, owner, media_type, n_images, pub_date, like_count, comment_count, view_count, "
+             "description FROM posts")
 WORD = re.compile(r"[a-z][a-z']{2,}")
 HASHTAG = re.compile(r"#(\w+)")
 STOP_WORDS = frozenset(
@@ -38,9 +35,16 @@ def read_image_posts(workspace: Workspace) -> pd.DataFrame:
     like_count, comment_count, view_count, description. An image found in
     several posts takes the earliest.
     """
-    with connect(workspace) as conn:
-        frame = pd.read_sql_query(IMAGE_POSTS_SQL, conn)
-    frame = frame.drop_duplicates("sha256").reset_index(drop=True)
+    with connect(workspace) as conn:  # two scans joined here: SQLite's join walked both by text keys, 5x slower
+        images = pd.read_sql_query(IMAGES_SQL, conn)
+        posts = pd.read_sql_query(POSTS_SQL, conn)
+    frame = images.merge(posts, on="post_url")[["sha256", "position", "post_url", *posts.columns[1:]]]
+    repeated = frame["sha256"].duplicated(keep=False)
+    if repeated.any():  # the earliest post wins (NULL dates first, as SQLite orders them)
+        first = frame[repeated].sort_values(["sha256", "pub_date", "post_url", "position"], na_position="first",
+                                            kind="stable").drop_duplicates("sha256")
+        frame = pd.concat([frame[~repeated], first])
+    frame = frame.sort_values("sha256", kind="stable").reset_index(drop=True)
     frame["time"] = pd.to_datetime(frame.pop("pub_date"), utc=True, errors="coerce", format="ISO8601")
     return frame
 
