@@ -19,6 +19,9 @@ Verbs:
                                            search XGBoost settings by cross-validation; the best becomes a run
   predict WORKSPACE [FILE.csv ...] --out scores.csv [--run RUN_ID] [--all] [--json]
                                            score posts with a saved run
+  predict WORKSPACE [FILE.csv ...] --out scores.csv --backend sagemaker [--wait | --no-wait] [--yes] [--region R]
+        [--bucket B] [--role-arn ARN] [--instance-type T] [--instance-count N] [--max-runtime S] [--job NAME]
+                                           score on a SageMaker batch transform (shows the cost first)
   runs WORKSPACE [--json]                  list the runs with their settings and metrics
   jobs WORKSPACE [--refresh | --stop JOB | --delete-data JOB | --resources] [--json]
                                            SageMaker training jobs: list, refresh (and save runs), stop, clean up

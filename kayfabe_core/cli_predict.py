@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kayfabe_core.cli_transform import add_transform_arguments, collect_transform, run_transform
 from kayfabe_core.errors import InputFileError
 
 
 def add_predict_verb(verbs: Any) -> None:
     """Register ``predict`` on the CLI's sub-parsers."""
     predict = verbs.add_parser("predict", help="score posts with a saved run")
+    predict.__class__ = _IntermixedParser  # FILE.csv may follow the options: predict WS --run R new.csv --out s.csv
     predict.add_argument("workspace")
     predict.add_argument("files", nargs="*", help="PhantomBuster CSV exports to import and score "
                                                   "(default: the workspace's posts with no coded image)")
@@ -21,35 +23,69 @@ def add_predict_verb(verbs: Any) -> None:
     predict.add_argument("--all", action="store_true", help="score every post of the workspace")
     predict.add_argument("--out", required=True, help="CSV file to write the scores to")
     predict.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    predict.add_argument("--backend", choices=["local", "sagemaker"], default="local",
+                         help="where to score: local (this computer, default) or sagemaker (a batch transform on "
+                              "AWS for very large jobs; costs money)")
+    add_transform_arguments(predict)
     predict.set_defaults(handler=run_predict_command)
 
 
+class _IntermixedParser(argparse.ArgumentParser):
+    """A sub-parser whose positional arguments may come between and after its options.
+
+    argparse alone takes all positionals from the first run of them, so in
+    ``predict WS --run R new.csv`` the file would be refused as unrecognized.
+    """
+
+    _inner = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._inner:  # parse_known_intermixed_args calls this method twice itself
+            return super().parse_known_args(args, namespace)
+        self._inner = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inner = False
+
+
 def run_predict_command(args: argparse.Namespace) -> int:
-    """Choose the posts, score them in chunks, write the CSV; return the exit status."""
+    """Choose the posts, score them (here in chunks, or on SageMaker), write the CSV; return the exit status."""
     from kayfabe_core.predict import all_posts, import_posts, predict_posts, uncoded_posts
     from kayfabe_core.scoring import latest_workspace_run
     from kayfabe_core.workspace import open_workspace
 
     workspace = open_workspace(args.workspace, create=False)
+    if args.job:  # a batch transform started before: only its scores are left to collect
+        return collect_transform(args, workspace, args.job)
     run_id = args.run or latest_workspace_run(workspace)
     if args.files:
         files = [(Path(path).name, _read(Path(path))) for path in args.files]
         _, posts = import_posts(workspace, files)
     else:
         posts = all_posts(workspace) if args.all else uncoded_posts(workspace)
+    if args.backend == "sagemaker":
+        return run_transform(args, workspace, run_id, posts)
     table, report = predict_posts(workspace, run_id, posts, None if args.json else _printer())
+    print_scores(args, run_id, table, report, len(set(posts)))
+    return 0
+
+
+def print_scores(args: argparse.Namespace, run_id: str, table: Any, report: Any, n_posts: int | None,
+                 extra: dict[str, object] | None = None) -> None:
+    """Write ``table`` to ``--out`` and say what was scored (one JSON object with ``--json``)."""
     table.to_csv(args.out, index=False)
-    data = {"run_id": run_id, "out": str(args.out), **report.to_dict()}
+    data = {"run_id": run_id, "out": str(args.out), **report.to_dict(), **(extra or {})}
     if args.json:
         print(json.dumps(data, indent=2))
-    else:
-        print(f"Scored {report.scored:,} of {report.images:,} images of {len(set(posts)):,} posts with run {run_id} "
-              f"(threshold {report.threshold:.2f}); wrote {args.out}.")
-        if report.not_fetched:
-            print(f"  {report.not_fetched:,} images are not fetched yet: run fetch-images first.")
-        for operation, count in report.missing_responses.items():
-            print(f"  {count:,} images have no {operation} response and were left out: run label first.")
-    return 0
+        return
+    posts = f" of {n_posts:,} posts" if n_posts is not None else ""
+    print(f"Scored {report.scored:,} of {report.images:,} images{posts} with run {run_id} "
+          f"(threshold {report.threshold:.2f}); wrote {args.out}.")
+    if report.not_fetched:
+        print(f"  {report.not_fetched:,} images are not fetched yet: run fetch-images first.")
+    for operation, count in report.missing_responses.items():
+        print(f"  {count:,} images have no {operation} response and were left out: run label first.")
 
 
 def _read(path: Path) -> bytes:

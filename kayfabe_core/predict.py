@@ -9,11 +9,12 @@ the Results page).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import xgboost as xgb
 
 from kayfabe_core.errors import StageNotReadyError
@@ -27,6 +28,7 @@ CHUNK = 20_000
 OPERATION_OF_SOURCE = {"label": "DetectLabels", "moderation": "DetectModerationLabels",
                        "celebrity": "RecognizeCelebrities"}
 REASONS = 3
+SCORE_COLUMNS = ("post_url", "image_url", "sha256", "score", "decision", "reasons")
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -75,12 +77,51 @@ def import_posts(workspace: Workspace, files: Sequence[tuple[str, bytes]]) -> tu
     return store_export(workspace, parsed), list(parsed.posts["post_url"])
 
 
-def predict_posts(workspace: Workspace, run_id: str, post_urls: Sequence[str],
-                  progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, PredictionReport]:
-    """Score every scorable image of ``post_urls`` with the run.
+@dataclass(frozen=True, eq=False)
+class ScoringPlan:
+    """What scoring ``post_urls`` with a run involves: the images that can be scored and how to build their rows."""
 
-    Returns one row per image (post_url, image_url, sha256, score, decision,
-    reasons), highest score first, and the :class:`PredictionReport`. Raises
+    run_id: str
+    options: FeatureOptions
+    names: tuple[str, ...]  # the run's vocabulary, in column order
+    labels_before_parents: list[str] | None
+    best_round: int
+    decisions: tuple[str, str]  # the names of YES and NO
+    scorable: pd.DataFrame  # post_url, image_url, sha256 of every image to score
+    report: PredictionReport
+
+    @property
+    def hashes(self) -> list[str]:
+        """The distinct images to score, in the order their rows are built."""
+        return list(self.scorable["sha256"].unique())
+
+    def matrices(self, workspace: Workspace, chunk: int | None = None) -> Iterator[tuple[list[str], sp.csr_matrix]]:
+        """Yield (images, their feature rows) ``chunk`` (default :data:`CHUNK`) images at a time, built exactly
+        as at training time."""
+        hashes, chunk = self.hashes, chunk or CHUNK
+        for start in range(0, len(hashes), chunk):
+            part = hashes[start:start + chunk]
+            yield part, build_scoring_matrix(workspace, self.options, self.names, part, self.labels_before_parents)
+
+    def table(self, scores: pd.DataFrame) -> pd.DataFrame:
+        """Return the scores table of ``scores`` (sha256, score, reasons): see :func:`scores_table`."""
+        return scores_table(self.scorable, scores, self.report.threshold, self.decisions)
+
+
+def scores_table(images: pd.DataFrame, scores: pd.DataFrame, threshold: float,
+                 decisions: tuple[str, str]) -> pd.DataFrame:
+    """Return ``scores`` (sha256, score, reasons) joined to ``images`` (post_url, image_url, sha256), decided at
+    ``threshold`` (``decisions``: the names of YES and NO), highest score first, in :data:`SCORE_COLUMNS`."""
+    table = images.merge(scores, on="sha256").sort_values("score", ascending=False, ignore_index=True, kind="stable")
+    table["decision"] = np.where(table["score"] >= threshold, *decisions)
+    return table[list(SCORE_COLUMNS)]
+
+
+def plan_scoring(workspace: Workspace, run_id: str, post_urls: Sequence[str]) -> ScoringPlan:
+    """Return which images of ``post_urls`` the run can score, and what it needs to score them.
+
+    Images not fetched, or lacking a kind of Rekognition response the run's
+    features use, are counted in the plan's report and left out. Raises
     :class:`StageNotReadyError` when the run was trained on an uploaded table.
     """
     record = read_run(workspace, run_id)
@@ -88,7 +129,6 @@ def predict_posts(workspace: Workspace, run_id: str, post_urls: Sequence[str],
     if origin["kind"] != "workspace":
         raise StageNotReadyError(f"Run {run_id} was trained on an uploaded table ({origin.get('file')}), whose "
                                  "features cannot be rebuilt from images.", "Choose a run trained on a workspace.")
-    options = _options(origin["options"])
     _, names = read_test_features(workspace, run_id)
     images = _images_of(workspace, post_urls)
     fetched = images[images["sha256"].notna()]
@@ -96,16 +136,34 @@ def predict_posts(workspace: Workspace, run_id: str, post_urls: Sequence[str],
                      if name.split(":")[0] in OPERATION_OF_SOURCE})
     missing = _missing_responses(workspace, list(fetched["sha256"].unique()), needed)
     lacking = set().union(*missing.values()) if missing else set()
-    scorable = fetched[~fetched["sha256"].isin(lacking)]
-    threshold = run_threshold(workspace, run_id)
-    scores = _score(workspace, run_id, record, options, names, list(scorable["sha256"].unique()), threshold,
-                    progress, origin.get("labels_before_parents"))
-    table = scorable.merge(scores, on="sha256").sort_values("score", ascending=False, ignore_index=True)
-    names_of = (record["data"]["positive_name"], record["data"]["negative_name"])  # type: ignore[index]
-    table["decision"] = np.where(table["score"] >= threshold, names_of[0], names_of[1])
-    report = PredictionReport(len(images), len(table), int(images["sha256"].isna().sum()),
-                              {operation: len(found) for operation, found in missing.items()}, threshold)
-    return table[["post_url", "image_url", "sha256", "score", "decision", "reasons"]], report
+    scorable = fetched[~fetched["sha256"].isin(lacking)].reset_index(drop=True)
+    report = PredictionReport(len(images), len(scorable), int(images["sha256"].isna().sum()),
+                              {operation: len(found) for operation, found in missing.items()},
+                              run_threshold(workspace, run_id))
+    data = record["data"]
+    return ScoringPlan(run_id, _options(origin["options"]), names, origin.get("labels_before_parents"),
+                       int(record["curve"]["best_round"]),  # type: ignore[index]
+                       (str(data["positive_name"]), str(data["negative_name"])),  # type: ignore[index]
+                       scorable, report)
+
+
+def predict_posts(workspace: Workspace, run_id: str, post_urls: Sequence[str],
+                  progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, PredictionReport]:
+    """Score every scorable image of ``post_urls`` with the run, on this computer.
+
+    Returns one row per image (post_url, image_url, sha256, score, decision,
+    reasons), highest score first, and the :class:`PredictionReport`. Raises
+    :class:`StageNotReadyError` when the run was trained on an uploaded table.
+    """
+    plan = plan_scoring(workspace, run_id, post_urls)
+    booster = load_booster(workspace, run_id)
+    frames, total = [], len(plan.hashes)
+    for chunk, matrix in plan.matrices(workspace):
+        frames.append(_score(booster, plan, chunk, matrix))
+        if progress is not None:
+            progress(sum(map(len, frames)), total)
+    scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sha256", "score", "reasons"])
+    return plan.table(scores), plan.report
 
 
 def _options(stored: dict[str, object]) -> FeatureOptions:
@@ -137,22 +195,13 @@ def _missing_responses(workspace: Workspace, hashes: list[str], operations: list
     return missing
 
 
-def _score(workspace: Workspace, run_id: str, record: dict[str, object], options: FeatureOptions,
-           names: tuple[str, ...], hashes: list[str], threshold: float,
-           progress: ProgressCallback | None, labels_before_parents: list[str] | None) -> pd.DataFrame:
-    booster = load_booster(workspace, run_id)
-    best_round = int(record["curve"]["best_round"])  # type: ignore[index]
-    frames = []
-    for start in range(0, len(hashes), CHUNK):
-        chunk = hashes[start:start + CHUNK]
-        data = xgb.DMatrix(build_scoring_matrix(workspace, options, names, chunk, labels_before_parents), nthread=-1)
-        scores = booster.predict(data, iteration_range=(0, best_round))
-        contributions = booster.predict(data, pred_contribs=True, iteration_range=(0, best_round))[:, :-1]
-        frames.append(pd.DataFrame({"sha256": chunk, "score": scores.astype(float),
-                                    "reasons": _reasons(contributions, scores >= threshold, names)}))
-        if progress is not None:
-            progress(min(start + CHUNK, len(hashes)), len(hashes))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sha256", "score", "reasons"])
+def _score(booster: xgb.Booster, plan: ScoringPlan, hashes: list[str], matrix: sp.csr_matrix) -> pd.DataFrame:
+    data = xgb.DMatrix(matrix, nthread=-1)
+    rounds = (0, plan.best_round)
+    scores = booster.predict(data, iteration_range=rounds)
+    contributions = booster.predict(data, pred_contribs=True, iteration_range=rounds)[:, :-1]
+    return pd.DataFrame({"sha256": hashes, "score": scores.astype(float),
+                         "reasons": _reasons(contributions, scores >= plan.report.threshold, plan.names)})
 
 
 def _reasons(contributions: np.ndarray, decided_yes: np.ndarray, names: tuple[str, ...]) -> list[str]:

@@ -31,7 +31,8 @@ def choose_run(workspace: Workspace) -> str | None:
         st.info("Only runs trained on this workspace's images can score its posts; train one on the Train page.",
                 icon=":material/info:")
         return None
-    labels = {row.run_id: f"{row.name or row.run_id} · accuracy {row.accuracy:.3f}" for row in runs.itertuples()}
+    labels = {row.run_id: f"{row.name or row.run_id}{' · trained on SageMaker' if row.backend == 'sagemaker' else ''}"
+                          f" · accuracy {row.accuracy:.3f}" for row in runs.itertuples()}
     return str(st.selectbox("Run", list(labels), format_func=labels.get, key="predict_run"))
 
 

@@ -11,18 +11,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from kayfabe_core.errors import StageNotReadyError
 from kayfabe_core.experiment import run_experiment
 from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.predict import predict_posts, run_threshold, save_run_threshold, uncoded_posts
-from kayfabe_core.runs import read_predictions
+from kayfabe_core.runs import read_predictions, read_run
+from kayfabe_core.sagemaker_client import make_sagemaker_clients
+from kayfabe_core.sagemaker_finish import finish_job
+from kayfabe_core.sagemaker_launch import launch_training, plan_sagemaker_training
 from kayfabe_core.scoring import latest_workspace_run, score_images
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.tables import read_feature_table
 from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import Workspace, open_workspace
 from tests.conftest import copy_workspace
+from tests.predict_support import capture_downloads
+from tests.sagemaker_support import (
+    REGION,
+    SETTINGS,
+    fake_aws,  # noqa: F401
+    local_booster,
+    moto_clients,
+    place_artifact,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,12 +113,10 @@ def test_cli_predict_writes_the_csv_the_page_would_show(demo: Workspace, tmp_pat
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["run_id"], report["scored"], report["images"]) == (run_id, 1954, 1954)
-    written = pd.read_csv(out)
+    written = pd.read_csv(out, keep_default_na=False)
     assert list(written.columns) == ["post_url", "image_url", "sha256", "score", "decision", "reasons"]
     page_table, _ = predict_posts(demo, run_id, uncoded_posts(demo) or list(written["post_url"].unique()))
-    merged = written.merge(page_table, on=["post_url", "sha256"], suffixes=("", "_page"))
-    assert len(merged) == len(written)
-    np.testing.assert_allclose(merged["score"], merged["score_page"], rtol=1e-6)
+    pd.testing.assert_frame_equal(written, page_table, check_exact=True, check_dtype=False)  # row by row
 
 
 def test_cli_predict_without_a_workspace_run_says_so(tmp_path: Path) -> None:
@@ -114,3 +125,61 @@ def test_cli_predict_without_a_workspace_run_says_so(tmp_path: Path) -> None:
                            str(tmp_path / "s.csv")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "needs a model trained on this workspace" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- a run trained on SageMaker (moto server) ----------------------------------------------------------------------
+
+SAGEMAKER_OPTIONS = FeatureOptions(include_parents=False, metadata=True, caption=True, min_images=3,
+                                   label_threshold=90)
+EARLY = TrainSettings.from_choices("careful", {"num_boost_round": 60, "early_stopping_rounds": 5, "eta": 0.3})
+
+
+def sagemaker_run(workspace: Workspace, moto_url: str) -> str:
+    """Launch a SageMaker job on the workspace's features (moto), place the container's model, finish it."""
+    clients = moto_clients(moto_url)
+    plan = plan_sagemaker_training(build_features(workspace, SAGEMAKER_OPTIONS), SplitOptions(), EARLY, SETTINGS,
+                                   "cloud")
+    status = launch_training(workspace, clients, plan, confirmed=True)
+    booster, _ = local_booster(plan.table.matrix, plan.table.observed, plan.fit_rows, plan.check_rows, EARLY,
+                               SplitOptions().seed)
+    place_artifact(clients.s3, status.model_artifact, booster)
+    restarted = open_workspace(workspace.root, create=False)
+    return finish_job(restarted, make_sagemaker_clients(REGION, moto_url, max_attempts=1), status.job_name).run_id
+
+
+def test_a_run_trained_on_sagemaker_predicts_here_too(demo_root: Path, tmp_path: Path, moto_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = open_workspace(copy_workspace(demo_root, tmp_path / "demo"))
+    run_id = sagemaker_run(workspace, moto_url)
+    record = read_run(workspace, run_id)
+    assert record["backend"] == "sagemaker" and record["curve"]["best_round"] < 60  # type: ignore[index]
+    saved = read_predictions(workspace, run_id)
+    posts = list(saved["post"].unique())
+
+    table, report = predict_posts(workspace, run_id, posts)
+    assert report.scored == len(table) == report.images and not report.missing_responses
+    by_image = table.drop_duplicates("sha256").set_index("sha256")["score"]
+    np.testing.assert_array_equal(by_image.reindex(saved["item"]).to_numpy(), saved["score"].to_numpy())
+
+    out = tmp_path / "scores.csv"
+    done = subprocess.run([sys.executable, "-m", "kayfabe_core", "predict", str(workspace.root), "--run", run_id,
+                           "--all", "--out", str(out), "--json"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["run_id"] == run_id
+    written = pd.read_csv(out).drop_duplicates("sha256").set_index("sha256")["score"]
+    np.testing.assert_array_equal(written.reindex(saved["item"]).to_numpy(), saved["score"].to_numpy())
+
+    downloads = capture_downloads(monkeypatch)
+    monkeypatch.setenv("KAYFABE_WORKSPACE", str(workspace.root))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/7_predict.py").run()
+    assert not at.exception
+    choice = at.selectbox(key="predict_run")
+    assert choice.value == run_id
+    accuracy = record["metrics"]["accuracy"]  # type: ignore[index]
+    assert choice.options == [f"cloud · trained on SageMaker · accuracy {accuracy:.3f}"]
+    at.radio(key="predict_posts").set_value("all").run()
+    assert not at.exception
+    assert "**1,954** of 1,954 images scored, decided at the run's threshold 0.50." in [md.value for md in at.markdown]
+    assert downloads[f"scores-{run_id}.csv"] == out.read_bytes()  # the page and the command line agree

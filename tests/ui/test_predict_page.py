@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
 from pathlib import Path
+
+import pandas as pd
+import pytest
 
 from kayfabe_core.experiment import run_experiment
 from kayfabe_core.features import FeatureOptions, build_features
+from kayfabe_core.fetch import FetchSettings, fetch_images
+from kayfabe_core.predict import all_posts
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import open_workspace
 from tests.conftest import copy_workspace
-from tests.ui.conftest import texts
+from tests.predict_support import FETCHED_AT, capture_downloads, new_export, picture_server
+from tests.ui.conftest import ROOT, texts
+
+OPTIONS = FeatureOptions(include_parents=False, metadata=True, caption=True, min_images=3, label_threshold=90)
 
 
 def test_predict_every_post_of_the_demo(demo_root: Path, tmp_path: Path, open_app) -> None:
@@ -47,3 +58,60 @@ def test_predict_every_post_of_the_demo(demo_root: Path, tmp_path: Path, open_ap
     at.selectbox(key="coding_order").set_value("sent").run()
     assert not at.exception
     assert at.session_state["coding_current"] == sent[0]
+
+
+def test_a_new_export_scored_on_the_page_and_from_the_cli_gives_the_same_scores(
+        demo_root: Path, tmp_path: Path, open_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_workspace(demo_root, tmp_path / "demo")
+    workspace = open_workspace(root)
+    run = run_experiment(workspace, build_features(workspace, OPTIONS), SplitOptions(),
+                         TrainSettings.from_choices("quick"), name="for a new export")
+    known = set(all_posts(workspace))
+    downloads = capture_downloads(monkeypatch)
+    pictures: dict[str, bytes] = {}
+    with picture_server(pictures) as base_url:
+        export = new_export(base_url)
+        pictures.update(export.pictures)
+        assert not known & set(export.posts)
+        csv_file = tmp_path / "new-2022.csv"
+        csv_file.write_text(export.csv_text)
+
+        at = open_app(root)
+        at.switch_page("pages/7_predict.py").run()
+        at.radio(key="predict_posts").set_value("upload").run()
+        at.file_uploader(key="predict_upload").set_value(("new-2022.csv", csv_file.read_bytes(), "text/csv")).run()
+        assert not at.exception
+        images = len(export.pictures)
+        assert f"new-2022.csv: {len(export.posts)} posts ({len(export.posts)} new to this workspace)." in texts(at)
+        assert f"{images} images are not fetched yet, so they cannot be scored." in texts(at)
+        assert not downloads  # nothing scored, nothing to download
+
+        fetched = fetch_images(workspace, FetchSettings(allow_private=True, workers=2, now=FETCHED_AT))
+        assert fetched.ok == images
+        at.run()
+        assert f"{images} images have no DetectLabels response" in texts(at)
+
+        labels = tmp_path / "responses.jsonl"
+        labels.write_text(export.label_lines)
+        assert cli("import-labels", str(root), str(labels)).returncode == 0
+        at.run()
+    assert not at.exception
+    assert f"**{images}** of {images} images scored, decided at the run's threshold 0.50." in texts(at)
+    page = pd.read_csv(io.BytesIO(downloads[f"scores-{run.run_id}.csv"]))
+
+    out = tmp_path / "scores.csv"
+    done = cli("predict", str(root), "--run", run.run_id, str(csv_file), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"Scored {images} of {images} images of {len(export.posts)} posts with run {run.run_id}" in done.stdout
+    command_line = pd.read_csv(out)
+    assert list(page.columns) == ["post_url", "image_url", "sha256", "score", "decision", "reasons"]
+    assert len(page) == images and set(page["post_url"]) == set(export.posts)
+    pd.testing.assert_frame_equal(page, command_line, check_exact=True)  # row by row: images, scores, decisions
+    assert downloads[f"scores-{run.run_id}.csv"] == out.read_bytes()  # and the very same file
+    assert page["score"].is_monotonic_decreasing and page["decision"].nunique() == 2
+    assert ((page["score"] >= 0.5) == (page["decision"] == "In kayfabe")).all()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kayfabe_core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
