@@ -42,9 +42,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def demo(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A copy of the demo with one run trained on it, so each test can run on its own."""
     target = tmp_path_factory.mktemp("predict") / "demo"
     copy_workspace(demo_root, target)
-    return open_workspace(target)
+    workspace = open_workspace(target)
+    run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(), TrainSettings.from_choices())
+    return workspace
 
 
 @pytest.mark.parametrize("options", [
