@@ -29,8 +29,10 @@ from kayfabe_core.train import RoundReport, TrainSettings
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, show_error, stage_guard, workspace_version
+from kayfabe_ui.sagemaker_jobs_view import has_unfinished_jobs
 from kayfabe_ui.stopping import ClickToStop
 
+WHERE = {"local": "This computer", "sagemaker": "Amazon SageMaker"}
 SOURCES = {"workspace": "The coded images of this workspace", "table": "A ready-made feature table (CSV)"}
 KNOB_FORMAT = {int: "%d", float: "%.2f"}
 
@@ -213,11 +215,25 @@ class TrainingProgress(ClickToStop):
                                                        rounds=report.rounds), key=f"live_{self._drawn}")
 
 
-def render_train(workspace: Workspace, table: FeatureTable, options: SplitOptions, n_folds: int,
-                 settings: TrainSettings) -> None:
-    """Draw step 4: a run name and the Train button; on success open the run on the Results page."""
+def choose_where(workspace: Workspace) -> tuple[str, str]:
+    """Draw step 4's head: where to train (this computer by default; SageMaker while a job of the workspace is
+    unfinished, so a refresh finds it again) and the run's name; return both."""
     st.subheader("4. Train")
+    busy = has_unfinished_jobs(workspace)
+    where = st.segmented_control("Where to train", list(WHERE), format_func=WHERE.get, required=True,
+                                 default="sagemaker" if busy else "local", key="train_where",
+                                 help="This computer trains at once, for free. Amazon SageMaker trains on AWS "
+                                      "machines you pay for, then the model is scored here.")
+    if busy and where != "sagemaker":
+        st.info("A SageMaker job of this workspace has not finished: choose Amazon SageMaker to follow it.",
+                icon=":material/cloud_sync:")
     name = st.text_input("Name of this run (optional)", key="run_name", placeholder="e.g. original preset, ≥ 80 %")
+    return str(where or "local"), name
+
+
+def render_train(workspace: Workspace, table: FeatureTable, options: SplitOptions, n_folds: int,
+                 settings: TrainSettings, name: str = "") -> None:
+    """Draw the Train button (on this computer); on success open the run on the Results page."""
     trainings = n_folds * settings.rounds
     st.caption(f"{n_folds} model{'s' if n_folds > 1 else ''} × up to {settings.rounds:,} rounds "
                f"({trainings:,} rounds in all), on this computer.")

@@ -1,15 +1,15 @@
-"""Train: choose the data, the split and XGBoost's settings, and train a model on this computer."""
+"""Train: choose the data, the split and XGBoost's settings, and train a model on this computer or on SageMaker."""
 
 import streamlit as st
 
 from kayfabe_ui.common import current_workspace, progress_of
-from kayfabe_ui.train_view import choose_settings, choose_split, choose_table, render_train
+from kayfabe_ui.sagemaker_view import render_sagemaker
+from kayfabe_ui.train_view import choose_settings, choose_split, choose_table, choose_where, render_train
 from kayfabe_ui.tune_view import render_tuning
 
 st.title("Train")
 st.caption("Choose what to learn from, how to split the coded images into training and test sets, and "
-           "XGBoost's settings (or a preset); then train. Training on Amazon SageMaker is not built yet: "
-           "everything here runs on this computer.")
+           "XGBoost's settings (or a preset); then train, on this computer or on Amazon SageMaker.")
 workspace = current_workspace()
 if workspace is None:
     st.stop()
@@ -22,6 +22,10 @@ if split is None or settings is None:
     st.stop()
 train_tab, tune_tab = st.tabs(["Train with these settings", "Or let a tuner search them"])
 with train_tab:
-    render_train(workspace, table, split[0], split[1], settings)
+    where, name = choose_where(workspace)
+    if where == "sagemaker":
+        render_sagemaker(workspace, table, split[0], settings, name)
+    else:
+        render_train(workspace, table, split[0], split[1], settings, name)
 with tune_tab:
     render_tuning(workspace, table, split[0])
