@@ -17,14 +17,18 @@ Verbs:
                                            train on SageMaker's built-in XGBoost (shows the cost first)
   tune (--workspace DIR | --table FILE.csv --label COL) [--folds K] [--trials N] [...] [--json]
                                            search XGBoost settings by cross-validation; the best becomes a run
+  tune WORKSPACE --backend sagemaker [--max-jobs N] [--parallel-jobs M] [--tune KEY[=LOW:HIGH] ...]
+        [the SageMaker options of train] [--yes] [--wait | --no-wait]
+                                           a SageMaker tuning job (shows the cost first); the best job becomes a run
   predict WORKSPACE [FILE.csv ...] --out scores.csv [--run RUN_ID] [--all] [--json]
                                            score posts with a saved run
   predict WORKSPACE [FILE.csv ...] --out scores.csv --backend sagemaker [--wait | --no-wait] [--yes] [--region R]
         [--bucket B] [--role-arn ARN] [--instance-type T] [--instance-count N] [--max-runtime S] [--job NAME]
                                            score on a SageMaker batch transform (shows the cost first)
   runs WORKSPACE [--json]                  list the runs with their settings and metrics
-  jobs WORKSPACE [--refresh | --stop JOB | --delete-data JOB | --resources] [--json]
-                                           SageMaker training jobs: list, refresh (and save runs), stop, clean up
+  jobs WORKSPACE [--refresh | --stop JOB | --delete-data JOB | --resources | --trials TUNING_JOB] [--json]
+                                           SageMaker training and tuning jobs: list, refresh (and save runs), stop,
+                                           clean up, a tuning job's trials
 
 A problem with the input prints one message on stderr and exits 1.
 """

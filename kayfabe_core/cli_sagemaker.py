@@ -116,13 +116,15 @@ def _confirm(question: str) -> bool:
 
 def add_jobs_verb(verbs: Any) -> None:
     """Register ``jobs`` on the CLI's sub-parsers."""
-    jobs = verbs.add_parser("jobs", help="list the SageMaker training jobs of a workspace (and refresh, stop, "
-                                         "clean up)")
+    jobs = verbs.add_parser("jobs", help="list the SageMaker training and tuning jobs of a workspace (and refresh, "
+                                         "stop, clean up)")
     jobs.add_argument("workspace")
     action = jobs.add_mutually_exclusive_group()
     action.add_argument("--refresh", action="store_true",
-                        help="ask AWS how unfinished jobs stand, and save the runs of completed ones")
-    action.add_argument("--stop", metavar="JOB", help="stop a running training job")
+                        help="ask AWS how unfinished jobs stand, and save the runs of completed ones (for a tuning "
+                             "job: of its best training job)")
+    action.add_argument("--stop", metavar="JOB", help="stop a running training or tuning job")
+    action.add_argument("--trials", metavar="TUNING_JOB", help="list a tuning job's trials as last refreshed")
     action.add_argument("--delete-data", metavar="JOB", help="delete the job's files in S3 (data, model)")
     action.add_argument("--resources", action="store_true", help="list what this workspace created in AWS")
     jobs.add_argument("--force", action="store_true", help="with --delete-data: even if its run is not saved yet")
@@ -132,14 +134,20 @@ def add_jobs_verb(verbs: Any) -> None:
 
 def run_jobs_command(args: argparse.Namespace) -> int:
     """List, refresh, stop or clean up the workspace's SageMaker jobs; return the exit status."""
+    import pandas as pd
+
+    from kayfabe_core.cli_sagemaker_tuning import run_tuning_action
     from kayfabe_core.sagemaker_client import make_sagemaker_clients
     from kayfabe_core.sagemaker_data import DeletedData
     from kayfabe_core.sagemaker_finish import refresh_jobs
     from kayfabe_core.sagemaker_jobs import aws_resources, delete_job_data, stop_job
     from kayfabe_core.sagemaker_store import read_job
+    from kayfabe_core.sagemaker_tuning_jobs import refresh_tunings, tuning_resources
     from kayfabe_core.workspace import open_workspace
 
     workspace = open_workspace(args.workspace, create=False)
+    if run_tuning_action(args, workspace):  # --trials, or --stop / --delete-data of a tuning job
+        return 0
     if args.stop or args.delete_data:
         name = args.stop or args.delete_data
         clients = make_sagemaker_clients(str(read_job(workspace, name).detail.get("region", "")), with_logs=False)
@@ -151,10 +159,11 @@ def run_jobs_command(args: argparse.Namespace) -> int:
                f"Deleted {deleted.objects:,} objects ({deleted.bytes / 1e6:,.2f} MB) of job {name} from S3.")
         return 0
     if args.resources:
-        table = aws_resources(workspace)
+        table = pd.concat([aws_resources(workspace), tuning_resources(workspace)], ignore_index=True)
         print(table.to_json(orient="records", indent=2) if args.json else _resources_text(table))
         return 0
     if args.refresh:
+        refresh_tunings(workspace, make_sagemaker_clients)
         refresh_jobs(workspace, make_sagemaker_clients)
     _print_jobs(args, workspace)
     return 0
@@ -170,14 +179,18 @@ def _print(args: argparse.Namespace, data: dict[str, object], text: str) -> None
 def _print_jobs(args: argparse.Namespace, workspace: Workspace) -> None:
     import pandas as pd
 
+    from kayfabe_core.cli_sagemaker_tuning import print_tunings, tuning_records
     from kayfabe_core.sagemaker_jobs import list_jobs
 
     jobs = list_jobs(workspace)
     if args.json:
-        print(jobs.to_json(orient="records", indent=2))
+        records = [{"kind": "training", **record} for record in json.loads(jobs.to_json(orient="records"))]
+        print(json.dumps(records + tuning_records(workspace), indent=2))
         return
     if jobs.empty:
-        print("No SageMaker jobs yet: start one with `python -m kayfabe_core train WORKSPACE --backend sagemaker`.")
+        if not print_tunings(workspace):
+            print("No SageMaker jobs yet: start one with `python -m kayfabe_core train WORKSPACE --backend "
+                  "sagemaker` (or `tune WORKSPACE --backend sagemaker`).")
         return
     print(f"{'job':<30} {'started (UTC)':<17} {'state':<11} {'instances':<18} {'billed':>8} {'run':<26} note")
     for row in jobs.itertuples():
@@ -187,6 +200,7 @@ def _print_jobs(args: argparse.Namespace, workspace: Workspace) -> None:
         run_id = row.run_id if isinstance(row.run_id, str) else ""
         print(f"{row.job_name:<30} {row.created_at[:16].replace('T', ' '):<17} {row.state:<11} {machines:<18} "
               f"{billed:>8} {run_id:<26} {note}")
+    print_tunings(workspace)
 
 
 def _resources_text(table: Any) -> str:

@@ -1,4 +1,5 @@
-"""The ``tune`` verb of the command line: the same search the Runs page's tuning tab runs."""
+"""The ``tune`` verb of the command line: the same search the Runs page's tuning tab runs, on this computer
+or (``--backend sagemaker``) as a SageMaker hyperparameter tuning job."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kayfabe_core.cli_train import add_data_arguments, load_table
+from kayfabe_core.cli_sagemaker import add_sagemaker_arguments
+from kayfabe_core.cli_train import add_data_arguments, load_table, resolve_workspace_argument
 from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
 from kayfabe_core.feature_table import drop_features
 from kayfabe_core.split import METHODS, SplitOptions
@@ -20,12 +22,17 @@ from kayfabe_core.split import METHODS, SplitOptions
 
 def add_tune_verb(verbs: Any) -> None:
     """Register ``tune`` on the CLI's sub-parsers."""
-    seed = int({knob.key: knob for knob in SPLIT_KNOBS}["seed"].default)
-    tune = verbs.add_parser("tune", help="search XGBoost settings by cross-validation on this computer",
+    knobs = {knob.key: knob for knob in SPLIT_KNOBS}
+    seed = int(knobs["seed"].default)
+    tune = verbs.add_parser("tune", help="search XGBoost settings (on this computer, or on SageMaker)",
                             description="Search XGBoost settings with Optuna: every trial is scored by the same "
                                         "cross-validation, trial 0 is the starting preset, every trial is kept in "
-                                        "the workspace, and the best settings are saved as a run.")
-    add_data_arguments(tune, "tune")
+                                        "the workspace, and the best settings are saved as a run. With --backend "
+                                        "sagemaker a SageMaker tuning job searches instead (one split, the "
+                                        "validation log loss chooses), and its best training job becomes a run.")
+    add_data_arguments(tune, "tune", positional=True)
+    tune.add_argument("--backend", choices=["local", "sagemaker"], default="local",
+                      help="where to tune: local (this computer, default) or sagemaker (AWS, costs money)")
     tune.add_argument("--split", choices=[name for name in METHODS if name != "time"], default=None,
                       help="grouped (default with a workspace or --group-by), stratified or random")
     tune.add_argument("--folds", type=int, default=5, help="cross-validation folds every trial shares (default 5)")
@@ -34,7 +41,8 @@ def add_tune_verb(verbs: Any) -> None:
     tune.add_argument("--timeout", type=float, default=None, metavar="S",
                       help="start no new trial after S seconds")
     tune.add_argument("--seed", type=int, default=seed, help="seeds the folds, the models and the search")
-    tune.add_argument("--vary", action="extend", nargs="+", default=None, metavar="KEY[=LOW:HIGH]",
+    tune.add_argument("--vary", "--tune", dest="vary", action="extend", nargs="+", default=None,
+                      metavar="KEY[=LOW:HIGH]",
                       help="settings to search, with their range (default: eta max_depth min_child_weight "
                            "subsample colsample_bytree gamma, over the usual ranges)")
     tune.add_argument("--preset", default=None,
@@ -48,6 +56,12 @@ def add_tune_verb(verbs: Any) -> None:
                            "(default: $KAYFABE_WORKSPACE or ./workspace)")
     tune.add_argument("--name", default="", help="a name for the best run")
     tune.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    cloud = tune.add_argument_group("SageMaker tuning (with --backend sagemaker)")
+    cloud.add_argument("--max-jobs", type=int, default=10, help="training jobs in all (default 10)")
+    cloud.add_argument("--parallel-jobs", type=int, default=2, help="training jobs at once (default 2)")
+    cloud.add_argument("--test-size", type=float, default=knobs["test_size"].default,
+                       help="share of the images held out for the test (default 0.3)")
+    add_sagemaker_arguments(tune)
     tune.set_defaults(handler=run_tune_command)
 
 
@@ -57,6 +71,8 @@ def run_tune_command(args: argparse.Namespace) -> int:
     from kayfabe_core.tune import DEFAULT_VARIED, TuneOptions, parse_range, tune
     from kayfabe_core.workspace import default_workspace_path, open_workspace
 
+    resolve_workspace_argument(args)
+    started = time.perf_counter()
     table = load_table(args)
     if args.drop and args.workspace:
         table = drop_features(table, args.drop)
@@ -65,6 +81,10 @@ def run_tune_command(args: argparse.Namespace) -> int:
     if args.rounds is not None:
         fixed["num_boost_round"] = args.rounds
     knobs = dict(parse_range(text) for text in (args.vary or DEFAULT_VARIED))
+    if args.backend == "sagemaker":
+        from kayfabe_core.cli_sagemaker_tuning import run_sagemaker_tune
+
+        return run_sagemaker_tune(args, workspace, table, knobs, fixed, time.perf_counter() - started)
     options = TuneOptions(knobs, args.trials, args.timeout, args.folds, args.seed,
                           args.preset or DEFAULT_PRESET, fixed)
     group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())

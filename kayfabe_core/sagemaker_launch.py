@@ -83,8 +83,12 @@ class SageMakerPlan:
 
 def plan_sagemaker_training(table: FeatureTable, split_options: SplitOptions, train_settings: TrainSettings,
                             settings: SageMakerSettings, name: str = "",
-                            features_seconds: float = 0.0) -> SageMakerPlan:
+                            features_seconds: float = 0.0, *, hold_out_validation: bool = False) -> SageMakerPlan:
     """Return the plan of one SageMaker training of ``table`` (no AWS call, nothing uploaded).
+
+    With ``hold_out_validation`` (tuning, which chooses settings on the
+    validation channel) the check rows are always a validation share of the
+    training rows, as with early stopping, never the test rows.
 
     Raises :class:`SettingError` for cross-validation or repeats (SageMaker trains
     one model), for a split that does not fit the data, more instances than
@@ -96,7 +100,10 @@ def plan_sagemaker_training(table: FeatureTable, split_options: SplitOptions, tr
     started = time.perf_counter()
     split = make_split(table, split_options)
     groups, _ = group_ids(table, split_options) if split.grouped_by else (None, "")
-    fit_rows, check_rows, check_name = fit_and_check_rows(table, split.folds[0], train_settings, groups,
+    rows_settings = train_settings
+    if hold_out_validation and not train_settings.early_stopping:  # the very rows early stopping would hold out
+        rows_settings = TrainSettings({**train_settings.values, "early_stopping_rounds": 1})
+    fit_rows, check_rows, check_name = fit_and_check_rows(table, split.folds[0], rows_settings, groups,
                                                           split_options.seed)
     if settings.instance_count > len(fit_rows):
         raise SettingError(f"{settings.instance_count} instances need at least as many training images; "
