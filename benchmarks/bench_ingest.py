@@ -1,16 +1,26 @@
-"""Benchmark: import a large PhantomBuster export into a new workspace.
+"""Benchmark: import a large PhantomBuster export into a new workspace, as the command line does.
 
 Generates a synthetic export with the demo generator (same column layout,
-carousels, videos, error rows, duplicates), then times reading + normalising
-and writing into SQLite, as the Posts page and `ingest` do. Prints one table.
+carousels, videos, error rows, duplicates) and writes it to a CSV file. Then,
+for each size, a fresh process runs the command line's import
+(``python -m kayfabe_core ingest WORKSPACE FILE.csv``: the file streamed from disk
+in chunks, one transaction) and reports its time (wall clock, and CPU time, which
+depends less on what else runs on the machine) and its peak memory (ru_maxrss).
+With ``--upload`` the same file also goes through the Posts page's path (the
+bytes in memory, :func:`kayfabe_core.ingest.ingest_files`) in another process.
+Prints one Markdown table.
 
     .venv/bin/python benchmarks/bench_ingest.py                # 10,000 and 100,000 posts
-    .venv/bin/python benchmarks/bench_ingest.py --posts 250000
+    .venv/bin/python benchmarks/bench_ingest.py --posts 250000 --upload
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
+import os
 import platform
 import resource
 import sys
@@ -18,45 +28,77 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from kayfabe_core.demo import make_export  # noqa: E402
-from kayfabe_core.ingest import read_export, store_export  # noqa: E402
-from kayfabe_core.workspace import open_workspace  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def bench(n_posts: int) -> dict[str, float]:
-    """Return timings (seconds) and sizes for importing an export of ``n_posts`` posts."""
-    export = make_export(n_posts, seed=1)
-    data = export.csv_text.encode()
-    with tempfile.TemporaryDirectory() as folder:
-        workspace = open_workspace(Path(folder) / "ws")
-        start = time.perf_counter()
-        parsed = read_export([("bench.csv", data)])
-        parsed_at = time.perf_counter()
-        report = store_export(workspace, parsed)
-        stored_at = time.perf_counter()
-    return {
-        "posts": report.posts, "rows": report.rows_read, "images": report.images,
-        "mb": len(data) / 1e6, "read_s": parsed_at - start, "store_s": stored_at - parsed_at,
-        "total_s": stored_at - start,
-    }
+def write_export(n_posts: int, path: Path) -> None:
+    """Write a synthetic export of ``n_posts`` posts to ``path`` (in a child process, to keep this one small)."""
+    code = ("import sys; from pathlib import Path; from kayfabe_core.demo import make_export; "
+            "Path(sys.argv[2]).write_text(make_export(int(sys.argv[1]), seed=1).csv_text)")
+    _run_child([sys.executable, "-c", code, str(n_posts), str(path)])
+
+
+def measure(path: Path, way: str, folder: Path) -> dict[str, float]:
+    """Import ``path`` into a new workspace in a fresh process; return its seconds, peak MB and counts."""
+    out = folder / f"{way}.json"
+    rusage = _run_child([sys.executable, __file__, "--child", way, str(path), str(folder / f"ws-{way}"), str(out)])
+    return json.loads(out.read_text()) | {"peak_mb": rusage.ru_maxrss / 1024}
+
+
+def _run_child(command: list[str]) -> resource.struct_rusage:
+    pid = os.posix_spawn(command[0], command, dict(os.environ, PYTHONPATH=str(ROOT)))
+    _, status, rusage = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command[:3])} … failed")
+    return rusage
+
+
+def child(way: str, path: Path, workspace: Path, out: Path) -> None:
+    """In the child: time one import, through the command line's own entry point or the Posts page's call."""
+    sys.path.insert(0, str(ROOT))
+    from kayfabe_core.__main__ import main
+    from kayfabe_core.ingest import ingest_files
+    from kayfabe_core.workspace import open_workspace
+
+    printed = io.StringIO()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    if way == "cli":
+        with contextlib.redirect_stdout(printed):
+            if main(["ingest", str(workspace), str(path), "--json"]) != 0:
+                raise SystemExit(1)
+        report = json.loads(printed.getvalue())
+    else:
+        report = ingest_files(open_workspace(workspace), [(path.name, path.read_bytes())]).to_dict()
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    out.write_text(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "posts": report["posts"],
+                               "rows": report["rows_read"], "images": report["images"]}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--posts", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--upload", action="store_true", help="also time the Posts page's in-memory path")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print(f"Python {platform.python_version()} on {platform.machine()}, "
-          f"{__import__('os').cpu_count()} cores")
-    print("| posts | CSV rows | images | CSV MB | read + normalise s | write to SQLite s | total s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    if args.child:
+        way, path, workspace, out = args.child
+        child(way, Path(path), Path(workspace), Path(out))
+        return
+    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f} at the start")
+    ways = ["cli", "upload"] if args.upload else ["cli"]
+    print("| posts | CSV rows | images | CSV MB | path | import s (wall) | import s (CPU) | peak memory MB |")
+    print("|---:|---:|---:|---:|---|---:|---:|---:|")
     for n_posts in args.posts:
-        r = bench(n_posts)
-        print(f"| {r['posts']:,} | {r['rows']:,} | {r['images']:,} | {r['mb']:.0f} | "
-              f"{r['read_s']:.1f} | {r['store_s']:.1f} | {r['total_s']:.1f} |", flush=True)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory of the process: {peak_mb:,.0f} MB")
+        with tempfile.TemporaryDirectory() as name:
+            folder = Path(name)
+            path = folder / "export.csv"
+            write_export(n_posts, path)
+            for way in ways:
+                r = measure(path, way, folder)
+                print(f"| {r['posts']:,} | {r['rows']:,} | {r['images']:,} | {path.stat().st_size / 1e6:.0f} | "
+                      f"{way} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['peak_mb']:,.0f} |", flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -65,11 +65,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from kayfabe_core.ingest import ingest_files
+    from kayfabe_core.ingest import ingest_sources
+    from kayfabe_core.ingest_stream import open_path
     from kayfabe_core.workspace import open_workspace
 
-    files = [(path.name, _read_file(path)) for path in map(Path, args.files)]
-    report = ingest_files(open_workspace(args.workspace), files)
+    sources = [open_path(path) for path in map(Path, args.files)]  # checked before the workspace is made
+    report = ingest_sources(open_workspace(args.workspace), sources)  # streamed in chunks, one transaction
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

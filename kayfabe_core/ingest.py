@@ -1,39 +1,45 @@
 """Import PhantomBuster Instagram CSV exports into the workspace's posts and images.
 
-``read_export`` parses and normalises files without touching the workspace;
-``store_export`` writes the result in one transaction; ``ingest_files`` does both.
-A bad file raises before anything is written, so the workspace never holds half
-an import.
+One set of rules (:mod:`kayfabe_core.ingest_rows`) is applied a chunk of rows at a
+time, so memory is bounded by the chunk rather than the export:
 
-Rules: rows with an ``error`` value are dropped; a row that repeats a post's link
-with the same image (same URL path; the signature may differ between scrapes) is
-a duplicate; rows sharing a post link with different images are the slides of
-one carousel post.
+- :func:`ingest_paths` (the command line) reads files from disk, and
+  :func:`ingest_files` (uploads) bytes in memory; both write each chunk's posts
+  and images as they go, all in one transaction (:func:`ingest_sources`);
+- :func:`read_export` parses bytes into a :class:`ParsedExport` without touching
+  the workspace (to look before storing: predictions, the demo), and
+  :func:`store_export` / :func:`write_export` store one.
+
+Either way a bad file raises and nothing is written, so the workspace never holds
+half an import, and importing the same file again adds nothing.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from kayfabe_core.csvfile import decode_csv, read_header, read_table
 from kayfabe_core.errors import InputFileError
-from kayfabe_core.phantombuster import EXPECTED_HINT, TAGGED, map_columns
-from kayfabe_core.workspace import Workspace, connect, transaction
-
-POST_FIELDS = (
-    "post_url", "media_id", "owner", "full_name", "profile_url", "description", "alt_text",
-    "media_type", "n_images", "pub_date", "like_count", "comment_count", "view_count",
-    "location", "query", "scraped_at", "tagged",
+from kayfabe_core.ingest_rows import (
+    COUNT_FIELDS,
+    IMAGE_FIELDS,
+    POST_FIELDS,
+    ChunkParts,
+    Columns,
+    RowState,
+    final_media_type,
+    split_chunk,
 )
-IMAGE_FIELDS = ("post_url", "position", "image_key", "source_url", "url_expiry")
+from kayfabe_core.ingest_stream import CHUNK_ROWS, ExportSource, open_bytes, open_path, read_chunks
+from kayfabe_core.workspace import Workspace, connect, transaction
 
 
 @dataclass(frozen=True)
@@ -84,176 +90,132 @@ class ParsedExport:
     report: IngestReport
 
 
-def ingest_files(workspace: Workspace, files: Sequence[tuple[str, bytes]]) -> IngestReport:
-    """Read the (name, bytes) files and add their posts and images to the workspace.
+def ingest_files(workspace: Workspace, files: Sequence[tuple[str, bytes]],
+                 chunk_rows: int = CHUNK_ROWS) -> IngestReport:
+    """Add the posts and images of the (name, bytes) files to the workspace, ``chunk_rows`` rows at a time.
 
     Returns the :class:`IngestReport`. Raises :class:`InputFileError` (nothing
     written) when any file cannot be read as a PhantomBuster export.
     """
-    return store_export(workspace, read_export(files))
+    return ingest_sources(workspace, [open_bytes(name, raw) for name, raw in files], chunk_rows)
 
 
-def read_export(files: Sequence[tuple[str, bytes]]) -> ParsedExport:
+def ingest_paths(workspace: Workspace, paths: Sequence[Path], chunk_rows: int = CHUNK_ROWS) -> IngestReport:
+    """Stream the CSV files at ``paths`` into the workspace, ``chunk_rows`` rows at a time.
+
+    Same result and report as :func:`ingest_files` on the same files. Returns the
+    :class:`IngestReport`. Raises :class:`InputFileError` (nothing written) when a
+    file is missing or cannot be read as a PhantomBuster export.
+    """
+    return ingest_sources(workspace, [open_path(path) for path in paths], chunk_rows)
+
+
+def ingest_sources(workspace: Workspace, sources: Sequence[ExportSource],
+                   chunk_rows: int = CHUNK_ROWS) -> IngestReport:
+    """Import opened exports (:func:`kayfabe_core.ingest_stream.open_path`) in one transaction,
+    writing each chunk's posts and images as it is read.
+
+    Returns the :class:`IngestReport`. Raises :class:`InputFileError` when no
+    source is given or a row is damaged; nothing is written then.
+    """
+    _require(sources)
+    with transaction(workspace) as conn:
+        started = _begin_import(conn, sources)
+        writer = _ChunkWriter(conn, started.import_id)
+        state = RowState()
+        files = _read_sources(sources, state, writer.add, chunk_rows)
+        imageless, unreadable = writer.add_imageless_posts(state.positions)
+        writer.count_images(state.positions)
+        report = _report(sources, files, state, imageless, unreadable)
+        return _end_import(conn, started, report, writer.new_posts, writer.new_images)
+
+
+def read_export(files: Sequence[tuple[str, bytes]], chunk_rows: int = CHUNK_ROWS) -> ParsedExport:
     """Parse and normalise PhantomBuster CSV files given as (name, bytes).
 
     Returns a :class:`ParsedExport`. Raises :class:`InputFileError` when no file
     is given or a file is empty, binary, undecodable, ragged or has no post link
     column.
     """
-    if not files:
+    sources = [open_bytes(name, raw) for name, raw in files]
+    _require(sources)
+    collector = _Collector()
+    state = RowState()
+    files_read = _read_sources(sources, state, collector.add, chunk_rows)
+    return collector.parsed(sources, files_read, state)
+
+
+def _require(sources: Sequence[ExportSource]) -> None:
+    if not sources:
         raise InputFileError("No file was given.", "Choose one or more PhantomBuster CSV files.")
-    frames, reports, unknown = [], [], []
-    for name, raw in files:
-        frame, report, file_unknown = _read_one(name, raw)
-        frames.append(frame)
-        reports.append(report)
-        unknown += [column for column in file_unknown if column not in unknown]
-    rows = pd.concat(frames, ignore_index=True).fillna("")
-    return _normalise(rows, tuple(reports), tuple(unknown))
 
 
-def _read_one(name: str, raw: bytes) -> tuple[pd.DataFrame, FileReport, list[str]]:
-    csv_text = decode_csv(name, raw)
-    header = read_header(csv_text)
-    mapping, unknown = map_columns(header)
-    if "post_url" not in mapping.values():
-        shown = ", ".join(header[:12]) + (f" … ({len(header)} in all)" if len(header) > 12 else "")
-        raise InputFileError(
-            f"{name} does not look like a PhantomBuster Instagram export: it has no column "
-            f"with the post's link. Columns found: {shown or 'none'}.",
-            EXPECTED_HINT,
-        )
-    duplicated = sorted({column for column in header if header.count(column) > 1})
-    if duplicated:
-        raise InputFileError(
-            f"{name} has the column name {duplicated[0]!r} more than once.",
-            "Rename or delete the repeated column in a spreadsheet program, then upload again.",
-        )
-    table = read_table(csv_text)
-    frame = table[[column for column in table.columns if column in mapping]]
-    frame = frame.rename(columns=mapping)
-    report = FileReport(name, len(table), csv_text.encoding, csv_text.delimiter, csv_text.notes)
-    return frame, report, unknown
+def _read_sources(sources: Sequence[ExportSource], state: RowState, add: Callable[[ChunkParts], None],
+                  chunk_rows: int) -> tuple[FileReport, ...]:
+    """Feed every chunk of every source through the rules into ``add``; return how each file was read."""
+    reports = []
+    for source in sources:
+        rows = 0
+        for chunk in read_chunks(source, chunk_rows):
+            rows += len(chunk)
+            add(split_chunk(chunk, state))
+        text = source.text
+        reports.append(FileReport(source.name, rows, text.encoding, text.delimiter, text.notes))
+    return tuple(reports)
 
 
-def _column(rows: pd.DataFrame, name: str) -> pd.Series:
-    if name in rows.columns:
-        return rows[name].astype(str).str.strip()
-    return pd.Series("", index=rows.index, dtype=object)
-
-
-def _normalise(
-    rows: pd.DataFrame, files: tuple[FileReport, ...], unknown: tuple[str, ...]
-) -> ParsedExport:
-    rows_read = len(rows)
-    is_error = _column(rows, "error") != ""
-    rows = rows[~is_error]
-    post_url = _clean_post_url(_column(rows, "post_url"))
-    no_url = post_url == ""
-    rows = rows[~no_url].assign(post_url=post_url[~no_url])
-    image_url = _column(rows, "image_url")
-    rows = rows.assign(image_url=image_url, image_key=_url_path(image_url))
-    kept = _drop_duplicates(rows)
-    images = _build_images(kept)
-    posts, unreadable = _build_posts(kept, images)
-    report = IngestReport(
+def _report(sources: Sequence[ExportSource], files: tuple[FileReport, ...], state: RowState,
+            imageless_posts: int, imageless_unreadable: int) -> IngestReport:
+    unknown: list[str] = []
+    for source in sources:
+        unknown += [column for column in source.unknown if column not in unknown]
+    return IngestReport(
         files=files,
-        rows_read=rows_read,
-        posts=len(posts),
-        images=len(images),
-        duplicates_dropped=len(rows) - len(kept),
-        error_rows=int(is_error.sum()),
-        posts_without_image=int((posts["n_images"] == 0).sum()),
-        rows_without_post_url=int(no_url.sum()),
-        unreadable_dates=unreadable,
-        unknown_columns=unknown,
+        rows_read=state.rows_read,
+        posts=len(state.positions) + imageless_posts,
+        images=state.images,
+        duplicates_dropped=state.linked_rows - state.images - imageless_posts,
+        error_rows=state.error_rows,
+        posts_without_image=imageless_posts,
+        rows_without_post_url=state.rows_without_post_url,
+        unreadable_dates=state.unreadable_dates + imageless_unreadable,
+        unknown_columns=tuple(unknown),
         notes=tuple(note for report in files for note in report.notes),
     )
-    return ParsedExport(posts=posts, images=images, report=report)
 
 
-def _clean_post_url(urls: pd.Series) -> pd.Series:
-    base = urls.str.split("?", n=1).str[0].str.split("#", n=1).str[0]
-    needs_slash = (base != "") & ~base.str.endswith("/")
-    return base.where(~needs_slash, base + "/")
+class _Collector:
+    """Gathers the chunks' parts in memory for a :class:`ParsedExport`."""
 
+    def __init__(self) -> None:
+        self.posts: Columns = {}
+        self.images: Columns = {}
+        self.imageless: Columns = {}
 
-def _url_path(urls: pd.Series) -> pd.Series:
-    """The URL without scheme, host and query: stable when a re-scrape re-signs it."""
-    without_query = urls.str.split("?", n=1).str[0]
-    path = without_query.str.replace(r"^[a-zA-Z]+://[^/]*", "", regex=True)
-    return path.where(urls != "", "")
+    def add(self, parts: ChunkParts) -> None:
+        for kept, new in ((self.posts, parts.posts), (self.images, parts.images),
+                          (self.imageless, parts.imageless)):
+            for name, values in new.items():
+                kept.setdefault(name, []).extend(values)
 
-
-def _drop_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
-    kept = rows.drop_duplicates(subset=["post_url", "image_key"], keep="first")
-    with_image = kept["image_key"] != ""
-    has_image = kept["post_url"].isin(kept.loc[with_image, "post_url"])
-    return kept[with_image | ~has_image]
-
-
-def _build_images(rows: pd.DataFrame) -> pd.DataFrame:
-    with_image = rows[rows["image_key"] != ""]
-    expiry = _expiry_from_url(with_image["image_url"])
-    return pd.DataFrame(
-        {
-            "post_url": with_image["post_url"].to_numpy(),
-            "position": with_image.groupby("post_url").cumcount().to_numpy(),
-            "image_key": with_image["image_key"].to_numpy(),
-            "source_url": with_image["image_url"].to_numpy(),
-            "url_expiry": expiry.to_numpy(),
-        }
-    )
-
-
-def _expiry_from_url(urls: pd.Series) -> pd.Series:
-    hex_values = urls.str.extract(r"[?&]oe=([0-9A-Fa-f]{1,12})(?:&|$)", expand=False)
-    seconds = pd.Series(
-        [int(value, 16) if isinstance(value, str) else np.nan for value in hex_values],
-        index=urls.index,
-        dtype="float64",
-    )
-    stamps = pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
-    return stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object).where(stamps.notna(), None)
-
-
-def _build_posts(rows: pd.DataFrame, images: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    first = rows.drop_duplicates(subset=["post_url"], keep="first").set_index("post_url")
-    n_images = images.groupby("post_url").size().reindex(first.index, fill_value=0)
-    raw_dates = _column(first, "pub_date")
-    dates = pd.to_datetime(raw_dates, utc=True, errors="coerce", format="ISO8601")
-    unreadable = int(((raw_dates != "") & dates.isna()).sum())
-    posts = pd.DataFrame(index=first.index)
-    for name in ("media_id", "owner", "full_name", "profile_url", "description", "alt_text",
-                 "location", "query", "scraped_at"):
-        posts[name] = _column(first, name).replace("", None)
-    posts["media_type"] = _media_type(first, n_images)
-    posts["n_images"] = n_images.astype(int)
-    posts["pub_date"] = dates.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object).where(dates.notna(), None)
-    for name in ("like_count", "comment_count", "view_count"):
-        posts[name] = pd.to_numeric(_column(first, name).str.replace(",", ""), errors="coerce").astype("Int64")
-    posts["tagged"] = _tagged_lists(first)
-    return posts.reset_index()[list(POST_FIELDS)], unreadable
-
-
-def _media_type(first: pd.DataFrame, n_images: pd.Series) -> pd.Series:
-    declared = _column(first, "media_type").str.lower()
-    carousel_flag = _column(first, "is_carousel").str.lower().isin(["true", "1", "yes"])
-    kind = pd.Series("Photo", index=first.index, dtype=object)
-    kind[(n_images > 1) | carousel_flag | declared.isin(["sidecar", "carousel"])] = "Carousel"
-    kind[declared == "video"] = "Video"
-    return kind
-
-
-def _tagged_lists(first: pd.DataFrame) -> pd.Series:
-    columns = sorted(
-        (column for column in first.columns if (m := TAGGED.match(column)) and m.group(1) == "Username"),
-        key=lambda column: int(TAGGED.match(column).group(2)),  # type: ignore[union-attr]
-    )
-    if not columns:
-        return pd.Series("[]", index=first.index)
-    values = first[columns].astype(str).to_numpy()
-    return pd.Series([json.dumps([v for v in row if v]) for row in values], index=first.index)
+    def parsed(self, sources: Sequence[ExportSource], files: tuple[FileReport, ...],
+               state: RowState) -> ParsedExport:
+        """Return the export: posts in the order of their first row, images in the files' order."""
+        positions = state.positions
+        imageless = self.imageless.get("post_url", [])
+        keep = [i for i, url in enumerate(imageless) if url not in positions]
+        posts = {name: self.posts.get(name, []) + [self.imageless[name][i] for i in keep]
+                 for name in (*POST_FIELDS, "seq")}
+        order = sorted(range(len(posts["seq"])), key=posts["seq"].__getitem__)
+        frame = pd.DataFrame({name: [posts[name][i] for i in order] for name in POST_FIELDS})
+        frame["n_images"] = [positions.get(url, 0) for url in frame["post_url"]]
+        frame["media_type"] = [final_media_type(kind, n) for kind, n in zip(frame["media_type"],
+                                                                             frame["n_images"], strict=True)]
+        for name in COUNT_FIELDS:
+            frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
+        images = pd.DataFrame({name: self.images.get(name, []) for name in IMAGE_FIELDS})
+        unreadable = sum(self.imageless["bad_date"][i] for i in keep)
+        return ParsedExport(frame, images, _report(sources, files, state, len(keep), unreadable))
 
 
 def store_export(workspace: Workspace, parsed: ParsedExport) -> IngestReport:
@@ -271,38 +233,110 @@ def write_export(conn: sqlite3.Connection, parsed: ParsedExport) -> IngestReport
 
     Returns the report completed with what was new.
     """
+    started = _begin_import(conn, parsed.report.files)
+    new_posts = _insert(conn, _INSERT_POST, _records(parsed.posts, extra=(started.import_id,)))
+    new_images = _insert(conn, _INSERT_IMAGE, _records(parsed.images))
+    return _end_import(conn, started, parsed.report, new_posts, new_images)
+
+
+_INSERT_POST = (f"INSERT OR IGNORE INTO posts({', '.join(POST_FIELDS)}, import_id) "
+                f"VALUES ({', '.join('?' * (len(POST_FIELDS) + 1))})")
+_INSERT_IMAGE = (f"INSERT OR IGNORE INTO images({', '.join(IMAGE_FIELDS)}) "
+                 f"VALUES ({', '.join('?' * len(IMAGE_FIELDS))})")
+_IMAGELESS_FIELDS = (*POST_FIELDS, "seq", "bad_date")
+_CACHE_KIB = 512 * 1024
+
+
+class _ChunkWriter:
+    """Writes each chunk's posts and images through ``conn``, inside the caller's transaction.
+
+    A post seen so far only in rows without an image waits in a temporary table
+    until the end: an image of it may still come, and then that row is its first.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, import_id: int) -> None:
+        self.conn = conn
+        self.import_id = import_id
+        self.new_posts = 0
+        self.new_images = 0
+        conn.execute(f"CREATE TEMP TABLE ingest_imageless ({', '.join(_IMAGELESS_FIELDS)})")
+
+    def add(self, parts: ChunkParts) -> None:
+        self.new_posts += _insert(self.conn, _INSERT_POST, _rows(parts.posts, POST_FIELDS, self.import_id))
+        self.new_images += _insert(self.conn, _INSERT_IMAGE, _rows(parts.images, IMAGE_FIELDS))
+        self.conn.executemany(
+            f"INSERT INTO temp.ingest_imageless VALUES ({', '.join('?' * len(_IMAGELESS_FIELDS))})",
+            _rows(parts.imageless, _IMAGELESS_FIELDS))
+
+    def count_images(self, positions: dict[str, int]) -> None:
+        """Settle the new posts with several images: their count and, for a Photo, the Carousel type
+        (as :func:`kayfabe_core.ingest_rows.final_media_type`). A new post's images all came with it."""
+        self.conn.executemany(
+            "UPDATE posts SET n_images = ?, "
+            "media_type = CASE media_type WHEN 'Photo' THEN 'Carousel' ELSE media_type END "
+            "WHERE post_url = ? AND import_id = ?",
+            ((n_images, url, self.import_id) for url, n_images in positions.items() if n_images > 1))
+
+    def add_imageless_posts(self, positions: dict[str, int]) -> tuple[int, int]:
+        """Write the posts that never showed an image; return how many, and how many had unreadable dates."""
+        cursor = self.conn.execute(
+            f"SELECT {', '.join(POST_FIELDS)}, bad_date FROM temp.ingest_imageless ORDER BY seq")
+        kept = unreadable = 0
+        while batch := cursor.fetchmany(10_000):
+            rows = [row for row in batch if row[0] not in positions]
+            kept += len(rows)
+            unreadable += sum(row[-1] for row in rows)
+            self.new_posts += _insert(self.conn, _INSERT_POST, ((*row[:-1], self.import_id) for row in rows))
+        self.conn.execute("DROP TABLE temp.ingest_imageless")
+        return kept, unreadable
+
+
+@dataclass(frozen=True)
+class _Started:
+    """An import under way: its id, and what the workspace held before it."""
+
+    import_id: int
+    last_image_id: int
+    older_posts: bool
+
+
+def _begin_import(conn: sqlite3.Connection, files: Sequence[ExportSource] | Sequence[FileReport]) -> _Started:
+    """Record the import (its report comes at the end); return it."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    files = json.dumps([report.name for report in parsed.report.files])
-    cursor = conn.execute(
-        "INSERT INTO imports(imported_at, files, report) VALUES (?, ?, '{}')", (now, files)
-    )
-    import_id = cursor.lastrowid
+    names = json.dumps([file.name for file in files])
+    conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # this connection's: keeps the indexes' pages in memory
+    cursor = conn.execute("INSERT INTO imports(imported_at, files, report) VALUES (?, ?, '{}')", (now, names))
+    last_image_id, older_posts = conn.execute(
+        "SELECT (SELECT COALESCE(MAX(image_id), 0) FROM images), EXISTS (SELECT 1 FROM posts)").fetchone()
+    return _Started(int(cursor.lastrowid or 0), int(last_image_id), bool(older_posts))
+
+
+def _rows(columns: Columns, fields: Sequence[str], *extra: object) -> Iterator[tuple[object, ...]]:
+    """The table's rows as tuples of ``fields``, each followed by ``extra``."""
+    length = len(columns[fields[0]])
+    return zip(*(columns[name] for name in fields), *(repeat(value, length) for value in extra), strict=True)
+
+
+def _insert(conn: sqlite3.Connection, sql: str, rows: Iterable[tuple[object, ...]]) -> int:
+    """Run ``sql`` for each row; return how many rows it added."""
     before = conn.total_changes
-    conn.executemany(
-        f"INSERT OR IGNORE INTO posts({', '.join(POST_FIELDS)}, import_id) "
-        f"VALUES ({', '.join('?' * len(POST_FIELDS))}, ?)",
-        _records(parsed.posts, extra=(import_id,)),
-    )
-    new_posts = conn.total_changes - before
-    last_image_id = conn.execute("SELECT COALESCE(MAX(image_id), 0) FROM images").fetchone()[0]
-    before = conn.total_changes
-    conn.executemany(
-        f"INSERT OR IGNORE INTO images({', '.join(IMAGE_FIELDS)}) VALUES (?, ?, ?, ?, ?)",
-        _records(parsed.images),
-    )
-    new_images = conn.total_changes - before
-    conn.execute(  # recount the posts that gained images, new or known
-        "UPDATE posts SET n_images = (SELECT COUNT(*) FROM images "
-        "WHERE images.post_url = posts.post_url) "
-        "WHERE post_url IN (SELECT post_url FROM images WHERE image_id > ?)",
-        (last_image_id,),
-    )
+    conn.executemany(sql, rows)
+    return conn.total_changes - before
+
+
+def _end_import(conn: sqlite3.Connection, started: _Started, report: IngestReport,
+                new_posts: int, new_images: int) -> IngestReport:
+    """Recount the images of older posts that gained some, store the report; return it."""
+    if started.older_posts:
+        conn.execute(
+            "UPDATE posts SET n_images = (SELECT COUNT(*) FROM images WHERE images.post_url = posts.post_url) "
+            "WHERE post_url IN (SELECT post_url FROM images WHERE image_id > ?) AND import_id IS NOT ?",
+            (started.last_image_id, started.import_id),
+        )
     total = conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
-    report = _with_counts(parsed.report, new_posts, new_images, total)
-    conn.execute(
-        "UPDATE imports SET report = ? WHERE import_id = ?",
-        (json.dumps(report.to_dict()), import_id),
-    )
+    report = _with_counts(report, new_posts, new_images, total)
+    conn.execute("UPDATE imports SET report = ? WHERE import_id = ?",
+                 (json.dumps(report.to_dict()), started.import_id))
     return report
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import random
 import sqlite3
+from pathlib import Path
 
 import pytest
 
+from kayfabe_core.__main__ import main
+from kayfabe_core.demo import make_export
 from kayfabe_core.errors import InputFileError
-from kayfabe_core.ingest import ingest_files, read_export, read_last_report
-from kayfabe_core.workspace import Workspace, connect
+from kayfabe_core.ingest import ingest_files, ingest_paths, read_export, read_last_report, store_export
+from kayfabe_core.workspace import Workspace, connect, open_workspace
 from tests.conftest import HEADER, error_row, make_csv, post_row
 
 
@@ -138,3 +144,122 @@ def test_a_failure_while_writing_rolls_everything_back(workspace: Workspace) -> 
         store_export(workspace, ParsedExport(parsed.posts, broken, parsed.report))
     assert _rows(workspace, "SELECT COUNT(*) FROM posts") == [(0,)]
     assert _rows(workspace, "SELECT COUNT(*) FROM imports") == [(0,)]
+
+
+# --- streaming: chunked from disk gives exactly what the whole-file path gives ---------------------------
+
+def _dump(workspace: Workspace) -> tuple[list[tuple], list[tuple]]:
+    posts = _rows(workspace, "SELECT * FROM posts ORDER BY post_url")
+    images = _rows(workspace, "SELECT * FROM images ORDER BY image_id")
+    return posts, images
+
+
+def _import_both_ways(tmp_path: Path, batches: list[list[str]], chunk_rows: int) -> None:
+    """Import each batch of CSV texts into one workspace whole (one chunk, parsed then stored) and into
+    another streamed from disk ``chunk_rows`` rows at a time; assert equal reports and rows."""
+    whole, streamed = open_workspace(tmp_path / "whole"), open_workspace(tmp_path / "streamed")
+    for b, texts in enumerate(batches):
+        paths = [tmp_path / f"{b}-{i}.csv" for i in range(len(texts))]
+        for path, text in zip(paths, texts, strict=True):
+            path.write_text(text, encoding="utf-8")
+        files = [(path.name, path.read_bytes()) for path in paths]
+        expected = store_export(whole, read_export(files, chunk_rows=10**9))
+        assert ingest_paths(streamed, paths, chunk_rows=chunk_rows).to_dict() == expected.to_dict()
+    assert _dump(streamed) == _dump(whole)
+
+
+def _scattered_export(seed: int) -> str:
+    """A generated export (carousels, videos, errors, duplicates) with its rows shuffled, plus rows
+    without an image of posts that have images elsewhere in the file."""
+    header, *rows = list(csv.reader(io.StringIO(make_export(60, seed=seed).csv_text)))
+    random.Random(seed).shuffle(rows)
+    image_column = header.index("imgUrl")
+    for row in rows[:3] + rows[-3:]:
+        rows.insert(len(rows) // 2, [*row[:image_column], "", *row[image_column + 1:]])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7, 50_000])
+def test_chunked_import_equals_the_whole_file_import(tmp_path: Path, chunk_rows: int) -> None:
+    fixture_rows = [
+        post_row("I1", ""), post_row("A1"),
+        post_row("C1", "1", isSidecar="true"), post_row("C1", "2"), post_row("C1", "3", pubDate="x"),
+        post_row("A1") | {"imgUrl": post_row("A1")["imgUrl"].replace("oh=ab12", "oh=ffff")},
+        post_row("V1", "", type="Video"), error_row(), post_row("I1", "1", likeCount="9"),
+        post_row("X9") | {"postUrl": ""}, post_row("V1", "", type="Video"), post_row("C1", "1"),
+        post_row("N1", "", pubDate="soon"), post_row("C1", "4"),
+    ]
+    first = [make_csv(fixture_rows), _scattered_export(3)]
+    second = [make_csv([post_row("C1", "5"), post_row("A1", "2"), post_row("Z1")]), _scattered_export(4)]
+    _import_both_ways(tmp_path, [first, second], chunk_rows)
+
+
+def test_a_carousel_split_by_chunks_keeps_its_positions_and_type(tmp_path: Path) -> None:
+    rows = [post_row("C1", "", pubDate="2020-01-01T00:00:00Z"), post_row("B1"),
+            post_row("C1", "1", likeCount="5"), post_row("B1"), post_row("C1", "2"), post_row("C1", "3")]
+    path = tmp_path / "c.csv"
+    path.write_text(make_csv(rows))
+    report = ingest_paths(open_workspace(tmp_path / "ws"), [path], chunk_rows=2)
+    workspace = open_workspace(tmp_path / "ws")
+    assert (report.posts, report.images, report.duplicates_dropped, report.posts_without_image) == (2, 4, 2, 0)
+    assert _rows(workspace, "SELECT post_url, media_type, n_images, like_count, pub_date FROM posts "
+                            "ORDER BY post_url") == [
+        ("https://www.instagram.com/p/B1/", "Photo", 1, 120, "2020-03-01T17:04:05Z"),
+        ("https://www.instagram.com/p/C1/", "Carousel", 3, 5, "2020-03-01T17:04:05Z"),  # from its first image row
+    ]
+    assert _rows(workspace, "SELECT position, image_key FROM images WHERE post_url LIKE '%C1/' ORDER BY image_id") == [
+        (0, "/v/C1_1_n.jpg"), (1, "/v/C1_2_n.jpg"), (2, "/v/C1_3_n.jpg")]
+
+
+def test_streaming_the_same_file_again_adds_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(_scattered_export(5))
+    workspace = open_workspace(tmp_path / "ws")
+    first = ingest_paths(workspace, [path], chunk_rows=4)
+    before = _dump(workspace)
+    again = ingest_paths(workspace, [path], chunk_rows=4)
+    assert (again.new_posts, again.new_images, again.workspace_posts) == (0, 0, first.workspace_posts)
+    assert _dump(workspace) == before
+
+
+def test_a_bad_row_mid_way_writes_nothing(tmp_path: Path) -> None:
+    workspace = open_workspace(tmp_path / "ws")
+    ingest_files(workspace, [("1.csv", make_csv([post_row("A1")]).encode())])
+    before = _dump(workspace), _rows(workspace, "SELECT * FROM imports")
+    lines = make_csv([post_row(f"P{i}", description="x" * 500) for i in range(3000)]).splitlines()
+    lines.insert(2500, lines[2499] + ",extra")  # line 2501 of the file has one cell too many
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputFileError) as caught:
+        ingest_paths(workspace, [path], chunk_rows=100)
+    assert caught.value.message == (
+        f"Line 2501 of bad.csv has {len(HEADER) + 1} cells, but the header has {len(HEADER)} columns.")
+    assert (_dump(workspace), _rows(workspace, "SELECT * FROM imports")) == before
+    assert main(["ingest", str(workspace.root), str(path)]) == 1
+    assert (_dump(workspace), _rows(workspace, "SELECT * FROM imports")) == before
+
+
+def test_files_that_are_not_utf8_are_read_as_uploads_are(tmp_path: Path) -> None:
+    text = make_csv([post_row("W1", description="café crème"), post_row("W1", "2")], delimiter=";")
+    path = tmp_path / "w.csv"
+    path.write_bytes(text.encode("cp1252"))
+    report = ingest_paths(open_workspace(tmp_path / "a"), [path], chunk_rows=1)
+    expected = ingest_files(open_workspace(tmp_path / "b"), [("w.csv", text.encode("cp1252"))])
+    assert report.to_dict() == expected.to_dict()
+    assert report.files[0].encoding.startswith("Windows-1252") and report.files[0].delimiter == ";"
+    assert _rows(open_workspace(tmp_path / "a"), "SELECT description FROM posts") == [("café crème",)]
+
+
+def test_a_utf8_file_with_byte_order_mark_is_streamed(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + make_csv([post_row("B1", description="ünïcode")]).encode())
+    report = ingest_paths(open_workspace(tmp_path / "ws"), [path])
+    assert (report.posts, report.files[0].encoding) == (1, "UTF-8 with byte-order mark")
+
+
+def test_counts_that_are_not_whole_numbers_are_left_empty(workspace: Workspace) -> None:
+    rows = [post_row("K1", likeCount="1.5", commentCount="1e3", viewCount="99999999999999999999")]
+    ingest_files(workspace, [("k.csv", make_csv(rows).encode())])
+    assert _rows(workspace, "SELECT like_count, comment_count, view_count FROM posts") == [(None, 1000, None)]

@@ -1,0 +1,230 @@
+"""The rules of an import applied to one chunk of export rows at a time.
+
+An export is read in chunks; :class:`RowState` carries what the next chunk needs
+to know (which images were kept, how many per post, the counts), so the rows of
+one post may lie anywhere in the files and the result does not depend on where
+the chunks end. Per chunk, :func:`split_chunk` returns
+
+- ``images``: one row per image kept, with its position in its post (0 = first);
+- ``posts``: the post of each image row whose post had no image yet; its fields
+  come from that row, its ``n_images`` (1) and ``media_type`` are provisional:
+  the number of images is known only at the end (:func:`final_media_type`);
+- ``imageless``: the first row without an image of each post; such a post is kept
+  only if no image of it turns up by the end of the import.
+
+Rules: rows with an ``error`` value are dropped; a row repeating a post's link and
+image (same URL path; the signature may differ between scrapes) is a duplicate;
+rows sharing a post link with different images are the slides of one carousel.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from kayfabe_core.phantombuster import TAGGED
+
+POST_FIELDS = (
+    "post_url", "media_id", "owner", "full_name", "profile_url", "description", "alt_text",
+    "media_type", "n_images", "pub_date", "like_count", "comment_count", "view_count",
+    "location", "query", "scraped_at", "tagged",
+)
+IMAGE_FIELDS = ("post_url", "position", "image_key", "source_url", "url_expiry")
+TEXT_FIELDS = ("media_id", "owner", "full_name", "profile_url", "description", "alt_text",
+               "location", "query", "scraped_at")
+COUNT_FIELDS = ("like_count", "comment_count", "view_count")
+
+Columns = dict[str, list[Any]]
+"""A table as column name -> values (cheaper than a DataFrame to build and to write)."""
+
+_SCHEME_HOST = re.compile(r"^[a-zA-Z]+://[^/]*")
+_EXPIRY = re.compile(r"[?&]oe=([0-9A-Fa-f]{1,12})(?:&|$)")
+_LAST_SECOND = 9_223_372_036  # the last whole second pandas timestamps reach (2262-04-11)
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass
+class RowState:
+    """What the chunks read so far tell the next ones, and the counts for the report."""
+
+    positions: dict[str, int] = field(default_factory=dict)  # post link -> images kept so far
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (post link, image key) kept so far
+    rows_read: int = 0
+    error_rows: int = 0
+    rows_without_post_url: int = 0
+    linked_rows: int = 0  # rows with a post link and no error
+    images: int = 0
+    unreadable_dates: int = 0  # among the posts returned in ``posts`` so far
+
+
+@dataclass(frozen=True)
+class ChunkParts:
+    """What one chunk adds: see the module docstring. Post tables carry ``seq``, the row's
+    number in the import, and ``imageless`` also ``bad_date`` (a date given but unreadable)."""
+
+    posts: Columns
+    images: Columns
+    imageless: Columns
+
+
+@dataclass
+class _Picked:
+    images: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    first_images: list[int] = field(default_factory=list)
+    imageless: list[int] = field(default_factory=list)
+
+
+def split_chunk(rows: pd.DataFrame, state: RowState) -> ChunkParts:
+    """Apply the import's rules to ``rows`` (strings under canonical names), updating ``state``.
+
+    Returns the chunk's :class:`ChunkParts`.
+    """
+    first_seq = state.rows_read
+    state.rows_read += len(rows)
+    post_urls = [clean_post_url(url) for url in _stripped(rows, "post_url")]
+    image_urls = _stripped(rows, "image_url")
+    image_keys = [url_path(url) for url in image_urls]
+    picked = _pick(state, _stripped(rows, "error"), post_urls, image_keys)
+    state.images += len(picked.images)
+    images: Columns = {
+        "post_url": [post_urls[i] for i in picked.images],
+        "position": picked.positions,
+        "image_key": [image_keys[i] for i in picked.images],
+        "source_url": [image_urls[i] for i in picked.images],
+        "url_expiry": [url_expiry(image_urls[i]) for i in picked.images],
+    }
+    posts, bad = _post_columns(rows, picked.first_images, post_urls, first_seq, n_images=1)
+    state.unreadable_dates += sum(bad)
+    imageless, bad = _post_columns(rows, picked.imageless, post_urls, first_seq, n_images=0)
+    imageless["bad_date"] = bad
+    return ChunkParts(posts=posts, images=images, imageless=imageless)
+
+
+def _pick(state: RowState, errors: list[str], post_urls: list[str], image_keys: list[str]) -> _Picked:
+    """Choose the rows to keep, in order: the stateful part of the rules."""
+    picked = _Picked()
+    positions, seen = state.positions, state.seen
+    for i, (error, url, key) in enumerate(zip(errors, post_urls, image_keys, strict=True)):
+        if error:
+            state.error_rows += 1
+            continue
+        if not url:
+            state.rows_without_post_url += 1
+            continue
+        state.linked_rows += 1
+        if (url, key) in seen:  # a duplicate
+            continue
+        seen.add((url, key))
+        if not key:
+            picked.imageless.append(i)
+            continue
+        position = positions.get(url, 0)
+        if position == 0:
+            picked.first_images.append(i)
+        positions[url] = position + 1
+        picked.images.append(i)
+        picked.positions.append(position)
+    return picked
+
+
+def _stripped(rows: pd.DataFrame, name: str, index: list[int] | None = None) -> list[str]:
+    """The column's values without surrounding spaces ('' for a column the file lacks)."""
+    if name not in rows.columns:
+        return [""] * (len(rows) if index is None else len(index))
+    values = rows[name].to_numpy()
+    return [value.strip() for value in (values if index is None else values[index])]
+
+
+def clean_post_url(url: str) -> str:
+    """The post link without query and fragment, ending in '/' ('' stays '')."""
+    base = url.split("?", 1)[0].split("#", 1)[0]
+    return base + "/" if base and not base.endswith("/") else base
+
+
+def url_path(url: str) -> str:
+    """The URL without scheme, host and query: stable when a re-scrape re-signs it."""
+    return _SCHEME_HOST.sub("", url.split("?", 1)[0]) if url else ""
+
+
+def url_expiry(url: str) -> str | None:
+    """When a signed image URL stops working (its ``oe`` parameter, hex Unix seconds), ISO-8601 UTC."""
+    match = _EXPIRY.search(url)
+    if match is None:
+        return None
+    seconds = int(match.group(1), 16)
+    return time.strftime(_TIME_FORMAT, time.gmtime(seconds)) if seconds <= _LAST_SECOND else None
+
+
+def _post_columns(rows: pd.DataFrame, index: list[int], post_urls: list[str], first_seq: int,
+                  n_images: int) -> tuple[Columns, list[bool]]:
+    """Post fields from the rows at ``index``; also whether each row's date was unreadable."""
+    columns: Columns = {"post_url": [post_urls[i] for i in index]}
+    for name in TEXT_FIELDS:
+        columns[name] = [value or None for value in _stripped(rows, name, index)]
+    columns["media_type"] = _media_types(_stripped(rows, "media_type", index),
+                                         _stripped(rows, "is_carousel", index))
+    columns["n_images"] = [n_images] * len(index)
+    raw_dates = _stripped(rows, "pub_date", index)
+    columns["pub_date"] = _dates(raw_dates)
+    for name in COUNT_FIELDS:
+        columns[name] = _counts(_stripped(rows, name, index))
+    columns["tagged"] = _tagged_lists(rows, index)
+    columns["seq"] = [first_seq + i for i in index]
+    bad = [raw != "" and date is None for raw, date in zip(raw_dates, columns["pub_date"], strict=True)]
+    return columns, bad
+
+
+def _media_types(declared: list[str], carousel_flags: list[str]) -> list[str]:
+    """Photo, Video or Carousel from the row alone (see :func:`final_media_type`)."""
+    kinds = []
+    for kind, flag in zip(declared, carousel_flags, strict=True):
+        kind = kind.lower()
+        if kind == "video":
+            kinds.append("Video")
+        elif kind in ("sidecar", "carousel") or flag.lower() in ("true", "1", "yes"):
+            kinds.append("Carousel")
+        else:
+            kinds.append("Photo")
+    return kinds
+
+
+def final_media_type(provisional: str, n_images: int) -> str:
+    """The post's type once its images are counted: a Photo with several images is a Carousel."""
+    return "Carousel" if provisional == "Photo" and n_images > 1 else provisional
+
+
+def _dates(raw: list[str]) -> list[str | None]:
+    """ISO-8601 UTC to the second, None where empty or unreadable."""
+    stamps = pd.to_datetime(pd.Series(raw, dtype=object), utc=True, errors="coerce", format="ISO8601")
+    return [value if isinstance(value, str) else None for value in stamps.dt.strftime(_TIME_FORMAT)]
+
+
+def _counts(raw: list[str]) -> list[int | None]:
+    """Whole numbers ('1,204' -> 1204), None where empty, unreadable or not a whole number."""
+    numbers = pd.to_numeric(pd.Series(raw, dtype=object).str.replace(",", ""), errors="coerce")
+    return [_whole(value) for value in numbers.tolist()]
+
+
+def _whole(value: object) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and -(2**63) <= value < 2**63 else None
+
+
+def _tagged_lists(rows: pd.DataFrame, index: list[int]) -> list[str]:
+    """JSON lists of the tagged usernames (taggedUsername1, 2, ... in that order)."""
+    columns = sorted(
+        (column for column in rows.columns if (m := TAGGED.match(column)) and m.group(1) == "Username"),
+        key=lambda column: int(TAGGED.match(column).group(2)),  # type: ignore[union-attr]
+    )
+    if not columns:
+        return ["[]"] * len(index)
+    values = [rows[column].to_numpy()[index] for column in columns]
+    return [json.dumps(names) if (names := [name for name in row if name]) else "[]"
+            for row in zip(*values, strict=True)]
