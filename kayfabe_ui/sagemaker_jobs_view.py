@@ -17,6 +17,9 @@ from kayfabe_core.errors import KayfabeError
 from kayfabe_core.sagemaker_client import make_sagemaker_clients
 from kayfabe_core.sagemaker_finish import refresh_jobs
 from kayfabe_core.sagemaker_jobs import RUNNING, aws_resources, delete_job_data, job_status, list_jobs, stop_job
+from kayfabe_core.sagemaker_tuning_jobs import delete_tuning_data, tuning_resources
+from kayfabe_core.sagemaker_tuning_store import RUNNING as TUNING_RUNNING
+from kayfabe_core.sagemaker_tuning_store import list_sagemaker_tunings
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, show_error
@@ -51,7 +54,7 @@ def render_jobs(workspace: Workspace) -> None:
     st.markdown("#### Your SageMaker jobs")
     waiting = unfinished_jobs(list_jobs(workspace))
     st.fragment(_follow_jobs, run_every=POLL_SECONDS if waiting else None)(workspace)
-    _render_resources(workspace)
+    render_resources(workspace)
 
 
 def _follow_jobs(workspace: Workspace) -> None:
@@ -164,45 +167,71 @@ def _jobs_table(jobs: pd.DataFrame) -> pd.DataFrame:
                                  "data_deleted": "S3 files deleted"})
 
 
-def _render_resources(workspace: Workspace) -> None:
+def render_resources(workspace: Workspace, prefix: str = "sm") -> None:
+    """Draw “What this workspace created in AWS”: every training and tuning job and its S3 folder, with a
+    Delete its data popover for each folder that may go (widget keys ``PREFIX_…``, so two tabs can draw it)."""
     with st.expander("What this workspace created in AWS", icon=":material/cloud:"):
         table_slot = st.container()
-        jobs = list_jobs(workspace)
-        kept = jobs[~jobs["data_deleted"] & ~jobs["state"].isin(RUNNING)] if not jobs.empty else jobs
-        if not kept.empty:
+        rows = _deletable(workspace)
+        if rows:
             st.markdown("**Delete a job's files in S3**")
-        for row in kept.itertuples():
-            _delete_row(workspace, row)
+        for row in rows:
+            _delete_row(workspace, row, prefix)
         with table_slot:
-            resources = aws_resources(workspace)
+            resources = pd.concat([frame for frame in (aws_resources(workspace), tuning_resources(workspace))
+                                   if not frame.empty] or [aws_resources(workspace)], ignore_index=True)
             if resources.empty:
                 st.caption("Nothing yet.")
             else:
-                st.dataframe(resources, hide_index=True, key="sm_resources")
-                st.caption("How to read: each training job is a record SageMaker keeps (it costs nothing once "
-                           "ended and cannot be deleted); each S3 row is the folder holding a job's training files "
-                           "and model, which costs a little storage until you delete it below.")
-            st.markdown("**No endpoint is ever created:** the app only runs training jobs, which end by themselves "
-                        "(at the latest after the longest run you set), and scores models on this computer.")
+                st.dataframe(resources, hide_index=True, key=f"{prefix}_resources")
+                st.caption("How to read: each training or tuning job is a record SageMaker keeps (it costs nothing "
+                           "once ended and cannot be deleted); each S3 row is the folder holding a job's training "
+                           "files and model (for a tuning, every training job's model), which costs a little "
+                           "storage until you delete it below.")
+            st.markdown("**No endpoint is ever created:** the app only runs training and tuning jobs, which end by "
+                        "themselves (at the latest after the longest run you set), and scores models on this "
+                        "computer.")
 
 
-def _delete_row(workspace: Workspace, row: Any) -> None:
+def _deletable(workspace: Workspace) -> list[dict[str, Any]]:
+    """The S3 folders that may be deleted now: of ended training jobs, then of ended tuning jobs."""
+    rows: list[dict[str, Any]] = []
+    jobs = list_jobs(workspace)
+    if not jobs.empty:
+        for row in jobs[~jobs["data_deleted"] & ~jobs["state"].isin(RUNNING)].itertuples():
+            run_id = row.run_id if isinstance(row.run_id, str) else None
+            rows.append({"kind": "job", "name": row.job_name, "s3_uri": row.s3_uri, "state": row.state,
+                         "region": str(row.region), "run_id": run_id,
+                         "unsaved": row.state == "Completed" and run_id is None})
+    tunings = list_sagemaker_tunings(workspace)
+    if not tunings.empty:
+        for row in tunings[~tunings["data_deleted"] & ~tunings["state"].isin(TUNING_RUNNING)].itertuples():
+            run_id = row.run_id if isinstance(row.run_id, str) else None
+            rows.append({"kind": "tuning job", "name": row.job_name, "s3_uri": row.s3_uri, "state": row.state,
+                         "region": str(row.region), "run_id": run_id,
+                         "unsaved": isinstance(row.best_training_job, str) and run_id is None})
+    return rows
+
+
+def _delete_row(workspace: Workspace, row: dict[str, Any], prefix: str) -> None:
+    name, tuning = row["name"], row["kind"] == "tuning job"
     left, right = st.columns([3, 1], vertical_alignment="center")
-    left.markdown(f"`{row.s3_uri}` · files of {row.job_name} ({row.state})")
+    left.markdown(f"`{row['s3_uri']}` · files of {'tuning job ' if tuning else ''}{name} ({row['state']})")
     with right.popover("Delete its data…", icon=":material/delete:"):
-        unsaved = row.state == "Completed" and not isinstance(row.run_id, str)
-        st.markdown(f"This deletes everything under `{row.s3_uri}`: the uploaded training files, the model "
-                    "SageMaker wrote and any checkpoints. " + (
-                        "Its run is saved in this workspace and keeps its own copy of the model."
-                        if isinstance(row.run_id, str) else "There is no saved run to keep."))
-        force = unsaved and st.checkbox("Delete it although its run is not saved yet (the model is lost)",
-                                        key=f"sm_force_{row.job_name}")
-        if st.button("Delete for good", type="primary", key=f"sm_delete_{row.job_name}", icon=":material/delete:"):
+        what = ("the uploaded training files and the model of every training job of the tuning"
+                if tuning else "the uploaded training files, the model SageMaker wrote and any checkpoints")
+        st.markdown(f"This deletes everything under `{row['s3_uri']}`: {what}. " + (
+            "Its run is saved in this workspace and keeps its own copy of the model." if row["run_id"]
+            else "There is no saved run to keep."))
+        force = row["unsaved"] and st.checkbox("Delete it although its run is not saved yet (the model is lost)",
+                                               key=f"{prefix}_force_{name}")
+        if st.button("Delete for good", type="primary", key=f"{prefix}_delete_{name}", icon=":material/delete:"):
             try:
-                deleted = delete_job_data(workspace, make_sagemaker_clients(str(row.region), with_logs=False).s3,
-                                          row.job_name, force=bool(force))
+                s3 = make_sagemaker_clients(row["region"], with_logs=False).s3
+                delete = delete_tuning_data if tuning else delete_job_data
+                deleted = delete(workspace, s3, name, force=bool(force))
             except KayfabeError as error:
                 show_error(error)
                 return
-            st.success(f"Deleted {deleted.objects:,} files ({deleted.bytes / 1e6:,.2f} MB) of {row.job_name} "
-                       "from S3.", icon=":material/check_circle:")
+            st.success(f"Deleted {deleted.objects:,} files ({deleted.bytes / 1e6:,.2f} MB) of {name} from S3.",
+                       icon=":material/check_circle:")

@@ -1,7 +1,10 @@
 """Train on Amazon SageMaker: the settings (prefilled, with where each came from), the cost, a confirmation, launch.
 
 The jobs themselves (status, logs, stop, results, clean-up) are drawn by
-:mod:`kayfabe_ui.sagemaker_jobs_view` from what the workspace stores.
+:mod:`kayfabe_ui.sagemaker_jobs_view` from what the workspace stores. The
+settings form, the cost box and its confirmation are shared with the tuner tab
+(:mod:`kayfabe_ui.sagemaker_tuning_view`): their widget keys start with a prefix
+(``sm`` here), so both tabs can draw them in one run.
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ def render_sagemaker(workspace: Workspace, table: FeatureTable, options: SplitOp
                      name: str) -> None:
     """Draw the SageMaker settings, the cost with its confirmation and the Launch button, then the jobs."""
     jobs = list_jobs(workspace)
-    given = _settings_form(workspace)
-    settings = _checked(workspace, given) if given is not None else None
+    given = settings_form(workspace)
+    settings = checked_settings(workspace, given) if given is not None else None
     if settings is not None:
         plan = _plan(workspace, len(jobs), table, options, train, settings, name)
         if plan is not None:
@@ -58,8 +61,10 @@ def render_sagemaker(workspace: Workspace, table: FeatureTable, options: SplitOp
     render_jobs(workspace)
 
 
-def _settings_form(workspace: Workspace) -> dict[str, Any] | None:
-    """Draw the settings, prefilled from the workspace and the environment; return what they hold."""
+def settings_form(workspace: Workspace, prefix: str = "sm", heading: str = "Where SageMaker trains") -> (
+        dict[str, Any] | None):
+    """Draw the settings (widget keys ``PREFIX_…``), prefilled from the workspace and the environment; return what
+    they hold, or None with the problem shown."""
     try:
         in_force = load_settings(workspace)
         sources = settings_sources(workspace)
@@ -67,34 +72,34 @@ def _settings_form(workspace: Workspace) -> dict[str, Any] | None:
         show_error(error)
         return None
     with st.container(border=True):
-        st.markdown("**Where SageMaker trains**")
+        st.markdown(f"**{heading}**")
         left, right = st.columns(2)
         given: dict[str, Any] = {
-            "region": left.text_input("AWS region", in_force.region, key="sm_region", placeholder="us-east-1",
+            "region": left.text_input("AWS region", in_force.region, key=f"{prefix}_region", placeholder="us-east-1",
                                       help="Where the job runs; the bucket must be in the same region."),
-            "bucket": right.text_input("S3 bucket (in that region)", in_force.bucket, key="sm_bucket",
+            "bucket": right.text_input("S3 bucket (in that region)", in_force.bucket, key=f"{prefix}_bucket",
                                        placeholder="my-kayfabe-bucket",
                                        help="The training files and the model go here; the name only, no s3://."),
-            "prefix": left.text_input("Folder in the bucket (S3 prefix)", in_force.prefix, key="sm_prefix",
+            "prefix": left.text_input("Folder in the bucket (S3 prefix)", in_force.prefix, key=f"{prefix}_prefix",
                                       help="Each job writes under PREFIX/JOB-NAME/."),
-            "role_arn": right.text_input("IAM role SageMaker acts as (ARN)", in_force.role_arn, key="sm_role",
+            "role_arn": right.text_input("IAM role SageMaker acts as (ARN)", in_force.role_arn, key=f"{prefix}_role",
                                          placeholder="arn:aws:iam::123456789012:role/MySageMakerRole",
                                          help="A role SageMaker may assume, allowed to read and write the bucket."),
         }
         first, second, third = st.columns(3)
-        given["instance_type"] = _instance_type(in_force.instance_type, first)
-        given["instance_count"] = _number("instance_count", in_force.instance_count, second)
-        given["max_runtime_s"] = _number("max_runtime_s", in_force.max_runtime_s, third)
+        given["instance_type"] = _instance_type(in_force.instance_type, first, prefix)
+        given["instance_count"] = _number("instance_count", in_force.instance_count, second, prefix)
+        given["max_runtime_s"] = _number("max_runtime_s", in_force.max_runtime_s, third, prefix)
         left, right = st.columns(2, vertical_alignment="bottom")
         given["spot"] = left.toggle("Spot capacity: cheaper, but the job may wait for it", in_force.spot,
-                                    key="sm_spot", help="Spare AWS capacity at a discount; the job may wait for it "
-                                                        "and be interrupted and resumed.")
-        given["max_wait_s"] = _number("max_wait_s", in_force.max_wait_s, right, disabled=not given["spot"])
+                                    key=f"{prefix}_spot", help="Spare AWS capacity at a discount; the job may "
+                                                               "wait for it and be interrupted and resumed.")
+        given["max_wait_s"] = _number("max_wait_s", in_force.max_wait_s, right, prefix, disabled=not given["spot"])
         st.caption(_sources_sentence(sources))
     return given
 
 
-def _instance_type(current: str, container: Any) -> str:
+def _instance_type(current: str, container: Any, prefix: str) -> str:
     options = list(ON_DEMAND_USD_PER_HOUR)
     if current not in options:
         options.insert(0, current)
@@ -104,16 +109,16 @@ def _instance_type(current: str, container: Any) -> str:
         return f"{kind} · ${price:.3f}/h" if price is not None else f"{kind} · price unknown"
 
     return str(container.selectbox("Instance type", options, index=options.index(current), format_func=label,
-                                   key="sm_instance_type", accept_new_options=True,
+                                   key=f"{prefix}_instance_type", accept_new_options=True,
                                    help="The machine each instance runs on; prices are on-demand in us-east-1. "
                                         "ml.m5.large is plenty for tables of a few thousand images."))
 
 
-def _number(key: str, value: int, container: Any, disabled: bool = False) -> int:
+def _number(key: str, value: int, container: Any, prefix: str, disabled: bool = False) -> int:
     knob = KNOBS[key]
     value = min(max(int(value), int(knob.low)), int(knob.high))
     return int(container.number_input(knob.title, int(knob.low), int(knob.high), value, int(knob.step),
-                                      key=f"sm_{key}", help=f"{knob.does} {knob.raising}", disabled=disabled))
+                                      key=f"{prefix}_{key}", help=f"{knob.does} {knob.raising}", disabled=disabled))
 
 
 def _sources_sentence(sources: dict[str, str]) -> str:
@@ -130,12 +135,12 @@ def _sources_sentence(sources: dict[str, str]) -> str:
             "(`KAYFABE_SAGEMAKER_…` environment variables win over saved values).")
 
 
-def _dollars(text: str) -> str:
+def dollars(text: str) -> str:
     """``text`` with its dollar signs escaped, so Markdown does not read them as mathematics."""
     return text.replace("$", "\\$")
 
 
-def _checked(workspace: Workspace, given: dict[str, Any]) -> SageMakerSettings | None:
+def checked_settings(workspace: Workspace, given: dict[str, Any]) -> SageMakerSettings | None:
     """The settings as typed, checked without AWS; None with the problem shown."""
     try:
         return check_settings(choose_settings(workspace, given, save=False))
@@ -158,24 +163,10 @@ def _plan(workspace: Workspace, launched: int, table: FeatureTable, options: Spl
 def _confirm_and_launch(workspace: Workspace, plan: SageMakerPlan, given: dict[str, Any]) -> None:
     """Show the cost and what the job does; launch only once the cost is accepted."""
     cost = plan.cost
-    with st.container(border=True):
-        left, right = st.columns([1, 3])
-        left.metric("The most this job can cost", f"${cost.total_usd:,.2f}" if cost.total_usd is not None
-                    else "unknown")
-        right.markdown(f"**{_dollars(cost.sentence)}**")
-        right.caption(_dollars(_includes(cost, plan)))
-        st.caption(f"What happens: {plan.describe()}")
-        accepted = st.checkbox("I accept this cost" if cost.price_known else
-                               "I have checked the price myself and accept it", key=f"sm_accept_{plan.job_name}",
-                               help="Launching is possible only once you accept; changing any setting asks again.")
-        check_column, launch_column = st.columns([1, 3])
-        if check_column.button("Check AWS access", key="sm_check", icon=":material/verified_user:",
-                               help="Checks credentials, the bucket's region and your permissions; costs nothing."):
-            _check_access(plan.settings)
-        launch = launch_column.button("Launch on SageMaker", type="primary", key="sm_launch", disabled=not accepted,
-                                      icon=":material/rocket_launch:",
-                                      help="Tick “I accept this cost” first." if not accepted else
-                                      "Checks AWS, uploads the training files, starts the job.")
+    accepted, launch = confirm_cost(
+        "The most this job can cost", cost.total_usd, cost.price_known, cost.sentence, _includes(cost, plan),
+        plan.describe(), plan.settings, "sm", plan.job_name, "Launch on SageMaker",
+        "Checks AWS, uploads the training files, starts the job.")
     if not launch:
         return
     try:
@@ -188,6 +179,31 @@ def _confirm_and_launch(workspace: Workspace, plan: SageMakerPlan, given: dict[s
         return
     st.toast(f"Started {status.job_name}: {status.status}.", icon=":material/rocket_launch:")
     st.rerun()
+
+
+def confirm_cost(title: str, total_usd: float | None, price_known: bool, sentence: str, includes: str,
+                 what_happens: str, settings: SageMakerSettings, prefix: str, job_name: str, launch_label: str,
+                 launch_help: str) -> tuple[bool, bool]:
+    """Draw the cost box: the most it can cost, what that includes, what happens, “I accept this cost” (keyed on
+    ``job_name``, so a new plan asks again), Check AWS access and the launch button (disabled until accepted);
+    return (accepted, launch clicked)."""
+    with st.container(border=True):
+        left, right = st.columns([1, 3])
+        left.metric(title, f"${total_usd:,.2f}" if total_usd is not None else "unknown")
+        right.markdown(f"**{dollars(sentence)}**")
+        right.caption(dollars(includes))
+        st.caption(f"What happens: {what_happens}")
+        accepted = st.checkbox("I accept this cost" if price_known else
+                               "I have checked the price myself and accept it", key=f"{prefix}_accept_{job_name}",
+                               help="Launching is possible only once you accept; changing any setting asks again.")
+        check_column, launch_column = st.columns([1, 3])
+        if check_column.button("Check AWS access", key=f"{prefix}_check", icon=":material/verified_user:",
+                               help="Checks credentials, the bucket's region and your permissions; costs nothing."):
+            _check_access(settings)
+        launch = launch_column.button(launch_label, type="primary", key=f"{prefix}_launch", disabled=not accepted,
+                                      icon=":material/rocket_launch:",
+                                      help="Tick “I accept this cost” first." if not accepted else launch_help)
+    return bool(accepted), bool(launch)
 
 
 def _includes(cost: CostEstimate, plan: SageMakerPlan) -> str:

@@ -1,4 +1,5 @@
-"""Tuning tab of the Runs page: choose what varies and over which range, search, watch the best so far, stop."""
+"""Tuner tab of the Train page: where to tune; on this computer choose what varies and over which range, search,
+watch the best so far, stop (on Amazon SageMaker: :mod:`kayfabe_ui.sagemaker_tuning_view`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kayfabe_core.constraints import BOOSTER_KNOBS, DEFAULT_PRESET, PRESET_NOTES
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.split import METHODS, SplitOptions
+from kayfabe_core.train import TrainSettings
 from kayfabe_core.tune import (
     DEFAULT_VARIED,
     LOG_SCALE,
@@ -28,7 +30,9 @@ from kayfabe_core.tune import (
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, show_error
+from kayfabe_ui.sagemaker_tuning_view import has_unfinished_tunings, render_sagemaker_tuning
 from kayfabe_ui.stopping import ClickToStop
+from kayfabe_ui.train_view import WHERE
 
 KNOBS = knob_table(BOOSTER_KNOBS)
 KNOB_FORMAT = {int: "%d", float: "%.2f"}
@@ -78,9 +82,17 @@ class TuningProgress(ClickToStop):
         self._chart.empty()
 
 
-def render_tuning(workspace: Workspace, table: FeatureTable, split_options: SplitOptions) -> None:
-    """Draw the tuning form and its Tune button, then the latest tuning kept in the workspace."""
+def render_tuning(workspace: Workspace, table: FeatureTable, split_options: SplitOptions,
+                  train_settings: TrainSettings | None = None) -> None:
+    """Draw where to tune (this computer by default; Amazon SageMaker while a SageMaker tuning of the workspace is
+    unfinished, so a refresh finds it again). On this computer: the tuning form and its Tune button, then the latest
+    tuning kept in the workspace; on SageMaker (the settings not tuned from ``train_settings``, default the default
+    preset): :func:`~kayfabe_ui.sagemaker_tuning_view.render_sagemaker_tuning`."""
     st.subheader("Tune settings")
+    if _choose_where(workspace) == "sagemaker":
+        render_sagemaker_tuning(workspace, table, split_options,
+                                train_settings or TrainSettings.from_choices(DEFAULT_PRESET))
+        return
     st.caption("Optuna tries one set of XGBoost settings after another, each scored by the same cross-validation, "
                "and learns from the scores which ranges look promising. Trial 0 is the preset you start from, "
                "so you can see whether the search beat it. Every trial is kept; the best becomes a run.")
@@ -88,6 +100,19 @@ def render_tuning(workspace: Workspace, table: FeatureTable, split_options: Spli
     if options is not None and st.button("Tune", type="primary", key="tune_button", icon=":material/tune:"):
         _run(workspace, table, split_options, options)
     _show_latest(workspace)
+
+
+def _choose_where(workspace: Workspace) -> str:
+    busy = has_unfinished_tunings(workspace)
+    where = st.segmented_control("Where to tune", list(WHERE), format_func=lambda key: WHERE[key],
+                                 required=True,
+                                 default="sagemaker" if busy else "local", key="tune_where",
+                                 help="This computer tunes at once, for free. Amazon SageMaker runs one training job "
+                                      "per set of settings on AWS machines you pay for; the best is scored here.")
+    if busy and where != "sagemaker":
+        st.info("A SageMaker tuning of this workspace has not finished: choose Amazon SageMaker to follow it.",
+                icon=":material/cloud_sync:")
+    return str(where or "local")
 
 
 def _choose_options(split_options: SplitOptions) -> TuneOptions | None:

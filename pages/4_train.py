@@ -28,4 +28,4 @@ with train_tab:
     else:
         render_train(workspace, table, split[0], split[1], settings, name)
 with tune_tab:
-    render_tuning(workspace, table, split[0])
+    render_tuning(workspace, table, split[0], settings)
