@@ -88,13 +88,15 @@ def list_runs(workspace: Workspace) -> pd.DataFrame:
 
 RUN_COLUMNS = ["run_id", "created_at", "name", "note", "backend", "source", "data_hash", "split", "images",
                "n_test", "num_boost_round", "eta", "max_depth", "min_child_weight", "gamma", "subsample",
-               "accuracy", "accuracy_low", "accuracy_high", "accuracy_sd", "roc_auc", "seconds"]
+               "accuracy", "accuracy_low", "accuracy_high", "accuracy_sd", "roc_auc", "seconds", "sagemaker_job",
+               "billable_seconds"]
 
 
 def _run_row(run_id: str, created_at: str, name: str, note: str, backend: str,
              record: dict[str, Any]) -> dict[str, object]:
     metrics, data, split = record.get("metrics", {}), record.get("data", {}), record.get("split", {})
     options, settings = split.get("options", {}), record.get("settings", {})
+    sagemaker = record.get("sagemaker", {})  # a run trained on SageMaker: its job and what AWS billed
     low, high = metrics.get("intervals", {}).get("accuracy", (None, None))
     how = f"{options.get('folds')}-fold" if options.get("folds") else f"{options.get('test_size', 0):.0%} test"
     repeats = f" ×{options['repeats']}" if options.get("repeats", 1) > 1 else ""
@@ -104,7 +106,8 @@ def _run_row(run_id: str, created_at: str, name: str, note: str, backend: str,
             "n_test": record.get("n_test"), **{key: settings.get(key) for key in RUN_COLUMNS[10:16]},
             "accuracy": metrics.get("accuracy"), "accuracy_low": low, "accuracy_high": high,
             "accuracy_sd": record.get("accuracy_sd"), "roc_auc": metrics.get("roc_auc"),
-            "seconds": sum(record.get("timings", {}).values())}
+            "seconds": sum(record.get("timings", {}).values()),
+            "sagemaker_job": sagemaker.get("job_name"), "billable_seconds": sagemaker.get("billable_seconds")}
 
 
 def rename_run(workspace: Workspace, run_id: str, name: str, note: str) -> None:

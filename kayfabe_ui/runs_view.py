@@ -27,8 +27,8 @@ from kayfabe_ui.results_view import cached_runs
 from kayfabe_ui.train_view import TrainingProgress
 
 SHOWN = ["created_at", "name", "split", "images", "num_boost_round", "eta", "max_depth", "min_child_weight",
-         "gamma", "subsample", "accuracy", "interval", "accuracy_sd", "roc_auc", "seconds", "backend", "data_hash",
-         "note", "run_id"]
+         "gamma", "subsample", "accuracy", "interval", "accuracy_sd", "roc_auc", "seconds", "backend", "sagemaker_job",
+         "billable_seconds", "data_hash", "note", "run_id"]
 
 
 MAX_MATRICES = 6
@@ -59,6 +59,8 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
             "interval": "95 % interval", "accuracy_sd": st.column_config.NumberColumn("sd over folds", format="%.3f"),
             "roc_auc": st.column_config.NumberColumn("ROC AUC", format="%.3f"),
             "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"), "backend": "Where",
+            "sagemaker_job": "SageMaker job",
+            "billable_seconds": st.column_config.NumberColumn("Billed seconds", format="%d"),
             "data_hash": "Data version", "note": "Note", "run_id": "Run id"})
     st.caption(f"{len(runs):,} runs. Click a column header to sort. Accuracy is on the test images at threshold "
                "0.5; the interval is a bootstrap over posts.")

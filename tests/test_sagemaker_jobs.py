@@ -77,7 +77,9 @@ def test_launch_complete_finish_gives_the_run_a_local_training_gives(workspace: 
     assert details["job_name"] == status.job_name and "billable_seconds" in details  # type: ignore[index,operator]
     assert details["training_image"] == IMAGE and details["container_version"] == "3.0-5"  # type: ignore[index]
     runs = list_runs(restarted)
-    assert runs.loc[runs["run_id"] == result.run_id, "backend"].tolist() == ["sagemaker"]
+    listed = runs.loc[runs["run_id"] == result.run_id].iloc[0]
+    assert (listed["backend"], listed["sagemaker_job"]) == ("sagemaker", status.job_name)
+    assert listed["billable_seconds"] == details["billable_seconds"]  # type: ignore[index]
     test_rows = plan.split.folds[0].test
     saved = read_predictions(restarted, result.run_id)
     best = booster.best_iteration + 1 if settings.early_stopping else booster.num_boosted_rounds()
