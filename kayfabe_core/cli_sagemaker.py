@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kayfabe_core.errors import KayfabeError
@@ -78,12 +79,8 @@ def _print_started(args: argparse.Namespace, workspace: Workspace, status: Any, 
     return 0
 
 
-def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: Any, job_name: str,
-                     warnings: list[str]) -> int:
-    from kayfabe_core.cli_train import format_summary
-    from kayfabe_core.sagemaker_finish import finish_job
-    from kayfabe_core.sagemaker_jobs import wait_for_job
-
+def sentence_printer() -> Callable[[Any], None]:
+    """Return a callback for waiting on a job: it prints each new status sentence once, on stderr."""
     seen: list[str] = []
 
     def show(status: Any) -> None:
@@ -91,8 +88,17 @@ def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: An
             seen.append(status.sentence)
             print(status.sentence, file=sys.stderr, flush=True)
 
+    return show
+
+
+def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: Any, job_name: str,
+                     warnings: list[str]) -> int:
+    from kayfabe_core.cli_train import format_summary
+    from kayfabe_core.sagemaker_finish import finish_job
+    from kayfabe_core.sagemaker_jobs import wait_for_job
+
     try:
-        wait_for_job(workspace, clients, job_name, args.poll_seconds, None if args.json else show)
+        wait_for_job(workspace, clients, job_name, args.poll_seconds, None if args.json else sentence_printer())
     except KeyboardInterrupt:
         print(f"\nStopped waiting; the job goes on in AWS. Save its run later with: python -m kayfabe_core jobs "
               f"{workspace.root} --refresh (or stop it with --stop {job_name}).", file=sys.stderr)

@@ -61,19 +61,18 @@ def run_sagemaker_tune(args: argparse.Namespace, workspace: Workspace, table: Fe
 
 def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: Any, job_name: str,
                      warnings: list[str]) -> int:
+    from kayfabe_core.cli_sagemaker import sentence_printer
     from kayfabe_core.cli_train import format_summary
     from kayfabe_core.sagemaker_tuning_jobs import finish_tuning, wait_for_tuning
     from kayfabe_core.sagemaker_tuning_store import sagemaker_trials_frame
 
     shown: set[str] = set()
-    seen: list[str] = []
+    show_sentence = sentence_printer()
 
     def show(status: Any) -> None:
         for line in finished_trial_lines(sagemaker_trials_frame(workspace, job_name), shown):
             print(line, file=sys.stderr, flush=True)
-        if status.sentence not in seen[-1:]:
-            seen.append(status.sentence)
-            print(status.sentence, file=sys.stderr, flush=True)
+        show_sentence(status)
 
     try:
         wait_for_tuning(workspace, clients, job_name, args.poll_seconds, None if args.json else show)

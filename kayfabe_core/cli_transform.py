@@ -47,6 +47,7 @@ def add_transform_arguments(parser: Any) -> None:
 
 def run_transform(args: argparse.Namespace, workspace: Workspace, run_id: str, posts: list[str]) -> int:
     """Plan, confirm and launch a batch transform of ``posts``; with --wait collect its scores."""
+    from kayfabe_core.cli_sagemaker import sentence_printer
     from kayfabe_core.sagemaker_client import make_sagemaker_clients
     from kayfabe_core.sagemaker_settings import choose_settings
     from kayfabe_core.sagemaker_transform import launch_transform, plan_transform, wait_for_transform
@@ -66,13 +67,7 @@ def run_transform(args: argparse.Namespace, workspace: Workspace, run_id: str, p
               f"python -m kayfabe_core predict {workspace.root} --backend sagemaker --job {plan.job_name} "
               "--out FILE.csv")
         return 0
-    seen: list[str] = []
-
-    def show(polled: Any) -> None:
-        if polled.sentence not in seen[-1:]:
-            seen.append(polled.sentence)
-            print(polled.sentence, file=sys.stderr, flush=True)
-
+    show = sentence_printer()
     try:
         wait_for_transform(clients, plan.job_name, settings.max_runtime_s, args.poll_seconds,
                            None if args.json else show)

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -107,12 +108,12 @@ def _jpeg(colour: str) -> bytes:
 PICTURES = {"/a.jpg": _jpeg("red"), "/b.jpg": _jpeg("blue")}
 
 
-@pytest.fixture(scope="session")
-def image_server() -> Iterator[str]:
-    """An HTTP server on 127.0.0.1 serving PICTURES (404 elsewhere); its base URL."""
+@contextmanager
+def picture_server(pictures: dict[str, bytes]) -> Iterator[str]:
+    """Serve ``pictures`` (by URL path; 404 elsewhere) on 127.0.0.1 while the block runs; yield the base URL."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
-            body = PICTURES.get(self.path.split("?")[0])
+            body = pictures.get(self.path.split("?")[0])
             self.send_response(200 if body else 404)
             self.send_header("Content-Type", "image/jpeg")
             self.end_headers()
@@ -123,5 +124,15 @@ def image_server() -> Iterator[str]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def image_server() -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 serving PICTURES (404 elsewhere); its base URL."""
+    with picture_server(PICTURES) as url:
+        yield url

@@ -11,12 +11,8 @@ every ``st.download_button`` an AppTest run renders.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,29 +49,6 @@ def new_export(base_url: str, n_posts: int = 12, seed: int = 77) -> NewExport:
                   for operation, response in responses.items()]
     posts = tuple(dict.fromkeys(image.post_url for image in export.images))
     return NewExport(export.csv_text.replace(CDN, base_url), posts, pictures, "\n".join(lines) + "\n")
-
-
-@contextmanager
-def picture_server(pictures: dict[str, bytes]) -> Iterator[str]:
-    """Serve ``pictures`` (by URL path) on 127.0.0.1 while the block runs; yield the base URL."""
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            body = pictures.get(self.path.split("?")[0])
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "image/jpeg")
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def capture_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:

@@ -17,8 +17,8 @@ from kayfabe_core.predict import all_posts
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import open_workspace
-from tests.conftest import copy_workspace
-from tests.predict_support import FETCHED_AT, capture_downloads, new_export, picture_server
+from tests.conftest import copy_workspace, picture_server
+from tests.predict_support import FETCHED_AT, capture_downloads, new_export
 from tests.ui.conftest import ROOT, texts
 
 OPTIONS = FeatureOptions(include_parents=False, metadata=True, caption=True, min_images=3, label_threshold=90)
