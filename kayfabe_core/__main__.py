@@ -4,7 +4,7 @@ Verbs:
   demo WORKSPACE                           build the demo workspace
   ingest WORKSPACE FILE.csv [...] [--json] import PhantomBuster CSV exports
   fetch-images WORKSPACE [--json]          download each post's images once
-  label WORKSPACE [--operations ...] [--rate N] [--yes]
+  label WORKSPACE [--operations ...] [--rate N | --rate auto] [--yes]
                                            get Rekognition labels (shows the cost first)
   import-labels WORKSPACE PATH [--json]    import saved Rekognition responses (JSONL or folder)
   import-codes WORKSPACE FILE.csv [--coder NAME] [--json]
@@ -129,12 +129,34 @@ def _cmd_label(args: argparse.Namespace) -> int:
     if not args.yes and not _confirm("Send the images to Amazon Rekognition and pay for it? [y/N] "):
         print("Nothing was sent.")
         return 1
-    workers = args.workers or workers_for_rate(args.rate)
+    rate = _rate_from_quota(args) if args.rate == "auto" else float(args.rate)
+    workers = args.workers or workers_for_rate(rate)
     client = make_rekognition_client(args.region, args.endpoint_url, workers=workers)
-    report = label_images(workspace, client, args.operations, rate_per_s=args.rate, workers=workers,
+    report = label_images(workspace, client, args.operations, rate_per_s=rate, workers=workers,
                           progress=None if args.json else _progress_printer("Labelling"))
     _print_report(report, args.json, "Labelled images")
     return 0
+
+
+def _rate_from_quota(args: argparse.Namespace) -> float:
+    from kayfabe_core.rekognition_quota import describe, read_account_quotas, safe_rate
+
+    reading = read_account_quotas(args.operations, args.region, args.endpoint_url)
+    rate = safe_rate(reading.quotas, args.operations)
+    print(describe(reading, args.operations, rate))
+    return rate
+
+
+def _rate_arg(text: str) -> float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected calls per second (e.g. 5) or auto, not {text!r}") from None
+    if rate <= 0:
+        raise argparse.ArgumentTypeError("calls per second must be more than 0")
+    return rate
 
 
 def _confirm(question: str) -> bool:
@@ -216,7 +238,8 @@ def _add_label_verbs(verbs: Any) -> None:
     label.add_argument("workspace")
     label.add_argument("--operations", nargs="+", default=["DetectLabels"],
                        choices=["DetectLabels", "DetectModerationLabels", "RecognizeCelebrities"])
-    label.add_argument("--rate", type=float, default=5.0, help="calls per second at most (default 5)")
+    label.add_argument("--rate", type=_rate_arg, default=5.0,
+                       help="calls per second at most (default 5); auto: 80%% of your account's quota")
     label.add_argument("--workers", type=int, default=None, help="calls in flight (default: enough for --rate)")
     label.add_argument("--region", default=None, help="AWS region (default: from your AWS configuration)")
     label.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)

@@ -6,6 +6,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -15,8 +16,10 @@ from kayfabe_core.image_status import STATUS_NAMES, count_fetch_statuses, read_p
 from kayfabe_core.labels import OPERATIONS
 from kayfabe_core.labels_import import import_labels
 from kayfabe_core.rekognition import FREE_TIER_NOTE, label_images, make_rekognition_client, plan_labeling
+from kayfabe_core.rekognition_quota import DEFAULT_RATE, QuotaReading, describe, read_account_quotas, safe_rate
 from kayfabe_core.rekognition_rate import workers_for_rate
 from kayfabe_core.workspace import Workspace
+from kayfabe_ui import state
 from kayfabe_ui.common import show_error
 from kayfabe_ui.stopping import ClickToStop
 
@@ -70,11 +73,9 @@ def render_labeling(workspace: Workspace) -> None:
     operations = st.multiselect("Operations", list(OPERATIONS), default=list(OPERATIONS), key="operations",
                                 format_func=lambda op: f"{op} ({OPERATION_HELP[op]})")
     left, right = st.columns(2)
-    rate = left.number_input("Calls per second at most", 0.5, 50.0, 5.0, step=0.5, key="rate",
-                             help="Stay at or below your account's Rekognition quota (often 5 outside the "
-                                  "largest regions).")
     region = right.text_input("AWS region", value=os.environ.get("AWS_DEFAULT_REGION", ""), key="region",
                               placeholder="e.g. us-east-1")
+    rate = _rate_input(left, region.strip(), operations)
     if not operations:
         st.info("Choose at least one operation.")
         return
@@ -100,6 +101,46 @@ def render_labeling(workspace: Workspace) -> None:
                        f"not be labelled (see below); {report.left_for_retry:,} left to retry.")
         except KayfabeError as error:
             show_error(error)
+
+
+RATE = "rate"  # the rate input's key
+QUOTA_READINGS = "rekognition_quota_readings"  # QuotaReading by region, read on request
+
+
+def _rate_input(column: Any, region: str, operations: list[str]) -> float:
+    """The rate input, with a button that reads the account's quotas and sets the rate from them."""
+    reading = _readings().get(region)
+    if state.get_value(RATE) is None:  # first visit, or back from another page
+        state.set_value(RATE, safe_rate(reading.quotas, operations) if reading else DEFAULT_RATE)
+    current = float(state.get_value(RATE, DEFAULT_RATE))  # type: ignore[arg-type]
+    highest = max([50.0, current, *(reading.quotas.values() if reading else [])])  # room for the quota
+    rate = column.number_input("Calls per second at most", min(0.5, current), highest, step=0.5, key=RATE,
+                               help="Stay at or below your account's Rekognition quota (often 5 outside the "
+                                    "largest regions).")
+    column.button("Read my account's limits", key="read_quota", icon=":material/speed:",
+                  on_click=_read_quota, args=(region, operations),
+                  help="Asks AWS Service Quotas (free) how many calls per second your account may make here.")
+    if reading is not None:
+        line = describe(reading, operations, safe_rate(reading.quotas, operations))
+        if any(operation in reading.quotas for operation in operations):
+            column.caption(line)
+        else:
+            column.warning(line, icon=":material/speed:")
+    return float(rate)
+
+
+def _readings() -> dict[str, QuotaReading]:
+    readings = state.get_value(QUOTA_READINGS)
+    return readings if isinstance(readings, dict) else {}
+
+
+def _read_quota(region: str, operations: list[str]) -> None:
+    """On the button's click, before the page is drawn again: read once per region, then set the rate."""
+    readings = _readings()
+    if region not in readings or not readings[region].quotas:
+        readings[region] = read_account_quotas(list(OPERATIONS), region or None)  # all three: the same calls
+        state.set_value(QUOTA_READINGS, readings)
+    state.set_value(RATE, safe_rate(readings[region].quotas, operations))
 
 
 def render_import(workspace: Workspace) -> None:

@@ -65,3 +65,42 @@ def test_fetch_then_label_from_the_page(tmp_path: Path, open_app, monkeypatch: p
     at.run()
     assert {m.label: m.value for m in at.metric}["Calls needed"] == "0"
     assert "2 images match" in texts(at)
+
+
+def test_read_my_account_limits_sets_the_rate(tmp_path: Path, open_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from kayfabe_core import rekognition_quota
+    from tests.test_rekognition_quota import stub_account
+
+    ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv([post_row("A")]).encode())])
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+                        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.session.Session().client("service-quotas", region_name="us-east-1")
+    stubber = Stubber(client)
+    stub_account(stubber)
+    stubber.add_client_error("list_service_quotas", "AccessDeniedException", http_status_code=400)
+    stubber.activate()
+    monkeypatch.setattr(rekognition_quota, "make_quota_client", lambda *args: client)
+    at = open_app(tmp_path / "ws")
+    at.switch_page("pages/2_images.py").run()
+    assert at.number_input(key="rate").value == 5.0  # nothing is asked before the click
+    at.button(key="read_quota").click().run()
+    assert not at.exception
+    assert ("Your account allows 5 RecognizeCelebrities calls per second in us-east-1; the rate is set to 4."
+            in texts(at))
+    assert at.number_input(key="rate").value == 4.0
+    assert not at.warning, [w.value for w in at.warning]
+    at.multiselect(key="operations").set_value(["DetectLabels"]).run()
+    at.button(key="read_quota").click().run()  # the same region: read from the cache, no AWS call
+    assert "Your account allows 50 DetectLabels calls per second in us-east-1; the rate is set to 40." in texts(at)
+    assert at.number_input(key="rate").value == 40.0
+    at.text_input(key="region").set_value("eu-west-1").run()
+    at.button(key="read_quota").click().run()  # a new region, and this one refuses
+    assert at.number_input(key="rate").value == 5.0
+    assert "servicequotas:ListServiceQuotas is missing" in texts(at)
+    assert "5 calls per second is a safe default" in texts(at)
+    stubber.assert_no_pending_responses()
