@@ -12,7 +12,6 @@ from kayfabe_core.charts import label_association_figure, label_frequency_figure
 from kayfabe_core.gallery import (
     SOURCE_NAMES,
     LabelChoice,
-    count_images,
     label_frequencies,
     list_labels,
     read_image_page,
@@ -22,6 +21,12 @@ from kayfabe_core.image_detail import draw_boxes, read_image_detail
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import workspace_version
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cached_matches(root: str, version: int, choices: tuple[LabelChoice, ...], threshold: float) -> pd.DataFrame:
+    """Every image matching the filter, in gallery order (pages are slices of it; 1 s at 150,000 images)."""
+    return read_image_page(Workspace(Path(root)), choices, threshold, 0, -1)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -70,14 +75,15 @@ def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
 
 def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: float) -> None:
     """Draw one page of matching images as a grid, with a details button under each."""
-    total = count_images(workspace, choices, threshold)
+    matches = _cached_matches(*_key(workspace), tuple(choices), threshold)
+    total = len(matches)
     pages = max(1, -(-total // PAGE_SIZE))
     left, right = st.columns([1, 3])
     number = left.number_input(f"Page (of {pages:,})", 1, pages,
                                min(state.get_int(state.GALLERY_PAGE, 1), pages), key="gallery_page")
     state.set_int(state.GALLERY_PAGE, int(number))
     right.caption(f"{total:,} images match · {PAGE_SIZE} per page · newest post first")
-    page = read_image_page(workspace, choices, threshold, (int(number) - 1) * PAGE_SIZE, PAGE_SIZE)
+    page = matches.iloc[(int(number) - 1) * PAGE_SIZE:int(number) * PAGE_SIZE]
     tops = read_top_labels(workspace, list(page["sha256"]), threshold, 3)
     for start in range(0, len(page), COLUMNS):
         for column, row in zip(st.columns(COLUMNS), page.iloc[start:start + COLUMNS].itertuples(), strict=False):

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from kayfabe_core.errors import KayfabeError
@@ -20,7 +21,7 @@ from kayfabe_core.rekognition_quota import DEFAULT_RATE, QuotaReading, describe,
 from kayfabe_core.rekognition_rate import workers_for_rate
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import show_error
+from kayfabe_ui.common import show_error, workspace_version
 from kayfabe_ui.stopping import ClickToStop
 
 OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels": "moderation labels",
@@ -44,10 +45,26 @@ class StoppableProgress(ClickToStop):
                  "(a click anywhere stops; finished images are kept)"))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _cached_plan(root: str, version: int, operations: tuple[str, ...]) -> Any:
+    """The labelling plan per data version (3 s at 150,000 images; treated as read-only)."""
+    return plan_labeling(Workspace(Path(root)), list(operations))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _cached_statuses(root: str, version: int) -> dict[str, int]:
+    return dict(count_fetch_statuses(Workspace(Path(root))))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _cached_problems(root: str, version: int) -> pd.DataFrame:
+    return read_problems(Workspace(Path(root)))
+
+
 def render_fetch(workspace: Workspace) -> None:
     """Fetch section: statuses so far and a button to fetch the rest."""
     st.subheader("1. Fetch images")
-    statuses = count_fetch_statuses(workspace)
+    statuses = _cached_statuses(str(workspace.root), workspace_version(workspace))
     st.caption(" · ".join(f"{STATUS_NAMES.get(status, status)}: {count:,}" for status, count in statuses.items()))
     waiting = sum(count for status, count in statuses.items() if status not in ("ok", "too_small"))
     if st.button(f"Fetch {waiting:,} images", key="fetch", icon=":material/download:", disabled=waiting == 0,
@@ -79,7 +96,7 @@ def render_labeling(workspace: Workspace) -> None:
     if not operations:
         st.info("Choose at least one operation.")
         return
-    plan = plan_labeling(workspace, operations)
+    plan = _cached_plan(str(workspace.root), workspace_version(workspace), tuple(operations))
     cost = st.columns(3)
     cost[0].metric("Calls needed", f"{plan.calls_needed:,}")
     cost[1].metric("Already stored (not paid again)", f"{plan.calls_skipped:,}")
@@ -170,7 +187,7 @@ def render_import(workspace: Workspace) -> None:
 
 def render_problems(workspace: Workspace) -> None:
     """Images that could not be fetched or labelled, with the reason."""
-    problems = read_problems(workspace)
+    problems = _cached_problems(str(workspace.root), workspace_version(workspace))
     if problems.empty:
         return
     st.subheader("Images with problems")

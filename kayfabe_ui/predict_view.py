@@ -14,7 +14,7 @@ from kayfabe_core.predict import PredictionReport, all_posts, import_posts, pred
 from kayfabe_core.rekognition_plan import PRICE_PER_IMAGE_USD
 from kayfabe_core.results import image_files
 from kayfabe_core.workspace import Workspace
-from kayfabe_ui.common import PAGES, image_grid, results_version, show_error
+from kayfabe_ui.common import PAGES, image_grid, results_version, show_error, workspace_version
 from kayfabe_ui.results_view import cached_runs
 
 CHOICES = {"uncoded": "Posts in this workspace with no coded image",
@@ -42,13 +42,19 @@ def cached_import(root: str, name: str, data: bytes) -> tuple[IngestReport, list
     return import_posts(Workspace(Path(root)), [(name, data)])
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _cached_uncoded(root: str, version: int) -> list[str]:
+    """The posts with no coded image, per data version (0.5 s at 100,000 posts)."""
+    return uncoded_posts(Workspace(Path(root)))
+
+
 def choose_posts(workspace: Workspace) -> list[str] | None:
     """Pick which posts to score; return their links (None until there is something to score)."""
     choice = st.radio("Posts to score", list(CHOICES), format_func=CHOICES.get, key="predict_posts")
     if choice == "all":
         return all_posts(workspace)
     if choice == "uncoded":
-        posts = uncoded_posts(workspace)
+        posts = _cached_uncoded(str(workspace.root), workspace_version(workspace))
         if not posts:
             st.info("Every post in this workspace has a coded image. Import a new export, or score every post.",
                     icon=":material/info:")
