@@ -19,9 +19,12 @@ QUEUE_SHOWN = 6
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _cached_agreement(root: str, version: int, coders: tuple[str, ...]) -> Any:
-    """Agreement per data version (0.5 s at 150,000 codes)."""
-    return measure_agreement(Workspace(Path(root)), list(coders))
+def _cached_agreement(root: str, version: int, coders: tuple[str, ...]) -> tuple[Any, tuple[str, str] | None]:
+    """Agreement per data version (0.5 s at 150,000 codes), or the (message, hint) of why there is none."""
+    try:
+        return measure_agreement(Workspace(Path(root)), list(coders)), None
+    except KayfabeError as error:  # kept too: "not enough codes" is as costly to find out
+        return None, (error.message, error.hint)
 
 
 def render_agreement(workspace: Workspace) -> None:
@@ -34,10 +37,9 @@ def render_agreement(workspace: Workspace) -> None:
         write_double_coding_share(workspace, share / 100)
     coders = [name for name in list_coders(workspace) if name != ADJUDICATOR]
     chosen = st.multiselect("Coders", coders, default=coders, key="agreement_coders")
-    try:
-        agreement = _cached_agreement(str(workspace.root), workspace_version(workspace), tuple(chosen))
-    except KayfabeError as error:
-        show_error(error)
+    agreement, problem = _cached_agreement(str(workspace.root), workspace_version(workspace), tuple(chosen))
+    if problem is not None:
+        show_error(KayfabeError(*problem))
         return
     cells = st.columns(3)
     cells[0].metric("Images coded by two or more", f"{agreement.images:,}")
