@@ -63,9 +63,19 @@ def confusion_figure(metrics: Metrics, names: tuple[str, str], normalise: str = 
     return figure
 
 
+MAX_CURVE_POINTS = 2_000  # a curve of 45,000 test images has that many points: too many to send and draw
+
+
+def thinned(points: pd.DataFrame, most: int = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """Return at most ``most`` of the curve's points, evenly spaced along it, the first and last kept."""
+    if len(points) <= most:
+        return points
+    return points.iloc[np.unique(np.linspace(0, len(points) - 1, most).round().astype(int))]
+
+
 def roc_figure(points: pd.DataFrame, auc: float, threshold: float) -> go.Figure:
     """Return the ROC curve with the diagonal of guessing and the current threshold marked."""
-    figure = px.line(points, x="false_positive_rate", y="true_positive_rate", hover_data=["threshold"],
+    figure = px.line(thinned(points), x="false_positive_rate", y="true_positive_rate", hover_data=["threshold"],
                      labels={"false_positive_rate": "False alarm rate (NO images called YES)",
                              "true_positive_rate": "Recall (YES images found)"})
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
@@ -76,7 +86,7 @@ def roc_figure(points: pd.DataFrame, auc: float, threshold: float) -> go.Figure:
 
 def precision_recall_figure(points: pd.DataFrame, base_rate: float, threshold: float) -> go.Figure:
     """Return the precision-recall curve with the YES share (what guessing gets) and the threshold."""
-    figure = px.line(points, x="recall", y="precision", hover_data=["threshold"],
+    figure = px.line(thinned(points), x="recall", y="precision", hover_data=["threshold"],
                      labels={"recall": "Recall (YES images found)", "precision": "Precision (YES calls right)"})
     figure.add_hline(y=base_rate, line_dash="dot", line_color="grey", annotation_text="guessing")
     figure.add_trace(_threshold_marker(points, "recall", "precision", threshold))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import (
     accuracy_score,
@@ -191,3 +192,19 @@ def test_calibration_points(n: int, bins: int, rows: int) -> None:
     assert points["images"].max() - points["images"].min() <= 1
     assert points["mean_score"].is_monotonic_increasing
     assert (points["observed_share"] * points["images"]).sum() == pytest.approx(observed.sum())
+
+
+def test_long_curves_are_thinned_for_drawing_keeping_their_ends() -> None:
+    from kayfabe_core.charts_model import precision_recall_figure, roc_figure, thinned
+
+    rng = np.random.default_rng(3)
+    observed = rng.random(20_000) < 0.4
+    scores = np.clip(observed * 0.3 + rng.random(20_000) * 0.7, 0, 1)
+    points = roc_points(observed, scores)
+    assert len(points) > 2_000
+    short = thinned(points, 2_000)
+    assert len(short) <= 2_000 and short.index.is_monotonic_increasing
+    pd.testing.assert_frame_equal(short.iloc[[0, -1]], points.iloc[[0, -1]])
+    assert len(thinned(points.head(50), 2_000)) == 50  # short curves are left whole
+    assert len(roc_figure(points, 0.8, 0.5).data[0].x) <= 2_000
+    assert len(precision_recall_figure(precision_recall_points(observed, scores), 0.4, 0.5).data[0].x) <= 2_000
