@@ -25,6 +25,13 @@ class LabelChoice:
     key: str
 
 
+def labels_version(workspace: Workspace) -> int:
+    """Return a number that changes whenever labels are added (they are never changed or deleted): a cache
+    key for what depends on the labels alone, which coding an image does not touch."""
+    with connect(workspace) as conn:
+        return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0])
+
+
 def list_labels(workspace: Workspace, min_confidence: float) -> pd.DataFrame:
     """Return every label seen at or above ``min_confidence``.
 

@@ -13,6 +13,7 @@ from kayfabe_core.gallery import (
     SOURCE_NAMES,
     LabelChoice,
     label_frequencies,
+    labels_version,
     list_labels,
     read_image_page,
     read_top_labels,
@@ -49,6 +50,12 @@ def _key(workspace: Workspace) -> tuple[str, int]:
     return str(workspace.root), workspace_version(workspace)
 
 
+def _labels_key(workspace: Workspace) -> tuple[str, int]:
+    """Cache key for what depends on the labels alone: coding an image keeps it (lists over millions of
+    label rows take seconds)."""
+    return str(workspace.root), labels_version(workspace)
+
+
 COLUMNS, ROWS = 6, 4
 MAX_BOXES = 6
 PAGE_SIZE = COLUMNS * ROWS
@@ -60,8 +67,8 @@ def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
     threshold = left.slider("Minimum confidence (%)", 50, 100, 80, step=1, key="min_confidence",
                             help="Rekognition's confidence that the label is there. Labels below "
                                  "this are ignored everywhere on this page; no new calls are made.")
-    every = _cached_labels(*_key(workspace), 0.0)  # all stored labels, so a choice survives a threshold change
-    at_threshold = _cached_labels(*_key(workspace), float(threshold))
+    every = _cached_labels(*_labels_key(workspace), 0.0)  # all stored labels, so a choice survives a threshold change
+    at_threshold = _cached_labels(*_labels_key(workspace), float(threshold))
     counts = {(row.source, row.key): row.images for row in at_threshold.itertuples()}
     options = [f"{row.source}/{row.key}" for row in every.itertuples()]
     display = {f"{row.source}/{row.key}": f"{row.name} · {SOURCE_NAMES[row.source]} · "
@@ -124,7 +131,7 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
 def render_frequencies(workspace: Workspace, threshold: float) -> None:
     """Draw the most frequent labels of each source."""
     top_n = st.slider("Labels per source", 5, 40, 15, key="top_n")
-    frequencies = _cached_frequencies(*_key(workspace), threshold, top_n)
+    frequencies = _cached_frequencies(*_labels_key(workspace), threshold, top_n)
     if frequencies.empty:
         st.info("No label reaches this confidence; lower the minimum confidence.")
         return

@@ -82,3 +82,19 @@ def test_top_labels_and_frequencies(workspace: Workspace, hashes: dict[str, str]
     assert frequencies["share"].iloc[0] == pytest.approx(2 / 4)
     with connect(workspace) as conn:
         assert conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 6
+
+
+def test_the_labels_version_moves_with_new_labels_and_not_with_codes(workspace: Workspace,
+                                                                      hashes: dict[str, str]) -> None:
+    from kayfabe_core.coding import code_image
+    from kayfabe_core.gallery import labels_version
+
+    before = labels_version(workspace)
+    assert before > 0
+    code_image(workspace, hashes["A"], "ann", "YES")
+    assert labels_version(workspace) == before
+    with transaction(workspace) as conn:
+        store_response(conn, hashes["A"], "DetectModerationLabels",
+                       {"ModerationLabels": [{"Name": "Violence", "ParentName": "", "Confidence": 91.0}],
+                        "ModerationModelVersion": "7.0"}, origin="test", called_at="t")
+    assert labels_version(workspace) > before
