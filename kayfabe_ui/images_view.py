@@ -37,7 +37,7 @@ def _cached_labels(root: str, version: int, threshold: float) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_frequencies(root: str, version: int, threshold: float, top_n: int) -> pd.DataFrame:
-    return label_frequencies(Workspace(Path(root)), threshold, top_n)
+    return label_frequencies(Workspace(Path(root)), threshold, top_n, _cached_labels(root, version, threshold))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

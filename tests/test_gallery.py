@@ -98,3 +98,14 @@ def test_the_labels_version_moves_with_new_labels_and_not_with_codes(workspace: 
                        {"ModerationLabels": [{"Name": "Violence", "ParentName": "", "Confidence": 91.0}],
                         "ModerationModelVersion": "7.0"}, origin="test", called_at="t")
     assert labels_version(workspace) > before
+
+
+def test_frequencies_from_a_label_list_already_read_are_the_same(workspace: Workspace,
+                                                                 hashes: dict[str, str]) -> None:
+    import pandas as pd
+
+    from kayfabe_core.gallery import label_frequencies
+
+    fresh = label_frequencies(workspace, 80, 2)
+    pd.testing.assert_frame_equal(label_frequencies(workspace, 80, 2, list_labels(workspace, 80)), fresh)
+    assert len(fresh) == 2 and fresh["share"].between(0, 1).all()
