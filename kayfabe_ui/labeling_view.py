@@ -1,4 +1,4 @@
-"""The Fetch & label tab: fetch images, label them with Rekognition after a cost estimate, import labels."""
+"""The Fetch & label section: fetch images, label them with Rekognition after a cost estimate, import labels."""
 
 from __future__ import annotations
 

@@ -30,24 +30,27 @@ counts[0].metric("Images in posts", f"{progress.images:,}")
 counts[1].metric("Fetched", f"{progress.images_fetched:,}")
 counts[2].metric("With labels", f"{progress.images_labelled:,}")
 
-choices, threshold = choose_filters(workspace) if progress.images_labelled else ([], 80.0)
-gallery_tab, chart_tab, codes_tab, fetch_tab = st.tabs(
-    ["Gallery", "Label frequency", "Labels and codes", "Fetch & label"])
-with fetch_tab:
+SECTIONS = ["Gallery", "Label frequency", "Labels and codes", "Fetch & label"]
+labelled = progress.images_labelled > 0
+# One section at a time: a hidden tab would still compute (seconds each on 100,000 posts).
+section = st.segmented_control("Show", SECTIONS, default="Gallery" if labelled else "Fetch & label",
+                               key="images_section") or "Gallery"
+if section == "Fetch & label":
     render_fetch(workspace)
     render_labeling(workspace)
     render_import(workspace)
     render_problems(workspace)
-if progress.images_labelled == 0:
-    for tab in (gallery_tab, chart_tab, codes_tab):
-        tab.info("No image has labels yet: fetch the images and label them on the Fetch & label tab.",
-                 icon=":material/info:")
     st.stop()
-with gallery_tab:
+if not labelled:
+    st.info("No image has labels yet: fetch the images and label them under Fetch & label.",
+            icon=":material/info:")
+    st.stop()
+choices, threshold = choose_filters(workspace)
+if section == "Gallery":
     render_gallery(workspace, choices, threshold)
-with chart_tab:
+elif section == "Label frequency":
     render_frequencies(workspace, threshold)
-with codes_tab:
+else:
     book = read_codebook(workspace)
     render_associations(workspace, threshold, (book.yes_name, book.no_name) if book else ("YES", "NO"))
 selected = state.get_text(state.SELECTED_IMAGE)

@@ -17,8 +17,8 @@ def test_gallery_filter_charts_and_detail(demo_root: Path, open_app) -> None:
     at.switch_page("pages/2_images.py").run()
     assert not at.exception
     assert [metric.value for metric in at.metric][:3] == ["1,954", "1,954", "1,954"]
-    assert {m.label: m.value for m in at.metric}["Calls needed"] == "0"  # the demo's labels are all stored
-    assert len(at.get("plotly_chart")) == 2  # frequency and labels-vs-codes
+    assert at.segmented_control(key="images_section").value == "Gallery"  # labels exist: the gallery first
+    assert not at.get("plotly_chart") and "Calls needed" not in {m.label for m in at.metric}  # one section only
     assert "1,954 images match · 24 per page" in texts(at)
     detail_buttons = [button for button in at.button if button.key and button.key.startswith("detail_")]
     assert len(detail_buttons) == 24
@@ -35,6 +35,12 @@ def test_gallery_filter_charts_and_detail(demo_root: Path, open_app) -> None:
     assert not at.exception
     assert "Open the post" in texts(at)
     assert len(at.dataframe) == 1
+    for section in ("Label frequency", "Labels and codes"):
+        at.segmented_control(key="images_section").set_value(section).run()
+        assert not at.exception and len(at.get("plotly_chart")) == 1
+    at.segmented_control(key="images_section").set_value("Fetch & label").run()
+    assert {m.label: m.value for m in at.metric}["Calls needed"] == "0"  # the demo's labels are all stored
+    assert not at.get("plotly_chart")
 
 
 def test_fetch_then_label_from_the_page(tmp_path: Path, open_app, monkeypatch: pytest.MonkeyPatch,
@@ -49,7 +55,10 @@ def test_fetch_then_label_from_the_page(tmp_path: Path, open_app, monkeypatch: p
         monkeypatch.setenv(name, value)
     at = open_app(tmp_path / "ws")
     at.switch_page("pages/2_images.py").run()
+    assert at.segmented_control(key="images_section").value == "Fetch & label"  # nothing labelled: fetch first
+    at.segmented_control(key="images_section").set_value("Gallery").run()
     assert "No image has labels yet" in texts(at)
+    at.segmented_control(key="images_section").set_value("Fetch & label").run()
     at.button(key="fetch").click().run()
     assert not at.exception
     assert "Fetched 2 images" in "\n".join(s.value for s in at.success)
@@ -64,6 +73,7 @@ def test_fetch_then_label_from_the_page(tmp_path: Path, open_app, monkeypatch: p
     assert "Stored 2 responses; 0 images could not be labelled" in "\n".join(s.value for s in at.success)
     at.run()
     assert {m.label: m.value for m in at.metric}["Calls needed"] == "0"
+    at.segmented_control(key="images_section").set_value("Gallery").run()
     assert "2 images match" in texts(at)
 
 
