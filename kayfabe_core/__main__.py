@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from kayfabe_core.cli_confirm import confirm_spending
 from kayfabe_core.cli_predict import add_predict_verb
 from kayfabe_core.cli_runs import add_runs_verb
 from kayfabe_core.cli_sagemaker import add_jobs_verb
@@ -126,7 +127,8 @@ def _cmd_label(args: argparse.Namespace) -> int:
           f"not repeated): about ${plan.estimated_usd:,.2f}. {FREE_TIER_NOTE}")
     if plan.calls_needed == 0:
         return 0
-    if not args.yes and not _confirm("Send the images to Amazon Rekognition and pay for it? [y/N] "):
+    if not args.yes and not confirm_spending("Labelling",
+                                             "Send the images to Amazon Rekognition and pay for it? [y/N] "):
         print("Nothing was sent.")
         return 1
     rate = _rate_from_quota(args) if args.rate == "auto" else float(args.rate)
@@ -157,13 +159,6 @@ def _rate_arg(text: str) -> float | str:
     if rate <= 0:
         raise argparse.ArgumentTypeError("calls per second must be more than 0")
     return rate
-
-
-def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty():
-        raise KayfabeError("Labelling costs money, and there is no one to ask for confirmation here.",
-                           "Run it again with --yes to confirm the estimate shown above.")
-    return input(question).strip().lower() in ("y", "yes")
 
 
 def _cmd_import_labels(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kayfabe_core.errors import KayfabeError
+from kayfabe_core.cli_confirm import confirm_spending
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -59,7 +59,8 @@ def run_sagemaker_train(args: argparse.Namespace, workspace: Workspace, table: F
     plan = plan_sagemaker_training(table, options, settings, chosen, args.name, features_seconds)
     print(plan.describe(), file=sys.stderr)
     print(plan.cost.sentence, file=sys.stderr)
-    if not args.yes and not _confirm("Start the training job on SageMaker and pay for it? [y/N] "):
+    if not args.yes and not confirm_spending("Training on SageMaker",
+                                             "Start the training job on SageMaker and pay for it? [y/N] "):
         print("Nothing was sent.", file=sys.stderr)
         return 1
     clients = make_sagemaker_clients(chosen.region)
@@ -111,13 +112,6 @@ def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: An
     else:
         print(format_summary(result.summary, result.record, workspace.runs_dir / result.run_id))
     return 0
-
-
-def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty():
-        raise KayfabeError("Training on SageMaker costs money, and there is no one to ask for confirmation here.",
-                           "Run it again with --yes to confirm the estimate shown above.")
-    return input(question).strip().lower() in ("y", "yes")
 
 
 def add_jobs_verb(verbs: Any) -> None:

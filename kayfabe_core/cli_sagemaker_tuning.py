@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kayfabe_core.errors import KayfabeError
+from kayfabe_core.cli_confirm import confirm_spending
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -43,7 +43,8 @@ def run_sagemaker_tune(args: argparse.Namespace, workspace: Workspace, table: Fe
     plan = plan_sagemaker_tuning(table, split_options, start, chosen, options, args.name, features_seconds)
     print(plan.describe(), file=sys.stderr)
     print(plan.cost.sentence, file=sys.stderr)
-    if not args.yes and not _confirm("Start the tuning job on SageMaker and pay for it? [y/N] "):
+    if not args.yes and not confirm_spending("Tuning on SageMaker",
+                                             "Start the tuning job on SageMaker and pay for it? [y/N] "):
         print("Nothing was sent.", file=sys.stderr)
         return 1
     clients = make_sagemaker_clients(chosen.region)
@@ -180,13 +181,6 @@ def print_trials(as_json: bool, workspace: Workspace, job_name: str) -> None:
     params = [", ".join(f"{key}={value:g}" for key, value in item.items()) for item in trials["params"]]
     table = trials[["number", "training_job", "state", "logloss", "best_so_far", "seconds"]].assign(settings=params)
     print(table.to_string(index=False, float_format=lambda value: f"{value:.4g}"))
-
-
-def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty():
-        raise KayfabeError("Tuning on SageMaker costs money, and there is no one to ask for confirmation here.",
-                           "Run it again with --yes to confirm the estimate shown above.")
-    return input(question).strip().lower() in ("y", "yes")
 
 
 def _our_names(tuned: Mapping[str, str]) -> list[str]:

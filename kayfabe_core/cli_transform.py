@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from kayfabe_core.errors import KayfabeError
+from kayfabe_core.cli_confirm import confirm_spending
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.workspace import Workspace
@@ -56,7 +56,8 @@ def run_transform(args: argparse.Namespace, workspace: Workspace, run_id: str, p
     plan = plan_transform(workspace, run_id, posts, settings)
     print(plan.describe(), file=sys.stderr)
     print(f"{plan.cost.sentence} {LIMIT_NOTE}", file=sys.stderr)
-    if not args.yes and not _confirm("Start the batch transform on SageMaker and pay for it? [y/N] "):
+    if not args.yes and not confirm_spending("Scoring on SageMaker",
+                                             "Start the batch transform on SageMaker and pay for it? [y/N] "):
         print("Nothing was sent.", file=sys.stderr)
         return 1
     clients = make_sagemaker_clients(settings.region)
@@ -94,8 +95,3 @@ def collect_transform(args: argparse.Namespace, workspace: Workspace, job_name: 
     return 0
 
 
-def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty():
-        raise KayfabeError("Scoring on SageMaker costs money, and there is no one to ask for confirmation here.",
-                           "Run it again with --yes to confirm the estimate shown above.")
-    return input(question).strip().lower() in ("y", "yes")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from kayfabe_core.errors import KayfabeError
 from kayfabe_core.rekognition_client import error_code
 from kayfabe_core.sagemaker_client import SageMakerError, aws_error
 
@@ -104,6 +105,16 @@ def delete_prefix(s3: Any, bucket: str, prefix: str) -> DeletedData:
             first = answer["Errors"][0]
             raise aws_error(_refusal(first), f"delete s3://{bucket}/{first.get('Key', '')}", "s3:DeleteObject")
     return DeletedData(len(found), sum(size for _, size in found))
+
+
+def try_delete_prefix(s3: Any, bucket: str, prefix: str) -> bool:
+    """Delete the data under ``s3://bucket/prefix/`` if AWS lets us (clean-up after a failure); return
+    whether it is gone. The caller records the answer, so a refusal is never lost silently."""
+    try:
+        delete_prefix(s3, bucket, prefix)
+    except KayfabeError:
+        return False
+    return True
 
 
 def download_object(s3: Any, uri: str) -> bytes:

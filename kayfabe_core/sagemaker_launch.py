@@ -25,7 +25,7 @@ from kayfabe_core.experiment import draft_record, post_values
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.sagemaker_client import SageMakerClients, aws_error, check_aws_access
 from kayfabe_core.sagemaker_cost import CostEstimate, estimate_cost
-from kayfabe_core.sagemaker_data import Channel, delete_prefix, libsvm_text, shard_rows, upload_files
+from kayfabe_core.sagemaker_data import Channel, libsvm_text, shard_rows, try_delete_prefix, upload_files
 from kayfabe_core.sagemaker_jobs import JobStatus, poll_job
 from kayfabe_core.sagemaker_settings import VOLUME_SIZE_GB, SageMakerSettings, check_settings
 from kayfabe_core.sagemaker_store import JobFiles, save_job, save_job_files, update_job
@@ -261,10 +261,5 @@ def _save_plan(workspace: Workspace, plan: SageMakerPlan, image: str, prefix: st
 def _not_started(workspace: Workspace, clients: SageMakerClients, plan: SageMakerPlan, prefix: str,
                  problem: KayfabeError) -> None:
     """Record that the job did not start, and take its uploaded data away again (best effort)."""
-    deleted = False
-    try:
-        delete_prefix(clients.s3, plan.settings.bucket, prefix)
-        deleted = True
-    except KayfabeError:
-        pass
+    deleted = try_delete_prefix(clients.s3, plan.settings.bucket, prefix)
     update_job(workspace, plan.job_name, "NotStarted", failure_reason=problem.message, data_deleted=deleted)

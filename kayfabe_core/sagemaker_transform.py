@@ -38,7 +38,7 @@ from kayfabe_core.predict import PredictionReport, plan_scoring, run_threshold, 
 from kayfabe_core.runs import load_booster
 from kayfabe_core.sagemaker_client import SageMakerClients, SageMakerError, aws_error, check_aws_access
 from kayfabe_core.sagemaker_cost import CostEstimate, estimate_cost
-from kayfabe_core.sagemaker_data import CONTENT_TYPE, delete_prefix, download_object, libsvm_text, upload_files
+from kayfabe_core.sagemaker_data import CONTENT_TYPE, download_object, libsvm_text, try_delete_prefix, upload_files
 from kayfabe_core.sagemaker_launch import APP_TAG, job_prefix, new_job_name, training_image
 from kayfabe_core.sagemaker_settings import SageMakerSettings, check_settings
 from kayfabe_core.sagemaker_transform_store import read_transform, save_transform, update_transform
@@ -245,7 +245,7 @@ def finish_transform(workspace: Workspace, clients: SageMakerClients,
     frame = pd.DataFrame({"sha256": list(stored.order), "score": scores, "reasons": ""})
     table = scores_table(stored.images, frame, threshold, tuple(detail["decisions"]))  # type: ignore[arg-type]
     report = PredictionReport(**{**detail["report"], "threshold": threshold})
-    deleted = _delete_data(clients, detail["bucket"], detail["prefix"])
+    deleted = try_delete_prefix(clients.s3, detail["bucket"], detail["prefix"])
     update_transform(workspace, job_name, "Completed", collected=True, data_deleted=deleted)
     return table, report
 
@@ -308,17 +308,9 @@ def _delete_model(clients: SageMakerClients, job_name: str) -> None:
             raise aws_error(exc, f"delete the model {job_name}", "sagemaker:DeleteModel") from exc
 
 
-def _delete_data(clients: SageMakerClients, bucket: str, prefix: str) -> bool:
-    try:
-        delete_prefix(clients.s3, bucket, prefix)
-    except KayfabeError:
-        return False
-    return True
-
-
 def _clean_up(clients: SageMakerClients, job_name: str, bucket: str, prefix: str) -> None:
     """Remove what a transform that did not start left behind (best effort)."""
-    for step in (lambda: _delete_model(clients, job_name), lambda: _delete_data(clients, bucket, prefix)):
+    for step in (lambda: _delete_model(clients, job_name), lambda: try_delete_prefix(clients.s3, bucket, prefix)):
         try:
             step()
         except KayfabeError:

@@ -36,7 +36,7 @@ from kayfabe_core.sagemaker_client import (
     check_aws_access,
 )
 from kayfabe_core.sagemaker_cost import CostEstimate
-from kayfabe_core.sagemaker_data import delete_prefix, upload_files
+from kayfabe_core.sagemaker_data import try_delete_prefix, upload_files
 from kayfabe_core.sagemaker_launch import (
     CONTAINER_NAMES,
     CONTAINER_VERSION,
@@ -347,10 +347,5 @@ def _save_plan(workspace: Workspace, plan: SageMakerTuningPlan, image: str, pref
 def _not_started(workspace: Workspace, clients: SageMakerClients, plan: SageMakerTuningPlan, prefix: str,
                  problem: KayfabeError) -> None:
     """Record that the tuning job did not start, and take its uploaded data away again (best effort)."""
-    deleted = False
-    try:
-        delete_prefix(clients.s3, plan.settings.bucket, prefix)
-        deleted = True
-    except KayfabeError:
-        pass
+    deleted = try_delete_prefix(clients.s3, plan.settings.bucket, prefix)
     update_tuning(workspace, plan.job_name, "NotStarted", failure_reason=problem.message, data_deleted=deleted)
