@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
@@ -125,8 +125,23 @@ def wait_for_job(workspace: Workspace, clients: SageMakerClients, job_name: str,
 
     The job goes on in AWS when waiting stops early: poll it again later.
     """
+    return poll_until_done(lambda: poll_job(workspace, clients.sagemaker, job_name, clients.logs), poll_s,
+                           on_status, stop, sleep)
+
+
+class _Ending(Protocol):
+    @property
+    def done(self) -> bool: ...
+
+
+Status = TypeVar("Status", bound=_Ending)
+
+
+def poll_until_done(poll: Callable[[], Status], poll_s: float, on_status: Callable[[Status], None] | None,
+                    stop: threading.Event | None, sleep: Callable[[float], None]) -> Status:
+    """Call ``poll`` every ``poll_s`` seconds until its status is done (or ``stop`` is set); return the last."""
     while True:
-        status = poll_job(workspace, clients.sagemaker, job_name, clients.logs)
+        status = poll()
         if on_status is not None:
             on_status(status)
         if status.done or (stop is not None and stop.is_set()):

@@ -30,6 +30,7 @@ from kayfabe_core.runs import read_run
 from kayfabe_core.sagemaker_client import SageMakerClients, SageMakerError, aws_error
 from kayfabe_core.sagemaker_data import DeletedData, delete_prefix
 from kayfabe_core.sagemaker_finish import finish_job
+from kayfabe_core.sagemaker_jobs import poll_until_done
 from kayfabe_core.sagemaker_launch import CONTAINER_NAMES
 from kayfabe_core.sagemaker_store import job_folder, read_job, read_job_files, save_job, save_job_files, update_job
 from kayfabe_core.sagemaker_tuning_store import (
@@ -144,13 +145,8 @@ def wait_for_tuning(workspace: Workspace, clients: SageMakerClients, job_name: s
 
     The job goes on in AWS when waiting stops early: poll it again later.
     """
-    while True:
-        status = poll_tuning(workspace, clients.sagemaker, job_name)
-        if on_status is not None:
-            on_status(status)
-        if status.done or (stop is not None and stop.is_set()):
-            return status
-        sleep(poll_s)
+    return poll_until_done(lambda: poll_tuning(workspace, clients.sagemaker, job_name), poll_s, on_status, stop,
+                           sleep)
 
 
 def finish_tuning(workspace: Workspace, clients: SageMakerClients, job_name: str) -> ExperimentResult:
