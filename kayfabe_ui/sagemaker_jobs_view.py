@@ -66,7 +66,7 @@ def _follow_jobs(workspace: Workspace) -> None:
     forced = bool(waiting) and st.button("Check now", key="sm_refresh", icon=":material/refresh:",
                                          help=f"Ask AWS now instead of waiting for the next check (every "
                                               f"{POLL_SECONDS} s).")
-    if waiting and (forced or _stale(jobs, waiting)):
+    if waiting and (forced or is_stale(jobs, waiting, STALE_AFTER_S)):
         try:
             with st.spinner("Asking SageMaker how the job stands…"):
                 refresh_jobs(workspace, make_sagemaker_clients)
@@ -86,20 +86,25 @@ def _follow_jobs(workspace: Workspace) -> None:
                    "job completed.")
 
 
-def _stale(jobs: pd.DataFrame, waiting: list[str]) -> bool:
-    """True when some unfinished job was last asked about :data:`STALE_AFTER_S` seconds ago or longer."""
+def is_stale(jobs: pd.DataFrame, waiting: list[str], after_s: float) -> bool:
+    """True when some unfinished job (or tuning) was last asked about ``after_s`` seconds ago or longer."""
     now = datetime.now(UTC)
     times = jobs.loc[jobs["job_name"].isin(waiting), "updated_at"]
-    return any((now - datetime.fromisoformat(str(when))).total_seconds() >= STALE_AFTER_S for when in times)
+    return any((now - datetime.fromisoformat(str(when))).total_seconds() >= after_s for when in times)
+
+
+def card_heading(row: Any, status: str) -> None:
+    """The first line of a job's (or tuning's) card: state badge, name, machines, start."""
+    machines = f"{row.instance_count} × {row.instance_type}{' (spot)' if row.spot else ''} in {row.region}"
+    named = f" “{row.name}”" if row.name else ""
+    st.markdown(f":{BADGE_COLOURS.get(status, 'gray')}-badge[{status}] **{row.job_name}**{named} "
+                f"· {machines} · started {str(row.created_at)[:16].replace('T', ' ')} UTC")
 
 
 def _job_card(workspace: Workspace, row: Any) -> None:
     status = job_status(workspace, row.job_name)
     with st.container(border=True):
-        machines = f"{row.instance_count} × {row.instance_type}{' (spot)' if row.spot else ''} in {row.region}"
-        named = f" “{row.name}”" if row.name else ""
-        st.markdown(f":{BADGE_COLOURS.get(status.status, 'gray')}-badge[{status.status}] **{row.job_name}**{named} "
-                    f"· {machines} · started {str(row.created_at)[:16].replace('T', ' ')} UTC")
+        card_heading(row, status.status)
         first, second, third, fourth = st.columns(4)
         first.metric("Status", status.status)
         second.metric("Secondary status", status.secondary_status or "—")

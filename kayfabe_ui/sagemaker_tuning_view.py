@@ -8,7 +8,6 @@ here); everything shown about a tuning is read from the workspace, and the card 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -42,7 +41,7 @@ from kayfabe_core.tune import KNOBS, LOG_SCALE, SEARCH_RANGES
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, show_error
-from kayfabe_ui.sagemaker_jobs_view import BADGE_COLOURS, render_resources
+from kayfabe_ui.sagemaker_jobs_view import card_heading, is_stale, render_resources
 from kayfabe_ui.sagemaker_view import checked_settings, confirm_cost, settings_form
 
 POLL_SECONDS = 10
@@ -200,7 +199,7 @@ def _follow_tunings(workspace: Workspace) -> None:
     forced = bool(waiting) and st.button("Check now", key="smt_refresh", icon=":material/refresh:",
                                          help=f"Ask AWS now instead of waiting for the next check (every "
                                               f"{POLL_SECONDS} s).")
-    if waiting and (forced or _stale(tunings, waiting)):
+    if waiting and (forced or is_stale(tunings, waiting, STALE_AFTER_S)):
         try:
             with st.spinner("Asking SageMaker how the tuning stands…"):
                 refresh_tunings(workspace, sagemaker_client.make_sagemaker_clients)
@@ -219,20 +218,11 @@ def _follow_tunings(workspace: Workspace) -> None:
                    "run is the best job's, saved in this workspace when the tuning ended.")
 
 
-def _stale(tunings: pd.DataFrame, waiting: list[str]) -> bool:
-    now = datetime.now(UTC)
-    times = tunings.loc[tunings["job_name"].isin(waiting), "updated_at"]
-    return any((now - datetime.fromisoformat(str(when))).total_seconds() >= STALE_AFTER_S for when in times)
-
-
 def _tuning_card(workspace: Workspace, row: Any) -> None:
     status = tuning_status(workspace, row.job_name)
     trials = sagemaker_trials_frame(workspace, row.job_name)
     with st.container(border=True):
-        machines = f"{row.instance_count} × {row.instance_type}{' (spot)' if row.spot else ''} in {row.region}"
-        named = f" “{row.name}”" if row.name else ""
-        st.markdown(f":{BADGE_COLOURS.get(status.status, 'gray')}-badge[{status.status}] **{row.job_name}**{named} "
-                    f"· {machines} · started {str(row.created_at)[:16].replace('T', ' ')} UTC")
+        card_heading(row, status.status)
         columns = st.columns(5)
         columns[0].metric("Status", status.status)
         columns[1].metric("Jobs completed", f"{status.completed} of {status.max_jobs}",
