@@ -44,6 +44,7 @@ from kayfabe_core.experiment import run_experiment  # noqa: E402
 from kayfabe_core.feature_cache import clear_feature_cache, load_features  # noqa: E402
 from kayfabe_core.feature_table import FeatureTable  # noqa: E402
 from kayfabe_core.features import FeatureOptions  # noqa: E402
+from kayfabe_core.label_store import store_label_rows  # noqa: E402
 from kayfabe_core.split import SplitOptions, make_split  # noqa: E402
 from kayfabe_core.train import TrainSettings  # noqa: E402
 from kayfabe_core.workspace import Workspace, open_workspace, transaction  # noqa: E402
@@ -86,8 +87,7 @@ def build_workspace(root: Path, n_images: int, n_keys: int, seed: int = 1) -> tu
         for start in range(0, n_images, CHUNK):
             stop = min(start + CHUNK, n_images)
             rows, codes = _chunk_rows(rng, hashes, start, stop, names, parents, log_weight, effects)
-            conn.executemany("INSERT INTO labels(sha256, source, key, name, confidence, parents, categories, "
-                             "model_version) VALUES (?, ?, ?, ?, ?, ?, '[]', '3.0')", rows)
+            store_label_rows(conn, [(*row, "[]", "3.0") for row in rows])
             conn.executemany("INSERT INTO codes(sha256, coder, value, coded_at) "
                              "VALUES (?, 'coder_a', ?, '2024-01-01T00:00:00.000000Z')", codes)
             label_rows += len(rows)

@@ -8,9 +8,8 @@ resolved code (:func:`kayfabe_core.associations.read_resolved_codes`).
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import asdict, dataclass
-from itertools import repeat
-from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -23,7 +22,7 @@ from kayfabe_core.features_post import caption_block, metadata_block, read_image
 from kayfabe_core.workspace import Workspace, connect
 
 SOURCE_PREFIX = {"label": "label", "moderation": "moderation", "celebrity": "celebrity"}
-CHUNK_ROWS = 100_000  # label rows read at a time
+CHUNK_CONTENTS = 200_000  # contents whose label rows are read at a time (about 3 million rows)
 
 
 @dataclass(frozen=True)
@@ -135,31 +134,64 @@ def _read_label_numbers(workspace: Workspace, options: FeatureOptions,
     """Return, for each stored label of an image in ``index`` at or above its cut (in table order):
     the image's row, the number of its "source NUL key NUL name", its parents (only without parents),
     and those strings by number.
+
+    Reads the integer label rows a range of contents at a time, each range as one text of numbers
+    built by SQLite and parsed by numpy: no Python object per label row.
     """
-    image_of = dict(zip(index, range(len(index)), strict=True))
-    combo_of: dict[str, int] = {}
-    images: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
-    combos: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
-    parents: list[str] = []
-    query = _label_query(options, "sha256, source || char(0) || key || char(0) || name")
-    if query is None:
-        return images[0], combos[0], parents, []
+    no_rows = np.zeros(0, dtype=np.int64)
+    sources = [source for source in options.sources if source in SOURCE_PREFIX]
+    if not sources:
+        return no_rows, no_rows, [], []
+    cuts = sorted({float(options.threshold(source)) for source in sources})
     with connect(workspace) as conn:
-        cursor = conn.cursor()
-        cursor.row_factory = None  # plain tuples: sqlite3.Row costs a third more on millions of rows
-        cursor.execute(*query)
-        while chunk := cursor.fetchmany(CHUNK_ROWS):
-            # column by column with itemgetter: zip(*chunk) would make an iterator per row for the GC to chase
-            image = np.fromiter(map(image_of.get, map(itemgetter(0), chunk), repeat(-1)), dtype=np.int64,
-                                count=len(chunk))
-            codes, uniques = pd.factorize(np.fromiter(map(itemgetter(1), chunk), dtype=object, count=len(chunk)))
-            numbers = np.array([combo_of.setdefault(label, len(combo_of)) for label in uniques], dtype=np.int64)
-            coded = image >= 0
-            images.append(image[coded])
-            combos.append(numbers[codes[coded]])
-            if not options.include_parents:
-                parents.extend(row[2] for row, is_coded in zip(chunk, coded.tolist(), strict=True) if is_coded)
-    return np.concatenate(images), np.concatenate(combos), parents, list(combo_of)
+        names = conn.execute("SELECT label_no, source, key, name, parents FROM label_names").fetchall()
+        contents = conn.execute("SELECT content_no, sha256 FROM contents").fetchall()
+        if not names or not contents:
+            return no_rows, no_rows, [], []
+        label_place, needed = _label_lookups(names, sources, options, cuts)
+        content_row = np.full(max(number for number, _ in contents) + 1, -1, dtype=np.int64)
+        content_row[[number for number, _ in contents]] = index.get_indexer([sha for _, sha in contents])
+        chunks = [_read_label_chunk(conn, cuts, start, start + CHUNK_CONTENTS)
+                  for start in range(0, len(content_row), CHUNK_CONTENTS)]
+    triples = np.concatenate(chunks).reshape(-1, 3)
+    image, label, level = content_row[triples[:, 0]], triples[:, 1], triples[:, 2]
+    keep = (image >= 0) & (level >= needed[label])
+    combo = label_place[label[keep]]
+    parents = [] if options.include_parents else [names[place][4] for place in combo.tolist()]
+    return image[keep], combo, parents, [f"{source}\x00{key}\x00{name}" for _, source, key, name, _ in names]
+
+
+def _label_lookups(names: list[tuple[int, str, str, str, str]], sources: list[str], options: FeatureOptions,
+                   cuts: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Return, by label number, its place in ``names`` and how many of ``cuts`` its row must pass
+    (more than there are cuts for a source not chosen)."""
+    size = max(number for number, *_ in names) + 1
+    place = np.zeros(size, dtype=np.int64)
+    needed = np.full(size, len(cuts) + 1, dtype=np.int64)
+    for at, (number, source, *_) in enumerate(names):
+        place[number] = at
+        if source in sources:
+            needed[number] = cuts.index(float(options.threshold(source)))
+    return place, needed
+
+
+def _read_label_chunk(conn: sqlite3.Connection, cuts: list[float], start: int, stop: int) -> np.ndarray:
+    """Return (content, label, cuts passed beyond the lowest) of the rows of contents ``start`` to
+    ``stop`` at or above the lowest cut, flat. A range whose text would pass SQLite's length limit
+    is read in halves."""
+    passed = " + ".join("(confidence >= ?)" for _ in cuts[1:]) or "0"
+    try:
+        text = conn.execute(
+            f"SELECT group_concat(content_no || ',' || label_no || ',' || ({passed}), ',') FROM label_rows "
+            "WHERE content_no >= ? AND content_no < ? AND confidence >= ?", [*cuts[1:], start, stop, cuts[0]],
+        ).fetchone()[0]
+    except sqlite3.DataError:  # string or blob too big
+        if stop - start < 2:
+            raise
+        middle = (start + stop) // 2
+        return np.concatenate([_read_label_chunk(conn, cuts, start, middle),
+                               _read_label_chunk(conn, cuts, middle, stop)])
+    return np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
 
 
 def _without_parents(rows: np.ndarray, images: np.ndarray, labels: np.ndarray, names: np.ndarray,

@@ -27,9 +27,12 @@ class LabelChoice:
 
 def labels_version(workspace: Workspace) -> int:
     """Return a number that changes whenever labels are added (they are never changed or deleted): a cache
-    key for what depends on the labels alone, which coding an image does not touch."""
+    key for what depends on the labels alone, which coding an image does not touch.
+
+    Label rows are only ever stored with a new response, so the newest response's rowid serves.
+    """
     with connect(workspace) as conn:
-        return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0])
+        return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM responses").fetchone()[0])
 
 
 def list_labels(workspace: Workspace, min_confidence: float) -> pd.DataFrame:
@@ -37,8 +40,9 @@ def list_labels(workspace: Workspace, min_confidence: float) -> pd.DataFrame:
 
     Columns: source, key, name, images (distinct images carrying it); most frequent first.
     """
-    sql = ("SELECT source, key, MAX(name) AS name, COUNT(DISTINCT sha256) AS images FROM labels "
-           "WHERE confidence >= ? GROUP BY source, key ORDER BY images DESC, name")
+    sql = ("SELECT n.source, n.key, MAX(n.name) AS name, COUNT(DISTINCT r.content_no) AS images "
+           "FROM label_rows r JOIN label_names n ON n.label_no = r.label_no "
+           "WHERE r.confidence >= ? GROUP BY n.source, n.key ORDER BY images DESC, name")
     with connect(workspace) as conn:
         return pd.read_sql_query(sql, conn, params=[min_confidence])
 
@@ -49,8 +53,10 @@ def _filter_sql(choices: Sequence[LabelChoice], min_confidence: float) -> tuple[
     if not choices:
         return base, []
     pairs = " OR ".join("(source = ? AND key = ?)" for _ in choices)
-    sql = (f"SELECT sha256 FROM labels WHERE confidence >= ? AND ({pairs}) "
-           "GROUP BY sha256 HAVING COUNT(DISTINCT source || '/' || key) = ?")
+    sql = ("SELECT c.sha256 FROM label_rows r JOIN contents c ON c.content_no = r.content_no "
+           "JOIN label_names n ON n.label_no = r.label_no "
+           f"WHERE r.confidence >= ? AND r.label_no IN (SELECT label_no FROM label_names WHERE {pairs}) "
+           "GROUP BY r.content_no HAVING COUNT(DISTINCT n.source || '/' || n.key) = ?")
     params: list[object] = [min_confidence]
     for choice in choices:
         params += [choice.source, choice.key]

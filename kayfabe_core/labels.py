@@ -1,6 +1,7 @@
 """Rekognition responses: stored raw once per image and operation, flattened to a long table.
 
-The long table has one row per (image, source, key, model version) with the
+The long table (the ``labels`` view over :mod:`kayfabe_core.label_store`'s
+integer rows) has one row per (image, source, key, model version) with the
 confidence, so features at any threshold come from SQL without re-reading JSON.
 Sources: ``label`` (DetectLabels), ``moderation`` (DetectModerationLabels) and
 ``celebrity`` (RecognizeCelebrities, keyed on the celebrity's Id).
@@ -12,6 +13,8 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from kayfabe_core.label_store import store_label_rows
 
 OPERATIONS = ("DetectLabels", "DetectModerationLabels", "RecognizeCelebrities")
 
@@ -91,10 +94,7 @@ def store_response(
     if cursor.rowcount == 0:
         return 0
     rows = flatten_response(sha256, operation, response)
-    conn.executemany(
-        "INSERT OR IGNORE INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [tuple(row.__dict__.values()) for row in rows],
-    )
+    store_label_rows(conn, [tuple(row.__dict__.values()) for row in rows])
     return len(rows)
 
 

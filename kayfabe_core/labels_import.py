@@ -17,27 +17,24 @@ and ``post_url`` to the post's cover image. Responses are keyed on the content
 hash, so an image not fetched yet cannot take one.
 
 Everything is written in ONE transaction that also bumps the data version
-once; responses first, then the label rows in primary-key order (``INSERT OR
-IGNORE``, so the B-trees are walked in key order once). A large JSON Lines file
-is parsed and matched by worker processes: this process opens the transaction
-first and writes the responses as the workers send them back, while the workers
-stage the label rows in throw-away files split into ranges of the content hash;
-once all is read, the workers sort the ranges into throw-away files that this
-process writes in turn, so sorting is off its critical path. A folder or a small
-file is parsed here, staged in TEMP tables, and written in a transaction opened
-at the end. A crash or error before the commit leaves the workspace exactly as
-it was, and importing the same file again is idempotent: responses already
-stored are kept as they were.
+once. A large JSON Lines file is parsed and matched by worker processes, which
+send back each chunk's response rows and its label rows as arrays (which
+response, which label, the confidence); this process opens the transaction
+first and writes each chunk as it comes back: the responses, then the label
+rows, numbered (:mod:`kayfabe_core.label_store`) and in key order, so a new
+import appends to the end of the label table. A folder or a small file is parsed
+here, its responses staged in a TEMP table and its label rows kept in memory,
+and written in a transaction opened at the end. A crash or error before the
+commit leaves the workspace exactly as it was, and importing the same file
+again is idempotent: responses already stored are kept as they were, with their
+label rows.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import tempfile
 import time
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -48,22 +45,20 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from kayfabe_core.errors import InputFileError
+from kayfabe_core.label_store import LabelName, LabelNumbers
 from kayfabe_core.labels import model_version_of
 from kayfabe_core.labels_import_read import Matcher, iter_folder, iter_jsonl, label_tuples, to_record
 from kayfabe_core.workspace import Workspace, open_connection
 
 BATCH_LINES = 20_000  # lines per parsed chunk (and per progress call)
-PARSERS = 2  # worker processes parsing a large JSON Lines file (then sorting its label rows)
+PARSERS = 2  # worker processes parsing a large JSON Lines file
 PARALLEL_MIN_BYTES = 8 << 20  # smaller files are parsed in this process
-TEMP_STORE = "FILE"  # staging tables: FILE (spills to disk) or MEMORY
+TEMP_STORE = "FILE"  # the staged responses: FILE (spills to disk) or MEMORY
 CACHE_KIB = 262_144  # page cache of the import's connection: 256 MiB
-PARTITIONS = 64  # label rows of a large file are staged in this many ranges of the hash
-SORTED_FILES = 8  # ... and sorted into at most this many files, written one after another
-SORT_CACHE_KIB = 65_536  # page cache of a worker sorting a range (sorted in memory)
-SORT_NICENESS = 10  # sorting workers yield the CPU to the process writing the workspace
 MAX_EXAMPLES = 5
 ORIGIN = "import"
 EXPECTED = (
@@ -125,112 +120,71 @@ class _Tally:
 
 RESPONSE_COLUMNS = ("sha256, operation, model_version, region, called_at, request_id, request, "
                     "response, origin")
-LABEL_COLUMNS = "sha256, source, key, name, confidence, parents, categories, model_version"
-LABEL_KEY = "sha256, source, key, model_version"  # the labels table's primary key
 _INSERT_RESPONSE = f"INSERT OR IGNORE INTO responses({RESPONSE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _STAGE_RESPONSE = "INSERT INTO temp.import_responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_INSERT_STAGED = "INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# Lower bounds of the hash ranges 1..PARTITIONS-1 ('04', '08', ... for 64); range p holds the
-# hashes h with _BOUNDS[p-1] <= h < _BOUNDS[p]. Any text has a range, and the ranges follow
-# SQLite's BINARY order (UTF-8 bytes order like code points), so range by range, each sorted,
-# is the primary-key order.
-_BOUNDS = [f"{i * 256 // PARTITIONS:02x}" for i in range(1, PARTITIONS)]
 
 
-def _partition(sha256: str) -> int:
-    """Return the hash range (0 .. PARTITIONS-1) a content hash is staged in."""
-    return bisect_right(_BOUNDS, sha256)
+@dataclass
+class LabelBlock:
+    """The label rows of one chunk of responses, as arrays.
 
-
-def _stage_partitioned(conn: sqlite3.Connection, labels: list[tuple[object, ...]]) -> None:
-    """Append one chunk's label rows to a worker's staging file, split by hash range."""
-    ranges: dict[int, list[tuple[object, ...]]] = {}
-    last_sha256: object = None
-    rows: list[tuple[object, ...]] = []
-    for row in labels:  # a response's rows are together: one look-up per response
-        if row[1] != last_sha256:
-            last_sha256 = row[1]
-            rows = ranges.setdefault(_partition(str(last_sha256)), [])
-        rows.append(row)
-    for part, rows_in in ranges.items():
-        conn.executemany(_INSERT_STAGED.format(table=f"import_labels_{part}"), rows_in)
-
-
-def _groups(n_files: int) -> list[range]:
-    """Split the hash ranges into ``n_files`` runs of neighbouring ranges, one sorted file each.
-
-    The first run is a quarter of the others: it is sorted first, and written
-    first, so the writing starts soon.
+    Row i belongs to the response at place ``owners[i]`` of the chunk's
+    response rows, names the label ``names[name_places[i]]`` and has the
+    confidence ``confidences[i]``.
     """
-    ends = [0] + [max(g, round(PARTITIONS * (g - 0.75) / (n_files - 0.75))) for g in range(1, n_files)]
-    return [range(start, end) for start, end in zip(ends, [*ends[1:], PARTITIONS], strict=True)]
 
+    owners: np.ndarray
+    names: list[LabelName]
+    name_places: np.ndarray
+    confidences: np.ndarray
 
-def _sort_ranges(staged: list[str], parts: range, out: str) -> str:
-    """In a worker: write the staged label rows of hash ranges ``parts`` to ``out``, sorted.
+    @classmethod
+    def build(cls, rows_by_response: list[list[tuple[Any, ...]]]) -> LabelBlock:
+        """Return the block of each response's rows in the long-table shape (see ``label_tuples``)."""
+        place_of: dict[LabelName, int] = {}
+        owners: list[int] = []
+        places: list[int] = []
+        confidences: list[float] = []
+        for owner, rows in enumerate(rows_by_response):
+            for _, source, key, name, confidence, parents, categories, version in rows:
+                places.append(place_of.setdefault((source, key, version, name, parents, categories), len(place_of)))
+                confidences.append(confidence)
+            owners += [owner] * len(rows)
+        return cls(np.array(owners, dtype=np.int32), list(place_of), np.array(places, dtype=np.int32),
+                   np.array(confidences, dtype=np.float64))
 
-    ``out`` is attached, still empty, by the importing process, which reads it
-    only once this returned; its ``labels`` table holds the rows in primary-key
-    order by rowid.
-    """
-    if hasattr(os, "nice") and not _worker.get("niced"):  # the importing process goes first
-        os.nice(SORT_NICENESS)
-        _worker["niced"] = True
-    conn = sqlite3.connect(out, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("PRAGMA temp_store=MEMORY")  # each range is small: sort it in memory
-        conn.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
-        for i, file in enumerate(staged):
-            conn.execute(f"ATTACH DATABASE ? AS s{i}", (file,))
-        conn.execute("BEGIN")
-        conn.execute(f"CREATE TABLE labels(n, {LABEL_COLUMNS})")
-        for part in parts:
-            rows = " UNION ALL ".join(f"SELECT n, {LABEL_COLUMNS} FROM s{i}.import_labels_{part}"
-                                      for i in range(len(staged)))
-            conn.execute(f"INSERT INTO labels {rows} ORDER BY {LABEL_KEY}")
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return out
+    def kept(self, keep: np.ndarray) -> LabelBlock:
+        """Return the rows of the responses ``keep`` (a boolean per response) is true for."""
+        rows = keep[self.owners] if len(self.owners) else np.zeros(0, dtype=bool)
+        return LabelBlock(self.owners[rows], self.names, self.name_places[rows], self.confidences[rows])
 
 
 class _Writer:
     """Writes the import into the workspace in ONE transaction.
 
-    For a large file (``early``) the transaction is opened first and responses
-    are written as their batches come back from the workers; otherwise they are
-    staged in a TEMP table and the transaction is opened by :meth:`commit`.
-    Label rows are staged (in a TEMP table here, or by the worker processes in
-    hash ranges that they then sort into the files attached here) and written at
-    :meth:`commit` in primary-key order, so the B-trees are walked in key order
-    once. Nothing is committed before :meth:`commit`: an error, an interruption
-    or a crash before then leaves the workspace exactly as it was. The
-    connection keeps the workspace's synchronous=FULL, so the import is on disk
-    once :meth:`commit` returns.
+    For a large file (``early``) the transaction is opened first and each chunk
+    (responses, then label rows) is written as it comes back from the workers;
+    otherwise responses are staged in a TEMP table, label rows kept in memory,
+    and the transaction is opened by :meth:`commit`. Nothing is committed before
+    :meth:`commit`: an error, an interruption or a crash before then leaves the
+    workspace exactly as it was. The connection keeps the workspace's
+    synchronous=FULL, so the import is on disk once :meth:`commit` returns.
     """
 
-    def __init__(self, workspace: Workspace, tally: _Tally, folder: str = "",
-                 sorted_files: int = 0, early: bool = False) -> None:
+    def __init__(self, workspace: Workspace, tally: _Tally, early: bool = False) -> None:
         self.tally = tally
         self.accepted = 0
-        self.skipped: list[tuple[int]] = []  # items read but not to store (already stored)
-        self.sorted: list[tuple[str, str]] = []  # (schema, file) the workers fill, sorted
-        self.staged: set[str] = set()  # TEMP staging tables made
+        self.skipped: list[int] = []  # item numbers read but not to store (already stored)
+        self.pending: list[tuple[list[str], LabelBlock]] = []  # label rows waiting for the transaction
+        self.staged = False  # the TEMP table of responses exists
         self.staged_responses = 0
+        self.numbers: LabelNumbers | None = None
         conn = open_connection(workspace)
         try:
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             conn.execute(f"PRAGMA temp_store={TEMP_STORE}")
-            room = conn.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED)  # 10 unless built otherwise
-            n_files = max(1, min(sorted_files, room, PARTITIONS)) if sorted_files else 0
-            for g in range(n_files):  # attached now: no file can be attached in a transaction
-                schema, file = f"sorted{g}", str(Path(folder) / f"sorted-{g}.sqlite")
-                conn.execute("ATTACH DATABASE ? AS " + schema, (file,))
-                self.sorted.append((schema, file))
             if early:
-                _begin(conn)
+                self._begin(conn)
             self.known = {tuple(row) for row in conn.execute(
                 "SELECT sha256, operation, model_version FROM responses")}
         except BaseException:
@@ -238,91 +192,84 @@ class _Writer:
             raise
         self.conn = conn
 
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        _begin(conn)
+        self.numbers = LabelNumbers(conn)
+
     def accept(self, key: tuple[str, str, str], n: int) -> None:
-        """Count a parsed response: new, or already stored (then its rows are skipped)."""
+        """Count a parsed response: new, or already stored (then it and its rows are skipped)."""
         if key in self.known:
             self.tally.already_stored += 1
-            self.skipped.append((n,))
+            self.skipped.append(n)
         else:
             self.known.add(key)
             self.accepted += 1
 
-    def write_responses(self, responses: list[tuple[object, ...]], skipped_from: int) -> None:
-        """Write (in the open transaction) or stage a batch's new responses.
+    def write_chunk(self, responses: list[tuple[object, ...]], labels: LabelBlock, skipped_from: int) -> None:
+        """Write (in the open transaction) or stage a chunk's new responses and their label rows.
 
-        Rows lead with their item number; the batch's already stored items are
+        Rows lead with their item number; the chunk's already stored items are
         ``self.skipped[skipped_from:]``.
         """
-        skip = {n for (n,) in self.skipped[skipped_from:]}
-        rows = [row[1:] for row in responses if not skip or row[0] not in skip]
+        skip = set(self.skipped[skipped_from:])
+        keep = np.array([row[0] not in skip for row in responses], dtype=bool)
+        rows = [row[1:] for row, kept in zip(responses, keep.tolist(), strict=True) if kept]
+        hashes = [str(row[1]) for row in responses]
         if not self.conn.in_transaction:
-            self._stage_table("import_responses", RESPONSE_COLUMNS)
+            if not self.staged:
+                self.conn.execute(f"CREATE TEMP TABLE import_responses({RESPONSE_COLUMNS})")
+                self.staged = True
             self.conn.executemany(_STAGE_RESPONSE, rows)
             self.staged_responses += len(rows)
+            self.pending.append((hashes, labels.kept(keep)))
             return
         before = self.conn.total_changes
         self.conn.executemany(_INSERT_RESPONSE, rows)
         self._count_stored(len(rows), self.conn.total_changes - before)
+        self._write_labels(hashes, labels.kept(keep))
 
-    def stage_here(self, labels: list[tuple[object, ...]]) -> None:
-        """Stage label rows parsed in this process in a TEMP table."""
-        self._stage_table("import_labels", f"n, {LABEL_COLUMNS}")
-        self.conn.executemany(_INSERT_STAGED.format(table="temp.import_labels"), labels)
-
-    def _stage_table(self, table: str, columns: str) -> None:
-        if table not in self.staged:
-            self.conn.execute(f"CREATE TEMP TABLE {table}({columns})")
-            self.staged.add(table)
+    def _write_labels(self, hashes: list[str], labels: LabelBlock) -> None:
+        """Number a chunk's label rows (``hashes`` by response) and write them in key order."""
+        if not len(labels.owners):
+            return
+        assert self.numbers is not None  # the transaction is open
+        owners = np.unique(labels.owners)
+        content_of = np.zeros(len(hashes), dtype=np.int64)
+        content_of[owners] = self.numbers.content_numbers([hashes[owner] for owner in owners.tolist()])
+        used = np.unique(labels.name_places)
+        label_of = np.zeros(len(labels.names), dtype=np.int64)
+        label_of[used] = self.numbers.label_numbers([labels.names[place] for place in used.tolist()])
+        self.tally.labels += self.numbers.write(content_of[labels.owners], label_of[labels.name_places],
+                                                labels.confidences)
 
     def _count_stored(self, rows: int, stored: int) -> None:
         self.tally.responses_stored += stored
         self.tally.already_stored += rows - stored  # stored meanwhile by someone else
 
-    def start_sorting(self, pool: ProcessPoolExecutor, staged: Iterable[str]) -> list[Future[str]]:
-        """Have the workers sort their staged label rows into the attached files, in order."""
-        files = sorted(staged)
-        return [pool.submit(_sort_ranges, files, parts, file)
-                for parts, (_, file) in zip(_groups(len(self.sorted)), self.sorted, strict=True)]
-
-    def commit(self, sorting: list[Future[str]] | None = None) -> None:
-        """Write the staged label rows in primary-key order and commit; with ``sorting``, from
-        each sorted file once its worker is done with it. Rolls back when nothing is new."""
+    def commit(self) -> None:
+        """Write what waits for the transaction and commit. Rolls back when nothing is new."""
         conn = self.conn
         if not self.accepted:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")  # nothing to store: not even the data version moves
             return
         if not conn.in_transaction:
-            _begin(conn)
+            self._begin(conn)
             before = conn.total_changes
             conn.execute(f"INSERT OR IGNORE INTO responses({RESPONSE_COLUMNS}) "
                          f"SELECT {RESPONSE_COLUMNS} FROM temp.import_responses")
             self._count_stored(self.staged_responses, conn.total_changes - before)
-        conn.execute("CREATE TEMP TABLE import_skip(n INTEGER PRIMARY KEY)")
-        conn.executemany("INSERT OR IGNORE INTO import_skip VALUES (?)", self.skipped)
-        skip = " WHERE n NOT IN (SELECT n FROM temp.import_skip)" if self.skipped else ""
-        before = conn.total_changes
-        if sorting is None:
-            if "import_labels" in self.staged:
-                conn.execute(f"INSERT OR IGNORE INTO labels({LABEL_COLUMNS}) SELECT {LABEL_COLUMNS} "
-                             f"FROM temp.import_labels{skip} ORDER BY {LABEL_KEY}")
-        else:
-            for (schema, _), future in zip(self.sorted, sorting, strict=True):
-                future.result()  # that file is complete and closed
-                conn.execute(f"INSERT OR IGNORE INTO labels({LABEL_COLUMNS}) "
-                             f"SELECT {LABEL_COLUMNS} FROM {schema}.labels{skip} ORDER BY rowid")
-        self.tally.labels += conn.total_changes - before
+            for hashes, labels in self.pending:
+                self._write_labels(hashes, labels)
+            self.pending.clear()
         conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Detach the sorted files, drop the TEMP tables, close (checkpointing the WAL)."""
+        """Drop the TEMP table and close (checkpointing the WAL)."""
         try:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            for schema, _ in self.sorted:
-                self.conn.execute(f"DETACH DATABASE {schema}")
-            for table in ("import_responses", "import_labels", "import_skip"):
-                self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            self.conn.execute("DROP TABLE IF EXISTS temp.import_responses")
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             self.conn.close()
@@ -339,10 +286,8 @@ class _Writer:
 def _begin(conn: sqlite3.Connection) -> None:
     """Open the import's transaction and bump the data version in it.
 
-    A deferred BEGIN whose first statement writes: it waits for (as long as the
-    busy timeout allows) and takes the workspace's write lock, but no lock on the
-    attached files (BEGIN IMMEDIATE would lock them too, and the workers could
-    not fill them).
+    Its first statement writes: it waits for (as long as the busy timeout
+    allows) and takes the workspace's write lock.
     """
     conn.execute("BEGIN")
     conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'")
@@ -357,26 +302,19 @@ def _begin(conn: sqlite3.Connection) -> None:
 #   (SHAPE, key, label, number, problem)   matched, but the response cannot be read
 BAD, UNMATCHED, OK, SHAPE = 0, 1, 2, 3
 Outcome = tuple[Any, ...]
-Staged = tuple[list[tuple[object, ...]], list[tuple[object, ...]]]
+Parsed = tuple[list[Outcome], list[tuple[object, ...]], LabelBlock]  # outcomes, response rows, label rows
 
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(workspace: Workspace, folder: str) -> None:
-    """Open a worker's matcher and its own staging file (no journal: it is thrown away)."""
-    conn = sqlite3.connect(Path(folder) / f"staged-{os.getpid()}.sqlite", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=OFF")
-    conn.execute("PRAGMA synchronous=OFF")
-    for part in range(PARTITIONS):
-        conn.execute(f"CREATE TABLE import_labels_{part}(n, {LABEL_COLUMNS})")
-    _worker.update(matcher=Matcher(workspace), conn=conn,
-                   file=str(Path(folder) / f"staged-{os.getpid()}.sqlite"))
+def _init_worker(workspace: Workspace) -> None:
+    """Open a worker's matcher."""
+    _worker.update(matcher=Matcher(workspace))
 
 
-def _parse_lines(lines: list[bytes], first_number: int,
-                 now: str) -> tuple[list[Outcome], list[tuple[object, ...]], str]:
-    """Parse and match raw JSON lines in a worker process and stage their label rows; return
-    the outcomes, the response rows (to write) and the staging file."""
+def _parse_lines(lines: list[bytes], first_number: int, now: str) -> Parsed:
+    """Parse and match raw JSON lines in a worker process; return the outcomes, the response
+    rows and the label rows."""
     loads = orjson.loads
 
     def items() -> Iterator[tuple[str, int, Any]]:
@@ -390,24 +328,18 @@ def _parse_lines(lines: list[bytes], first_number: int,
             except ValueError as exc:
                 yield "line", number, ValueError(f"is not JSON ({exc})")
 
-    outcomes, (responses, labels) = _outcomes(items(), _worker["matcher"], now)
-    conn = _worker["conn"]
-    conn.execute("BEGIN")
-    _stage_partitioned(conn, labels)
-    conn.execute("COMMIT")
-    return outcomes, responses, _worker["file"]
+    return _outcomes(items(), _worker["matcher"], now)
 
 
-def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
-              first_n: int = 0) -> tuple[list[Outcome], Staged]:
-    """Return the outcome of each item and the rows of the matched ones.
+def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str, first_n: int = 0) -> Parsed:
+    """Return the outcome of each item, the rows of the matched responses and their label rows.
 
-    Each item's rows lead with its number ``n``: the line number, or the item's
-    place (from ``first_n``) when items are not lines.
+    Each response row leads with its item's number ``n``: the line number, or
+    the item's place (from ``first_n``) when items are not lines.
     """
     outcomes: list[Outcome] = []
     responses: list[tuple[object, ...]] = []
-    labels: list[tuple[object, ...]] = []
+    labels: list[list[tuple[Any, ...]]] = []
     for place, (label, number, item) in enumerate(items, start=first_n):
         n = number or place
         record = to_record(item, now)
@@ -426,11 +358,11 @@ def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
             outcomes.append((SHAPE, key, label, number,
                              f'"response" is not shaped like a {record.operation} response'))
             continue
-        labels += [(n, *row) for row in rows]
+        labels.append(rows)
         responses.append((n, sha256, record.operation, version, record.region, record.called_at,
                           record.request_id, record.request, orjson.dumps(record.response).decode(), ORIGIN))
         outcomes.append((OK, key, n))
-    return outcomes, (responses, labels)
+    return outcomes, responses, LabelBlock.build(labels)
 
 
 def _raw_chunks(path: Path) -> Iterator[tuple[list[bytes], int]]:
@@ -466,20 +398,18 @@ def import_labels(
     path = Path(path).expanduser()
     items = _open_items(path)
     tally = _Tally()
-    with tempfile.TemporaryDirectory(prefix="kayfabe-import-") as folder:
-        parallel = isinstance(items, Path)
-        writer = _Writer(workspace, tally, folder, SORTED_FILES if parallel else 0, early=parallel)
-        try:
-            if isinstance(items, Path):
-                _import_parallel(workspace, items, folder, tally, writer, progress)
-            else:
-                _read_here(workspace, items, tally, writer, progress)
-                _check_usable(path, tally)
-                writer.commit()
-            writer.close()
-        except BaseException:
-            writer.abort()
-            raise
+    writer = _Writer(workspace, tally, early=isinstance(items, Path))
+    try:
+        if isinstance(items, Path):
+            _import_parallel(workspace, items, tally, writer, progress)
+        else:
+            _read_here(workspace, items, tally, writer, progress)
+        _check_usable(path, tally)
+        writer.commit()
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
     if progress is not None:
         progress(tally.lines_read)
     return _report(tally, time.perf_counter() - start)
@@ -507,56 +437,42 @@ def _read_here(workspace: Workspace, items: Iterator[tuple[str, int, Any]], tall
     now = _now()
     place = 1
     while batch := list(islice(items, BATCH_LINES)):
-        outcomes, (responses, labels) = _outcomes(batch, matcher, now, place)
+        outcomes, responses, labels = _outcomes(batch, matcher, now, place)
         place += len(batch)
         skipped_from = len(writer.skipped)
         _take(tally, writer, outcomes)
-        writer.write_responses(responses, skipped_from)
-        writer.stage_here(labels)
+        writer.write_chunk(responses, labels, skipped_from)
         if progress is not None:
             progress(tally.lines_read)
 
 
-def _import_parallel(workspace: Workspace, path: Path, folder: str, tally: _Tally, writer: _Writer,
+def _import_parallel(workspace: Workspace, path: Path, tally: _Tally, writer: _Writer,
                      progress: Callable[[int], None] | None) -> None:
-    """Parse and match in PARSERS worker processes (staging files in ``folder``) while this
-    process writes the responses; then commit while the same workers sort the label rows."""
+    """Have PARSERS worker processes parse and match the file while this process writes each
+    chunk, in order, as it comes back."""
+    now = _now()
+    pending: deque[Future[Parsed]] = deque()
+
+    def take_next() -> None:
+        outcomes, responses, labels = pending.popleft().result()
+        skipped_from = len(writer.skipped)
+        _take(tally, writer, outcomes)
+        writer.write_chunk(responses, labels, skipped_from)
+        if progress is not None:
+            progress(tally.lines_read)
+
     with ProcessPoolExecutor(max_workers=PARSERS, mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(workspace, folder)) as pool:
+                             initializer=_init_worker, initargs=(workspace,)) as pool:
         try:
-            files = _read_parallel(pool, path, tally, writer, progress)
-            _check_usable(path, tally)
-            # Every parse task has committed: the staging files are complete.
-            writer.commit(writer.start_sorting(pool, files) if writer.accepted else None)
+            for lines, first in _raw_chunks(path):
+                pending.append(pool.submit(_parse_lines, lines, first, now))
+                if len(pending) > 2 * PARSERS:
+                    take_next()
+            while pending:
+                take_next()
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-
-
-def _read_parallel(pool: ProcessPoolExecutor, path: Path, tally: _Tally, writer: _Writer,
-                   progress: Callable[[int], None] | None) -> set[str]:
-    """Have the workers parse the file, writing the responses as batches come back (in
-    order); return the workers' staging files."""
-    now = _now()
-    files: set[str] = set()
-    pending: deque[Future[tuple[list[Outcome], list[tuple[object, ...]], str]]] = deque()
-
-    def take_next() -> None:
-        outcomes, responses, file = pending.popleft().result()
-        files.add(file)
-        skipped_from = len(writer.skipped)
-        _take(tally, writer, outcomes)
-        writer.write_responses(responses, skipped_from)
-        if progress is not None:
-            progress(tally.lines_read)
-
-    for lines, first in _raw_chunks(path):
-        pending.append(pool.submit(_parse_lines, lines, first, now))
-        if len(pending) > 2 * PARSERS:
-            take_next()
-    while pending:
-        take_next()
-    return files
 
 
 def _now() -> str:

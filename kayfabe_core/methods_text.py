@@ -212,7 +212,7 @@ def feature_sentence(workspace: Workspace, data: Mapping[str, Any]) -> str:
 
 def _model_versions(workspace: Workspace, sources: list[str]) -> str:
     with connect(workspace) as conn:
-        rows = conn.execute("SELECT DISTINCT source, model_version FROM labels WHERE model_version <> '' "
+        rows = conn.execute("SELECT DISTINCT source, model_version FROM label_names WHERE model_version <> '' "
                             "ORDER BY source, model_version").fetchall()
     found: dict[str, list[str]] = {}
     for source, version in rows:

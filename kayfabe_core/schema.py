@@ -122,6 +122,48 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';
     """,
+    # version 3: label rows keyed by small integers. The long label table held a 64-character hash and
+    # the label's texts on each of its millions of rows, in three B-trees; now a row is (content number,
+    # label number, confidence) in one B-tree, the texts are stored once per label, and ``labels`` is a
+    # view with the old columns for readers. Write through kayfabe_core.labels.store_label_rows.
+    """
+    CREATE TABLE contents (
+        content_no INTEGER PRIMARY KEY,   -- numbered in the order labels first arrive
+        sha256     TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE label_names (
+        label_no      INTEGER PRIMARY KEY,
+        source        TEXT NOT NULL,      -- label | moderation | celebrity
+        key           TEXT NOT NULL,      -- label name, or celebrity Id
+        model_version TEXT NOT NULL DEFAULT '',
+        name          TEXT NOT NULL,
+        parents       TEXT NOT NULL DEFAULT '',   -- JSON list
+        categories    TEXT NOT NULL DEFAULT '',   -- JSON list
+        UNIQUE (source, key, model_version)
+    );
+    CREATE TABLE label_rows (
+        content_no INTEGER NOT NULL REFERENCES contents(content_no),
+        label_no   INTEGER NOT NULL REFERENCES label_names(label_no),
+        confidence REAL NOT NULL,
+        PRIMARY KEY (content_no, label_no)
+    ) WITHOUT ROWID;
+    INSERT INTO contents(sha256) SELECT sha256 FROM labels GROUP BY sha256 ORDER BY MIN(rowid);
+    INSERT INTO label_names(source, key, model_version, name, parents, categories)
+        SELECT source, key, model_version, name, parents, categories FROM labels
+        GROUP BY source, key, model_version ORDER BY MIN(rowid);
+    INSERT INTO label_rows
+        SELECT c.content_no, n.label_no, l.confidence FROM labels l
+        JOIN contents c ON c.sha256 = l.sha256
+        JOIN label_names n ON n.source = l.source AND n.key = l.key AND n.model_version = l.model_version
+        ORDER BY 1, 2;
+    DROP TABLE labels;
+    CREATE VIEW labels AS
+        SELECT c.sha256 AS sha256, n.source AS source, n.key AS key, n.name AS name,
+               r.confidence AS confidence, n.parents AS parents, n.categories AS categories,
+               n.model_version AS model_version
+        FROM label_rows r JOIN contents c ON c.content_no = r.content_no
+        JOIN label_names n ON n.label_no = r.label_no;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

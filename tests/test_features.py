@@ -14,8 +14,9 @@ import scipy.sparse as sp
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.errors import SettingError, StageNotReadyError
 from kayfabe_core.feature_table import FeatureTable, drop_features
-from kayfabe_core.features import FeatureOptions, build_features, drop_parent_labels
+from kayfabe_core.features import FeatureOptions, build_features, drop_parent_labels, read_labels
 from kayfabe_core.features_post import caption_block, read_image_posts
+from kayfabe_core.label_store import store_label_rows
 from kayfabe_core.workspace import Workspace, open_workspace, transaction
 
 # post: (owner, media_type, pub_date, likes, comments, views, caption, images)
@@ -75,9 +76,7 @@ def fill_workspace(workspace: Workspace, codebook: tuple[str, str] | None = ("Ka
                              (post, position, image, f"https://cdn/{image}", sha(image)))
         conn.execute("INSERT INTO images (post_url, position, image_key, source_url, fetch_status) "
                      "VALUES ('P6', 1, 'pending', 'https://cdn/pending', 'pending')")
-        conn.executemany("INSERT INTO labels (sha256, source, key, name, confidence, parents, model_version) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [(sha(i), s, k, n, c, json.dumps(p), v) for i, s, k, n, c, p, v in LABELS])
+        store_label_rows(conn, [(sha(i), s, k, n, c, json.dumps(p), "", v) for i, s, k, n, c, p, v in LABELS])
         if codebook:
             conn.execute("INSERT INTO codebooks VALUES (1, 'kayfabe', ?, ?, 'def', 't')", codebook)
         conn.executemany("INSERT INTO codes (sha256, coder, value, coded_at) VALUES (?, ?, ?, 't')",
@@ -315,3 +314,48 @@ def test_demo_workspace_features(demo_root: Path) -> None:
     with sqlite3.connect(demo_root / "kayfabe.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
     assert (demo_root / "kayfabe.sqlite").stat().st_size == before
+
+
+def _reference_label_columns(workspace: Workspace, options: FeatureOptions, items: pd.Series) -> pd.DataFrame:
+    """The label features the slow, obvious way: the ``labels`` view through pandas, then a pivot."""
+    labels = read_labels(workspace, options)
+    labels = labels[labels["sha256"].isin(set(items))]
+    images_per_label = labels.groupby(["source", "key"])["sha256"].transform("nunique")
+    labels = labels[images_per_label >= options.min_images]
+    if not options.include_parents:
+        labels = drop_parent_labels(labels)
+    labels = labels.assign(feature=labels["source"] + ": " + labels["name"], value=1.0)
+    wide = labels.pivot_table(index="sha256", columns="feature", values="value", aggfunc="max", fill_value=0.0)
+    return wide.reindex(index=list(items), fill_value=0.0).sort_index(axis=1)
+
+
+@pytest.mark.parametrize("options", [
+    FeatureOptions(),
+    FeatureOptions(label_threshold=55, moderation_threshold=90, celebrity_threshold=70, min_images=3),
+    FeatureOptions(label_threshold=92.5, sources=("label", "celebrity"), include_parents=False, min_images=1),
+    FeatureOptions(sources=("moderation",), moderation_threshold=50),
+])
+def test_label_features_equal_the_obvious_pivot_of_the_label_view(demo_root: Path, options: FeatureOptions) -> None:
+    """Features read from the integer label rows equal a pandas pivot of the ``labels`` view."""
+    demo = open_workspace(demo_root, create=False)
+    table = build_features(demo, options)
+    expected = _reference_label_columns(demo, options, table.context["item"])
+    got = pd.DataFrame(table.matrix.toarray(), columns=table.names, index=list(table.context["item"]))
+    assert expected.shape[1] > 0
+    assert_frame_equal_values(got.sort_index(axis=1), expected)
+
+
+def assert_frame_equal_values(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(got.columns) == list(expected.columns)
+    assert np.array_equal(got.to_numpy(np.float64), expected.to_numpy(np.float64))
+
+
+def test_a_range_of_label_rows_too_long_for_one_text_is_read_in_halves(demo_root: Path) -> None:
+    """SQLite's length limit on one text splits the read; the rows are the same."""
+    from kayfabe_core.features import _read_label_chunk
+
+    with sqlite3.connect(demo_root / "kayfabe.sqlite") as conn:
+        whole = _read_label_chunk(conn, [60.0, 80.0], 0, 10_000)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 2_000)
+        halves = _read_label_chunk(conn, [60.0, 80.0], 0, 10_000)
+    assert len(whole) > 3_000 and np.array_equal(whole, halves)

@@ -258,7 +258,7 @@ def test_a_failure_during_the_import_leaves_the_workspace_unchanged(
     assert read_data_version(workspace) == before + 1
 
 
-# --- the parallel path: hash ranges sorted by the workers, one transaction opened first ---------
+# --- the parallel path: chunks parsed by worker processes, one transaction opened first ----------
 
 def _many_images(workspace: Workspace, n: int) -> list[str]:
     """Add ``n`` fetched one-image posts (fake hashes spread over all hash ranges); return the hashes."""
@@ -301,8 +301,8 @@ def _stored(workspace: Workspace) -> tuple[list[tuple[Any, ...]], list[tuple[Any
 
 def test_parallel_and_in_process_imports_store_the_same_rows(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers staging hash ranges and sorting them give the rows and counts of the in-process path,
-    also on top of labels already stored (new hashes land between stored ones)."""
+    """Workers parsing chunks give the rows and counts of the in-process path, also on top of labels
+    already stored (new rows land between stored ones)."""
     import kayfabe_core.labels_import as labels_import
     from kayfabe_core.workspace import open_workspace
 
@@ -322,34 +322,10 @@ def test_parallel_and_in_process_imports_store_the_same_rows(tmp_path: Path,
     assert in_workers == in_process
 
 
-def test_hash_ranges_follow_the_sort_order_of_sqlite() -> None:
-    """Range by range, each sorted, is the primary-key order, whatever text the hashes hold."""
-    import random
-    import sqlite3
-
-    from kayfabe_core.labels_import import PARTITIONS, _groups, _partition
-
-    rng = random.Random(5)
-    alphabet = "0123456789abcdefABCDEF-_ ~\x7fé€😀"
-    texts = ["", "0", "f" * 64, "ff", "fg", "04", "03ffff", "0400", "g", *(
-        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))) for _ in range(2000)),
-        *(hashlib.sha256(str(i).encode()).hexdigest() for i in range(2000))]
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE t(h TEXT)")
-    conn.executemany("INSERT INTO t VALUES (?)", [(text,) for text in texts])
-    in_order = [row[0] for row in conn.execute("SELECT h FROM t ORDER BY h")]
-    ranges = [_partition(text) for text in in_order]
-    assert ranges == sorted(ranges) and min(ranges) == 0 and max(ranges) == PARTITIONS - 1
-    for n_files in range(1, 11):
-        groups = _groups(n_files)
-        assert len(groups) == n_files and all(len(group) for group in groups)
-        assert [part for group in groups for part in group] == list(range(PARTITIONS))
-
-
 def test_a_failure_in_a_parallel_import_leaves_the_workspace_unchanged(
         workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Responses written in the open transaction, or labels written from some sorted files, are
-    rolled back by an error; the write lock is released and importing again works."""
+    """Responses and label rows written in the open transaction are rolled back by an error while
+    reading or just before the commit; the write lock is released and importing again works."""
     import kayfabe_core.labels_import as labels_import
     from kayfabe_core.workspace import read_data_version, read_meta, write_meta
 
@@ -365,22 +341,21 @@ def test_a_failure_in_a_parallel_import_leaves_the_workspace_unchanged(
     with pytest.raises(RuntimeError, match="interrupted while reading"):
         import_labels(workspace, source, fail_late)
 
-    original = labels_import._Writer.start_sorting
+    original = labels_import._Writer.commit
 
-    def fail_third_file(self: Any, pool: Any, staged: Any) -> list[Any]:
-        futures = original(self, pool, staged)
-        futures[2] = pool.submit(int, "not a number")  # the third sorted file never comes
-        return futures
+    def fail_at_commit(self: Any) -> None:
+        assert self.conn.execute("SELECT count(*) FROM label_rows").fetchone()[0] > 500  # written ...
+        raise ValueError("the disk is full")  # ... but never committed
 
-    monkeypatch.setattr(labels_import._Writer, "start_sorting", fail_third_file)
-    with pytest.raises(ValueError, match="invalid literal"):
+    monkeypatch.setattr(labels_import._Writer, "commit", fail_at_commit)
+    with pytest.raises(ValueError, match="the disk is full"):
         import_labels(workspace, source)
     assert read_data_version(workspace) == before
     assert _stored(workspace) == ([], [])
     with transaction(workspace) as conn:  # no lock left behind
         write_meta(conn, "after", "1")
     assert read_meta(workspace, "after") == "1"
-    monkeypatch.setattr(labels_import._Writer, "start_sorting", original)
+    monkeypatch.setattr(labels_import._Writer, "commit", original)
     report = import_labels(workspace, source)
     assert report.responses_stored == 300 + 75 + 60 and report.labels > 500
 

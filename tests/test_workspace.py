@@ -155,6 +155,48 @@ def test_a_version_1_workspace_is_upgraded_and_keeps_its_runs(tmp_path: Path) ->
         conn.execute("INSERT INTO runs (run_id, created_at, backend, record) VALUES ('r1', 't', 'local', '{}')")
     workspace = open_workspace(root)
     with connect(workspace) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert tuple(conn.execute("SELECT run_id, note FROM runs").fetchone()) == ("r1", "")
-    assert read_data_version(workspace) == 8  # bumped, never reset: caches keyed on it stay honest
+    assert read_data_version(workspace) == 9  # bumped per step, never reset: caches keyed on it stay honest
+
+
+OLD_LABEL_ROWS = [  # (sha256, source, key, name, confidence, parents, categories, model_version)
+    ("b" * 64, "label", "Person", "Person", 99.5, "[]", '["Person Description"]', "3.0"),
+    ("a" * 64, "label", "Person", "Person", 80.25, "[]", '["Person Description"]', "3.0"),
+    ("a" * 64, "label", "Face", "Face", 97.0, '["Person"]', "[]", "3.0"),
+    ("a" * 64, "label", "Person", "Person", 81.0, "[]", "[]", "2.0"),
+    ("a" * 64, "moderation", "Violence", "Violence", 60.0, "[]", "[]", "7.0"),
+    ("c" * 64, "celebrity", "1a2B", "Jane Star", 99.0, "[]", "[]", ""),
+]
+
+
+def test_a_version_2_workspace_keeps_every_label_row_under_integer_keys(tmp_path: Path) -> None:
+    """Schema 3 moves the long label table to integer rows; the ``labels`` view gives back every old row."""
+    import sqlite3
+
+    from kayfabe_core.label_store import store_label_rows
+    from kayfabe_core.schema import MIGRATIONS
+    from kayfabe_core.workspace import _split_sql
+
+    root = tmp_path / "old"
+    root.mkdir()
+    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
+        for statement in _split_sql(MIGRATIONS[0] + ";" + MIGRATIONS[1]):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 2")
+        conn.executemany("INSERT INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?)", OLD_LABEL_ROWS)
+    workspace = open_workspace(root)
+    everything = "SELECT * FROM labels ORDER BY sha256, source, key, model_version"
+    with connect(workspace) as conn:
+        assert sorted(tuple(row) for row in conn.execute(everything)) == sorted(OLD_LABEL_ROWS)
+        assert [row[0] for row in conn.execute("SELECT sha256 FROM contents ORDER BY content_no")] == [
+            "b" * 64, "a" * 64, "c" * 64]  # numbered in the order they arrived
+        assert conn.execute("SELECT count(*) FROM label_names").fetchone()[0] == 5
+    with transaction(workspace) as conn:  # a new row reuses the numbers; a stored row is never overwritten
+        assert store_label_rows(conn, [("c" * 64, "label", "Person", "Person", 70.0, "[]", "[]", "3.0"),
+                                       ("a" * 64, "label", "Face", "Face", 10.0, "[]", "[]", "3.0")]) == 1
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT count(*) FROM label_names").fetchone()[0] == 5
+        assert conn.execute("SELECT max(content_no) FROM contents").fetchone()[0] == 3
+        assert conn.execute("SELECT confidence FROM labels WHERE sha256 = ? AND key = 'Face'",
+                            ("a" * 64,)).fetchone()[0] == 97.0

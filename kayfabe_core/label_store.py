@@ -1,0 +1,122 @@
+"""Writing the long label table: rows of (content number, label number, confidence).
+
+Since schema 3 a label row holds two small integers and a confidence; the
+image's hash lives once in ``contents`` and the label's texts once in
+``label_names``. ``labels`` is a view with the old columns for readers. Every
+writer goes through :class:`LabelNumbers` inside its open transaction: it
+numbers new contents in the order they arrive (so a new import appends to the
+end of the table's B-tree) and new labels as they are first seen.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+# (source, key, model_version, name, parents, categories): what label_names holds per label
+LabelName = tuple[str, str, str, str, str, str]
+_INSERT_ROWS = "INSERT OR IGNORE INTO label_rows(content_no, label_no, confidence) VALUES (?, ?, ?)"
+
+
+class LabelNumbers:
+    """The numbers of contents and labels, read once in a write transaction and extended as rows arrive.
+
+    New numbers are inserted at once, in the same transaction: a rollback takes
+    them back with everything else.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, preload: bool = True) -> None:
+        """Read every number now (``preload``, for bulk imports), or look each up as it is first needed."""
+        self.conn = conn
+        self.preloaded = preload
+        self.contents: dict[str, int] = {}
+        self.labels: dict[tuple[str, str, str], int] = {}
+        if preload:
+            self.contents = dict(conn.execute("SELECT sha256, content_no FROM contents").fetchall())
+            self.labels = {(source, key, version): number for number, source, key, version in conn.execute(
+                "SELECT label_no, source, key, model_version FROM label_names").fetchall()}
+        self.next_content = int(conn.execute("SELECT COALESCE(MAX(content_no), 0) FROM contents").fetchone()[0]) + 1
+        self.next_label = int(conn.execute("SELECT COALESCE(MAX(label_no), 0) FROM label_names").fetchone()[0]) + 1
+
+    def _stored_content(self, sha256: str) -> int | None:
+        if self.preloaded:
+            return None
+        row = self.conn.execute("SELECT content_no FROM contents WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _stored_label(self, key: tuple[str, str, str]) -> int | None:
+        if self.preloaded:
+            return None
+        row = self.conn.execute("SELECT label_no FROM label_names WHERE source = ? AND key = ? AND "
+                                "model_version = ?", key).fetchone()
+        return None if row is None else int(row[0])
+
+    def content_numbers(self, hashes: Sequence[str]) -> np.ndarray:
+        """Return the content number of each hash, numbering (and inserting) the new ones in order."""
+        numbers = np.empty(len(hashes), dtype=np.int64)
+        new: list[tuple[int, str]] = []
+        for place, sha256 in enumerate(hashes):
+            number = self.contents.get(sha256)
+            if number is None and (number := self._stored_content(sha256)) is not None:
+                self.contents[sha256] = number
+            if number is None:
+                number = self.contents[sha256] = self.next_content
+                self.next_content += 1
+                new.append((number, sha256))
+            numbers[place] = number
+        if new:
+            self.conn.executemany("INSERT INTO contents(content_no, sha256) VALUES (?, ?)", new)
+        return numbers
+
+    def label_numbers(self, names: Sequence[LabelName]) -> np.ndarray:
+        """Return the label number of each (source, key, model version, ...), adding the new labels.
+
+        A label's name, parents and categories are kept as first seen.
+        """
+        numbers = np.empty(len(names), dtype=np.int64)
+        new: list[tuple[object, ...]] = []  # (number, *name)
+        for place, name in enumerate(names):
+            number = self.labels.get(name[:3])
+            if number is None and (number := self._stored_label(name[:3])) is not None:
+                self.labels[name[:3]] = number
+            if number is None:
+                number = self.labels[name[:3]] = self.next_label
+                self.next_label += 1
+                new.append((number, *name))
+            numbers[place] = number
+        if new:
+            self.conn.executemany("INSERT INTO label_names(label_no, source, key, model_version, name, parents, "
+                                  "categories) VALUES (?, ?, ?, ?, ?, ?, ?)", new)
+        return numbers
+
+    def write(self, contents: np.ndarray, labels: np.ndarray, confidences: np.ndarray) -> int:
+        """Insert label rows (numbers already given), in key order; the first of duplicates wins.
+
+        Returns the number of rows written (rows already stored are kept as they were).
+        """
+        if not len(contents):
+            return 0
+        order = np.lexsort((labels, contents))  # stable: among equal keys the first row stays first
+        before = self.conn.total_changes
+        self.conn.executemany(_INSERT_ROWS, zip(contents[order].tolist(), labels[order].tolist(),
+                                                confidences[order].tolist(), strict=True))
+        return self.conn.total_changes - before
+
+
+def store_label_rows(conn: sqlite3.Connection, rows: Iterable[Sequence[object]]) -> int:
+    """Store rows in the old long-table shape inside the open transaction; return how many were new.
+
+    Each row is (sha256, source, key, name, confidence, parents, categories,
+    model_version), as :func:`kayfabe_core.labels.flatten_response` gives them.
+    Never overwrites a stored row.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    numbers = LabelNumbers(conn, preload=False)
+    contents = numbers.content_numbers([str(row[0]) for row in rows])
+    labels = numbers.label_numbers([(str(row[1]), str(row[2]), str(row[7]), str(row[3]), str(row[5]),
+                                     str(row[6])) for row in rows])
+    return numbers.write(contents, labels, np.array([float(row[4]) for row in rows], dtype=np.float64))  # type: ignore[arg-type]
