@@ -7,8 +7,11 @@ common on YES images may still be useless to a classifier.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from kayfabe_core.arrays import unique_sorted
+from kayfabe_core.label_store import read_label_numbers
 from kayfabe_core.workspace import Workspace, connect
 
 ADJUDICATOR = "adjudicated"  # the coder name under which the team's decisions on disagreements are kept
@@ -47,14 +50,26 @@ def label_code_association(workspace: Workspace, min_confidence: float, min_imag
     if codes.empty:
         return pd.DataFrame(columns=["source", "name", "images", "yes_share", "lift"])
     with connect(workspace) as conn:
-        labels = pd.read_sql_query(
-            "SELECT DISTINCT sha256, source, key, name FROM labels WHERE confidence >= ?", conn,
-            params=[min_confidence])
-    joined = labels.merge(codes, on="sha256")
-    joined["yes"] = joined["value"] == "YES"
-    grouped = joined.groupby(["source", "key"]).agg(name=("name", "first"), images=("sha256", "nunique"),
-                                                    yes_share=("yes", "mean")).reset_index()
-    grouped = grouped[grouped["images"] >= min_images]
+        names = pd.read_sql_query("SELECT label_no, source, key, name FROM label_names", conn)
+        contents = pd.read_sql_query("SELECT content_no, sha256 FROM contents", conn)
+        rows = read_label_numbers(conn, [min_confidence])
+    if names.empty:
+        return pd.DataFrame(columns=["source", "name", "images", "yes_share", "lift"])
+    coded = contents.merge(codes, on="sha256")
+    yes_of = np.full(int(contents["content_no"].to_numpy().max(initial=0)) + 1, -1, dtype=np.int64)  # -1: not coded
+    yes_of[coded["content_no"].to_numpy()] = (coded["value"] == "YES").to_numpy()
+    key_of, keys = pd.factorize(pd.MultiIndex.from_frame(names[["source", "key"]]))
+    key_by_label = np.zeros(int(names["label_no"].max()) + 1, dtype=np.int64)
+    key_by_label[names["label_no"].to_numpy()] = key_of
+    rows = rows[yes_of[rows[:, 0]] >= 0]
+    # distinct (label, coded image) pairs: an image counts once whatever the number of model versions
+    pairs = unique_sorted(key_by_label[rows[:, 1]] * len(yes_of) + rows[:, 0])
+    key, content = pairs // len(yes_of), pairs % len(yes_of)
+    images = np.bincount(key, minlength=len(keys))
+    yes = np.bincount(key, weights=yes_of[content], minlength=len(keys))
+    grouped = pd.DataFrame({"source": keys.get_level_values(0), "name": names.groupby(key_of)["name"].first(),
+                            "images": images, "yes_share": yes / np.maximum(images, 1)})
+    grouped = grouped[grouped["images"] >= max(min_images, 1)]
     base_rate = float((codes["value"] == "YES").mean())
     grouped["lift"] = grouped["yes_share"] - base_rate
     return grouped.sort_values("lift", ascending=False)[["source", "name", "images", "yes_share", "lift"]]

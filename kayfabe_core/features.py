@@ -8,21 +8,21 @@ resolved code (:func:`kayfabe_core.associations.read_resolved_codes`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from kayfabe_core.arrays import unique_sorted
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.constraints import FEATURE_KNOBS, check_settings
 from kayfabe_core.errors import StageNotReadyError
 from kayfabe_core.feature_table import FeatureTable, build_matrix, join_columns
 from kayfabe_core.features_post import caption_block, metadata_block, read_image_posts
+from kayfabe_core.label_store import read_label_numbers
 from kayfabe_core.workspace import Workspace, connect
 
 SOURCE_PREFIX = {"label": "label", "moderation": "moderation", "celebrity": "celebrity"}
-CHUNK_CONTENTS = 200_000  # contents whose label rows are read at a time (about 3 million rows)
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,11 @@ def _label_block(workspace: Workspace, options: FeatureOptions,
     # rare labels go first: a rare child keeps its parent
     keep = keep[images_per_label[label_n[keep]] >= options.min_images]
     name_list = [f"{SOURCE_PREFIX[source]}: {name}" for source, name in name_of]
-    kept = sorted({name_list[number] for number in np.unique(name_n[keep])})
+    kept = sorted({name_list[number] for number in unique_sorted(name_n[keep])})
     if not options.include_parents:
         keep = _without_parents(keep, image_n, label_n, name_n, parents, list(key_of), list(name_of))
     keys = list(key_of)
-    order = sorted(np.unique(label_n[keep]).tolist(), key=lambda number: keys[number][0] + "\x00" + keys[number][1])
+    order = sorted(unique_sorted(label_n[keep]).tolist(), key=lambda number: keys[number][0] + "\x00" + keys[number][1])
     column_of = np.full(max(len(key_of), 1), -1, dtype=np.int64)
     column_of[order] = np.arange(len(order))
     backwards = keep[::-1]  # the name on a label's last row names its column, as before
@@ -135,8 +135,7 @@ def _read_label_numbers(workspace: Workspace, options: FeatureOptions,
     the image's row, the number of its "source NUL key NUL name", its parents (only without parents),
     and those strings by number.
 
-    Reads the integer label rows a range of contents at a time, each range as one text of numbers
-    built by SQLite and parsed by numpy: no Python object per label row.
+    Reads the integer label rows as numbers (:func:`~kayfabe_core.label_store.read_label_numbers`).
     """
     no_rows = np.zeros(0, dtype=np.int64)
     sources = [source for source in options.sources if source in SOURCE_PREFIX]
@@ -151,9 +150,7 @@ def _read_label_numbers(workspace: Workspace, options: FeatureOptions,
         label_place, needed = _label_lookups(names, sources, options, cuts)
         content_row = np.full(max(number for number, _ in contents) + 1, -1, dtype=np.int64)
         content_row[[number for number, _ in contents]] = index.get_indexer([sha for _, sha in contents])
-        chunks = [_read_label_chunk(conn, cuts, start, start + CHUNK_CONTENTS)
-                  for start in range(0, len(content_row), CHUNK_CONTENTS)]
-    triples = np.concatenate(chunks).reshape(-1, 3)
+        triples = read_label_numbers(conn, cuts)
     image, label, level = content_row[triples[:, 0]], triples[:, 1], triples[:, 2]
     keep = (image >= 0) & (level >= needed[label])
     combo = label_place[label[keep]]
@@ -173,25 +170,6 @@ def _label_lookups(names: list[tuple[int, str, str, str, str]], sources: list[st
         if source in sources:
             needed[number] = cuts.index(float(options.threshold(source)))
     return place, needed
-
-
-def _read_label_chunk(conn: sqlite3.Connection, cuts: list[float], start: int, stop: int) -> np.ndarray:
-    """Return (content, label, cuts passed beyond the lowest) of the rows of contents ``start`` to
-    ``stop`` at or above the lowest cut, flat. A range whose text would pass SQLite's length limit
-    is read in halves."""
-    passed = " + ".join("(confidence >= ?)" for _ in cuts[1:]) or "0"
-    try:
-        text = conn.execute(
-            f"SELECT group_concat(content_no || ',' || label_no || ',' || ({passed}), ',') FROM label_rows "
-            "WHERE content_no >= ? AND content_no < ? AND confidence >= ?", [*cuts[1:], start, stop, cuts[0]],
-        ).fetchone()[0]
-    except sqlite3.DataError:  # string or blob too big
-        if stop - start < 2:
-            raise
-        middle = (start + stop) // 2
-        return np.concatenate([_read_label_chunk(conn, cuts, start, middle),
-                               _read_label_chunk(conn, cuts, middle, stop)])
-    return np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
 
 
 def _without_parents(rows: np.ndarray, images: np.ndarray, labels: np.ndarray, names: np.ndarray,

@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from kayfabe_core.arrays import unique_sorted
+from kayfabe_core.label_store import read_label_numbers
 from kayfabe_core.workspace import Workspace, connect
 
 SOURCES = ("label", "moderation", "celebrity")
@@ -40,11 +43,25 @@ def list_labels(workspace: Workspace, min_confidence: float) -> pd.DataFrame:
 
     Columns: source, key, name, images (distinct images carrying it); most frequent first.
     """
-    sql = ("SELECT n.source, n.key, MAX(n.name) AS name, COUNT(DISTINCT r.content_no) AS images "
-           "FROM label_rows r JOIN label_names n ON n.label_no = r.label_no "
-           "WHERE r.confidence >= ? GROUP BY n.source, n.key ORDER BY images DESC, name")
     with connect(workspace) as conn:
-        return pd.read_sql_query(sql, conn, params=[min_confidence])
+        names = pd.read_sql_query("SELECT label_no, source, key, name FROM label_names", conn)
+        several_versions = len(names) > len(names.drop_duplicates(["source", "key"]))
+        rows = read_label_numbers(conn, [min_confidence], contents=several_versions)
+    if names.empty:
+        return pd.DataFrame({"source": [], "key": [], "name": [], "images": []})
+    key_of, keys = pd.factorize(pd.MultiIndex.from_frame(names[["source", "key"]]))
+    key_by_label = np.zeros(int(names["label_no"].max()) + 1, dtype=np.int64)
+    key_by_label[names["label_no"].to_numpy()] = key_of
+    if several_versions:  # a label under several model versions: count each image once
+        images_plus_one = int(rows[:, 0].max(initial=0)) + 1
+        key = unique_sorted(key_by_label[rows[:, 1]] * images_plus_one + rows[:, 0]) // images_plus_one
+    else:
+        key = key_by_label[rows]
+    images = np.bincount(key, minlength=len(keys))  # a row is one (image, label): its primary key
+    frame = pd.DataFrame({"source": keys.get_level_values(0), "key": keys.get_level_values(1),
+                          "name": names.groupby(key_of)["name"].max().to_numpy(), "images": images})
+    frame = frame[frame["images"] > 0]
+    return frame.sort_values(["images", "name"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
 def _filter_sql(choices: Sequence[LabelChoice], min_confidence: float) -> tuple[str, list[object]]:

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from kayfabe_core.arrays import unique_sorted
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.label_store import LabelName, LabelNumbers
 from kayfabe_core.labels import model_version_of
@@ -233,10 +234,10 @@ class _Writer:
         if not len(labels.owners):
             return
         assert self.numbers is not None  # the transaction is open
-        owners = np.unique(labels.owners)
+        owners = unique_sorted(labels.owners)
         content_of = np.zeros(len(hashes), dtype=np.int64)
         content_of[owners] = self.numbers.content_numbers([hashes[owner] for owner in owners.tolist()])
-        used = np.unique(labels.name_places)
+        used = unique_sorted(labels.name_places)
         label_of = np.zeros(len(labels.names), dtype=np.int64)
         label_of[used] = self.numbers.label_numbers([labels.names[place] for place in used.tolist()])
         self.tally.labels += self.numbers.write(content_of[labels.owners], label_of[labels.name_places],

@@ -1,5 +1,8 @@
 """Resolved codes (latest per coder, then majority) and label–code associations."""
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from kayfabe_core.associations import label_code_association, read_resolved_codes
@@ -38,3 +41,24 @@ def test_an_adjudicated_code_overrides_the_coders(workspace: Workspace) -> None:
                             ("h2", "ann", "YES"), ("h2", "bob", "YES"), ("h2", ADJUDICATOR, "NO")], None)
     resolved = read_resolved_codes(workspace)
     assert dict(zip(resolved["sha256"], resolved["value"], strict=True)) == {"h1": "NO", "h2": "NO"}
+
+
+def test_association_equals_the_obvious_pandas_of_the_label_view(demo_root: Path) -> None:
+    """Counted from integer label rows, the table equals a pandas merge of the ``labels`` view and the codes."""
+    import pandas as pd
+
+    from kayfabe_core.workspace import connect, open_workspace
+
+    demo = open_workspace(demo_root, create=False)
+    codes = read_resolved_codes(demo)
+    with connect(demo) as conn:
+        labels = pd.read_sql_query("SELECT DISTINCT sha256, source, key, name FROM labels WHERE confidence >= 70",
+                                   conn)
+    joined = labels.merge(codes, on="sha256").assign(yes=lambda frame: frame["value"] == "YES")
+    expected = joined.groupby(["source", "name"]).agg(images=("sha256", "nunique"), yes_share=("yes", "mean"))
+    expected = expected[expected["images"] >= 20]
+    got = label_code_association(demo, 70, min_images=20).set_index(["source", "name"]).sort_index()
+    assert len(expected) > 10
+    assert got["images"].tolist() == expected["images"].tolist()
+    assert np.allclose(got["yes_share"], expected["yes_share"])
+    assert np.allclose(got["lift"], got["yes_share"] - (codes["value"] == "YES").mean())

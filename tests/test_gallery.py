@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -109,3 +110,31 @@ def test_frequencies_from_a_label_list_already_read_are_the_same(workspace: Work
     fresh = label_frequencies(workspace, 80, 2)
     pd.testing.assert_frame_equal(label_frequencies(workspace, 80, 2, list_labels(workspace, 80)), fresh)
     assert len(fresh) == 2 and fresh["share"].between(0, 1).all()
+
+
+@pytest.mark.parametrize("confidence", [50.0, 80.0, 97.5])
+def test_label_list_equals_the_obvious_query_of_the_label_view(demo_root: Path, confidence: float) -> None:
+    """Counted from the integer label rows in numpy, the list equals SQL's grouping of the ``labels`` view."""
+    from kayfabe_core.workspace import open_workspace
+
+    demo = open_workspace(demo_root, create=False)
+    with connect(demo) as conn:
+        expected = [tuple(row) for row in conn.execute(
+            "SELECT source, key, MAX(name), COUNT(DISTINCT sha256) AS images FROM labels WHERE confidence >= ? "
+            "GROUP BY source, key ORDER BY images DESC, MAX(name)", [confidence])]
+    got = list_labels(demo, confidence)
+    assert len(expected) > 20
+    assert list(got.itertuples(index=False, name=None)) == expected
+
+
+def test_an_image_labelled_by_two_model_versions_counts_once(workspace: Workspace) -> None:
+    from kayfabe_core.label_store import store_label_rows
+
+    with transaction(workspace) as conn:
+        store_label_rows(conn, [("a" * 64, "label", "Person", "Person", 90.0, "[]", "[]", "2.0"),
+                                ("a" * 64, "label", "Person", "Person", 95.0, "[]", "[]", "3.0"),
+                                ("b" * 64, "label", "Person", "Person", 85.0, "[]", "[]", "3.0"),
+                                ("b" * 64, "label", "Car", "Car", 60.0, "[]", "[]", "3.0")])
+    assert list(list_labels(workspace, 80.0).itertuples(index=False, name=None)) == [
+        ("label", "Person", "Person", 2)]
+    assert list(list_labels(workspace, 50.0)["images"]) == [2, 1]
