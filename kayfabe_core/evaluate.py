@@ -77,15 +77,16 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
                                    ~observed & ~predicted)], axis=1)
     position = _score_levels(observed, scores)
     shape = (n_groups, int(position.max()) + 1 if len(position) else 0)
-    positive_at = sp.csr_matrix((observed.astype(float), (group_index, position)), shape=shape)
-    negative_at = sp.csr_matrix(((~observed).astype(float), (group_index, position)), shape=shape)
+    # float32 for the histograms: every count and partial sum is a whole number (or a half) below 2**24, exact
+    positive_at = sp.csr_matrix((observed.astype(np.float32), (group_index, position)), shape=shape)
+    negative_at = sp.csr_matrix(((~observed).astype(np.float32), (group_index, position)), shape=shape)
     samples: dict[str, list[np.ndarray]] = {name: [] for name in METRIC_NAMES}
     for start in range(0, n_boot, CHUNK):
         size = min(CHUNK, n_boot - start)
         # how often each group is drawn in each resample: n_groups draws with replacement (a multinomial)
         draws = rng.integers(0, n_groups, size=(size, n_groups)) + n_groups * np.arange(size)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=size * n_groups).reshape(size, n_groups).astype(float)
-        tp, fp, fn, tn = (counts @ cells).T
+        counts = np.bincount(draws.ravel(), minlength=size * n_groups).reshape(size, n_groups).astype(np.float32)
+        tp, fp, fn, tn = (counts @ cells).astype(float).T
         by_score = np.ascontiguousarray(counts.T)  # groups x resamples, so the histograms come out scores x resamples
         auc = _auc_from_histograms((positive_at.T @ by_score).T, (negative_at.T @ by_score).T)
         chunk = _metrics_from_counts(tp, fp, fn, tn, auc)
@@ -155,8 +156,8 @@ def _auc_from_histograms(positive: np.ndarray, negative: np.ndarray) -> np.ndarr
     positive, negative = positive.T, negative.T  # scores x resamples: cumsum down contiguous rows
     below = np.cumsum(negative, axis=0) - negative
     with np.errstate(invalid="ignore", divide="ignore"):
-        wins = (positive * (below + 0.5 * negative)).sum(axis=0)
-        return wins / (positive.sum(axis=0) * negative.sum(axis=0))
+        wins = np.multiply(positive, below + 0.5 * negative, dtype=np.float64).sum(axis=0)  # may pass 2**24
+        return wins / (positive.sum(axis=0, dtype=np.float64) * negative.sum(axis=0, dtype=np.float64))
 
 
 def roc_points(observed: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
