@@ -38,6 +38,7 @@ from kayfabe_core.rekognition_plan import (
     plan_labeling,
 )
 from kayfabe_core.rekognition_rate import RateLimiter
+from kayfabe_core.work_lock import LABELLING, exclusive
 from kayfabe_core.workspace import Workspace, transaction
 
 __all__ = ["PRICE_PER_IMAGE_USD", "FREE_TIER_NOTE", "REQUESTS", "AwsSetupError", "LabelPlan", "LabelReport",
@@ -48,6 +49,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
     "DetectModerationLabels": {"MinConfidence": 50},
     "RecognizeCelebrities": {},
 }
+LOCK_WAIT_S = 120.0  # how long a new labelling run waits for a stopped one to store the answers it is owed
 METHODS = {"DetectLabels": "detect_labels", "DetectModerationLabels": "detect_moderation_labels",
            "RecognizeCelebrities": "recognize_celebrities"}
 
@@ -162,15 +164,18 @@ def label_images(
     ``progress(done, total)`` is called after each call. Setting ``stop`` lets
     calls in flight finish and be stored, then returns with ``stopped=True``.
     Raises :class:`AwsSetupError` (after storing the answers already received)
-    when AWS refuses the credentials or a permission.
+    when AWS refuses the credentials or a permission, and :class:`WorkspaceError`
+    when another labelling run of the workspace in this process is still
+    storing its answers after :data:`LOCK_WAIT_S` (it waits for it until then).
     """
     started = time.monotonic()
-    calls, skipped = pending_calls(workspace, operations)
     stop = stop or threading.Event()
     region = region or str(client.meta.region_name or "")
     tally = _Tally()
-    finished = _run_pool(workspace, client, calls, RateLimiter(rate_per_s), max(1, workers),
-                         stop, region, tally, progress)
+    with exclusive(workspace, LABELLING, LOCK_WAIT_S):  # what is still to do is read once no other run sends
+        calls, skipped = pending_calls(workspace, operations)
+        finished = _run_pool(workspace, client, calls, RateLimiter(rate_per_s), max(1, workers),
+                             stop, region, tally, progress)
     if tally.fatal is not None:
         raise tally.fatal
     return LabelReport(tally.calls_made, tally.responses_stored, tally.errors_stored, skipped,

@@ -10,15 +10,23 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.fetch import FetchSettings, fetch_images
 from kayfabe_core.image_status import STATUS_NAMES, count_fetch_statuses, read_problems
 from kayfabe_core.labels import OPERATIONS
 from kayfabe_core.labels_import import import_labels
-from kayfabe_core.rekognition import FREE_TIER_NOTE, label_images, make_rekognition_client, plan_labeling
+from kayfabe_core.rekognition import (
+    FREE_TIER_NOTE,
+    LOCK_WAIT_S,
+    label_images,
+    make_rekognition_client,
+    plan_labeling,
+)
 from kayfabe_core.rekognition_quota import DEFAULT_RATE, QuotaReading, describe, read_account_quotas, safe_rate
 from kayfabe_core.rekognition_rate import workers_for_rate
+from kayfabe_core.work_lock import LABELLING, exclusive, wait_until_free
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import show_error, workspace_version
@@ -29,10 +37,10 @@ OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels"
 
 
 class StoppableProgress(ClickToStop):
-    """A progress bar with time left; a click anywhere stops the work, keeping the images already finished."""
+    """A progress bar with time left and a Stop button; a stop keeps the images already finished."""
 
     def __init__(self, what: str) -> None:
-        super().__init__()
+        super().__init__(key=f"stop_{what.lower()}")
         self.what = what
         self._bar = st.progress(0.0, text=f"{what}…")
         self._started = time.monotonic()
@@ -42,7 +50,7 @@ class StoppableProgress(ClickToStop):
         self.draw(lambda: self._bar.progress(
             min(done / max(total, 1), 1.0),
             text=f"{self.what}: {done:,} of {total:,} · about {left:,.0f} s left "
-                 "(a click anywhere stops; finished images are kept)"))
+                 "(Stop keeps the images already finished)"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -59,6 +67,25 @@ def _cached_statuses(root: str, version: int) -> dict[str, int]:
 @st.cache_data(show_spinner=False, max_entries=4)
 def _cached_problems(root: str, version: int) -> pd.DataFrame:
     return read_problems(Workspace(Path(root)))
+
+
+def wait_for_labelling(workspace: Workspace) -> None:
+    """Wait while a stopped labelling run still stores the answers to the calls it sent.
+
+    Call before reading counts: Streamlit draws the page again at once on a click, while the stopped run
+    is still storing.
+    """
+    if not wait_until_free(workspace, LABELLING, 0):
+        with st.spinner("Storing the answers to the calls already sent…"):
+            wait_until_free(workspace, LABELLING, LOCK_WAIT_S)
+
+
+def settle_labelling(workspace: Workspace) -> None:
+    """:func:`wait_for_labelling`, then say what a run stopped in this browser session stored."""
+    wait_for_labelling(workspace)
+    stopped = _STOPPED.pop(_session_id(), None)
+    if stopped:
+        st.info(stopped, icon=":material/stop_circle:")
 
 
 def render_fetch(workspace: Workspace) -> None:
@@ -111,13 +138,28 @@ def render_labeling(workspace: Workspace) -> None:
             workers = workers_for_rate(float(rate))
             client = make_rekognition_client(region.strip() or None, workers=workers)
             progress = StoppableProgress("Labelling")
-            report = label_images(workspace, client, operations, rate_per_s=float(rate), workers=workers,
-                                  progress=progress, stop=progress.stop, region=region.strip())
+            with exclusive(workspace, LABELLING, LOCK_WAIT_S):  # the next run shows the message, then plans
+                report = label_images(workspace, client, operations, rate_per_s=float(rate), workers=workers,
+                                      progress=progress, stop=progress.stop, region=region.strip())
+                if progress.stopped:
+                    _STOPPED[_session_id()] = (
+                        f"Labelling stopped: {report.responses_stored:,} responses were stored before the stop. "
+                        "Start again to label the rest; images already labelled are not sent or paid for again.")
             progress.finish()
             st.success(f"Stored {report.responses_stored:,} responses; {report.errors_stored:,} images could "
                        f"not be labelled (see below); {report.left_for_retry:,} left to retry.")
         except KayfabeError as error:
             show_error(error)
+
+
+# What a stopped labelling run stored, by browser session, shown once by the next run: Streamlit closes a
+# stopped run's session state, so what it writes there after the stop is lost.
+_STOPPED: dict[str, str] = {}
+
+
+def _session_id() -> str:
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else ""
 
 
 RATE = "rate"  # the rate input's key

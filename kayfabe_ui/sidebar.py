@@ -11,11 +11,14 @@ from kayfabe_core.stages import list_stages
 from kayfabe_core.workspace import Workspace, open_workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import progress_of
+from kayfabe_ui.labeling_view import wait_for_labelling
 
 
 def render_sidebar() -> None:
     """Draw the workspace box and the checklist of stages in the sidebar."""
     workspace = _open_quietly()
+    if workspace is not None:
+        wait_for_labelling(workspace)  # the checklist's counts include what a stopped run still stores
     with st.sidebar:
         st.markdown("**Workspace**")
         st.caption(f":material/folder: `{state.get_workspace_path()}`")

@@ -184,10 +184,10 @@ def choose_settings() -> TrainSettings | None:
 
 
 class TrainingProgress(ClickToStop):
-    """Progress bar and live learning curve; a click anywhere on the page stops training (nothing is saved)."""
+    """Progress bar, live learning curve and a Stop button (a stopped training saves nothing)."""
 
     def __init__(self, rounds: int, n_folds: int) -> None:
-        super().__init__()
+        super().__init__(key="stop_training")
         self.rounds, self.n_folds = rounds, n_folds
         self._bar = st.progress(0.0, text="Training…")
         self._chart = st.empty()
@@ -210,7 +210,7 @@ class TrainingProgress(ClickToStop):
         done = (report.fold_index * report.rounds + report.round) / (report.rounds * report.n_folds)
         fold = f"fold {report.fold_index + 1} of {report.n_folds}, " if report.n_folds > 1 else ""
         self._bar.progress(min(done, 1.0), text=f"Training: {fold}round {report.round:,} of {report.rounds:,} "
-                                                "(a click anywhere stops; nothing is saved then)")
+                                                "(Stop ends it; nothing is saved then)")
         self._chart.plotly_chart(learning_curve_figure(self._train, self._check, report.check_name,
                                                        rounds=report.rounds), key=f"live_{self._drawn}")
 

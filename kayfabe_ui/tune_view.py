@@ -43,10 +43,10 @@ HOW_TO_READ = ("How to read: each dot is one trial's mean accuracy over the same
 
 
 class TuningProgress(ClickToStop):
-    """Progress bar per trial and a live best-so-far plot; a click anywhere on the page stops tuning cleanly."""
+    """Progress bar per trial, a live best-so-far plot and a Stop button that ends tuning cleanly."""
 
     def __init__(self, trials: int) -> None:
-        super().__init__()
+        super().__init__(key="stop_tuning")
         self.trials = trials
         self._bar = st.progress(0.0, text="Tuning…")
         self._chart = st.empty()
@@ -67,7 +67,7 @@ class TuningProgress(ClickToStop):
                  else f"trial {report.trial}: accuracy {report.finished[-1].accuracy:.1%}")
         so_far = f"; best so far {best.accuracy:.1%} (trial {best.number})" if best else ""
         self._bar.progress(report.done, text=f"{finished} of {report.trials} trials done; {doing}{so_far}. "
-                                             "A click anywhere stops; the trials done are kept.")
+                                             "Stop keeps the trials done.")
         if finished != self._plotted and finished:
             self._plotted = finished
             with self._chart.container():

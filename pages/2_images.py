@@ -12,7 +12,13 @@ from kayfabe_ui.images_view import (
     render_gallery,
     show_detail,
 )
-from kayfabe_ui.labeling_view import render_fetch, render_import, render_labeling, render_problems
+from kayfabe_ui.labeling_view import (
+    render_fetch,
+    render_import,
+    render_labeling,
+    render_problems,
+    settle_labelling,
+)
 
 st.title("Images & labels")
 st.caption("Fetch every post's pictures once, send them to Amazon Rekognition (after showing "
@@ -24,6 +30,7 @@ if workspace is None or not stage_guard(
     "posts", "Go to Posts",
 ):
     st.stop()
+settle_labelling(workspace)
 progress = progress_of(workspace)
 counts = st.columns(3)
 counts[0].metric("Images in posts", f"{progress.images:,}")

@@ -332,3 +332,37 @@ def test_workers_follow_the_rate() -> None:
     assert workers_for_rate(5) == 3
     assert workers_for_rate(20) == 7
     assert workers_for_rate(20) / 0.25 >= 20  # enough in flight for the rate at a 0.25 s round trip
+
+
+def test_a_run_started_while_a_stopped_one_still_has_calls_in_flight_pays_nothing_twice(
+        tmp_path: Path, moto_url: str) -> None:
+    """Streamlit starts the page again at once on a click, while the stopped run is still waiting for
+    the answers it already paid for: the new run waits for them before reading what is left."""
+    import hashlib
+    import time
+    from collections import Counter
+
+    workspace = open_workspace(tmp_path / "overlap")
+    _fill(workspace, 8)
+    client = _client(endpoint_url=moto_url)
+    sent: Counter[str] = Counter()
+
+    def slow_answer(params: dict[str, Any], **kwargs: Any) -> None:
+        sent[hashlib.sha256(params["Image"]["Bytes"]).hexdigest()] += 1
+        time.sleep(0.4)  # the call is in flight (sent, to be billed) for a while
+
+    client.meta.events.register("provide-client-params.rekognition.DetectLabels", slow_answer)
+    stop = threading.Event()
+    reports: dict[str, Any] = {}
+
+    def stopped_run() -> None:
+        reports["first"] = label_images(workspace, client, ["DetectLabels"], rate_per_s=FAST, workers=4, stop=stop,
+                                        progress=lambda done, total: stop.set())
+    first = threading.Thread(target=stopped_run)
+    first.start()
+    assert stop.wait(10)  # one answer is stored; three calls are still in flight
+    second = label_images(workspace, client, ["DetectLabels"], rate_per_s=FAST, workers=4)
+    first.join(10)
+    assert reports["first"].stopped and 1 < reports["first"].calls_made < 8
+    assert second.calls_made == 8 - reports["first"].calls_made
+    assert sum(sent.values()) == 8 and set(sent.values()) == {1}
