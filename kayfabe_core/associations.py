@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kayfabe_core.arrays import unique_sorted
+from kayfabe_core.arrays import is_in, unique_sorted
 from kayfabe_core.label_store import read_label_numbers
 from kayfabe_core.workspace import Workspace, connect
 
@@ -32,7 +32,7 @@ def read_resolved_codes(workspace: Workspace) -> pd.DataFrame:
         latest = pd.read_sql_query(LATEST_CODES, conn)
     decided = latest[latest["value"].isin(["YES", "NO"])]
     adjudicated = decided[decided["coder"] == ADJUDICATOR].set_index("sha256")["value"]
-    coders = decided[(decided["coder"] != ADJUDICATOR) & ~decided["sha256"].isin(adjudicated.index)]
+    coders = decided[(decided["coder"] != ADJUDICATOR) & ~is_in(decided["sha256"], adjudicated.index)]
     votes = coders.assign(yes=coders["value"] == "YES").groupby("sha256")["yes"].agg(["sum", "count"])
     votes = votes[votes["sum"] * 2 != votes["count"]]
     majority = (votes["sum"] * 2 > votes["count"]).map({True: "YES", False: "NO"})

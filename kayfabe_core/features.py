@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from kayfabe_core.arrays import unique_sorted
+from kayfabe_core.arrays import is_in, unique_sorted
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.constraints import FEATURE_KNOBS, check_settings
 from kayfabe_core.errors import StageNotReadyError
@@ -64,7 +64,7 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
     options.checked()
     codes = read_resolved_codes(workspace)
     posts = read_image_posts(workspace)
-    codes = codes[codes["sha256"].isin(posts["sha256"])].reset_index(drop=True)
+    codes = codes[is_in(codes["sha256"], posts["sha256"])].reset_index(drop=True)
     if codes.empty:
         raise StageNotReadyError("No image is both fetched and coded (YES or NO) yet.",
                                  "Code some images on the Code page, then come back.")
