@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,13 +86,11 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def app_url(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served by ``streamlit run app.py`` on a free local port, on the demo workspace."""
+@contextmanager
+def serve_app(env: dict[str, str], log: Path) -> Iterator[str]:
+    """Serve the app with ``streamlit run app.py`` on a free local port with ``env``; yield its URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = os.environ | {"KAYFABE_WORKSPACE": str(demo_workspace)}
     with log.open("wb") as sink:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -104,6 +103,14 @@ def app_url(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         yield url
     finally:
         _stop(server)
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served on a free local port, on the demo workspace."""
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with serve_app(os.environ | {"KAYFABE_WORKSPACE": str(demo_workspace)}, log) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

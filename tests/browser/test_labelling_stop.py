@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,15 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import (
-    ROOT,
-    _free_port,
-    _stop,
-    _wait_healthy,
-    full_screenshot,
-    require_chromium,
-    wait_idle,
-)
+from tests.browser.conftest import full_screenshot, require_chromium, serve_app, wait_idle
 from tests.fake_rekognition import FakeRekognition, build_workspace, fake_aws_env
 
 pytestmark = pytest.mark.browser
@@ -61,22 +51,10 @@ def workspace_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def labelling_app(workspace_root: Path, rekognition: FakeRekognition, tmp_path: Path) -> Iterator[str]:
     """The app served by ``streamlit run`` on ``workspace_root``, with AWS pointed at the fake service."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     env = fake_aws_env(rekognition.endpoint) | {"KAYFABE_WORKSPACE": str(workspace_root)}
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(url, server, log)
+    with serve_app(env, log) as url:
         yield url
-    finally:
-        _stop(server)
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")
 
 
