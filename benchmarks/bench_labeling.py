@@ -17,156 +17,29 @@ of the configured rate. A missed target is reported, not an error.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import math
 import os
 import platform
-import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PIL import Image  # noqa: E402
 
 import kayfabe_core.rekognition as rekognition  # noqa: E402
-from kayfabe_core.images import mark_fetched, save_image_bytes  # noqa: E402
 from kayfabe_core.rekognition import label_images, make_rekognition_client, plan_labeling  # noqa: E402
-from kayfabe_core.workspace import Workspace, open_workspace, transaction  # noqa: E402
+from tests.fake_rekognition import FakeRekognition, build_workspace  # noqa: E402
 
 TARGET = 0.90
 LATENCY_S = (0.100, 0.200)
 MAX_LATENCY_S = LATENCY_S[1]
-
-ANSWERS: dict[str, dict[str, Any]] = {
-    "DetectLabels": {
-        "Labels": [
-            {"Name": "Person", "Confidence": 99.1, "Instances": [], "Parents": [], "Aliases": [],
-             "Categories": [{"Name": "Person Description"}]},
-            {"Name": "Wrestling", "Confidence": 87.4, "Instances": [], "Parents": [{"Name": "Sport"}],
-             "Aliases": [], "Categories": [{"Name": "Sports"}]},
-            {"Name": "Sport", "Confidence": 87.4, "Instances": [], "Parents": [], "Aliases": [],
-             "Categories": [{"Name": "Sports"}]},
-        ],
-        "LabelModelVersion": "3.0",
-    },
-    "DetectModerationLabels": {"ModerationLabels": [], "ModerationModelVersion": "7.0"},
-    "RecognizeCelebrities": {"CelebrityFaces": [], "UnrecognizedFaces": []},
-}
-
-
-# --------------------------------------------------------------------------- fake service
-
-class FakeRekognition:
-    """A threaded HTTP server that answers Rekognition's JSON 1.1 calls after 100–200 ms."""
-
-    def __init__(self, seed: int = 7) -> None:
-        self._rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self.arrivals: list[float] = []     # time.monotonic() when each request's headers were read
-        self.handling: list[float] = []     # seconds from arrival to response sent
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"   # keep-alive, as botocore's pool expects
-
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                arrived = time.monotonic()
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                operation = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
-                delay = owner._next_delay()
-                time.sleep(delay)
-                if operation in ANSWERS:
-                    status, body = 200, ANSWERS[operation]
-                else:
-                    status, body = 400, {"__type": "InvalidParameterException",
-                                         "Message": f"Unknown operation {operation!r}"}
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(payload)))
-                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-                self.end_headers()
-                self.wfile.write(payload)
-                owner._note(arrived, time.monotonic() - arrived)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fake-rekognition",
-                                        daemon=True)
-
-    def _next_delay(self) -> float:
-        with self._lock:
-            return self._rng.uniform(*LATENCY_S)
-
-    def _note(self, arrived: float, handled: float) -> None:
-        with self._lock:
-            self.arrivals.append(arrived)
-            self.handling.append(handled)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.arrivals.clear()
-            self.handling.clear()
-
-    def snapshot(self) -> tuple[list[float], list[float]]:
-        with self._lock:
-            return sorted(self.arrivals), list(self.handling)
-
-    def __enter__(self) -> FakeRekognition:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
-
-
-# --------------------------------------------------------------------------- workspace
-
-def _jpeg(rng: random.Random) -> bytes:
-    """A tiny JPEG of random noise: distinct bytes (and sha256) for every call."""
-    picture = Image.frombytes("RGB", (16, 16), bytes(rng.getrandbits(8) for _ in range(16 * 16 * 3)))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def build_workspace(root: Path, n: int, seed: int) -> Workspace:
-    """Return a workspace with ``n`` one-image posts whose distinct JPEGs are all fetched."""
-    workspace = open_workspace(root)
-    rng = random.Random(seed)
-    with transaction(workspace) as conn:
-        conn.executemany("INSERT INTO posts(post_url, n_images) VALUES (?, 1)",
-                         [(f"https://www.instagram.com/p/B{i:07d}/",) for i in range(n)])
-        conn.executemany("INSERT INTO images(post_url, position, image_key, source_url) VALUES (?, 0, ?, ?)",
-                         [(f"https://www.instagram.com/p/B{i:07d}/", f"/v/t51/{i:07d}_n.jpg",
-                           f"https://cdn.example/v/t51/{i:07d}_n.jpg?oh=aa&oe=61E00000") for i in range(n)])
-        ids = [row[0] for row in conn.execute("SELECT image_id FROM images ORDER BY image_id")]
-        hashes = set()
-        for image_id in ids:
-            stored = save_image_bytes(workspace, _jpeg(rng))
-            hashes.add(stored.sha256)
-            mark_fetched(conn, image_id, stored)
-    if len(hashes) != n:
-        raise RuntimeError(f"expected {n} distinct images, made {len(hashes)}")
-    return workspace
-
 
 # --------------------------------------------------------------------------- instrumentation
 
@@ -342,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fake_credentials()
     results = []
-    with FakeRekognition(seed=args.seed) as service:
+    with FakeRekognition(latency_s=LATENCY_S, seed=args.seed) as service:
         for index, rate in enumerate(args.rates):
             workers = workers_for(rate, args.workers)
             print(f"rate {rate:g}/s, {workers} workers, {args.images} calls ...", file=sys.stderr, flush=True)

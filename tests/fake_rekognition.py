@@ -2,8 +2,10 @@
 
 The service speaks the AWS JSON 1.1 protocol botocore uses for Rekognition
 (``X-Amz-Target: RekognitionService.DetectLabels``), answers each call after a
-fixed delay and counts the calls per operation and per image (the sha256 of the
-image bytes sent), so a test can prove that no image was billed twice. Point a
+fixed delay (or one drawn from a range) and counts the calls per operation and
+per image (the sha256 of the image bytes sent), so a test can prove that no
+image was billed twice; it also keeps when each call arrived and how long it
+was handled, for ``benchmarks/bench_labeling.py``. Point a
 client at it with ``AWS_ENDPOINT_URL`` and fake credentials (:func:`fake_aws_env`).
 """
 
@@ -54,20 +56,24 @@ class FakeRekognition:
     arrives, so a call the client gives up on is still counted as billed.
     """
 
-    def __init__(self, latency_s: float = 0.3) -> None:
+    def __init__(self, latency_s: float | tuple[float, float] = 0.3, seed: int = 7) -> None:
         self.latency_s = latency_s
+        self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._calls: Counter[tuple[str, str]] = Counter()
+        self.arrivals: list[float] = []  # time.monotonic() when each request's headers were read
+        self.handling: list[float] = []  # seconds from arrival to answer sent
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as botocore's pool expects
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                arrived = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 operation = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
                 owner._note(operation, body)
-                time.sleep(owner.latency_s)
+                time.sleep(owner._next_delay())
                 if operation in ANSWERS:
                     status, answer = 200, ANSWERS[operation]
                 else:
@@ -80,6 +86,7 @@ class FakeRekognition:
                 self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
                 self.end_headers()
                 self.wfile.write(payload)
+                owner._timed(arrived, time.monotonic() - arrived)
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
@@ -89,6 +96,29 @@ class FakeRekognition:
         self.port = int(self.server.server_address[1])
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="fake-rekognition", daemon=True)
+
+    def _next_delay(self) -> float:
+        if isinstance(self.latency_s, tuple):
+            with self._lock:
+                return self._rng.uniform(*self.latency_s)
+        return self.latency_s
+
+    def _timed(self, arrived: float, handled: float) -> None:
+        with self._lock:
+            self.arrivals.append(arrived)
+            self.handling.append(handled)
+
+    def reset(self) -> None:
+        """Forget the calls and timings so far."""
+        with self._lock:
+            self._calls.clear()
+            self.arrivals.clear()
+            self.handling.clear()
+
+    def snapshot(self) -> tuple[list[float], list[float]]:
+        """The arrival times (sorted) and handling seconds so far."""
+        with self._lock:
+            return sorted(self.arrivals), list(self.handling)
 
     def _note(self, operation: str, body: bytes) -> None:
         try:
