@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from kayfabe_core.associations import ADJUDICATOR, LATEST_CODES
+from kayfabe_core.associations import ADJUDICATOR, read_latest_codes
 from kayfabe_core.errors import StageNotReadyError
 from kayfabe_core.workspace import Workspace, connect
 
@@ -124,7 +124,7 @@ def _alpha_from_sums(sums: np.ndarray) -> np.ndarray:
 def _latest_decided(workspace: Workspace, coders: Sequence[str] | None) -> pd.DataFrame:
     """Return each coder's latest code per image where it is YES or NO: columns sha256, coder, value."""
     with connect(workspace) as conn:
-        latest = pd.read_sql_query(LATEST_CODES, conn)
+        latest = read_latest_codes(conn)
     latest = latest[latest["value"].isin(DECIDED)]
     if coders is not None:
         latest = latest[latest["coder"].isin(list(coders))]

@@ -19,7 +19,7 @@ from kayfabe_core.constraints import FEATURE_KNOBS, check_settings
 from kayfabe_core.errors import StageNotReadyError
 from kayfabe_core.feature_table import FeatureTable, build_matrix, join_columns
 from kayfabe_core.features_post import caption_block, metadata_block, read_image_posts
-from kayfabe_core.label_store import read_label_numbers
+from kayfabe_core.label_store import read_content_hashes, read_label_numbers
 from kayfabe_core.workspace import Workspace, connect
 
 SOURCE_PREFIX = {"label": "label", "moderation": "moderation", "celebrity": "celebrity"}
@@ -63,7 +63,7 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
     """
     options.checked()
     codes = read_resolved_codes(workspace)
-    posts = read_image_posts(workspace)
+    posts = read_image_posts(workspace, captions=options.caption)
     codes = codes[is_in(codes["sha256"], posts["sha256"])].reset_index(drop=True)
     if codes.empty:
         raise StageNotReadyError("No image is both fetched and coded (YES or NO) yet.",
@@ -109,8 +109,11 @@ def _label_block(workspace: Workspace, options: FeatureOptions,
     combo_name = np.array([name_of.setdefault((source, name), len(name_of)) for source, _, name in parts],
                           dtype=np.int64)
     label_n, name_n = combo_label[combo_n], combo_name[combo_n]
-    # one row per image and label, the first stored, whatever the number of model versions
-    keep = np.sort(np.unique(image_n * max(len(key_of), 1) + label_n, return_index=True)[1])
+    # one row per image and label, the first stored, whatever the number of model versions; with one stored
+    # row per (image, label) already (a label under one version and one name), every row is kept
+    one_each = len(key_of) == len(combos)
+    keep = np.arange(len(image_n)) if one_each else \
+        np.sort(np.unique(image_n * max(len(key_of), 1) + label_n, return_index=True)[1])
     images_per_label = np.bincount(label_n[keep], minlength=len(key_of))
     # rare labels go first: a rare child keeps its parent
     keep = keep[images_per_label[label_n[keep]] >= options.min_images]
@@ -122,11 +125,21 @@ def _label_block(workspace: Workspace, options: FeatureOptions,
     order = sorted(unique_sorted(label_n[keep]).tolist(), key=lambda number: keys[number][0] + "\x00" + keys[number][1])
     column_of = np.full(max(len(key_of), 1), -1, dtype=np.int64)
     column_of[order] = np.arange(len(order))
-    backwards = keep[::-1]  # the name on a label's last row names its column, as before
-    last = dict(zip(*(part.tolist() for part in np.unique(label_n[backwards], return_index=True)), strict=True))
-    column_names = [name_list[name_n[backwards[last[number]]]] for number in order]
+    if one_each:  # a label's one combo names it
+        combo_of = {label: combo for combo, label in enumerate(combo_label.tolist())}
+        column_names = [name_list[combo_name[combo_of[number]]] for number in order]
+    else:
+        column_names = _last_names(keep, label_n, name_n, name_list, order)
     matrix = build_matrix(image_n[keep], column_of[label_n[keep]], np.ones(len(keep)), (len(index), len(order)))
     return matrix, column_names, kept
+
+
+def _last_names(keep: np.ndarray, label_n: np.ndarray, name_n: np.ndarray, name_list: list[str],
+                order: list[int]) -> list[str]:
+    """Return the name on each label's last kept row (labels in ``order``): it names the label's column."""
+    backwards = keep[::-1]
+    last = dict(zip(*(part.tolist() for part in np.unique(label_n[backwards], return_index=True)), strict=True))
+    return [name_list[name_n[backwards[last[number]]]] for number in order]
 
 
 def _read_label_numbers(workspace: Workspace, options: FeatureOptions,
@@ -144,12 +157,12 @@ def _read_label_numbers(workspace: Workspace, options: FeatureOptions,
     cuts = sorted({float(options.threshold(source)) for source in sources})
     with connect(workspace) as conn:
         names = conn.execute("SELECT label_no, source, key, name, parents FROM label_names").fetchall()
-        contents = conn.execute("SELECT content_no, sha256 FROM contents").fetchall()
-        if not names or not contents:
+        numbers, hashes = read_content_hashes(conn)
+        if not names or not len(numbers):
             return no_rows, no_rows, [], []
         label_place, needed = _label_lookups(names, sources, options, cuts)
-        content_row = np.full(max(number for number, _ in contents) + 1, -1, dtype=np.int64)
-        content_row[[number for number, _ in contents]] = index.get_indexer([sha for _, sha in contents])
+        content_row = np.full(int(numbers.max()) + 1, -1, dtype=np.int64)
+        content_row[numbers] = index.get_indexer(hashes)
         triples = read_label_numbers(conn, cuts)
     image, label, level = content_row[triples[:, 0]], triples[:, 1], triples[:, 2]
     keep = (image >= 0) & (level >= needed[label])

@@ -28,16 +28,18 @@ STOP_WORDS = frozenset(
 )
 
 
-def read_image_posts(workspace: Workspace) -> pd.DataFrame:
+def read_image_posts(workspace: Workspace, captions: bool = True) -> pd.DataFrame:
     """Return one row per fetched image (by sha256) with its first post's facts.
 
     Columns: sha256, position, post_url, owner, media_type, n_images, time (UTC),
-    like_count, comment_count, view_count, description. An image found in
+    like_count, comment_count, view_count, description (empty without
+    ``captions``: the captions are most of the posts' bytes). An image found in
     several posts takes the earliest.
     """
+    posts_sql = POSTS_SQL if captions else POSTS_SQL.replace("description FROM", "NULL AS description FROM")
     with connect(workspace) as conn:  # two scans joined here: SQLite's join walked both by text keys, 5x slower
         images = pd.read_sql_query(IMAGES_SQL, conn)
-        posts = pd.read_sql_query(POSTS_SQL, conn)
+        posts = pd.read_sql_query(posts_sql, conn)
     frame = images.merge(posts, on="post_url")[["sha256", "position", "post_url", *posts.columns[1:]]]
     repeated = frame["sha256"].duplicated(keep=False)
     if repeated.any():  # the earliest post wins (NULL dates first, as SQLite orders them)

@@ -160,3 +160,23 @@ def _read_range(conn: sqlite3.Connection, numbers: str, cuts: list[float], start
     return np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
 
 
+
+
+def read_content_hashes(conn: sqlite3.Connection) -> tuple[np.ndarray, list[str]]:
+    """Return every content number and its SHA-256, in number order.
+
+    Read a range of numbers at a time as two texts (numbers, hashes) that SQLite joins and Python splits:
+    fetching 1.5 million (number, hash) rows as tuples took several times longer.
+    """
+    last = int(conn.execute("SELECT COALESCE(MAX(content_no), 0) FROM contents").fetchone()[0])
+    numbers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    hashes: list[str] = []
+    for start in range(0, last + 1, CHUNK_CONTENTS * 5):
+        where = "WHERE content_no >= ? AND content_no < ? ORDER BY content_no"
+        text_numbers, text_hashes = conn.execute(
+            f"SELECT group_concat(content_no, ','), group_concat(sha256, ',') FROM "
+            f"(SELECT content_no, sha256 FROM contents {where})", (start, start + CHUNK_CONTENTS * 5)).fetchone()
+        if text_numbers:
+            numbers.append(np.fromstring(text_numbers, dtype=np.int64, sep=","))
+            hashes += text_hashes.split(",")
+    return np.concatenate(numbers), hashes

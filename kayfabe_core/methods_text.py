@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from kayfabe_core.agreement import ALPHA, KAPPA, MIN_IMAGES, NotEnoughCodesError, measure_agreement
-from kayfabe_core.associations import ADJUDICATOR, LATEST_CODES, read_resolved_codes
+from kayfabe_core.associations import ADJUDICATOR, read_latest_codes, read_resolved_codes
 from kayfabe_core.constraints import BOOSTER_KNOBS
 from kayfabe_core.runs import read_run
 from kayfabe_core.train import VALIDATION_SHARE
@@ -115,7 +115,7 @@ def _instagram_only(workspace: Workspace) -> bool:
 def coding_sentences(workspace: Workspace, trained_at: str) -> list[str]:
     """Return sentences on the coders, their agreement and how disagreements were resolved."""
     with connect(workspace) as conn:
-        latest = pd.read_sql_query(LATEST_CODES, conn)
+        latest = read_latest_codes(conn)
         last_code = conn.execute("SELECT MAX(coded_at) FROM codes").fetchone()[0]
     decided = latest[latest["value"].isin(["YES", "NO"])]
     coders = decided[decided["coder"] != ADJUDICATOR]
