@@ -34,7 +34,7 @@ def read_image_posts(workspace: Workspace, captions: bool = True) -> pd.DataFram
     Columns: sha256, position, post_url, owner, media_type, n_images, time (UTC),
     like_count, comment_count, view_count, description (empty without
     ``captions``: the captions are most of the posts' bytes). An image found in
-    several posts takes the earliest.
+    several posts takes the earliest. Rows are in no particular order.
     """
     posts_sql = POSTS_SQL if captions else POSTS_SQL.replace("description FROM", "NULL AS description FROM")
     with connect(workspace) as conn:  # two scans joined here: SQLite's join walked both by text keys, 5x slower
@@ -46,7 +46,7 @@ def read_image_posts(workspace: Workspace, captions: bool = True) -> pd.DataFram
         first = frame[repeated].sort_values(["sha256", "pub_date", "post_url", "position"], na_position="first",
                                             kind="stable").drop_duplicates("sha256")
         frame = pd.concat([frame[~repeated], first])
-    frame = frame.sort_values("sha256", kind="stable").reset_index(drop=True)
+    frame = frame.reset_index(drop=True)  # callers join on sha256: sorting 1.5 million hashes took 1.2 s
     frame["time"] = pd.to_datetime(frame.pop("pub_date"), utc=True, errors="coerce", format="ISO8601")
     return frame
 

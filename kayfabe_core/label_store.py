@@ -135,11 +135,16 @@ def read_label_numbers(conn: sqlite3.Connection, cuts: Sequence[float], contents
     """
     cuts = sorted(float(cut) for cut in cuts)
     last = int(conn.execute("SELECT COALESCE(MAX(content_no), 0) FROM contents").fetchone()[0])
-    passed = " + ".join("(confidence >= ?)" for _ in cuts[1:]) or "0"
-    numbers = f"content_no || ',' || label_no || ',' || ({passed})" if contents else "label_no"
-    chunks = [_read_range(conn, numbers, cuts if contents else cuts[:1], start, start + CHUNK_CONTENTS)
+    if not contents:
+        return np.concatenate([_read_range(conn, "label_no", cuts[:1], start, start + CHUNK_CONTENTS)
+                               for start in range(0, last + 1, CHUNK_CONTENTS)])
+    passed = " || ',' || (" + " + ".join("(confidence >= ?)" for _ in cuts[1:]) + ")" if len(cuts) > 1 else ""
+    chunks = [_read_range(conn, f"content_no || ',' || label_no{passed}", cuts, start, start + CHUNK_CONTENTS)
               for start in range(0, last + 1, CHUNK_CONTENTS)]
-    return np.concatenate(chunks).reshape(-1, 3) if contents else np.concatenate(chunks)
+    if passed:
+        return np.concatenate(chunks).reshape(-1, 3)
+    pairs = np.concatenate(chunks).reshape(-1, 2)  # one cut: nobody passes more, a column of zeros
+    return np.column_stack([pairs, np.zeros(len(pairs), dtype=np.int64)])
 
 
 def _read_range(conn: sqlite3.Connection, numbers: str, cuts: list[float], start: int, stop: int) -> np.ndarray:

@@ -28,3 +28,6 @@ def test_hashes_and_rows_read_in_ranges_equal_a_plain_query(workspace: Workspace
     assert list(zip(numbers.tolist(), hashes, strict=True)) == expected and len(expected) == 9
     assert [tuple(row) for row in triples.tolist()] == rows and len(rows) == 7
     assert np.array_equal(labels_only, triples[:, 1])
+    with connect(workspace) as conn:
+        one_cut = read_label_numbers(conn, [60.0])
+    assert np.array_equal(one_cut[:, :2], triples[:, :2]) and not one_cut[:, 2].any()
