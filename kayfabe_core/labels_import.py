@@ -55,7 +55,7 @@ from kayfabe_core.labels import model_version_of
 from kayfabe_core.labels_import_read import Matcher, iter_folder, iter_jsonl, label_tuples, to_record
 from kayfabe_core.workspace import Workspace, open_connection
 
-BATCH_LINES = 20_000  # lines per parsed chunk (and per progress call)
+BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call)
 PARSERS = 2  # worker processes parsing a large JSON Lines file
 PARALLEL_MIN_BYTES = 8 << 20  # smaller files are parsed in this process
 TEMP_STORE = "FILE"  # the staged responses: FILE (spills to disk) or MEMORY
@@ -467,7 +467,7 @@ def _import_parallel(workspace: Workspace, path: Path, tally: _Tally, writer: _W
         try:
             for lines, first in _raw_chunks(path):
                 pending.append(pool.submit(_parse_lines, lines, first, now))
-                if len(pending) > 2 * PARSERS:
+                if len(pending) > PARSERS + 1:  # few chunks waiting: each in memory adds to the peak
                     take_next()
             while pending:
                 take_next()
