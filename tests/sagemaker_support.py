@@ -29,6 +29,7 @@ REGION = "us-east-1"
 BUCKET = "kayfabe-test-bucket"
 ROLE = "arn:aws:iam::123456789012:role/KayfabeSageMaker"
 SETTINGS = SageMakerSettings(region=REGION, bucket=BUCKET, role_arn=ROLE)
+AWS_OPTIONS = ["--backend", "sagemaker", "--region", REGION, "--bucket", BUCKET, "--role-arn", ROLE]  # the CLI's
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 AWS_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL",
                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
@@ -126,3 +127,20 @@ def parse_libsvm(text: str, n_features: int) -> tuple[sp.csr_matrix, np.ndarray]
 
 def object_text(s3: Any, key: str) -> str:
     return str(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode())
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``python -m kayfabe_core ARGS`` in this process; return (exit code, stdout, stderr)."""
+    from kayfabe_core.__main__ import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def point_the_app_at_moto(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> SageMakerClients:
+    """Send the app's AWS calls ($AWS_ENDPOINT_URL, region) to a clean moto server with the test bucket."""
+    clients = moto_clients(moto_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    return clients

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kayfabe_core.__main__ import main
 from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.runs import list_runs
 from kayfabe_core.sagemaker_client import make_sagemaker_clients
@@ -24,6 +23,7 @@ from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import open_workspace
 from tests.conftest import copy_workspace
 from tests.sagemaker_support import (
+    AWS_OPTIONS,
     BUCKET,
     IMAGE,
     REGION,
@@ -35,9 +35,8 @@ from tests.sagemaker_support import (
     object_text,
     parse_libsvm,
     place_artifact,
+    run_cli,
 )
-
-AWS_OPTIONS = ["--backend", "sagemaker", "--region", REGION, "--bucket", BUCKET, "--role-arn", ROLE]
 
 
 @pytest.fixture
@@ -48,15 +47,10 @@ def demo(demo_root: Path, tmp_path: Path, moto_url: str, monkeypatch: pytest.Mon
     return copy_workspace(demo_root, tmp_path / "ws", images=False)
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 def test_no_wait_creates_a_builtin_xgboost_job_reading_our_rows(demo: Path, moto_url: str,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "train", str(demo), *AWS_OPTIONS, "--no-wait", "--yes", "--rounds", "40",
+    code, out, err = run_cli(capsys, "train", str(demo), *AWS_OPTIONS, "--no-wait", "--yes", "--rounds", "40",
                          "--param", "max_depth=4", "--name", "cloud run", "--json")
     assert code == 0, err
     assert "At most $0.12: 1 × ml.m5.large for at most 1 h" in err
@@ -84,12 +78,12 @@ def test_no_wait_creates_a_builtin_xgboost_job_reading_our_rows(demo: Path, moto
 
 def test_it_asks_before_paying_and_sends_nothing_without_yes(demo: Path, moto_url: str,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "train", "--workspace", str(demo), *AWS_OPTIONS, "--no-wait")
+    code, out, err = run_cli(capsys, "train", "--workspace", str(demo), *AWS_OPTIONS, "--no-wait")
     assert code == 1 and out == ""
     assert "Error: Training on SageMaker costs money, and there is no one to ask for confirmation here." in err
     assert "What to do: Run it again with --yes to confirm the estimate shown above." in err
     assert "Contents" not in moto_clients(moto_url).s3.list_objects_v2(Bucket=BUCKET)
-    code, out, err = run(capsys, "jobs", str(demo))
+    code, out, err = run_cli(capsys, "jobs", str(demo))
     assert code == 0 and out.startswith("No SageMaker jobs yet")
 
 
@@ -103,7 +97,7 @@ def test_wait_finishes_the_run_and_prints_the_summary(demo: Path, moto_url: str,
     booster, _ = local_booster(plan.table.matrix, plan.table.observed, plan.fit_rows, plan.check_rows, settings, 2021)
     aws = moto_clients(moto_url)
     place_artifact(aws.s3, f"s3://{BUCKET}/kayfabe/{name}/output/{name}/output/model.tar.gz", booster)
-    code, out, err = run(capsys, "train", str(demo), *AWS_OPTIONS, "--wait", "--poll-seconds", "0", "--yes",
+    code, out, err = run_cli(capsys, "train", str(demo), *AWS_OPTIONS, "--wait", "--poll-seconds", "0", "--yes",
                          "--rounds", "30")
     assert code == 0, err
     assert f"Training job {name}: Completed" in err
@@ -113,10 +107,10 @@ def test_wait_finishes_the_run_and_prints_the_summary(demo: Path, moto_url: str,
 
 
 def test_jobs_lists_refreshes_and_cleans_up(demo: Path, moto_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "train", str(demo), *AWS_OPTIONS, "--no-wait", "--yes", "--rounds", "20", "--json")
+    code, out, err = run_cli(capsys, "train", str(demo), *AWS_OPTIONS, "--no-wait", "--yes", "--rounds", "20", "--json")
     assert code == 0, err
     name, artifact = json.loads(out)["job_name"], json.loads(out)["model_artifact"]
-    code, out, _ = run(capsys, "jobs", str(demo), "--json")
+    code, out, _ = run_cli(capsys, "jobs", str(demo), "--json")
     [listed] = json.loads(out)
     assert (listed["job_name"], listed["state"], listed["run_id"]) == (name, "Completed", None)
     workspace = open_workspace(demo, create=False)
@@ -124,13 +118,13 @@ def test_jobs_lists_refreshes_and_cleans_up(demo: Path, moto_url: str, capsys: p
     settings = TrainSettings.from_choices(None, {"num_boost_round": 20})
     booster, _ = local_booster(files.matrix, files.observed, files.rows["fit"], files.rows["check"], settings, 2021)
     place_artifact(make_sagemaker_clients(REGION, moto_url, max_attempts=1).s3, artifact, booster)
-    code, out, err = run(capsys, "jobs", str(demo), "--refresh")
+    code, out, err = run_cli(capsys, "jobs", str(demo), "--refresh")
     assert code == 0, err
     run_id = list_runs(workspace)["run_id"].iloc[0]
     assert name in out and run_id in out and "Completed" in out
-    code, out, _ = run(capsys, "jobs", str(demo), "--resources")
+    code, out, _ = run_cli(capsys, "jobs", str(demo), "--resources")
     assert "training job" in out and "S3 data" in out and "No endpoints" in out
-    code, out, _ = run(capsys, "jobs", str(demo), "--delete-data", name)
+    code, out, _ = run_cli(capsys, "jobs", str(demo), "--delete-data", name)
     assert code == 0 and out.startswith("Deleted 3 objects (") and f"of job {name} from S3." in out
-    code, out, err = run(capsys, "jobs", str(demo), "--stop", "no-such-job")
+    code, out, err = run_cli(capsys, "jobs", str(demo), "--stop", "no-such-job")
     assert code == 1 and "There is no SageMaker job called no-such-job in this workspace." in err

@@ -45,6 +45,7 @@ from kayfabe_core.train import TrainSettings
 from kayfabe_core.workspace import Workspace, connect, open_workspace
 from tests.conftest import copy_workspace
 from tests.sagemaker_support import (
+    AWS_OPTIONS,
     BUCKET,
     IMAGE,
     REGION,
@@ -58,7 +59,6 @@ from tests.sagemaker_support import (
 EARLY = TrainSettings.from_choices("careful", {"num_boost_round": 80, "early_stopping_rounds": 5, "eta": 0.3})
 OPTIONS = FeatureOptions(include_parents=False, metadata=True, caption=True, min_images=3, label_threshold=90)
 NAME = "kayfabe-predict-20261123-101502-3f2a"
-AWS_OPTIONS = ["--backend", "sagemaker", "--region", REGION, "--bucket", BUCKET, "--role-arn", ROLE]
 
 
 @pytest.fixture(scope="module")

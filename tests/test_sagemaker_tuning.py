@@ -21,7 +21,6 @@ import pytest
 import xgboost as xgb
 from botocore.stub import Stubber
 
-from kayfabe_core.__main__ import main
 from kayfabe_core.cli_sagemaker_tuning import finished_trial_lines
 from kayfabe_core.errors import KayfabeError, SettingError
 from kayfabe_core.rekognition_client import AwsSetupError
@@ -59,6 +58,7 @@ from kayfabe_core.tune import DEFAULT_VARIED, SEARCH_RANGES
 from kayfabe_core.workspace import Workspace, connect, open_workspace
 from tests.conftest import copy_workspace
 from tests.sagemaker_support import (
+    AWS_OPTIONS,
     BUCKET,
     IMAGE,
     REGION,
@@ -70,6 +70,7 @@ from tests.sagemaker_support import (
     object_text,
     parse_libsvm,
     place_artifact,
+    run_cli,
     small_table,
 )
 
@@ -439,7 +440,6 @@ def test_stop_and_the_states_that_cannot_be_finished(workspace: Workspace, moto_
 
 # --- the command line on the demo workspace ------------------------------------------------------------------------
 
-AWS_OPTIONS = ["--backend", "sagemaker", "--region", REGION, "--bucket", BUCKET, "--role-arn", ROLE]
 TUNING = "kayfabe-tune-261123-120000-abcd"
 
 
@@ -452,19 +452,14 @@ def demo(demo_root: Path, tmp_path: Path, moto_url: str, monkeypatch: pytest.Mon
     return copy_workspace(demo_root, tmp_path / "ws", images=False)
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 def test_cli_asks_before_paying_and_no_wait_starts_the_tuning(demo: Path, moto_url: str,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "tune", str(demo), *AWS_OPTIONS, "--no-wait", "--max-jobs", "4")
+    code, out, err = run_cli(capsys, "tune", str(demo), *AWS_OPTIONS, "--no-wait", "--max-jobs", "4")
     assert code == 1 and out == ""
     assert "Error: Tuning on SageMaker costs money, and there is no one to ask for confirmation here." in err
     assert "Contents" not in moto_clients(moto_url).s3.list_objects_v2(Bucket=BUCKET)
-    code, out, err = run(capsys, "tune", str(demo), *AWS_OPTIONS, "--no-wait", "--yes", "--max-jobs", "4",
+    code, out, err = run_cli(capsys, "tune", str(demo), *AWS_OPTIONS, "--no-wait", "--yes", "--max-jobs", "4",
                          "--tune", "eta", "max_depth=2:6", "--rounds", "30", "--json")
     assert code == 0, err
     assert "At most $0.46 for 4 training jobs, 2 at a time (so the tuning ends within 2 h)" in err
@@ -496,7 +491,7 @@ def test_cli_wait_prints_and_saves_the_best_then_jobs_lists_and_cleans_up(
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 3600})
     place_artifact(aws.s3, f"s3://{BUCKET}/kayfabe/{TUNING}/output/FakeTrainingJobName/output/model.tar.gz", booster)
-    code, out, err = run(capsys, "tune", str(demo), *AWS_OPTIONS, "--wait", "--poll-seconds", "0", "--yes",
+    code, out, err = run_cli(capsys, "tune", str(demo), *AWS_OPTIONS, "--wait", "--poll-seconds", "0", "--yes",
                          "--rounds", "30", "--max-jobs", "4")
     assert code == 0, err
     assert f"Tuning job {TUNING}: Completed, 1 of 4 training jobs done" in err
@@ -505,19 +500,19 @@ def test_cli_wait_prints_and_saves_the_best_then_jobs_lists_and_cleans_up(
     assert runs["backend"].tolist() == ["sagemaker"]
     assert read_run(workspace, runs["run_id"].iloc[0])["settings"] == dict(start.values)
 
-    code, out, _ = run(capsys, "jobs", str(demo))
+    code, out, _ = run_cli(capsys, "jobs", str(demo))
     assert code == 0 and "FakeTrainingJobName" in out and TUNING in out and "1/4" in out
-    code, out, _ = run(capsys, "jobs", str(demo), "--json")
+    code, out, _ = run_cli(capsys, "jobs", str(demo), "--json")
     kinds = {item["kind"]: item for item in json.loads(out)}
     assert kinds["tuning"]["run_id"] == kinds["training"]["run_id"] == runs["run_id"].iloc[0]
-    code, out, _ = run(capsys, "jobs", str(demo), "--trials", TUNING)
+    code, out, _ = run_cli(capsys, "jobs", str(demo), "--trials", TUNING)
     assert code == 0 and out.startswith(f"Tuning job {TUNING}: Completed") and "No trials listed yet" in out
-    code, out, _ = run(capsys, "jobs", str(demo), "--refresh")
+    code, out, _ = run_cli(capsys, "jobs", str(demo), "--refresh")
     assert code == 0 and TUNING in out
-    code, out, _ = run(capsys, "jobs", str(demo), "--resources")
+    code, out, _ = run_cli(capsys, "jobs", str(demo), "--resources")
     assert "tuning job" in out and "training job" in out and "No endpoints" in out
-    code, out, err = run(capsys, "jobs", str(demo), "--stop", TUNING)
+    code, out, err = run_cli(capsys, "jobs", str(demo), "--stop", TUNING)
     assert code == 1 and f"SageMaker did not stop the tuning job {TUNING}" in err
-    code, out, _ = run(capsys, "jobs", str(demo), "--delete-data", TUNING)
+    code, out, _ = run_cli(capsys, "jobs", str(demo), "--delete-data", TUNING)
     assert code == 0 and out.startswith("Deleted 3 objects (") and f"of tuning job {TUNING} from S3." in out
     assert read_job(workspace, "FakeTrainingJobName").detail["data_deleted"]

@@ -28,8 +28,8 @@ from tests.sagemaker_support import (
     ROLE,
     fake_aws,  # noqa: F401
     local_booster,
-    moto_clients,
     place_artifact,
+    point_the_app_at_moto,
 )
 from tests.ui.conftest import texts
 
@@ -45,10 +45,7 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A clean moto server with the test bucket; the app reaches it through $AWS_ENDPOINT_URL. The page asks AWS
     only when told to (“Check now”), however slow the test machine, unless a test says otherwise."""
     monkeypatch.setattr(sagemaker_jobs_view, "STALE_AFTER_S", 1e9)
-    clients = moto_clients(moto_url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    return clients
+    return point_the_app_at_moto(moto_url, monkeypatch)
 
 
 def sagemaker_page(open_app, root: Path) -> AppTest:  # type: ignore[no-untyped-def]

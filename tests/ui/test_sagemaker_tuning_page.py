@@ -34,8 +34,8 @@ from tests.sagemaker_support import (
     ROLE,
     fake_aws,  # noqa: F401
     local_booster,
-    moto_clients,
     place_artifact,
+    point_the_app_at_moto,
 )
 from tests.test_sagemaker_tuning import planned, trial, tuning_described
 from tests.ui.conftest import texts
@@ -52,10 +52,7 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     told to (“Check now”), however slow the test machine."""
     monkeypatch.setattr(sagemaker_tuning_view, "STALE_AFTER_S", 1e9)
     monkeypatch.setattr(sagemaker_jobs_view, "STALE_AFTER_S", 1e9)
-    clients = moto_clients(moto_url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    return clients
+    return point_the_app_at_moto(moto_url, monkeypatch)
 
 
 def tuner_tab(open_app, root: Path) -> AppTest:  # type: ignore[no-untyped-def]
