@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kayfabe_core.cli_confirm import confirm_spending
+from kayfabe_core.cli_confirm import spending_agreed
 from kayfabe_core.cli_predict import add_predict_verb
 from kayfabe_core.cli_runs import add_runs_verb
 from kayfabe_core.cli_sagemaker import add_jobs_verb
@@ -127,9 +127,8 @@ def _cmd_label(args: argparse.Namespace) -> int:
           f"not repeated): about ${plan.estimated_usd:,.2f}. {FREE_TIER_NOTE}")
     if plan.calls_needed == 0:
         return 0
-    if not args.yes and not confirm_spending("Labelling",
-                                             "Send the images to Amazon Rekognition and pay for it? [y/N] "):
-        print("Nothing was sent.")
+    if not spending_agreed(args.yes, "Labelling",
+                           "Send the images to Amazon Rekognition and pay for it? [y/N] ", sys.stdout):
         return 1
     rate = _rate_from_quota(args) if args.rate == "auto" else float(args.rate)
     workers = args.workers or workers_for_rate(rate)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kayfabe_core.cli_confirm import confirm_spending
+from kayfabe_core.cli_confirm import spending_agreed
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -59,9 +59,8 @@ def run_sagemaker_train(args: argparse.Namespace, workspace: Workspace, table: F
     plan = plan_sagemaker_training(table, options, settings, chosen, args.name, features_seconds)
     print(plan.describe(), file=sys.stderr)
     print(plan.cost.sentence, file=sys.stderr)
-    if not args.yes and not confirm_spending("Training on SageMaker",
-                                             "Start the training job on SageMaker and pay for it? [y/N] "):
-        print("Nothing was sent.", file=sys.stderr)
+    if not spending_agreed(args.yes, "Training on SageMaker",
+                           "Start the training job on SageMaker and pay for it? [y/N] "):
         return 1
     clients = make_sagemaker_clients(chosen.region)
     status = launch_training(workspace, clients, plan, confirmed=True)

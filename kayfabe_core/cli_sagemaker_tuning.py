@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kayfabe_core.cli_confirm import confirm_spending
+from kayfabe_core.cli_confirm import spending_agreed
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -43,9 +43,8 @@ def run_sagemaker_tune(args: argparse.Namespace, workspace: Workspace, table: Fe
     plan = plan_sagemaker_tuning(table, split_options, start, chosen, options, args.name, features_seconds)
     print(plan.describe(), file=sys.stderr)
     print(plan.cost.sentence, file=sys.stderr)
-    if not args.yes and not confirm_spending("Tuning on SageMaker",
-                                             "Start the tuning job on SageMaker and pay for it? [y/N] "):
-        print("Nothing was sent.", file=sys.stderr)
+    if not spending_agreed(args.yes, "Tuning on SageMaker",
+                           "Start the tuning job on SageMaker and pay for it? [y/N] "):
         return 1
     clients = make_sagemaker_clients(chosen.region)
     status = launch_tuning(workspace, clients, plan, confirmed=True)

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from kayfabe_core.cli_confirm import confirm_spending
+from kayfabe_core.cli_confirm import spending_agreed
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.workspace import Workspace
@@ -56,9 +56,8 @@ def run_transform(args: argparse.Namespace, workspace: Workspace, run_id: str, p
     plan = plan_transform(workspace, run_id, posts, settings)
     print(plan.describe(), file=sys.stderr)
     print(f"{plan.cost.sentence} {LIMIT_NOTE}", file=sys.stderr)
-    if not args.yes and not confirm_spending("Scoring on SageMaker",
-                                             "Start the batch transform on SageMaker and pay for it? [y/N] "):
-        print("Nothing was sent.", file=sys.stderr)
+    if not spending_agreed(args.yes, "Scoring on SageMaker",
+                           "Start the batch transform on SageMaker and pay for it? [y/N] "):
         return 1
     clients = make_sagemaker_clients(settings.region)
     status = launch_transform(workspace, clients, plan, confirmed=True)
