@@ -127,7 +127,7 @@ def import_codes(workspace: Workspace, name: str, raw: bytes, coder: str | None 
     unmatched: list[str] = []
     bad: list[str] = []
     rows: list[tuple[str, str, str, str, int | None, str]] = []
-    with transaction(workspace) as conn:
+    with transaction(workspace, codes_only=True) as conn:
         matcher = Matcher(workspace)
         known_versions = {row[0] for row in conn.execute("SELECT version FROM codebooks")}
         stored = {tuple(row) for row in conn.execute(

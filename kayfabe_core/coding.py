@@ -133,7 +133,7 @@ def code_image(workspace: Workspace, sha256: str, coder: str, value: str, note: 
     name = _check_coder(coder)
     if value not in VALUES:
         raise KayfabeError(f"{value!r} is not a code.", f"Use one of {', '.join(VALUES)}.")
-    with transaction(workspace) as conn:
+    with transaction(workspace, codes_only=True) as conn:
         version = conn.execute("SELECT MAX(version) FROM codebooks").fetchone()[0]
         append_codes(conn, [(sha256, name, value)], version, note)
 

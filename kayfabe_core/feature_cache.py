@@ -1,16 +1,14 @@
-"""Feature tables kept on disk per data version and options, so training again skips the label scan.
+"""Feature tables kept on disk per data version and options, so training again skips building them.
 
-Building the features of a large workspace reads every label row out of
-SQLite (about 3.7 s for 100,000 images and 1.3 million label rows), while
-training on them may take less than a second. The table is therefore written
-once under ``<workspace>/cache/features/<key>/``, where the key is a hash of the
-workspace's data version, the feature options and :data:`CACHE_FORMAT`: any
-new post, image, label or code moves the data version and so misses the cache.
-Saving a run moves only the results version and keeps it.
+A feature table is written once under ``<workspace>/cache/features/<key>/``,
+where the key is a hash of the workspace's data version, the feature options
+and :data:`CACHE_FORMAT`: any new post, image, label or code moves the data
+version and so misses the cache. Saving a run moves only the results version
+and keeps it. A new code still keeps the posts and labels the table is built
+from (:mod:`kayfabe_core.feature_inputs`), so that rebuild is quick.
 
-An entry is written into a hidden folder and renamed into place, so it is
-whole or absent; one that cannot be read is built again. Only the newest
-:data:`KEEP` entries stay. Nothing here is pickled: arrays, a Parquet file and
+Entries are whole or absent (:mod:`kayfabe_core.cache_entries`); only the
+newest :data:`KEEP` stay. Nothing here is pickled: arrays, a Parquet file and
 JSON.
 """
 
@@ -18,9 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +23,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from kayfabe_core.cache_entries import clear_entries, prune, read_entry, write_entry
+from kayfabe_core.feature_inputs import inputs_folder
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.workspace import Workspace, read_data_version
@@ -58,39 +55,26 @@ def load_features(workspace: Workspace, options: FeatureOptions) -> tuple[Featur
     options.checked()
     version = read_data_version(workspace)
     entry = cache_folder(workspace) / cache_key(version, options)
-    cached = _read_entry(entry)
+    cached = read_entry(entry, _read_entry)
     if cached is not None:
-        os.utime(entry)  # newest use first when pruning
         return cached, True
     table = build_features(workspace, options)
-    _write_entry(entry, table)
-    _prune(cache_folder(workspace))
+    write_entry(entry, lambda partial: _write_entry(partial, table))
+    prune(cache_folder(workspace), KEEP)
     return table, False
 
 
 def clear_feature_cache(workspace: Workspace) -> int:
-    """Delete every cached feature table of ``workspace``; return how many there were."""
-    folder = cache_folder(workspace)
-    entries = [path for path in folder.iterdir() if path.is_dir()] if folder.is_dir() else []
-    for path in entries:
-        shutil.rmtree(path, ignore_errors=True)
-    return len(entries)
+    """Delete every cached feature table of ``workspace`` and its kept inputs; return how many tables there were."""
+    clear_entries(inputs_folder(workspace))
+    return clear_entries(cache_folder(workspace))
 
 
-def _write_entry(entry: Path, table: FeatureTable) -> None:
-    """Write ``table`` as ``entry`` (whole or not at all); a full disk only costs the cache."""
-    partial = entry.parent / f".{entry.name}.{uuid.uuid4().hex[:8]}"
-    try:
-        partial.mkdir(parents=True)
-        sp.save_npz(partial / "matrix.npz", table.matrix, compressed=False)
-        np.save(partial / "observed.npy", table.observed, allow_pickle=False)
-        table.context.to_parquet(partial / "context.parquet", index=False)
-        (partial / "table.json").write_text(json.dumps(_fields(table), default=str))
-        partial.rename(entry)
-    except OSError:
-        pass  # another process wrote the same entry first, or the disk is full: the table is still returned
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+def _write_entry(folder: Path, table: FeatureTable) -> None:
+    sp.save_npz(folder / "matrix.npz", table.matrix, compressed=False)
+    np.save(folder / "observed.npy", table.observed, allow_pickle=False)
+    table.context.to_parquet(folder / "context.parquet", index=False)
+    (folder / "table.json").write_text(json.dumps(_fields(table), default=str))
 
 
 def _fields(table: FeatureTable) -> dict[str, Any]:
@@ -99,27 +83,11 @@ def _fields(table: FeatureTable) -> dict[str, Any]:
     return fields
 
 
-def _read_entry(entry: Path) -> FeatureTable | None:
-    """Return the table stored as ``entry``, or None when there is none or it cannot be read."""
-    if not entry.is_dir():
-        return None
-    try:
-        fields = json.loads((entry / "table.json").read_text())
-        matrix = sp.load_npz(entry / "matrix.npz").tocsr()
-        observed = np.load(entry / "observed.npy", allow_pickle=False)
-        context = pd.read_parquet(entry / "context.parquet")
-    except (OSError, ValueError, KeyError):
-        shutil.rmtree(entry, ignore_errors=True)
-        return None
-    return FeatureTable(matrix=matrix, names=tuple(fields["names"]), observed=observed, context=context,
+def _read_entry(entry: Path) -> FeatureTable:
+    fields = json.loads((entry / "table.json").read_text())
+    return FeatureTable(matrix=sp.load_npz(entry / "matrix.npz").tocsr(), names=tuple(fields["names"]),
+                        observed=np.load(entry / "observed.npy", allow_pickle=False),
+                        context=pd.read_parquet(entry / "context.parquet"),
                         origin=fields["origin"], positive_name=str(fields["positive_name"]),
                         negative_name=str(fields["negative_name"]), post_level=tuple(fields["post_level"]),
                         identifiers=tuple(fields["identifiers"]), notes=tuple(fields["notes"]))
-
-
-def _prune(folder: Path) -> None:
-    """Keep the :data:`KEEP` most recently used entries."""
-    entries = sorted((path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")),
-                     key=lambda path: path.stat().st_mtime, reverse=True)
-    for path in entries[KEEP:]:
-        shutil.rmtree(path, ignore_errors=True)

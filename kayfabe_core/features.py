@@ -13,13 +13,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from kayfabe_core.arrays import is_in, unique_sorted
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.constraints import FEATURE_KNOBS, check_settings
 from kayfabe_core.errors import StageNotReadyError
+from kayfabe_core.feature_inputs import LabelInputs, LabelName, load_inputs
 from kayfabe_core.feature_table import FeatureTable, build_matrix, join_columns
-from kayfabe_core.features_post import caption_block, metadata_block, read_image_posts
-from kayfabe_core.label_store import read_content_hashes, read_label_numbers
+from kayfabe_core.features_post import caption_block, metadata_block
 from kayfabe_core.workspace import Workspace, connect
 
 SOURCE_PREFIX = {"label": "label", "moderation": "moderation", "celebrity": "celebrity"}
@@ -63,14 +62,17 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
     """
     options.checked()
     codes = read_resolved_codes(workspace)
-    posts = read_image_posts(workspace, captions=options.caption)
-    codes = codes[is_in(codes["sha256"], posts["sha256"])].reset_index(drop=True)
+    inputs = load_inputs(workspace, _cuts(options), captions=options.caption)
+    # joined through a dict of hashes: pandas' string joins (merge, get_indexer) took several times longer
+    post_row = {sha256: row for row, sha256 in enumerate(inputs.posts["sha256"].tolist())}
+    rows = np.array([post_row.get(sha256, -1) for sha256 in codes["sha256"].tolist()], dtype=np.int64)
+    codes = codes[rows >= 0].reset_index(drop=True)
     if codes.empty:
         raise StageNotReadyError("No image is both fetched and coded (YES or NO) yet.",
                                  "Code some images on the Code page, then come back.")
-    context = codes[["sha256"]].merge(posts, on="sha256", how="left")
-    index = pd.Index(codes["sha256"])
-    label_matrix, label_names, kept = _label_block(workspace, options, index)
+    context = inputs.posts.iloc[rows[rows >= 0]].reset_index(drop=True)
+    row_of = {sha256: row for row, sha256 in enumerate(codes["sha256"].tolist())}
+    label_matrix, label_names, kept = _label_block(inputs.labels, options, row_of)
     blocks = [(label_matrix, label_names)]
     post_level: list[str] = []
     if options.metadata:
@@ -93,15 +95,15 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
     )
 
 
-def _label_block(workspace: Workspace, options: FeatureOptions,
-                 index: pd.Index) -> tuple[object, list[str], list[str]]:
+def _label_block(inputs: LabelInputs, options: FeatureOptions,
+                 row_of: dict[str, int]) -> tuple[object, list[str], list[str]]:
     """Return the label features, their names, and the labels kept before parents were dropped.
 
     Works on integer arrays read in chunks from the cursor: pandas string columns (isin, groupby, a name per
     row) and millions of live row tuples (the garbage collector walks them again and again) took most of the
     feature time on large workspaces.
     """
-    image_n, combo_n, parents, combos = _read_label_numbers(workspace, options, index)
+    image_n, combo_n, parents, combos = _label_numbers(inputs, options, row_of)
     parts = [combo.split("\x00") for combo in combos]  # source, key, name
     key_of: dict[tuple[str, str], int] = {}  # (source, key) -> label number
     name_of: dict[tuple[str, str], int] = {}  # (source, name) -> name number
@@ -118,11 +120,11 @@ def _label_block(workspace: Workspace, options: FeatureOptions,
     # rare labels go first: a rare child keeps its parent
     keep = keep[images_per_label[label_n[keep]] >= options.min_images]
     name_list = [f"{SOURCE_PREFIX[source]}: {name}" for source, name in name_of]
-    kept = sorted({name_list[number] for number in unique_sorted(name_n[keep])})
+    kept = sorted({name_list[number] for number in _present(name_n[keep])})
     if not options.include_parents:
         keep = _without_parents(keep, image_n, label_n, name_n, parents, list(key_of), list(name_of))
     keys = list(key_of)
-    order = sorted(unique_sorted(label_n[keep]).tolist(), key=lambda number: keys[number][0] + "\x00" + keys[number][1])
+    order = sorted(_present(label_n[keep]).tolist(), key=lambda number: keys[number][0] + "\x00" + keys[number][1])
     column_of = np.full(max(len(key_of), 1), -1, dtype=np.int64)
     column_of[order] = np.arange(len(order))
     if one_each:  # a label's one combo names it
@@ -130,8 +132,13 @@ def _label_block(workspace: Workspace, options: FeatureOptions,
         column_names = [name_list[combo_name[combo_of[number]]] for number in order]
     else:
         column_names = _last_names(keep, label_n, name_n, name_list, order)
-    matrix = build_matrix(image_n[keep], column_of[label_n[keep]], np.ones(len(keep)), (len(index), len(order)))
+    matrix = build_matrix(image_n[keep], column_of[label_n[keep]], np.ones(len(keep)), (len(row_of), len(order)))
     return matrix, column_names, kept
+
+
+def _present(numbers: np.ndarray) -> np.ndarray:
+    """Return the distinct small non-negative ``numbers``, ascending (counted, not sorted: millions of rows)."""
+    return np.flatnonzero(np.bincount(numbers)) if len(numbers) else numbers
 
 
 def _last_names(keep: np.ndarray, label_n: np.ndarray, name_n: np.ndarray, name_list: list[str],
@@ -142,28 +149,28 @@ def _last_names(keep: np.ndarray, label_n: np.ndarray, name_n: np.ndarray, name_
     return [name_list[name_n[backwards[last[number]]]] for number in order]
 
 
-def _read_label_numbers(workspace: Workspace, options: FeatureOptions,
-                        index: pd.Index) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """Return, for each stored label of an image in ``index`` at or above its cut (in table order):
+def _cuts(options: FeatureOptions) -> list[float]:
+    """Return the distinct confidence cuts of the chosen sources (none when no label source is chosen)."""
+    return sorted({float(options.threshold(source)) for source in options.sources if source in SOURCE_PREFIX})
+
+
+def _label_numbers(inputs: LabelInputs, options: FeatureOptions,
+                   row_of: dict[str, int]) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Return, for each stored label of an image in ``row_of`` (its row) at or above its cut (in table order):
     the image's row, the number of its "source NUL key NUL name", its parents (only without parents),
     and those strings by number.
 
-    Reads the integer label rows as numbers (:func:`~kayfabe_core.label_store.read_label_numbers`).
+    ``inputs`` holds the label rows as numbers (:func:`~kayfabe_core.feature_inputs.read_label_inputs`).
     """
     no_rows = np.zeros(0, dtype=np.int64)
     sources = [source for source in options.sources if source in SOURCE_PREFIX]
-    if not sources:
+    names, numbers = inputs.names, inputs.numbers
+    if not sources or not names or not len(numbers):
         return no_rows, no_rows, [], []
-    cuts = sorted({float(options.threshold(source)) for source in sources})
-    with connect(workspace) as conn:
-        names = conn.execute("SELECT label_no, source, key, name, parents FROM label_names").fetchall()
-        numbers, hashes = read_content_hashes(conn)
-        if not names or not len(numbers):
-            return no_rows, no_rows, [], []
-        label_place, needed = _label_lookups(names, sources, options, cuts)
-        content_row = np.full(int(numbers.max()) + 1, -1, dtype=np.int64)
-        content_row[numbers] = index.get_indexer(hashes)
-        triples = read_label_numbers(conn, cuts)
+    label_place, needed = _label_lookups(names, sources, options, _cuts(options))
+    content_row = np.full(int(numbers.max()) + 1, -1, dtype=np.int64)
+    content_row[numbers] = [row_of.get(sha256, -1) for sha256 in inputs.hashes]
+    triples = inputs.triples
     image, label, level = content_row[triples[:, 0]], triples[:, 1], triples[:, 2]
     keep = (image >= 0) & (level >= needed[label])
     combo = label_place[label[keep]]
@@ -171,7 +178,7 @@ def _read_label_numbers(workspace: Workspace, options: FeatureOptions,
     return image[keep], combo, parents, [f"{source}\x00{key}\x00{name}" for _, source, key, name, _ in names]
 
 
-def _label_lookups(names: list[tuple[int, str, str, str, str]], sources: list[str], options: FeatureOptions,
+def _label_lookups(names: list[LabelName], sources: list[str], options: FeatureOptions,
                    cuts: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """Return, by label number, its place in ``names`` and how many of ``cuts`` its row must pass
     (more than there are cuts for a source not chosen)."""

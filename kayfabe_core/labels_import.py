@@ -53,7 +53,7 @@ from kayfabe_core.errors import InputFileError
 from kayfabe_core.label_store import LabelName, LabelNumbers
 from kayfabe_core.labels import model_version_of
 from kayfabe_core.labels_import_read import Matcher, iter_folder, iter_jsonl, label_tuples, to_record
-from kayfabe_core.workspace import Workspace, open_connection
+from kayfabe_core.workspace import Workspace, bump_versions, open_connection
 
 BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call)
 PARSERS = 2  # worker processes parsing a large JSON Lines file
@@ -291,7 +291,7 @@ def _begin(conn: sqlite3.Connection) -> None:
     allows) and takes the workspace's write lock.
     """
     conn.execute("BEGIN")
-    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'")
+    bump_versions(conn)  # the data and inputs versions
 
 
 # --- parsing (in worker processes for large files) -------------------------------------------

@@ -120,10 +120,7 @@ def _migrate(workspace: Workspace) -> None:
             for statement in _split_sql(MIGRATIONS[number]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES ('data_version', '0') "
-                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
+            bump_versions(conn, (DATA_VERSION, INPUTS_VERSION))
             conn.execute("COMMIT")
     finally:
         conn.close()
@@ -146,31 +143,42 @@ def connect(workspace: Workspace) -> Iterator[sqlite3.Connection]:
 
 
 DATA_VERSION = "data_version"  # grows with every write to what features are made of (posts, images, labels, codes)
+INPUTS_VERSION = "inputs_version"  # grows with those writes too, except writes of codes only (see transaction)
 RESULTS_VERSION = "results_version"  # grows with every write to what was made from them (runs, tunings, jobs)
 
 
 @contextmanager
-def transaction(workspace: Workspace, counter: str = DATA_VERSION) -> Iterator[sqlite3.Connection]:
+def transaction(workspace: Workspace, counter: str = DATA_VERSION,
+                codes_only: bool = False) -> Iterator[sqlite3.Connection]:
     """Yield a connection inside one write transaction.
 
     Commits when the block ends normally and bumps ``counter`` (the data
     version, or :data:`RESULTS_VERSION` for runs, tunings and jobs, so saving a
     run leaves cached features valid); rolls back everything written in the
-    block when it raises, so nothing is half-written.
+    block when it raises, so nothing is half-written. A data write also bumps
+    :data:`INPUTS_VERSION` unless the caller promises ``codes_only`` (it writes
+    hand codes and nothing else), so what features are made of besides the
+    codes stays cached while someone codes.
     """
+    counters = (counter,) if counter != DATA_VERSION or codes_only else (DATA_VERSION, INPUTS_VERSION)
     conn = open_connection(workspace)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
-            conn.execute("INSERT INTO meta(key, value) VALUES (?, '1') "
-                         "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (counter,))
+            bump_versions(conn, counters)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     finally:
         conn.close()
+
+
+def bump_versions(conn: sqlite3.Connection, counters: tuple[str, ...] = (DATA_VERSION, INPUTS_VERSION)) -> None:
+    """Add one to each of ``counters`` inside the open transaction (a data write: the data and inputs versions)."""
+    conn.executemany("INSERT INTO meta(key, value) VALUES (?, '1') "
+                     "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", [(c,) for c in counters])
 
 
 def read_data_version(workspace: Workspace, counter: str = DATA_VERSION) -> int:

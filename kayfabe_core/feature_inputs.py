@@ -1,0 +1,123 @@
+"""What the features are made of besides the codes, read once per inputs version and kept on disk.
+
+Coding an image moves the data version, so the next training builds its feature
+table again; but the posts and the labels have not changed, and reading them is
+most of a build (about two thirds at 150,000 images). They are therefore kept
+under ``<workspace>/cache/inputs/``: the posts per inputs version (which every
+data write moves except writes of codes only: see
+:func:`kayfabe_core.workspace.transaction`) and whether captions are read, the
+labels per inputs version and confidence cuts (a new cut reads only the labels
+again), each also keyed by :data:`INPUTS_FORMAT`. An entry is whole or absent (see
+:mod:`kayfabe_core.cache_entries`); only the newest :data:`KEEP` stay. Nothing is
+pickled: arrays, a Parquet file, text and JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kayfabe_core.cache_entries import Kept, prune, read_entry, write_entry
+from kayfabe_core.features_post import read_image_posts
+from kayfabe_core.label_store import read_content_hashes, read_label_numbers
+from kayfabe_core.workspace import INPUTS_VERSION, Workspace, connect, read_data_version
+
+INPUTS_FORMAT = 1  # bump when what is kept, or how it is read, changes
+KEEP = 8  # newest entries kept (of posts and of labels together)
+
+LabelName = tuple[int, str, str, str, str]  # label number, source, key, name, parents
+
+
+@dataclass(frozen=True)
+class LabelInputs:
+    """Every label row at or above the lowest of some cuts, as numbers.
+
+    ``triples`` holds one row per label row: content number, label number and
+    how many of the other cuts its confidence reaches; ``numbers`` and
+    ``hashes`` name each content number's image; ``names`` describes each label.
+    """
+
+    names: list[LabelName]
+    numbers: np.ndarray
+    hashes: list[str]
+    triples: np.ndarray
+
+
+@dataclass(frozen=True)
+class FeatureInputs:
+    """The posts of the fetched images (:func:`~kayfabe_core.features_post.read_image_posts`) and their labels."""
+
+    posts: pd.DataFrame
+    labels: LabelInputs
+
+
+def read_label_inputs(workspace: Workspace, cuts: Sequence[float]) -> LabelInputs:
+    """Read the label rows at or above the lowest of ``cuts`` (see :class:`LabelInputs`) from the label table."""
+    with connect(workspace) as conn:
+        names = [tuple(row) for row in conn.execute("SELECT label_no, source, key, name, parents FROM label_names")]
+        numbers, hashes = read_content_hashes(conn)
+        has_rows = bool(cuts and names and len(numbers))
+        triples = read_label_numbers(conn, cuts) if has_rows else np.zeros((0, 3), dtype=np.int64)
+    return LabelInputs(names=names, numbers=numbers, hashes=hashes, triples=triples)  # type: ignore[arg-type]
+
+
+def load_inputs(workspace: Workspace, cuts: Sequence[float], captions: bool) -> FeatureInputs:
+    """Return the inputs for ``cuts`` (with the captions or not): each part from the cache when the inputs
+    have not changed since it was kept, else read from the workspace (and kept)."""
+    cuts = sorted({float(cut) for cut in cuts})
+    version = read_data_version(workspace, INPUTS_VERSION)
+    posts = _load(inputs_folder(workspace) / _key("posts", version, captions), _read_posts, _write_posts,
+                  lambda: read_image_posts(workspace, captions=captions))
+    labels = _load(inputs_folder(workspace) / _key("labels", version, cuts), _read_labels, _write_labels,
+                   lambda: read_label_inputs(workspace, cuts))
+    return FeatureInputs(posts=posts, labels=labels)
+
+
+def inputs_folder(workspace: Workspace) -> Path:
+    """Return the folder holding the kept inputs of ``workspace``."""
+    return workspace.root / "cache" / "inputs"
+
+
+def _load(entry: Path, read: Callable[[Path], Kept], write: Callable[[Path, Kept], None],
+          build: Callable[[], Kept]) -> Kept:
+    cached = read_entry(entry, read)
+    if cached is not None:
+        return cached
+    made = build()
+    write_entry(entry, lambda partial: write(partial, made))
+    prune(entry.parent, KEEP)
+    return made
+
+
+def _key(part: str, version: int, detail: object) -> str:
+    text = json.dumps({"format": INPUTS_FORMAT, "part": part, "version": version, "detail": detail})
+    return f"{part}-{hashlib.sha256(text.encode()).hexdigest()[:20]}"
+
+
+def _write_posts(folder: Path, posts: pd.DataFrame) -> None:
+    posts.to_parquet(folder / "posts.parquet", index=False)
+
+
+def _read_posts(folder: Path) -> pd.DataFrame:
+    return pd.read_parquet(folder / "posts.parquet")
+
+
+def _write_labels(folder: Path, labels: LabelInputs) -> None:
+    (folder / "names.json").write_text(json.dumps(labels.names))
+    (folder / "hashes.txt").write_text("\n".join(labels.hashes))
+    np.save(folder / "numbers.npy", labels.numbers.astype(np.int64), allow_pickle=False)
+    np.save(folder / "triples.npy", labels.triples.astype(np.int32), allow_pickle=False)  # half the bytes
+
+
+def _read_labels(folder: Path) -> LabelInputs:
+    hashes = (folder / "hashes.txt").read_text()
+    return LabelInputs(names=[tuple(name) for name in json.loads((folder / "names.json").read_text())],
+                       numbers=np.load(folder / "numbers.npy", allow_pickle=False),
+                       hashes=hashes.split("\n") if hashes else [],
+                       triples=np.load(folder / "triples.npy", allow_pickle=False).astype(np.int64))
