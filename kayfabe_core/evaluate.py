@@ -8,6 +8,8 @@ slider needs no model.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -66,7 +68,6 @@ def compute_metrics(observed: np.ndarray, scores: np.ndarray, threshold: float =
 def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: float, groups: np.ndarray | None,
                         n_boot: int = N_BOOT, seed: int = 0) -> dict[str, tuple[float, float]]:
     """Return the 2.5th and 97.5th percentiles of each metric over ``n_boot`` resamples."""
-    rng = np.random.default_rng(seed)
     group_index = pd.factorize(groups, use_na_sentinel=False)[0] if groups is not None else np.arange(len(observed))
     n_groups = int(group_index.max()) + 1 if len(group_index) else 0
     # A resample draws whole groups, so every sum it needs is a sum over groups: add up each group once
@@ -80,18 +81,25 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
     # float32 for the histograms: every count and partial sum is a whole number (or a half) below 2**24, exact
     positive_at = sp.csr_matrix((observed.astype(np.float32), (group_index, position)), shape=shape)
     negative_at = sp.csr_matrix(((~observed).astype(np.float32), (group_index, position)), shape=shape)
-    samples: dict[str, list[np.ndarray]] = {name: [] for name in METRIC_NAMES}
-    for start in range(0, n_boot, CHUNK):
+
+    def resample(start: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         size = min(CHUNK, n_boot - start)
         # how often each group is drawn in each resample: n_groups draws with replacement (a multinomial)
-        draws = rng.integers(0, n_groups, size=(size, n_groups)) + n_groups * np.arange(size)[:, None]
+        dtype = np.int32 if size * n_groups < 2**31 else np.int64  # int32: half the memory to walk
+        draws = rng.integers(0, n_groups, size=(size, n_groups), dtype=dtype)
+        draws += (n_groups * np.arange(size, dtype=dtype))[:, None]  # one bincount for the whole chunk
         counts = np.bincount(draws.ravel(), minlength=size * n_groups).reshape(size, n_groups).astype(np.float32)
         tp, fp, fn, tn = (counts @ cells).astype(float).T
         by_score = np.ascontiguousarray(counts.T)  # groups x resamples, so the histograms come out scores x resamples
         auc = _auc_from_histograms((positive_at.T @ by_score).T, (negative_at.T @ by_score).T)
-        chunk = _metrics_from_counts(tp, fp, fn, tn, auc)
-        for name in METRIC_NAMES:
-            samples[name].append(chunk[name])
+        return _metrics_from_counts(tp, fp, fn, tn, auc)
+
+    starts = range(0, n_boot, CHUNK)
+    # each chunk its own random stream (the same whatever the number of threads); numpy and scipy leave the
+    # interpreter lock while they count, so the chunks share the cores
+    with ThreadPoolExecutor(max_workers=max(1, min(len(starts), os.cpu_count() or 1))) as pool:
+        chunks = list(pool.map(resample, starts, np.random.default_rng(seed).spawn(len(starts))))
+    samples = {name: [chunk[name] for chunk in chunks] for name in METRIC_NAMES}
     intervals = {}
     for name in METRIC_NAMES:
         values = np.concatenate(samples[name])
