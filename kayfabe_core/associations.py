@@ -11,40 +11,79 @@ import sqlite3
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from kayfabe_core.arrays import is_in, unique_sorted
+from kayfabe_core.arrays import unique_sorted
 from kayfabe_core.label_store import read_label_numbers
 from kayfabe_core.workspace import Workspace, connect
 
 ADJUDICATOR = "adjudicated"  # the coder name under which the team's decisions on disagreements are kept
+_SEPARATOR = "\x1f"  # ASCII unit separator: between the texts of one column joined by group_concat
+
+
+def _read_codes(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Return every code (columns sha256, coder, value), in the order they were coded.
+
+    SQLite joins each column into one text that pyarrow splits (a text may hold up to 1 GB: some 15 million
+    codes): 150,000 codes in 0.1 s against 0.3 s for ``pd.read_sql_query``'s row tuples made into text columns.
+    """
+    joined = ", ".join(f"group_concat({name}, '{_SEPARATOR}')" for name in ["sha256", "coder", "value"])
+    texts = conn.execute(f"SELECT {joined} FROM (SELECT sha256, coder, value FROM codes ORDER BY code_id)").fetchone()
+    columns = [pc.split_pattern(pa.array([text], pa.large_string()), _SEPARATOR).flatten() for text in texts]
+    if len({len(column) for column in columns}) > 1:  # a text holds the separator itself: read row by row
+        return pd.read_sql_query("SELECT sha256, coder, value FROM codes ORDER BY code_id", conn, dtype="str")
+    return pd.DataFrame({name: pd.array(column, dtype="str")
+                         for name, column in zip(["sha256", "coder", "value"], columns, strict=True)})
+
+
+def _latest(image: np.ndarray, coder: np.ndarray) -> np.ndarray:
+    """Return the positions of each coder's latest code per image, in increasing order.
+
+    ``image`` and ``coder`` number the images and coders (from 0) of codes in the order they were coded.
+    """
+    key = image * (int(coder.max(initial=0)) + 1) + coder
+    order = np.argsort(key, kind="stable")
+    last = np.ones(len(key), dtype=bool)  # the last of its run of equal keys
+    last[:-1] = key[order[1:]] != key[order[:-1]]
+    return np.sort(order[last])
 
 
 def read_latest_codes(conn: sqlite3.Connection) -> pd.DataFrame:
     """Return each coder's latest code per image (columns sha256, coder, value), in the order they were coded.
 
-    Reads the codes in order and keeps the last per (image, coder) in pandas: SQL's MAX(code_id) per
-    group took twice as long on 1.5 million codes (6.5 s against 3.3 s).
+    Keeps the last code per (image, coder) with numpy on numbered images and coders: SQL's MAX(code_id)
+    per group took twice as long as reading all codes and keeping the last in pandas on 1.5 million codes
+    (6.5 s against 3.3 s).
     """
-    codes = pd.read_sql_query("SELECT sha256, coder, value FROM codes ORDER BY code_id", conn)
-    return codes.drop_duplicates(["sha256", "coder"], keep="last").reset_index(drop=True)
+    codes = _read_codes(conn)
+    rows = _latest(pd.factorize(codes["sha256"])[0], pd.factorize(codes["coder"])[0])
+    return codes.take(rows).reset_index(drop=True)
 
 
 def read_resolved_codes(workspace: Workspace) -> pd.DataFrame:
-    """Return one YES/NO per coded image: columns sha256, value.
+    """Return one YES/NO per coded image: columns sha256, value (sorted by sha256).
 
     An adjudicated code (coder :data:`ADJUDICATOR`) decides; otherwise the majority of
-    the coders' latest codes (ties and Unsure left out).
+    the coders' latest codes (ties and Unsure left out). Counts votes with numpy on numbered images.
     """
     with connect(workspace) as conn:
-        latest = read_latest_codes(conn)
-    decided = latest[latest["value"].isin(["YES", "NO"])]
-    adjudicated = decided[decided["coder"] == ADJUDICATOR].set_index("sha256")["value"]
-    coders = decided[(decided["coder"] != ADJUDICATOR) & ~is_in(decided["sha256"], adjudicated.index)]
-    votes = coders.assign(yes=coders["value"] == "YES").groupby("sha256")["yes"].agg(["sum", "count"])
-    votes = votes[votes["sum"] * 2 != votes["count"]]
-    majority = (votes["sum"] * 2 > votes["count"]).map({True: "YES", False: "NO"})
-    resolved = pd.concat([adjudicated, majority]).sort_index()
-    return pd.DataFrame({"sha256": resolved.index, "value": resolved.to_numpy()}).reset_index(drop=True)
+        codes = _read_codes(conn)
+    image, images = pd.factorize(codes["sha256"], sort=True)
+    yes, no = (codes["value"] == "YES").to_numpy(), (codes["value"] == "NO").to_numpy()
+    by_adjudicator = (codes["coder"] == ADJUDICATOR).to_numpy()
+    rows = _latest(image, pd.factorize(codes["coder"])[0])
+    rows = rows[(yes | no)[rows]]  # latest codes that decide: Unsure left out
+    image, yes, by_adjudicator = image[rows], yes[rows], by_adjudicator[rows]
+    adjudicated = np.zeros(len(images), dtype=bool)
+    adjudicated[image[by_adjudicator]] = True
+    adjudicated_yes = np.zeros(len(images), dtype=bool)
+    adjudicated_yes[image[by_adjudicator]] = yes[by_adjudicator]
+    votes = np.bincount(image[~by_adjudicator], minlength=len(images))  # ignored where adjudicated
+    yes_votes = np.bincount(image[~by_adjudicator & yes], minlength=len(images))
+    resolved = np.flatnonzero(adjudicated | (2 * yes_votes != votes))
+    value = np.where(adjudicated, adjudicated_yes, 2 * yes_votes > votes)[resolved]
+    return pd.DataFrame({"sha256": images[resolved], "value": np.where(value, "YES", "NO")}, dtype="str")
 
 
 def label_code_association(workspace: Workspace, min_confidence: float, min_images: int = 20) -> pd.DataFrame:

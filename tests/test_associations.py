@@ -1,13 +1,15 @@
 """Resolved codes (latest per coder, then majority) and label–code associations."""
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from kayfabe_core.associations import label_code_association, read_resolved_codes
+from kayfabe_core.associations import ADJUDICATOR, label_code_association, read_latest_codes, read_resolved_codes
 from kayfabe_core.codes import append_codes
-from kayfabe_core.workspace import Workspace, transaction
+from kayfabe_core.workspace import Workspace, connect, transaction
 from tests.test_gallery import labelled_workspace
 
 
@@ -34,8 +36,6 @@ def test_association_is_yes_share_minus_base_rate(workspace: Workspace) -> None:
 
 
 def test_an_adjudicated_code_overrides_the_coders(workspace: Workspace) -> None:
-    from kayfabe_core.associations import ADJUDICATOR
-
     with transaction(workspace) as conn:
         append_codes(conn, [("h1", "ann", "YES"), ("h1", "bob", "NO"), ("h1", ADJUDICATOR, "NO"),
                             ("h2", "ann", "YES"), ("h2", "bob", "YES"), ("h2", ADJUDICATOR, "NO")], None)
@@ -45,9 +45,7 @@ def test_an_adjudicated_code_overrides_the_coders(workspace: Workspace) -> None:
 
 def test_association_equals_the_obvious_pandas_of_the_label_view(demo_root: Path) -> None:
     """Counted from integer label rows, the table equals a pandas merge of the ``labels`` view and the codes."""
-    import pandas as pd
-
-    from kayfabe_core.workspace import connect, open_workspace
+    from kayfabe_core.workspace import open_workspace
 
     demo = open_workspace(demo_root, create=False)
     codes = read_resolved_codes(demo)
@@ -62,3 +60,59 @@ def test_association_equals_the_obvious_pandas_of_the_label_view(demo_root: Path
     assert got["images"].tolist() == expected["images"].tolist()
     assert np.allclose(got["yes_share"], expected["yes_share"])
     assert np.allclose(got["lift"], got["yes_share"] - (codes["value"] == "YES").mean())
+
+
+def _reference_latest(conn: sqlite3.Connection) -> pd.DataFrame:
+    """The obvious pandas: read the codes in order, keep the last per (image, coder)."""
+    codes = pd.read_sql_query("SELECT sha256, coder, value FROM codes ORDER BY code_id", conn)
+    return codes.drop_duplicates(["sha256", "coder"], keep="last").reset_index(drop=True)
+
+
+def _reference_resolved(latest: pd.DataFrame) -> pd.DataFrame:
+    """The obvious pandas: the adjudicated code where there is one, else the coders' majority without ties."""
+    decided = latest[latest["value"].isin(["YES", "NO"])]
+    adjudicated = decided[decided["coder"] == ADJUDICATOR].set_index("sha256")["value"]
+    coders = decided[(decided["coder"] != ADJUDICATOR) & ~decided["sha256"].isin(adjudicated.index)]
+    votes = coders.assign(yes=coders["value"] == "YES").groupby("sha256")["yes"].agg(["sum", "count"])
+    votes = votes[votes["sum"] * 2 != votes["count"]]
+    majority = (votes["sum"] * 2 > votes["count"]).map({True: "YES", False: "NO"})
+    resolved = pd.concat([adjudicated, majority]).sort_index()
+    return pd.DataFrame({"sha256": resolved.index, "value": resolved.to_numpy()}).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_latest_and_resolved_codes_equal_the_obvious_pandas(workspace: Workspace, seed: int) -> None:
+    """Random codes (repeats, Unsure, adjudications, ties): the same frames as plain pandas, dtypes and order too."""
+    rng = np.random.default_rng(seed)
+    images = [f"h{number}" for number in range(60)] + ["H1", "a", "é", "h1 ", ""]  # odd texts sort as pandas does
+    coders = ["ann", "bob", "cy", "dee", ADJUDICATOR]
+    for _ in range(3):  # codes written in several transactions, as coders work
+        size = int(rng.integers(100, 300))
+        codes = list(zip(rng.choice(images, size).tolist(), rng.choice(coders, size, p=[.3, .3, .2, .1, .1]).tolist(),
+                         rng.choice(["YES", "NO", "UNSURE"], size, p=[.45, .4, .15]).tolist(), strict=True))
+        with transaction(workspace) as conn:
+            append_codes(conn, codes, None)
+        with connect(workspace) as conn:
+            latest, expected_latest = read_latest_codes(conn), _reference_latest(conn)
+        pd.testing.assert_frame_equal(latest, expected_latest)
+        resolved, expected = read_resolved_codes(workspace), _reference_resolved(expected_latest)
+        pd.testing.assert_frame_equal(resolved, expected)
+        assert 0 < len(resolved) < len(set(latest["sha256"]))  # some images left out (ties, Unsure only)
+
+
+def test_no_codes_give_empty_frames(workspace: Workspace) -> None:
+    with connect(workspace) as conn:
+        assert list(read_latest_codes(conn).columns) == ["sha256", "coder", "value"]
+        assert read_latest_codes(conn).empty
+    assert list(read_resolved_codes(workspace).columns) == ["sha256", "value"]
+    assert read_resolved_codes(workspace).empty
+
+
+def test_a_separator_inside_a_text_is_read_row_by_row(workspace: Workspace) -> None:
+    with transaction(workspace) as conn:
+        conn.executemany("INSERT INTO codes (sha256, coder, value, coded_at) VALUES (?, ?, ?, 't')",
+                         [("a", "odd\x1fname", "YES"), ("a", "other", "NO"), ("b", "other", "YES")])
+    with connect(workspace) as conn:
+        latest = read_latest_codes(conn)
+    assert latest.values.tolist() == [["a", "odd\x1fname", "YES"], ["a", "other", "NO"], ["b", "other", "YES"]]
+    assert read_resolved_codes(workspace).values.tolist() == [["b", "YES"]]
