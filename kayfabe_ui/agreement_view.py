@@ -13,7 +13,7 @@ from kayfabe_core.codes_io import export_codes, import_codes
 from kayfabe_core.coding import code_image, list_coders, read_double_coding_share, write_double_coding_share
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.workspace import Workspace
-from kayfabe_ui.common import show_error, workspace_version
+from kayfabe_ui.common import show_error, show_picture, workspace_version
 
 QUEUE_SHOWN = 6
 
@@ -60,7 +60,7 @@ def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
                "images without a decision use the majority of the coders.")
     for row in waiting.head(QUEUE_SHOWN).itertuples():
         picture, words = st.columns([1, 3])
-        picture.image(str(workspace.image_path(row.sha256, row.ext)), width="stretch")
+        show_picture(picture, workspace.image_path(row.sha256, row.ext))
         words.markdown(f"{row.codes} · [post]({row.post_url})")
         yes, no = words.columns(2)
         yes.button("Decide YES", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,

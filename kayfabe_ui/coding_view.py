@@ -17,7 +17,7 @@ from kayfabe_core.errors import KayfabeError
 from kayfabe_core.image_detail import read_image_detail
 from kayfabe_core.workspace import Workspace, transaction
 from kayfabe_ui import state
-from kayfabe_ui.common import progress_of
+from kayfabe_ui.common import progress_of, show_picture
 
 DEFAULT_BOOK = Codebook("My category", "YES", "NO", "Write what makes an image YES, with examples.")
 
@@ -68,7 +68,7 @@ def render_coder(workspace: Workspace, sha256: str, coder: str, book: Codebook) 
     """Draw the image large, its post, and the YES / NO / Unsure / Skip / Undo buttons."""
     detail = read_image_detail(workspace, sha256)
     picture, side = st.columns([3, 2])
-    picture.image(str(workspace.image_path(detail.sha256, detail.ext)), width="stretch")
+    show_picture(picture, workspace.image_path(detail.sha256, detail.ext))
     with side:
         _render_progress(workspace, coder)
         for post in detail.posts.itertuples():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 from PIL import Image
@@ -76,16 +77,29 @@ def not_built_yet(what_it_will_do: str) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=5000)
-def thumbnail_data_uri(path: str, size: int = 96) -> str:
-    """Return a small JPEG of the image at ``path`` as a data URI (cached per file)."""
-    with Image.open(path) as picture:
-        picture = picture.convert("RGB")
-        picture.thumbnail((size, size))
-        from io import BytesIO
+def thumbnail_data_uri(path: str, size: int = 96) -> str | None:
+    """Return a small JPEG of the image at ``path`` as a data URI (cached per file), or None when the file
+    is missing or not a picture (e.g. ``images/`` was not copied with the database): the table shows a gap."""
+    from io import BytesIO
 
-        buffer = BytesIO()
-        picture.save(buffer, format="JPEG", quality=75)
+    try:
+        with Image.open(path) as picture:
+            picture = picture.convert("RGB")
+            picture.thumbnail((size, size))
+            buffer = BytesIO()
+            picture.save(buffer, format="JPEG", quality=75)
+    except (OSError, ValueError, Image.DecompressionBombError):  # UnidentifiedImageError is an OSError
+        return None
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def show_picture(place: Any, path: Path | str) -> None:
+    """Draw the picture file at ``path`` in ``place`` (``st`` or a column), or say it is missing: a database
+    copied without its ``images/`` folder must not stop the page."""
+    if Path(path).is_file():
+        place.image(str(path), width="stretch")
+    else:
+        place.caption(":material/hide_image: picture file missing — fetch it again on Images & labels")
 
 
 def image_grid(files: dict[str, str], items: list[str], captions: list[str], link_label: str) -> None:
@@ -94,6 +108,6 @@ def image_grid(files: dict[str, str], items: list[str], captions: list[str], lin
     for position, (item, caption) in enumerate(zip(items, captions, strict=True)):
         with columns[position % 6]:
             if item in files:
-                st.image(files[item], width="stretch")
+                show_picture(st, files[item])
             st.caption(caption)
             st.page_link(PAGES["code"], label=link_label, icon=":material/rule:", query_params={"image": item})

@@ -21,7 +21,7 @@ from kayfabe_core.gallery import (
 from kayfabe_core.image_detail import draw_boxes, read_image_detail
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import workspace_version
+from kayfabe_ui.common import show_picture, workspace_version
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -95,7 +95,7 @@ def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: 
     for start in range(0, len(page), COLUMNS):
         for column, row in zip(st.columns(COLUMNS), page.iloc[start:start + COLUMNS].itertuples(), strict=False):
             with column:
-                st.image(str(workspace.image_path(row.sha256, row.ext)), width="stretch")
+                show_picture(st, workspace.image_path(row.sha256, row.ext))
                 st.caption(", ".join(tops.get(row.sha256, [])) or "no label at this confidence")
                 if st.button("Details", key=f"detail_{row.sha256[:16]}", icon=":material/zoom_in:"):
                     state.set_text(state.SELECTED_IMAGE, row.sha256)
@@ -106,11 +106,15 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
     """The dialog: the image with its boxes, every label with confidence, and its posts."""
     detail = read_image_detail(workspace, sha256)
     left, right = st.columns([3, 2])
-    picture = workspace.image_path(detail.sha256, detail.ext).read_bytes()
-    boxes = sorted(detail.boxes, key=lambda box: -box.confidence)[:MAX_BOXES]
-    left.image(draw_boxes(picture, tuple(boxes), threshold), width="stretch")
-    left.caption(f"Boxes: the {MAX_BOXES} most confident objects (amber) and recognised faces (blue) "
-                 f"at {threshold:.0f} % or more.")
+    path = workspace.image_path(detail.sha256, detail.ext)
+    if path.is_file():
+        boxes = sorted(detail.boxes, key=lambda box: -box.confidence)[:MAX_BOXES]
+        left.image(draw_boxes(path.read_bytes(), tuple(boxes), threshold), width="stretch")
+        left.caption(f"Boxes: the {MAX_BOXES} most confident objects (amber) and recognised faces (blue) "
+                     f"at {threshold:.0f} % or more.")
+    else:
+        left.warning(f"The picture is not in the workspace's images folder ({path.name} is missing). Its labels "
+                     "and posts are still here; fetch the pictures again on this page to see it.")
     shown = detail.labels[detail.labels["confidence"] >= threshold].drop(columns=["model_version"])
     right.dataframe(
         shown.assign(source=shown["source"].map(SOURCE_NAMES)), hide_index=True, height=380,
