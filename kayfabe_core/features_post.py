@@ -15,11 +15,16 @@ import pandas as pd
 import scipy.sparse as sp
 
 from kayfabe_core.feature_table import build_matrix
+from kayfabe_core.sql_columns import read_columns
 from kayfabe_core.workspace import Workspace, connect
 
 IMAGES_SQL = "SELECT sha256, position, post_url FROM images WHERE fetch_status = 'ok' AND +sha256 IS NOT NULL"
 POSTS_SQL = ("SELECT post_url, owner, media_type, n_images, pub_date, like_count, comment_count, view_count, "
              "description FROM posts")
+IMAGE_COLUMNS = ["sha256", "position", "post_url"]
+POST_COLUMNS = ["post_url", "owner", "media_type", "n_images", "pub_date", "like_count", "comment_count",
+                "view_count", "description"]
+POST_NUMBERS = ["n_images", "like_count", "comment_count", "view_count"]
 WORD = re.compile(r"[a-z][a-z']{2,}")
 HASHTAG = re.compile(r"#(\w+)")
 STOP_WORDS = frozenset(
@@ -38,9 +43,9 @@ def read_image_posts(workspace: Workspace, captions: bool = True) -> pd.DataFram
     """
     posts_sql = POSTS_SQL if captions else POSTS_SQL.replace("description FROM", "NULL AS description FROM")
     with connect(workspace) as conn:  # two scans joined here: SQLite's join walked both by text keys, 5x slower
-        images = pd.read_sql_query(IMAGES_SQL, conn)
-        posts = pd.read_sql_query(posts_sql, conn)
-    frame = images.merge(posts, on="post_url")[["sha256", "position", "post_url", *posts.columns[1:]]]
+        images = read_columns(conn, IMAGES_SQL, IMAGE_COLUMNS, numbers=["position"])
+        posts = read_columns(conn, posts_sql, POST_COLUMNS, numbers=POST_NUMBERS)
+    frame = images.merge(posts, on="post_url")[["sha256", "position", "post_url", *POST_COLUMNS[1:]]]
     repeated = frame["sha256"].duplicated(keep=False)
     if repeated.any():  # the earliest post wins (NULL dates first, as SQLite orders them)
         first = frame[repeated].sort_values(["sha256", "pub_date", "post_url", "position"], na_position="first",

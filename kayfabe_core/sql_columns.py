@@ -1,0 +1,50 @@
+"""Read many rows of a query as columns: SQLite joins each column into one text that Arrow splits.
+
+``pd.read_sql_query`` builds a Python tuple per row and a Python string per
+cell, which took most of the time of reading 150,000 codes or images (0.3 s
+against 0.1 s here). A column's text may hold up to SQLite's limit (1 GB).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SEPARATOR = "\x1f"  # ASCII unit separator: between the values of one column
+NULL = "\x1e"  # ASCII record separator: stands for NULL inside the joined text
+
+
+def read_columns(conn: sqlite3.Connection, select: str, names: Sequence[str], numbers: Collection[str] = (),
+                 params: Sequence[object] = ()) -> pd.DataFrame:
+    """Return the rows of ``select`` (an SQL query whose columns are ``names``) in the query's order: the
+    ``numbers`` columns as floats (NULL or not a number: NaN), the others as text (NULL: missing).
+
+    Falls back to ``pd.read_sql_query`` when a value holds one of the two separator characters.
+    """
+    joined = ", ".join(f"group_concat(ifnull({name}, char(30)), char(31))" for name in names)
+    texts = conn.execute(f"SELECT {joined} FROM ({select})", params).fetchone()
+    columns = [pc.split_pattern(pa.array([text], pa.large_string()), SEPARATOR).flatten() for text in texts]
+    if len({len(column) for column in columns}) > 1 or not all(map(_marks_only_nulls, columns)):
+        frame = pd.read_sql_query(select, conn, params=list(params), dtype="str")
+        return frame.assign(**{name: pd.to_numeric(frame[name], errors="coerce") for name in numbers})
+    values = [pc.if_else(pc.equal(column, NULL), None, column) for column in columns]
+    return pd.DataFrame({name: _number(value) if name in numbers else pd.array(value, dtype="str")
+                         for name, value in zip(names, values, strict=True)})
+
+
+def _number(texts: pa.Array) -> object:
+    """Return the texts as float64 values: cast by Arrow, or by pandas where a text is not a number."""
+    try:
+        return pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        return pd.to_numeric(pd.Series(texts.to_pylist(), dtype="str"), errors="coerce").to_numpy(float)
+
+
+def _marks_only_nulls(column: pa.Array) -> bool:
+    """Whether every value holding the NULL mark is exactly the mark (a NULL, not a text containing it)."""
+    holding = pc.match_substring(column, NULL)
+    return bool(pc.all(pc.or_(pc.invert(holding), pc.equal(column, NULL))).as_py())
