@@ -33,6 +33,7 @@ label rows.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
 import time
 from collections import deque
@@ -52,7 +53,7 @@ from kayfabe_core.arrays import unique_sorted
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.label_store import LabelName, LabelNumbers
 from kayfabe_core.labels import model_version_of
-from kayfabe_core.labels_import_read import Matcher, iter_folder, iter_jsonl, label_tuples, to_record
+from kayfabe_core.labels_import_read import LabelRows, Matcher, iter_folder, iter_jsonl, to_record
 from kayfabe_core.workspace import Workspace, bump_versions, open_connection
 
 BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call)
@@ -140,19 +141,10 @@ class LabelBlock:
     confidences: np.ndarray
 
     @classmethod
-    def build(cls, rows_by_response: list[list[tuple[Any, ...]]]) -> LabelBlock:
-        """Return the block of each response's rows in the long-table shape (see ``label_tuples``)."""
-        place_of: dict[LabelName, int] = {}
-        owners: list[int] = []
-        places: list[int] = []
-        confidences: list[float] = []
-        for owner, rows in enumerate(rows_by_response):
-            for _, source, key, name, confidence, parents, categories, version in rows:
-                places.append(place_of.setdefault((source, key, version, name, parents, categories), len(place_of)))
-                confidences.append(confidence)
-            owners += [owner] * len(rows)
-        return cls(np.array(owners, dtype=np.int32), list(place_of), np.array(places, dtype=np.int32),
-                   np.array(confidences, dtype=np.float64))
+    def of(cls, rows: LabelRows) -> LabelBlock:
+        """Return the block of a chunk's flattened label rows."""
+        return cls(np.array(rows.owners, dtype=np.int32), list(rows.names), np.array(rows.places, dtype=np.int32),
+                   np.array(rows.confidences, dtype=np.float64))
 
     def kept(self, keep: np.ndarray) -> LabelBlock:
         """Return the rows of the responses ``keep`` (a boolean per response) is true for."""
@@ -329,7 +321,11 @@ def _parse_lines(lines: list[bytes], first_number: int, now: str) -> Parsed:
             except ValueError as exc:
                 yield "line", number, ValueError(f"is not JSON ({exc})")
 
-    return _outcomes(items(), _worker["matcher"], now)
+    gc.disable()  # the chunk's objects hold no cycles: reference counting frees them, collections only cost
+    try:
+        return _outcomes(items(), _worker["matcher"], now)
+    finally:
+        gc.enable()
 
 
 def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str, first_n: int = 0) -> Parsed:
@@ -340,7 +336,7 @@ def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
     """
     outcomes: list[Outcome] = []
     responses: list[tuple[object, ...]] = []
-    labels: list[list[tuple[Any, ...]]] = []
+    labels = LabelRows()
     for place, (label, number, item) in enumerate(items, start=first_n):
         n = number or place
         record = to_record(item, now)
@@ -354,16 +350,15 @@ def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
         version = model_version_of(record.operation, record.response)
         key = (sha256, record.operation, version)
         try:
-            rows = label_tuples(sha256, record.operation, record.response)
+            labels.add(len(responses), sha256, record.operation, version, record.response)
         except (KeyError, TypeError, ValueError, AttributeError):
             outcomes.append((SHAPE, key, label, number,
                              f'"response" is not shaped like a {record.operation} response'))
             continue
-        labels.append(rows)
         responses.append((n, sha256, record.operation, version, record.region, record.called_at,
                           record.request_id, record.request, orjson.dumps(record.response).decode(), ORIGIN))
         outcomes.append((OK, key, n))
-    return outcomes, responses, LabelBlock.build(labels)
+    return outcomes, responses, LabelBlock.of(labels)
 
 
 def _raw_chunks(path: Path) -> Iterator[tuple[list[bytes], int]]:

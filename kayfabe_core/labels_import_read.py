@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from kayfabe_core.label_store import LabelName
 from kayfabe_core.labels import OPERATIONS, model_version_of
 from kayfabe_core.workspace import Workspace, connect
 
@@ -224,12 +225,8 @@ def label_tuples(sha256: str, operation: str, response: dict[str, Any]) -> list[
     if operation == "DetectLabels":
         for item in response.get("Labels", []):
             key = item["Name"]
-            parents = item.get("Parents", [])
-            categories = item.get("Categories", [])
-            row = (sha256, "label", key, key, float(item["Confidence"]),
-                   "[]" if parents == [] else names_json(tuple(p["Name"] for p in parents)),
-                   "[]" if categories == [] else names_json(tuple(c["Name"] for c in categories)),
-                   version)
+            row = (sha256, "label", key, key, float(item["Confidence"]), _names_of(item.get("Parents", [])),
+                   _names_of(item.get("Categories", [])), version)
             if key not in rows or rows[key][4] < row[4]:
                 rows[key] = row
         return list(rows.values())
@@ -238,3 +235,63 @@ def label_tuples(sha256: str, operation: str, response: dict[str, Any]) -> list[
         if key not in rows or rows[key][4] < value:
             rows[key] = (sha256, source, key, name, value, parents, categories, version)
     return list(rows.values())
+
+
+def _names_of(items: Any) -> str:
+    """Return the JSON list of the ``Name`` of each of ``items`` (a label's parents or categories)."""
+    return "[]" if items == [] else names_json(tuple(item["Name"] for item in items))
+
+
+class LabelRows:
+    """A chunk's label rows, as :func:`label_tuples` gives them, kept as three lists.
+
+    Row i belongs to the response ``owners[i]``, names the label at place
+    ``places[i]`` of ``names`` (numbered in the order first seen) and has the
+    confidence ``confidences[i]``. A DetectLabels label whose name, parents and
+    categories were seen before in the chunk is placed by one lookup on its name.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[LabelName, int] = {}
+        self.owners: list[int] = []
+        self.places: list[int] = []
+        self.confidences: list[float] = []
+        self._seen: dict[str, dict[Any, tuple[Any, Any, int]]] = {}  # version: Name: (Parents, Categories, place)
+
+    def add(self, owner: int, sha256: str, operation: str, version: str, response: dict[str, Any]) -> None:
+        """Add the rows of one response (of model ``version``), or raise as :func:`label_tuples` does,
+        adding nothing."""
+        labels = response.get("Labels", []) if operation == "DetectLabels" else None
+        if labels is not None and len(set(keys := [item["Name"] for item in labels])) == len(keys):
+            count = self._add_labels(version, labels)
+        else:  # another operation, or a label repeated in the response
+            rows = label_tuples(sha256, operation, response)
+            names = self.names
+            self.places += [names.setdefault((source, key, row_version, name, parents, categories), len(names))
+                            for _, source, key, name, _, parents, categories, row_version in rows]
+            self.confidences += [row[4] for row in rows]
+            count = len(rows)
+        self.owners += [owner] * count
+
+    def _add_labels(self, version: str, labels: list[dict[str, Any]]) -> int:
+        """Add DetectLabels labels of distinct names; return how many."""
+        names, seen = self.names, self._seen.setdefault(version, {})
+        before = len(names)
+        try:
+            confidences = [float(item["Confidence"]) for item in labels]
+            places = []
+            for item in labels:
+                key, parents, categories = item["Name"], item.get("Parents", []), item.get("Categories", [])
+                known = seen.get(key)
+                if known is None or known[0] != parents or known[1] != categories:
+                    name = ("label", key, version, key, _names_of(parents), _names_of(categories))
+                    known = seen[key] = (parents, categories, names.setdefault(name, len(names)))
+                places.append(known[2])
+        except BaseException:  # as if the response was never added
+            while len(names) > before:
+                names.popitem()
+            seen.clear()
+            raise
+        self.places += places
+        self.confidences += confidences
+        return len(places)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ from PIL import Image
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.images import mark_fetched, save_image_bytes
 from kayfabe_core.ingest import ingest_files
-from kayfabe_core.labels import flatten_response
-from kayfabe_core.labels_import import import_labels, label_tuples
+from kayfabe_core.label_store import LabelName
+from kayfabe_core.labels import flatten_response, model_version_of
+from kayfabe_core.labels_import import import_labels
+from kayfabe_core.labels_import_read import LabelRows, label_tuples
 from kayfabe_core.workspace import Workspace, connect, transaction
 from tests.conftest import make_csv, post_row
 
@@ -93,8 +96,8 @@ def test_matches_by_sha256_signed_url_and_post_link(workspace: Workspace, hashes
 
 
 def test_label_rows_match_flatten_response(workspace: Workspace, hashes: dict[str, str], tmp_path: Path) -> None:
-    responses = [("DetectLabels", LABELS), ("DetectModerationLabels", MODERATION),
-                 ("RecognizeCelebrities", CELEBRITIES)]
+    responses: list[tuple[str, dict[str, Any]]] = [
+        ("DetectLabels", LABELS), ("DetectModerationLabels", MODERATION), ("RecognizeCelebrities", CELEBRITIES)]
     source = _write(tmp_path / "saved.jsonl", [_line(op, resp, sha256=hashes["A"]) for op, resp in responses])
     import_labels(workspace, source)
     expected = [tuple(row.__dict__.values()) for op, resp in responses
@@ -102,6 +105,61 @@ def test_label_rows_match_flatten_response(workspace: Workspace, hashes: dict[st
     assert _label_rows(workspace) == sorted(expected, key=lambda row: (row[0], row[1], row[2]))
     for op, resp in responses:
         assert label_tuples("x", op, resp) == [tuple(r.__dict__.values()) for r in flatten_response("x", op, resp)]
+
+
+def _random_responses(seed: int, n: int) -> list[tuple[str, dict[str, Any]]]:
+    """Responses of all three operations whose labels share names across responses with other parents,
+    categories or model versions, repeat a name, or break a response after some labels."""
+    rng = random.Random(seed)
+    parents = [[], [{"Name": "Sport"}], [{"Name": "Sport"}, {"Name": "Person"}]]
+    categories = [[], [{"Name": "Sports"}]]
+    broken = {"Labels": [{"Name": "L0", "Confidence": 60.0}, {"Name": "L1", "Confidence": 70.0, "Parents": [{}]}],
+              "LabelModelVersion": "3.0"}
+    others: list[tuple[str, dict[str, Any]]] = [("DetectModerationLabels", MODERATION),
+                                                ("RecognizeCelebrities", CELEBRITIES)]
+    responses: list[tuple[str, dict[str, Any]]] = [("DetectLabels", broken)]  # L0 first seen, then not kept
+    for _ in range(n):
+        if rng.random() < 0.15:
+            responses.append(rng.choice(others))
+            continue
+        names = rng.sample([f"L{k}" for k in range(12)], rng.randint(0, 6))
+        names += [rng.choice(names)] if names and rng.random() < 0.1 else []  # a repeated name
+        items: list[dict[str, Any]] = [
+            {"Name": name, "Confidence": rng.uniform(50, 100), "Parents": rng.choice(parents),
+             **({"Categories": rng.choice(categories)} if rng.random() < 0.5 else {})} for name in names]
+        if items and rng.random() < 0.05:
+            rng.choice(items)["Parents" if rng.random() < 0.5 else "Confidence"] = [{"Nom": "?"}]  # not shaped
+        responses.append(("DetectLabels", {"Labels": items, "LabelModelVersion": rng.choice(["3.0", "2.0"])}))
+    return responses
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_label_rows_give_the_rows_and_name_order_of_label_tuples(seed: int) -> None:
+    """LabelRows (a label seen before in the chunk placed by its name) gives the rows and the order of
+    names of placing each row of label_tuples; a response that cannot be read adds nothing."""
+    rows = LabelRows()
+    names: dict[LabelName, int] = {}
+    owners: list[int] = []
+    places: list[int] = []
+    confidences: list[float] = []
+    owner = broken = 0
+    for op, response in _random_responses(seed, 400):
+        try:
+            expected = label_tuples("x", op, response)
+        except (KeyError, TypeError):
+            with pytest.raises((KeyError, TypeError)):
+                rows.add(owner, "x", op, model_version_of(op, response), response)
+            broken += 1
+            continue
+        rows.add(owner, "x", op, model_version_of(op, response), response)
+        for _, source, key, name, confidence, parents, categories, version in expected:
+            places.append(names.setdefault((source, key, version, name, parents, categories), len(names)))
+            confidences.append(confidence)
+            owners.append(owner)
+        owner += 1
+    assert (rows.owners, rows.places, rows.confidences) == (owners, places, confidences)
+    assert list(rows.names) == list(names)
+    assert broken > 3 and len({name[:3] for name in names}) < len(names)  # labels seen with other parents
 
 
 def test_unmatched_and_not_fetched_lines_are_reported(workspace: Workspace, hashes: dict[str, str],
@@ -307,7 +365,7 @@ def test_parallel_and_in_process_imports_store_the_same_rows(tmp_path: Path,
     from kayfabe_core.workspace import open_workspace
 
     monkeypatch.setattr(labels_import, "BATCH_LINES", 97)
-    results = []
+    results: list[tuple[Any, dict[str, Any]]] = []
     for parallel in (False, True):
         workspace = open_workspace(tmp_path / f"ws{parallel}")
         lines = _many_lines(_many_images(workspace, 400))
