@@ -21,7 +21,8 @@ METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc")
 METRIC_TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F1",
                  "roc_auc": "ROC AUC"}
 N_BOOT = 1000
-CHUNK = 100
+CHUNK = 100  # resamples drawn at a time ...
+CHUNK_CELLS = 2_000_000  # ... or fewer, so that a chunk's draws stay about this many (memory: a few 10 MB each)
 
 
 @dataclass(frozen=True)
@@ -82,24 +83,26 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
     positive_at = sp.csr_matrix((observed.astype(np.float32), (group_index, position)), shape=shape)
     negative_at = sp.csr_matrix(((~observed).astype(np.float32), (group_index, position)), shape=shape)
 
+    chunk = max(1, min(CHUNK, CHUNK_CELLS // max(n_groups, 1)))
+
     def resample(start: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        size = min(CHUNK, n_boot - start)
+        size = min(chunk, n_boot - start)
         # how often each group is drawn in each resample: n_groups draws with replacement (a multinomial)
         dtype = np.int32 if size * n_groups < 2**31 else np.int64  # int32: half the memory to walk
         draws = rng.integers(0, n_groups, size=(size, n_groups), dtype=dtype)
-        draws += (n_groups * np.arange(size, dtype=dtype))[:, None]  # one bincount for the whole chunk
+        draws += (n_groups * np.arange(size)).astype(draws.dtype)[:, None]  # one bincount for the whole chunk
         counts = np.bincount(draws.ravel(), minlength=size * n_groups).reshape(size, n_groups).astype(np.float32)
         tp, fp, fn, tn = (counts @ cells).astype(float).T
         by_score = np.ascontiguousarray(counts.T)  # groups x resamples, so the histograms come out scores x resamples
         auc = _auc_from_histograms((positive_at.T @ by_score).T, (negative_at.T @ by_score).T)
         return _metrics_from_counts(tp, fp, fn, tn, auc)
 
-    starts = range(0, n_boot, CHUNK)
+    starts = range(0, n_boot, chunk)
     # each chunk its own random stream (the same whatever the number of threads); numpy and scipy leave the
     # interpreter lock while they count, so the chunks share the cores
     with ThreadPoolExecutor(max_workers=max(1, min(len(starts), os.cpu_count() or 1))) as pool:
         chunks = list(pool.map(resample, starts, np.random.default_rng(seed).spawn(len(starts))))
-    samples = {name: [chunk[name] for chunk in chunks] for name in METRIC_NAMES}
+    samples = {name: [drawn[name] for drawn in chunks] for name in METRIC_NAMES}
     intervals = {}
     for name in METRIC_NAMES:
         values = np.concatenate(samples[name])

@@ -16,6 +16,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from kayfabe_core import evaluate
 from kayfabe_core.evaluate import (
     METRIC_NAMES,
     _weighted_auc,
@@ -208,3 +209,16 @@ def test_long_curves_are_thinned_for_drawing_keeping_their_ends() -> None:
     assert len(thinned(points.head(50), 2_000)) == 50  # short curves are left whole
     assert len(roc_figure(points, 0.8, 0.5).data[0].x) <= 2_000
     assert len(precision_recall_figure(precision_recall_points(observed, scores), 0.4, 0.5).data[0].x) <= 2_000
+
+
+def test_smaller_chunks_for_many_groups_give_the_same_intervals_up_to_chance(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    observed, scores = random_data(2000, 11)
+    usual = bootstrap_intervals(observed.astype(bool), scores, 0.5, None, n_boot=1000)
+    monkeypatch.setattr(evaluate, "CHUNK_CELLS", 2000 * 7)  # seven resamples a chunk, 143 chunks
+    small = bootstrap_intervals(observed.astype(bool), scores, 0.5, None, n_boot=1000)
+    assert small != usual  # other random streams ...
+    for name in METRIC_NAMES:  # ... the same intervals within a fraction of their width
+        width = usual[name][1] - usual[name][0]
+        assert abs(small[name][0] - usual[name][0]) < 0.15 * width, name
+        assert abs(small[name][1] - usual[name][1]) < 0.15 * width, name
