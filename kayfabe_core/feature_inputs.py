@@ -38,8 +38,8 @@ LabelName = tuple[int, str, str, str, str]  # label number, source, key, name, p
 class LabelInputs:
     """Every label row at or above the lowest of some cuts, as numbers.
 
-    ``triples`` holds one row per label row: content number, label number and
-    how many of the other cuts its confidence reaches; ``numbers`` and
+    ``triples`` (int32) holds one row per label row: content number, label
+    number and how many of the other cuts its confidence reaches; ``numbers`` and
     ``hashes`` name each content number's image; ``names`` describes each label.
     """
 
@@ -63,7 +63,8 @@ def read_label_inputs(workspace: Workspace, cuts: Sequence[float]) -> LabelInput
         names = [tuple(row) for row in conn.execute("SELECT label_no, source, key, name, parents FROM label_names")]
         numbers, hashes = read_content_hashes(conn)
         has_rows = bool(cuts and names and len(numbers))
-        triples = read_label_numbers(conn, cuts) if has_rows else np.zeros((0, 3), dtype=np.int64)
+        # int32: half the memory (22.7 million label rows of a million posts: 272 MB instead of 545 MB)
+        triples = read_label_numbers(conn, cuts).astype(np.int32) if has_rows else np.zeros((0, 3), np.int32)
     return LabelInputs(names=names, numbers=numbers, hashes=hashes, triples=triples)  # type: ignore[arg-type]
 
 
@@ -112,7 +113,7 @@ def _write_labels(folder: Path, labels: LabelInputs) -> None:
     (folder / "names.json").write_text(json.dumps(labels.names))
     (folder / "hashes.txt").write_text("\n".join(labels.hashes))
     np.save(folder / "numbers.npy", labels.numbers.astype(np.int64), allow_pickle=False)
-    np.save(folder / "triples.npy", labels.triples.astype(np.int32), allow_pickle=False)  # half the bytes
+    np.save(folder / "triples.npy", labels.triples, allow_pickle=False)
 
 
 def _read_labels(folder: Path) -> LabelInputs:
@@ -120,4 +121,4 @@ def _read_labels(folder: Path) -> LabelInputs:
     return LabelInputs(names=[tuple(name) for name in json.loads((folder / "names.json").read_text())],
                        numbers=np.load(folder / "numbers.npy", allow_pickle=False),
                        hashes=hashes.split("\n") if hashes else [],
-                       triples=np.load(folder / "triples.npy", allow_pickle=False).astype(np.int64))
+                       triples=np.load(folder / "triples.npy", allow_pickle=False))

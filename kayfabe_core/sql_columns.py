@@ -26,14 +26,29 @@ def read_columns(conn: sqlite3.Connection, select: str, names: Sequence[str], nu
     Falls back to ``pd.read_sql_query`` when a value holds one of the two separator characters.
     """
     joined = ", ".join(f"group_concat(ifnull({name}, char(30)), char(31))" for name in names)
-    texts = conn.execute(f"SELECT {joined} FROM ({select})", params).fetchone()
-    columns = [pc.split_pattern(pa.array([text], pa.large_string()), SEPARATOR).flatten() for text in texts]
-    if len({len(column) for column in columns}) > 1 or not all(map(_marks_only_nulls, columns)):
-        frame = pd.read_sql_query(select, conn, params=list(params), dtype="str")
-        return frame.assign(**{name: pd.to_numeric(frame[name], errors="coerce") for name in numbers})
-    values = [pc.if_else(pc.equal(column, NULL), None, column) for column in columns]
-    return pd.DataFrame({name: _number(value) if name in numbers else pd.array(value, dtype="str")
-                         for name, value in zip(names, values, strict=True)})
+    texts = list(conn.execute(f"SELECT {joined} FROM ({select})", params).fetchone())
+    columns: dict[str, object] = {}
+    rows = -1  # values per column, once one is read
+    for place, name in enumerate(names):  # one column at a time, each text let go once split: a third the peak
+        column = _split(texts[place])
+        texts[place] = None
+        if column is None or rows not in (-1, len(column)):
+            frame = pd.read_sql_query(select, conn, params=list(params), dtype="str")
+            return frame.assign(**{name: pd.to_numeric(frame[name], errors="coerce") for name in numbers})
+        rows = len(column)
+        columns[name] = _number(column) if name in numbers else pd.array(column, dtype="str")
+    return pd.DataFrame(columns)
+
+
+def _split(text: str | None) -> pa.Array | None:
+    """Return the values of a joined text (NULL marks as missing), or None when a value holds a separator."""
+    column = pc.split_pattern(pa.array([text], pa.large_string()), SEPARATOR).flatten()
+    holding = pc.match_substring(column, NULL)
+    if not pc.any(holding).as_py():
+        return column
+    if not pc.all(pc.or_(pc.invert(holding), pc.equal(column, NULL))).as_py():
+        return None  # a text holds the mark itself
+    return pc.if_else(holding, None, column)
 
 
 def _number(texts: pa.Array) -> object:
@@ -42,9 +57,3 @@ def _number(texts: pa.Array) -> object:
         return pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:
         return pd.to_numeric(pd.Series(texts.to_pylist(), dtype="str"), errors="coerce").to_numpy(float)
-
-
-def _marks_only_nulls(column: pa.Array) -> bool:
-    """Whether every value holding the NULL mark is exactly the mark (a NULL, not a text containing it)."""
-    holding = pc.match_substring(column, NULL)
-    return bool(pc.all(pc.or_(pc.invert(holding), pc.equal(column, NULL))).as_py())
