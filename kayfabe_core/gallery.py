@@ -94,13 +94,17 @@ def read_image_page(
 
     Ordered by post date (newest first); an image shared by several posts appears once.
     """
-    sql, params = _filter_sql(choices, min_confidence)
-    query = (
-        f"WITH chosen AS ({sql}) SELECT i.sha256, MIN(i.ext) AS ext, MIN(p.post_url) AS post_url, "
-        "MIN(p.description) AS description, MAX(p.pub_date) AS pub_date FROM chosen c "
-        "JOIN images i ON i.sha256 = c.sha256 JOIN posts p ON p.post_url = i.post_url "
-        "GROUP BY i.sha256 ORDER BY pub_date DESC, i.sha256 LIMIT ? OFFSET ?"
-    )
+    columns = ("i.sha256, MIN(i.ext) AS ext, MIN(p.post_url) AS post_url, MIN(p.description) AS description, "
+               "MAX(p.pub_date) AS pub_date")
+    tail = "GROUP BY i.sha256 ORDER BY pub_date DESC, i.sha256 LIMIT ? OFFSET ?"
+    if choices:
+        sql, params = _filter_sql(choices, min_confidence)
+        query = (f"WITH chosen AS ({sql}) SELECT {columns} FROM chosen c JOIN images i ON i.sha256 = c.sha256 "
+                 f"JOIN posts p ON p.post_url = i.post_url {tail}")
+    else:  # every fetched image: one scan, not the images joined to themselves (3.4 s -> 1.5 s at 150,000)
+        params = []
+        query = (f"SELECT {columns} FROM images i JOIN posts p ON p.post_url = i.post_url "
+                 f"WHERE i.fetch_status = 'ok' AND i.sha256 IS NOT NULL {tail}")
     with connect(workspace) as conn:
         return pd.read_sql_query(query, conn, params=[*params, limit, offset])
 
