@@ -99,7 +99,7 @@ def show_picture(place: Any, path: Path | str) -> None:
     if Path(path).is_file():
         place.image(str(path), width="stretch")
     else:
-        place.caption(":material/hide_image: picture file missing — fetch it again on Images & labels")
+        place.caption(f":material/hide_image: picture file missing from images/ ({Path(path).name[:12]}…)")
 
 
 def image_grid(files: dict[str, str], items: list[str], captions: list[str], link_label: str) -> None:

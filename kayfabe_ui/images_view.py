@@ -92,6 +92,11 @@ def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: 
     right.caption(f"{total:,} images match · {PAGE_SIZE} per page · newest post first")
     page = matches.iloc[(int(number) - 1) * PAGE_SIZE:int(number) * PAGE_SIZE]
     tops = read_top_labels(workspace, list(page["sha256"]), threshold, 3)
+    missing = sum(not workspace.image_path(row.sha256, row.ext).is_file() for row in page.itertuples())
+    if missing:
+        st.info(f"{missing} of the {len(page)} pictures of this page are not in the workspace's images/ folder "
+                "(was the database copied without it?). Their labels and codes are fine; copy the images/ folder "
+                "back to see them.", icon=":material/hide_image:")
     for start in range(0, len(page), COLUMNS):
         for column, row in zip(st.columns(COLUMNS), page.iloc[start:start + COLUMNS].itertuples(), strict=False):
             with column:
@@ -114,7 +119,7 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
                      f"at {threshold:.0f} % or more.")
     else:
         left.warning(f"The picture is not in the workspace's images folder ({path.name} is missing). Its labels "
-                     "and posts are still here; fetch the pictures again on this page to see it.")
+                     "and posts are still here; copy the images/ folder along with kayfabe.sqlite to see it.")
     shown = detail.labels[detail.labels["confidence"] >= threshold].drop(columns=["model_version"])
     right.dataframe(
         shown.assign(source=shown["source"].map(SOURCE_NAMES)), hide_index=True, height=380,

@@ -16,7 +16,7 @@ from kayfabe_core.workspace import open_workspace
 from tests.conftest import copy_workspace
 from tests.ui.conftest import texts
 
-MISSING = "picture file missing"
+MISSING = "picture file missing from images/"
 
 
 @pytest.fixture(scope="module")
