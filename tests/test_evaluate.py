@@ -196,7 +196,7 @@ def test_calibration_points(n: int, bins: int, rows: int) -> None:
 
 
 def test_long_curves_are_thinned_for_drawing_keeping_their_ends() -> None:
-    from kayfabe_core.charts_model import precision_recall_figure, roc_figure, thinned
+    from kayfabe_core.charts_model import MAX_CURVE_POINTS, precision_recall_figure, roc_figure, thinned
 
     rng = np.random.default_rng(3)
     observed = rng.random(20_000) < 0.4
@@ -207,8 +207,9 @@ def test_long_curves_are_thinned_for_drawing_keeping_their_ends() -> None:
     assert len(short) <= 2_000 and short.index.is_monotonic_increasing
     pd.testing.assert_frame_equal(short.iloc[[0, -1]], points.iloc[[0, -1]])
     assert len(thinned(points.head(50), 2_000)) == 50  # short curves are left whole
-    assert len(roc_figure(points, 0.8, 0.5).data[0].x) <= 2_000
-    assert len(precision_recall_figure(precision_recall_points(observed, scores), 0.4, 0.5).data[0].x) <= 2_000
+    assert len(roc_figure(points, 0.8, 0.5).data[0].x) <= MAX_CURVE_POINTS
+    pr_points = precision_recall_points(observed, scores)
+    assert len(precision_recall_figure(pr_points, 0.4, 0.5).data[0].x) <= MAX_CURVE_POINTS
 
 
 def test_smaller_chunks_for_many_groups_give_the_same_intervals_up_to_chance(
