@@ -20,6 +20,12 @@ def unique_sorted(values: np.ndarray) -> np.ndarray:
     return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
 
 
+def present_numbers(numbers: np.ndarray) -> np.ndarray:
+    """Return the distinct small non-negative integers of ``numbers``, ascending: counted, not sorted
+    (millions of label rows)."""
+    return np.flatnonzero(np.bincount(numbers)) if len(numbers) else numbers
+
+
 def is_in(values: pd.Series, candidates: Iterable[object]) -> np.ndarray:
     """Return, for each of ``values``, whether it is among ``candidates``, like ``values.isin(candidates)``.
 

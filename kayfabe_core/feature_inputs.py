@@ -31,7 +31,7 @@ from kayfabe_core.workspace import INPUTS_VERSION, Workspace, connect, read_data
 INPUTS_FORMAT = 1  # bump when what is kept, or how it is read, changes
 KEEP = 4  # newest entries kept, posts and labels together (a million posts: 120 MB and 280 MB)
 
-LabelName = tuple[int, str, str, str, str]  # label number, source, key, name, parents
+LabelEntry = tuple[int, str, str, str, str]  # label number, source, key, name, parents (a label_names row)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class LabelInputs:
     ``hashes`` name each content number's image; ``names`` describes each label.
     """
 
-    names: list[LabelName]
+    names: list[LabelEntry]
     numbers: np.ndarray
     hashes: list[str]
     triples: np.ndarray

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from kayfabe_core.arrays import present_numbers
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.constraints import FEATURE_KNOBS, check_settings
 from kayfabe_core.errors import StageNotReadyError
-from kayfabe_core.feature_inputs import LabelInputs, LabelName, load_inputs
+from kayfabe_core.feature_inputs import LabelEntry, LabelInputs, load_inputs
 from kayfabe_core.feature_table import FeatureTable, build_matrix, join_columns
 from kayfabe_core.features_post import caption_block, metadata_block
 from kayfabe_core.workspace import Workspace, connect
@@ -99,7 +100,7 @@ def _label_block(inputs: LabelInputs, options: FeatureOptions,
                  row_of: dict[str, int]) -> tuple[object, list[str], list[str]]:
     """Return the label features, their names, and the labels kept before parents were dropped.
 
-    Works on integer arrays read in chunks from the cursor: pandas string columns (isin, groupby, a name per
+    Works on the label rows as integer arrays (``inputs``): pandas string columns (isin, groupby, a name per
     row) and millions of live row tuples (the garbage collector walks them again and again) took most of the
     feature time on large workspaces.
     """
@@ -124,11 +125,12 @@ def _label_block(inputs: LabelInputs, options: FeatureOptions,
         images_per_label = np.bincount(label_n[keep], minlength=len(key_of))
         keep = keep[images_per_label[label_n[keep]] >= options.min_images]
     name_list = [f"{SOURCE_PREFIX[source]}: {name}" for source, name in name_of]
-    kept = sorted({name_list[number] for number in _present(name_n[keep])})
+    kept = sorted({name_list[number] for number in present_numbers(name_n[keep])})
     if not options.include_parents:
         keep = _without_parents(keep, image_n, label_n, name_n, parents, list(key_of), list(name_of))
     keys = list(key_of)
-    order = sorted(_present(label_n[keep]).tolist(), key=lambda number: keys[number][0] + "\x00" + keys[number][1])
+    order = sorted(present_numbers(label_n[keep]).tolist(),
+                   key=lambda number: keys[number][0] + "\x00" + keys[number][1])
     column_of = np.full(max(len(key_of), 1), -1, dtype=np.int64)
     column_of[order] = np.arange(len(order))
     if one_each:  # a label's one combo names it
@@ -138,11 +140,6 @@ def _label_block(inputs: LabelInputs, options: FeatureOptions,
         column_names = _last_names(keep, label_n, name_n, name_list, order)
     matrix = build_matrix(image_n[keep], column_of[label_n[keep]], np.ones(len(keep)), (len(row_of), len(order)))
     return matrix, column_names, kept
-
-
-def _present(numbers: np.ndarray) -> np.ndarray:
-    """Return the distinct small non-negative ``numbers``, ascending (counted, not sorted: millions of rows)."""
-    return np.flatnonzero(np.bincount(numbers)) if len(numbers) else numbers
 
 
 def _last_names(keep: np.ndarray, label_n: np.ndarray, name_n: np.ndarray, name_list: list[str],
@@ -182,7 +179,7 @@ def _label_numbers(inputs: LabelInputs, options: FeatureOptions,
     return image[keep], combo, parents, [f"{source}\x00{key}\x00{name}" for _, source, key, name, _ in names]
 
 
-def _label_lookups(names: list[LabelName], sources: list[str], options: FeatureOptions,
+def _label_lookups(names: list[LabelEntry], sources: list[str], options: FeatureOptions,
                    cuts: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """Return, by label number, its place in ``names`` and how many of ``cuts`` its row must pass
     (more than there are cuts for a source not chosen)."""

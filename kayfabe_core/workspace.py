@@ -120,7 +120,7 @@ def _migrate(workspace: Workspace) -> None:
             for statement in _split_sql(MIGRATIONS[number]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")
-            bump_versions(conn, (DATA_VERSION, INPUTS_VERSION))
+            bump_versions(conn)
             conn.execute("COMMIT")
     finally:
         conn.close()

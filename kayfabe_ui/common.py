@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,6 @@ def not_built_yet(what_it_will_do: str) -> None:
 def thumbnail_data_uri(path: str, size: int = 96) -> str | None:
     """Return a small JPEG of the image at ``path`` as a data URI (cached per file), or None when the file
     is missing or not a picture (e.g. ``images/`` was not copied with the database): the table shows a gap."""
-    from io import BytesIO
-
     try:
         with Image.open(path) as picture:
             picture = picture.convert("RGB")
