@@ -164,6 +164,14 @@ MIGRATIONS: list[str] = [
         FROM label_rows r JOIN contents c ON c.content_no = r.content_no
         JOIN label_names n ON n.label_no = r.label_no;
     """,
+    # version 4: nothing new to store, but a promise kept. The feature inputs kept under cache/inputs/
+    # are reused while meta's 'inputs_version' stays put, and only apps that know this version move it on
+    # every write of posts, images or labels. Apps from before it would write without moving it and
+    # leave stale inputs behind; from this version on they refuse the workspace ("made by a newer
+    # version"). The migration itself moves the counter, so inputs kept before it are read again.
+    """
+    INSERT OR IGNORE INTO meta(key, value) VALUES ('inputs_version', '0');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
