@@ -26,6 +26,23 @@ PAGES = {
 }
 
 
+def through_the_router() -> None:
+    """Make sure this page runs inside app.py's navigation (with the sidebar); call first on every page.
+
+    A page file can run on its own: when the first visit after the server starts opens a page's
+    address (say a bookmark of /images), Streamlit still follows the pages/ folder's old rules, runs
+    the file alone and lists the folder's files in the sidebar. Then this switches those rules off
+    and runs the app again from app.py, which opens the same page. Only on a session's first run:
+    a rerun later would drop what the user just clicked (the next run goes through app.py anyway).
+    """
+    from streamlit.runtime.pages_manager import PagesManager  # not a public API: see the test
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if not st.session_state:
+            st.rerun()
+
+
 def show_error(error: KayfabeError) -> None:
     """Show a core error as one red box: what was wrong, then what to do."""
     st.error(f"{error.message}\n\n**What to do:** {error.hint}" if error.hint else error.message,

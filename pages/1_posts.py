@@ -6,9 +6,10 @@ from kayfabe_core.charts import posts_per_month_figure
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.ingest import ingest_files, read_last_report
 from kayfabe_core.posts import count_posts_by_month
-from kayfabe_ui.common import current_workspace, progress_of, show_error
+from kayfabe_ui.common import current_workspace, progress_of, show_error, through_the_router
 from kayfabe_ui.posts_view import choose_account, render_posts_table, render_report
 
+through_the_router()
 st.title("Posts")
 st.caption(
     "Start here: bring in the Instagram posts you want to study, as CSV files exported by "

@@ -4,7 +4,7 @@ import streamlit as st
 
 from kayfabe_core.codes import read_codebook
 from kayfabe_ui import state
-from kayfabe_ui.common import current_workspace, progress_of, stage_guard
+from kayfabe_ui.common import current_workspace, progress_of, stage_guard, through_the_router
 from kayfabe_ui.images_view import (
     choose_filters,
     render_associations,
@@ -20,6 +20,7 @@ from kayfabe_ui.labeling_view import (
     settle_labelling,
 )
 
+through_the_router()
 st.title("Images & labels")
 st.caption("Fetch every post's pictures once, send them to Amazon Rekognition (after showing "
            "what it will cost), and browse the pictures with their labels before deciding anything.")

@@ -7,8 +7,9 @@ from kayfabe_core.errors import KayfabeError
 from kayfabe_ui import state
 from kayfabe_ui.agreement_view import render_agreement, render_codes_io
 from kayfabe_ui.coding_view import DEFAULT_BOOK, choose_order, current_image, render_codebook_editor, render_coder
-from kayfabe_ui.common import current_workspace, progress_of, show_error, stage_guard
+from kayfabe_ui.common import current_workspace, progress_of, show_error, stage_guard, through_the_router
 
+through_the_router()
 st.title("Code")
 st.caption("See each image large with its caption and the codebook, and code it with one key press; "
            "every code is saved at once.")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from kayfabe_ui.common import current_workspace, progress_of, stage_guard
+from kayfabe_ui.common import current_workspace, progress_of, stage_guard, through_the_router
 from kayfabe_ui.explain_view import (
     render_calibration,
     render_curves,
@@ -22,6 +22,7 @@ from kayfabe_ui.results_view import (
     render_summary,
 )
 
+through_the_router()
 st.title("Results")
 st.caption("Explore a trained model honestly: the confusion matrix, accuracy and friends with "
            "their uncertainty, the features that drove it, and the images it got wrong.")

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from kayfabe_ui.common import current_workspace, progress_of, stage_guard
+from kayfabe_ui.common import current_workspace, progress_of, stage_guard, through_the_router
 from kayfabe_ui.runs_view import render_comparison, render_one_run, render_parallel, render_runs_table
 
+through_the_router()
 st.title("Runs")
 st.caption("Every training run is kept: compare them side by side, repeat one over several "
            "seeds to tell an effect from noise, tune settings, and export a methods paragraph.")

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from kayfabe_ui.common import current_workspace, progress_of, stage_guard
+from kayfabe_ui.common import current_workspace, progress_of, stage_guard, through_the_router
 from kayfabe_ui.predict_view import choose_posts, choose_run, render_predictions
 
+through_the_router()
 st.title("Predict")
 st.caption("Use a trained model on posts: a new account or a new year of posts gets a score, a decision and "
            "the reasons for each image. Features are rebuilt exactly as the run built them.")

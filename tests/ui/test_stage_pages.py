@@ -49,3 +49,21 @@ def test_an_unusable_workspace_shows_a_message_not_a_traceback(tmp_path: Path, o
     at = open_app(tmp_path / "file")
     assert not at.exception
     assert "The workspace must be a folder" in at.error[0].value
+
+
+@pytest.mark.parametrize("page", ["pages/2_images.py", "pages/5_results.py"])
+def test_a_page_opened_first_by_its_address_still_gets_the_sidebar(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+    """The first visit after the server starts, straight to /images (a bookmark): Streamlit runs the page file
+    alone under the pages/ folder's old rules; the page hands over to app.py, which draws the sidebar."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui.conftest import APP
+
+    ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv([post_row("A1")]).encode())])
+    monkeypatch.setenv("KAYFABE_WORKSPACE", str(tmp_path / "ws"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(page).run()  # the session's first run, on the page's address
+    assert not at.exception
+    assert "**Posts** · 1 posts" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert at.title[0].value == {"pages/2_images.py": "Images & labels", "pages/5_results.py": "Results"}[page]
