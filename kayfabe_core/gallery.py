@@ -70,14 +70,18 @@ def _filter_sql(choices: Sequence[LabelChoice], min_confidence: float) -> tuple[
     if not choices:
         return base, []
     pairs = " OR ".join("(source = ? AND key = ?)" for _ in choices)
-    sql = ("SELECT c.sha256 FROM label_rows r JOIN contents c ON c.content_no = r.content_no "
-           "JOIN label_names n ON n.label_no = r.label_no "
-           f"WHERE r.confidence >= ? AND r.label_no IN (SELECT label_no FROM label_names WHERE {pairs}) "
-           "GROUP BY r.content_no HAVING COUNT(DISTINCT n.source || '/' || n.key) = ?")
-    params: list[object] = [min_confidence]
+    # Only packs whose text holds a chosen label number are unpacked (a scan of the texts, not of every row)
+    sql = ("SELECT c.sha256 FROM label_packs p JOIN contents c ON c.content_no = p.content_no "
+           "JOIN json_each(p.label_nos) label JOIN json_each(p.confidences) confidence ON confidence.key = label.key "
+           "JOIN chosen_labels n ON n.label_no = label.value "
+           "WHERE confidence.value >= ? AND EXISTS (SELECT 1 FROM chosen_labels WHERE "
+           "instr(',' || substr(p.label_nos, 2, length(p.label_nos) - 2) || ',', ',' || label_no || ',') > 0) "
+           "GROUP BY p.content_no HAVING COUNT(DISTINCT n.source || '/' || n.key) = ?")
+    params: list[object] = []
     for choice in choices:
         params += [choice.source, choice.key]
-    return sql, [*params, len(choices)]
+    chosen = f"chosen_labels AS (SELECT label_no, source, key FROM label_names WHERE {pairs})"
+    return f"WITH {chosen} {sql}", [*params, min_confidence, len(choices)]
 
 
 def count_images(workspace: Workspace, choices: Sequence[LabelChoice], min_confidence: float) -> int:

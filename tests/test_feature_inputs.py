@@ -97,16 +97,3 @@ def test_importing_saved_labels_reads_the_inputs_again(filled: Workspace, tmp_pa
     assert "moderation: Violence" in table.names
     assert_same_table(table, fresh_build(filled, OPTIONS))
 
-
-def test_opening_a_schema_3_workspace_reads_the_kept_inputs_again(filled: Workspace) -> None:
-    """Apps from before schema 4 wrote without moving the inputs version: inputs kept then are not trusted."""
-    import sqlite3
-
-    from kayfabe_core.workspace import open_workspace
-
-    build_features(filled, OPTIONS)
-    version = read_data_version(filled, INPUTS_VERSION)
-    with sqlite3.connect(filled.db_path) as conn:
-        conn.execute("PRAGMA user_version = 3")
-    reopened = open_workspace(filled.root)
-    assert read_data_version(reopened, INPUTS_VERSION) > version

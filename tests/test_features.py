@@ -348,15 +348,3 @@ def test_label_features_equal_the_obvious_pivot_of_the_label_view(demo_root: Pat
 def assert_frame_equal_values(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert list(got.columns) == list(expected.columns)
     assert np.array_equal(got.to_numpy(np.float64), expected.to_numpy(np.float64))
-
-
-def test_a_range_of_label_rows_too_long_for_one_text_is_read_in_halves(demo_root: Path) -> None:
-    """SQLite's length limit on one text splits the read; the rows are the same."""
-    from kayfabe_core.label_store import _read_range
-
-    with sqlite3.connect(demo_root / "kayfabe.sqlite") as conn:
-        numbers = "content_no || ',' || label_no || ',' || (confidence >= ?)"
-        whole = _read_range(conn, numbers, [60.0, 80.0], 0, 10_000)
-        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 2_000)
-        halves = _read_range(conn, numbers, [60.0, 80.0], 0, 10_000)
-    assert len(whole) > 3_000 and np.array_equal(whole, halves)

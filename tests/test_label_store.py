@@ -31,3 +31,62 @@ def test_hashes_and_rows_read_in_ranges_equal_a_plain_query(workspace: Workspace
     with connect(workspace) as conn:
         one_cut = read_label_numbers(conn, [60.0])
     assert np.array_equal(one_cut[:, :2], triples[:, :2]) and not one_cut[:, 2].any()
+
+
+def test_an_image_written_twice_reads_back_in_key_order_with_exact_confidences(workspace: Workspace) -> None:
+    """Two writes for one image (say its labels, later its moderation labels) make two packs; reading merges them
+    in (content, label) order, and a confidence comes back to the last bit."""
+    sha = "f" * 64
+    first = [(sha, "label", key, key, confidence, "[]", "[]", "3.0")
+             for key, confidence in (("A", 99.55699920654297), ("C", 0.1))]
+    with transaction(workspace) as conn:
+        assert store_label_rows(conn, first) == 2
+    with transaction(workspace) as conn:  # B is numbered after C, D after it; the stored A is not written again
+        assert store_label_rows(conn, [(sha, "moderation", "B", "B", 61.0, "[]", "[]", "7.0"),
+                                       (sha, "label", "A", "A", 10.0, "[]", "[]", "3.0"),
+                                       (sha, "label", "D", "D", 54.99999999999999, "[]", "[]", "3.0")]) == 2
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT count(*) FROM label_packs").fetchone()[0] == 2
+        numbers = dict(conn.execute("SELECT key, label_no FROM label_names").fetchall())
+        rows = read_label_numbers(conn, [0.0, 55.0])
+        stored = dict(conn.execute("SELECT key, confidence FROM labels").fetchall())
+    assert rows.tolist() == [[1, numbers["A"], 1], [1, numbers["C"], 0], [1, numbers["B"], 1], [1, numbers["D"], 0]]
+    assert stored == {"A": 99.55699920654297, "C": 0.1, "B": 61.0, "D": 54.99999999999999}
+
+
+@pytest.mark.parametrize("confidences", ["[1.0,2.0]", '["high"]'])
+def test_a_damaged_pack_is_one_clear_message(workspace: Workspace, confidences: str) -> None:
+    from kayfabe_core.errors import WorkspaceError
+
+    with transaction(workspace) as conn:
+        store_label_rows(conn, ROWS[:2])
+        conn.execute("UPDATE label_packs SET confidences = ? WHERE pack_no = 1", (confidences,))
+    with connect(workspace) as conn, pytest.raises(WorkspaceError, match="label table is damaged"):
+        read_label_numbers(conn, [0.0])
+
+
+def test_a_schema_3_workspace_moves_to_packs_and_its_inputs_version_moves(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Schema 4 (older apps refuse the workspace, so kept inputs stay honest) and 5 (packs) on a schema-3 workspace."""
+    import sqlite3
+
+    from kayfabe_core.schema import MIGRATIONS
+    from kayfabe_core.workspace import INPUTS_VERSION, _split_sql, open_workspace, read_data_version
+
+    root = tmp_path / "old"
+    root.mkdir()
+    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
+        for statement in _split_sql(";".join(MIGRATIONS[:3])):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 3")
+        conn.execute("INSERT INTO meta VALUES ('inputs_version', '5')")
+        conn.executemany("INSERT INTO contents VALUES (?, ?)", [(1, "a" * 64), (2, "b" * 64)])
+        conn.executemany("INSERT INTO label_names(label_no, source, key, name) VALUES (?, 'label', ?, ?)",
+                         [(1, "X", "X"), (2, "Y", "Y")])
+        old_rows = [(2, 2, 0.1), (1, 2, 99.55699920654297), (1, 1, 7.0)]
+        conn.executemany("INSERT INTO label_rows VALUES (?, ?, ?)", old_rows)
+    workspace = open_workspace(root)
+    assert read_data_version(workspace, INPUTS_VERSION) > 5
+    with connect(workspace) as conn:
+        assert sorted(tuple(row) for row in conn.execute("SELECT * FROM label_rows")) == sorted(old_rows)
+        assert [tuple(row) for row in conn.execute("SELECT content_no, label_nos FROM label_packs")] == [
+            (1, "[1,2]"), (2, "[2]")]
