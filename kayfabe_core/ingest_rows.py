@@ -25,7 +25,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kayfabe_core.phantombuster import TAGGED
 
@@ -44,6 +47,7 @@ Columns = dict[str, list[Any]]
 
 _SCHEME_HOST = re.compile(r"^[a-zA-Z]+://[^/]*")
 _EXPIRY = re.compile(r"[?&]oe=([0-9A-Fa-f]{1,12})(?:&|$)")
+_EXPIRY_RE2 = r"[?&]oe=(?P<hex>[0-9A-Fa-f]{1,12})(?:&|$)"  # the same in Arrow's RE2
 _LAST_SECOND = 9_223_372_036  # the last whole second pandas timestamps reach (2262-04-11)
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -97,7 +101,7 @@ def split_chunk(rows: pd.DataFrame, state: RowState) -> ChunkParts:
         "position": picked.positions,
         "image_key": [image_keys[i] for i in picked.images],
         "source_url": [image_urls[i] for i in picked.images],
-        "url_expiry": [url_expiry(image_urls[i]) for i in picked.images],
+        "url_expiry": url_expiries([image_urls[i] for i in picked.images]),
     }
     posts, bad = _post_columns(rows, picked.first_images, post_urls, first_seq, n_images=1)
     state.unreadable_dates += sum(bad)
@@ -161,6 +165,16 @@ def url_expiry(url: str) -> str | None:
     return time.strftime(_TIME_FORMAT, time.gmtime(seconds)) if seconds <= _LAST_SECOND else None
 
 
+def url_expiries(urls: list[str]) -> list[str | None]:
+    """:func:`url_expiry` of each URL, in bulk: Arrow finds the ``oe`` parameters and numpy writes the times
+    (a regular expression and a strftime per image took a tenth of a large import)."""
+    found = pc.extract_regex(pa.array(urls, pa.string()), _EXPIRY_RE2).field("hex").to_pylist()
+    seconds = np.array([int(text, 16) if text else -1 for text in found], dtype=np.int64)
+    usable = (seconds >= 0) & (seconds <= _LAST_SECOND)
+    times = np.datetime_as_string(np.where(usable, seconds, 0).astype("datetime64[s]"), unit="s").tolist()
+    return [f"{text}Z" if ok else None for text, ok in zip(times, usable.tolist(), strict=True)]
+
+
 def _post_columns(rows: pd.DataFrame, index: list[int], post_urls: list[str], first_seq: int,
                   n_images: int) -> tuple[Columns, list[bool]]:
     """Post fields from the rows at ``index``; also whether each row's date was unreadable."""
@@ -208,6 +222,12 @@ def _dates(raw: list[str]) -> list[str | None]:
 def _counts(raw: list[str]) -> list[int | None]:
     """Whole numbers ('1,204' -> 1204), None where empty, unreadable or not a whole number."""
     numbers = pd.to_numeric(pd.Series(raw, dtype=object).str.replace(",", ""), errors="coerce")
+    if numbers.dtype == np.int64:  # all whole and in range: no check per value
+        return numbers.tolist()  # type: ignore[no-any-return]
+    if numbers.dtype == np.float64:  # whole where the value has no fraction (NaN where unreadable)
+        values = numbers.to_numpy()
+        whole = np.isfinite(values) & (np.floor(values) == values) & (values >= -(2.0**63)) & (values < 2.0**63)
+        return [int(value) if ok else None for value, ok in zip(values.tolist(), whole.tolist(), strict=True)]
     return [_whole(value) for value in numbers.tolist()]
 
 

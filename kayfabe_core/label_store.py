@@ -125,7 +125,7 @@ class LabelNumbers:
     def _stored(self, contents: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Return whether each (content, label) row is stored already (contents of earlier writes only)."""
         older = unique_sorted(contents[contents < self.first_new_content]).tolist()
-        stored_contents, stored_labels, _ = _read_packs(self.conn.execute(
+        stored_contents, stored_labels, _ = _read_packs(_plain(self.conn).execute(
             "SELECT content_no, label_nos, confidences FROM label_packs "
             "WHERE content_no IN (SELECT value FROM json_each(?))", (orjson.dumps(older).decode(),)).fetchall())
         stored = set(zip(stored_contents.tolist(), stored_labels.tolist(), strict=True))
@@ -183,8 +183,8 @@ def _read_range(conn: sqlite3.Connection, cuts: list[float], start: int,
                 stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the contents, labels and passed cuts (beyond the lowest) of the rows of contents ``start`` to
     ``stop`` at or above the lowest cut, in key order."""
-    packs = conn.execute(f"{_PACKS} WHERE content_no >= ? AND content_no < ? ORDER BY content_no, pack_no",
-                         (start, stop)).fetchall()
+    packs = _plain(conn).execute(f"{_PACKS} WHERE content_no >= ? AND content_no < ? ORDER BY content_no, pack_no",
+                                 (start, stop)).fetchall()
     contents, labels, confidences = _read_packs(packs)
     if len({row[0] for row in packs}) < len(packs):  # an image written twice: its packs interleave labels
         order = np.lexsort((labels, contents))  # stable: the first written stays first
@@ -194,6 +194,13 @@ def _read_range(conn: sqlite3.Connection, cuts: list[float], start: int,
     for cut in cuts[1:]:
         passed += confidences[keep] >= cut
     return contents[keep], labels[keep], passed
+
+
+def _plain(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """Return a cursor giving plain tuples (the workspace's connections make sqlite3.Row objects: slower)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor
 
 
 def _read_packs(packs: Sequence[Sequence[object]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

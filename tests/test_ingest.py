@@ -9,6 +9,7 @@ import random
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kayfabe_core.__main__ import main
@@ -263,3 +264,28 @@ def test_counts_that_are_not_whole_numbers_are_left_empty(workspace: Workspace) 
     rows = [post_row("K1", likeCount="1.5", commentCount="1e3", viewCount="99999999999999999999")]
     ingest_files(workspace, [("k.csv", make_csv(rows).encode())])
     assert _rows(workspace, "SELECT like_count, comment_count, view_count FROM posts") == [(None, 1000, None)]
+
+
+def test_expiry_times_in_bulk_equal_one_at_a_time() -> None:
+    """Arrow's regular expression and numpy's times give what Python's re and strftime give, URL by URL."""
+    from kayfabe_core.ingest_rows import url_expiries, url_expiry
+
+    urls = ["https://x/a.jpg?oe=61DFFF00", "https://x/a.jpg?_nc=1&oe=61dfff00&x=2", "https://x/a.jpg?oe=0",
+            "https://x/a.jpg?oe=zz", "https://x/a.jpg?oe=61DFFF00x", "https://x/a.jpg?oe=FFFFFFFFFFFF",
+            "https://x/a.jpg?oe=2222222222", "https://x/a.jpg?oe=1234567890123", "", "https://x/a.jpg#oe=61DFFF00",
+            "https://x/a.jpg?a=1&oe=7FFFFFFF&", "https://x/é.jpg?oe=61DFFF00&oe=1"]
+    urls += [f"https://x/{i}.jpg?oe={random.Random(i).randrange(16 ** random.Random(-i).randrange(1, 13)):X}"
+             for i in range(300)]
+    assert url_expiries(urls) == [url_expiry(url) for url in urls]
+    assert url_expiries([]) == []
+
+
+def test_counts_in_bulk_equal_the_rule_one_at_a_time() -> None:
+    from kayfabe_core.ingest_rows import _counts, _whole
+
+    cases = [["1,204", "", "12", "x"], ["3", "4"], ["1.5", "2.0", "-0"], ["9223372036854775807", "1"],
+             ["99999999999999999999", "2"], ["1e3", "inf", "-9223372036854775808", "nan"]]
+    for raw in cases:
+        reference = [_whole(value) for value in
+                     pd.to_numeric(pd.Series(raw, dtype=object).str.replace(",", ""), errors="coerce").tolist()]
+        assert _counts(raw) == reference, raw
