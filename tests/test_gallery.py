@@ -138,3 +138,32 @@ def test_an_image_labelled_by_two_model_versions_counts_once(workspace: Workspac
     assert list(list_labels(workspace, 80.0).itertuples(index=False, name=None)) == [
         ("label", "Person", "Person", 2)]
     assert list(list_labels(workspace, 50.0)["images"]) == [2, 1]
+
+
+def test_filters_read_the_packs_like_the_label_view(workspace: Workspace) -> None:
+    """Label numbers that are prefixes of others (1 and 12), a label under two model versions, several packs of
+    one image, a label nobody has: the filter counts what the plain query of the ``labels`` view counts."""
+    from kayfabe_core.label_store import store_label_rows
+
+    keys = [f"K{i}" for i in range(14)]
+    with transaction(workspace) as conn:  # numbers 1..14 in this order: K0 is 1, K11 is 12
+        store_label_rows(conn, [("0" * 64, "label", key, key, 99.0, "[]", "[]", "3.0") for key in keys])
+    rows = [("a" * 64, "label", "K0", 90.0, "3.0"), ("b" * 64, "label", "K11", 90.0, "3.0"),
+            ("c" * 64, "label", "K0", 70.0, "2.0"), ("c" * 64, "moderation", "K11", 95.0, "7.0"),
+            ("d" * 64, "label", "K11", 85.0, "3.0")]
+    for sha, source, key, confidence, version in rows:  # one write each: several packs per image
+        with transaction(workspace) as conn:
+            store_label_rows(conn, [(sha, source, key, key, confidence, "[]", "[]", version)])
+
+    def expected(choices: list[LabelChoice], cut: float) -> int:
+        with connect(workspace) as conn:
+            found = [{sha for (sha,) in conn.execute("SELECT sha256 FROM labels WHERE source = ? AND key = ? AND "
+                                                     "confidence >= ?", (choice.source, choice.key, cut))}
+                     for choice in choices]
+        return len(set.intersection(*found))
+
+    k0, k11, k11_moderation = LabelChoice("label", "K0"), LabelChoice("label", "K11"), LabelChoice("moderation", "K11")
+    for choices in ([k0], [k11], [k0, k11], [k0, k11_moderation], [k11_moderation], [LabelChoice("label", "none")]):
+        for cut in (50.0, 80.0, 99.0):
+            assert count_images(workspace, choices, cut) == expected(choices, cut), (choices, cut)
+    assert count_images(workspace, [k0], 50.0) == 3  # 0…0, a and c (under version 2.0)
