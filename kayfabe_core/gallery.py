@@ -89,8 +89,9 @@ def _filter_sql(conn: sqlite3.Connection, choices: Sequence[LabelChoice],
            "JOIN json_each(p.label_nos) label JOIN json_each(p.confidences) confidence ON confidence.key = label.key "
            "JOIN chosen_labels n ON n.label_no = label.value WHERE confidence.value >= ? "
            "GROUP BY p.content_no HAVING COUNT(DISTINCT n.choice) = ?")
-    texts = [f",{number}," for group in numbers for number in group]
-    params: list[object] = [value for pair in pairs for value in pair] + texts + texts
+    texts: list[object] = [f",{number}," for group in numbers for number in group]
+    params: list[object] = [value for pair in pairs for value in pair]
+    params += texts + texts
     return sql, [*params, min_confidence, len(choices)]
 
 
