@@ -21,8 +21,8 @@ once. A large JSON Lines file is parsed and matched by worker processes, which
 send back each chunk's response rows and its label rows as arrays (which
 response, which label, the confidence); this process opens the transaction
 first and writes each chunk as it comes back: the responses, then the label
-rows, numbered (:mod:`kayfabe_core.label_store`) and in key order, so a new
-import appends to the end of the label table. A folder or a small file is parsed
+rows, numbered (:mod:`kayfabe_core.label_store`) and packed one row per image,
+so a new import appends to the end of the label table. A folder or a small file is parsed
 here, its responses staged in a TEMP table and its label rows kept in memory,
 and written in a transaction opened at the end. A crash or error before the
 commit leaves the workspace exactly as it was, and importing the same file
@@ -222,7 +222,7 @@ class _Writer:
         self._write_labels(hashes, labels.kept(keep))
 
     def _write_labels(self, hashes: list[str], labels: LabelBlock) -> None:
-        """Number a chunk's label rows (``hashes`` by response) and write them in key order."""
+        """Number a chunk's label rows (``hashes`` by response) and write them, packed per image."""
         if not len(labels.owners):
             return
         assert self.numbers is not None  # the transaction is open
