@@ -175,8 +175,9 @@ MIGRATIONS: list[str] = [
     # version 5: label rows packed, one table row per image and write. A million posts have 22.7 million
     # label rows; one B-tree row each cost about a microsecond to write and most of the labels import.
     # Now a pack holds an image's label numbers and confidences as two JSON arrays of equal length, in
-    # label number order. The ``label_rows`` view unpacks them with json_each and ``labels`` builds on
-    # it as before, so readers keep the old tables' columns. %!.17g writes each confidence exactly.
+    # label number order. The ``label_rows`` view unpacks them with json_each and the ``labels`` view
+    # (version 3) reads it by name as before, so readers keep the old columns. %!.17g writes each
+    # confidence exactly for Python and Arrow (SQLite's own parser may miss the last bit of a few).
     # Write through kayfabe_core.label_store.
     """
     CREATE TABLE label_packs (
@@ -191,18 +192,11 @@ MIGRATIONS: list[str] = [
         FROM (SELECT content_no, label_no, confidence FROM label_rows ORDER BY content_no, label_no)
         GROUP BY content_no ORDER BY content_no;
     CREATE INDEX label_packs_content ON label_packs(content_no);
-    DROP VIEW labels;
     DROP TABLE label_rows;
     CREATE VIEW label_rows AS
         SELECT p.content_no AS content_no, label.value AS label_no, confidence.value AS confidence
         FROM label_packs p JOIN json_each(p.label_nos) label
         JOIN json_each(p.confidences) confidence ON confidence.key = label.key;
-    CREATE VIEW labels AS
-        SELECT c.sha256 AS sha256, n.source AS source, n.key AS key, n.name AS name,
-               r.confidence AS confidence, n.parents AS parents, n.categories AS categories,
-               n.model_version AS model_version
-        FROM label_rows r JOIN contents c ON c.content_no = r.content_no
-        JOIN label_names n ON n.label_no = r.label_no;
     """,
 ]
 
