@@ -1,12 +1,20 @@
 """The workspace database schema, versioned with SQLite's ``user_version``.
 
-Each entry of :data:`MIGRATIONS` moves the schema one version up; a workspace
-made by an older version of the app is upgraded in one transaction on open.
+Each entry of :data:`MIGRATIONS` moves the schema one version up: SQL statements, or steps
+(SQL, or a Python function given the connection); a workspace made by an older version of the
+app is upgraded in one transaction on open.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[str] = [
+import sqlite3
+from collections.abc import Callable
+
+from kayfabe_core.label_store import pack_label_rows
+
+Step = str | Callable[[sqlite3.Connection], None]  # SQL statements, or Python run on the open transaction
+
+MIGRATIONS: list[str | tuple[Step, ...]] = [
     # version 1
     """
     CREATE TABLE meta (
@@ -176,28 +184,28 @@ MIGRATIONS: list[str] = [
     # label rows; one B-tree row each cost about a microsecond to write and most of the labels import.
     # Now a pack holds an image's label numbers and confidences as two JSON arrays of equal length, in
     # label number order. The ``label_rows`` view unpacks them with json_each and the ``labels`` view
-    # (version 3) reads it by name as before, so readers keep the old columns. %!.17g writes each
-    # confidence exactly for Python and Arrow (SQLite's own parser may miss the last bit of a few).
-    # Write through kayfabe_core.label_store.
-    """
-    CREATE TABLE label_packs (
-        pack_no     INTEGER PRIMARY KEY,
-        content_no  INTEGER NOT NULL REFERENCES contents(content_no),
-        label_nos   TEXT NOT NULL,      -- JSON array of label_names.label_no, ascending
-        confidences TEXT NOT NULL       -- JSON array of the confidences, in the same order
-    );
-    INSERT INTO label_packs(content_no, label_nos, confidences)
-        SELECT content_no, '[' || group_concat(label_no, ',') || ']',
-               '[' || group_concat(printf('%!.17g', confidence), ',') || ']'
-        FROM (SELECT content_no, label_no, confidence FROM label_rows ORDER BY content_no, label_no)
-        GROUP BY content_no ORDER BY content_no;
-    CREATE INDEX label_packs_content ON label_packs(content_no);
-    DROP TABLE label_rows;
-    CREATE VIEW label_rows AS
-        SELECT p.content_no AS content_no, label.value AS label_no, confidence.value AS confidence
-        FROM label_packs p JOIN json_each(p.label_nos) label
-        JOIN json_each(p.confidences) confidence ON confidence.key = label.key;
-    """,
+    # (version 3) reads it by name as before, so readers keep the old columns. The rows are packed by
+    # Python (kayfabe_core.label_store.pack_label_rows): each confidence in its shortest exact text,
+    # which SQLite cannot print. Write through kayfabe_core.label_store.
+    (
+        """
+        CREATE TABLE label_packs (
+            pack_no     INTEGER PRIMARY KEY,
+            content_no  INTEGER NOT NULL REFERENCES contents(content_no),
+            label_nos   TEXT NOT NULL,      -- JSON array of label_names.label_no, ascending
+            confidences TEXT NOT NULL       -- JSON array of the confidences, in the same order
+        );
+        """,
+        pack_label_rows,
+        """
+        CREATE INDEX label_packs_content ON label_packs(content_no);
+        DROP TABLE label_rows;
+        CREATE VIEW label_rows AS
+            SELECT p.content_no AS content_no, label.value AS label_no, confidence.value AS confidence
+            FROM label_packs p JOIN json_each(p.label_nos) label
+            JOIN json_each(p.confidences) confidence ON confidence.key = label.key;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

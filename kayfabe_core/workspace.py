@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kayfabe_core.errors import WorkspaceError
-from kayfabe_core.schema import MIGRATIONS, SCHEMA_VERSION
+from kayfabe_core.schema import MIGRATIONS, SCHEMA_VERSION, Step
 
 ENV_VAR = "KAYFABE_WORKSPACE"
 DB_NAME = "kayfabe.sqlite"
@@ -117,13 +117,21 @@ def _migrate(workspace: Workspace) -> None:
             )
         for number in range(version, SCHEMA_VERSION):
             conn.execute("BEGIN IMMEDIATE")
-            for statement in _split_sql(MIGRATIONS[number]):
-                conn.execute(statement)
+            _run_migration(conn, MIGRATIONS[number])
             conn.execute(f"PRAGMA user_version = {number + 1}")
             bump_versions(conn)
             conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+def _run_migration(conn: sqlite3.Connection, migration: str | tuple[Step, ...]) -> None:
+    for step in (migration,) if isinstance(migration, str) else migration:
+        if isinstance(step, str):
+            for statement in _split_sql(step):
+                conn.execute(statement)
+        else:
+            step(conn)
 
 
 def _split_sql(script: str) -> list[str]:

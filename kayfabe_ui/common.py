@@ -49,10 +49,18 @@ def show_error(error: KayfabeError) -> None:
              icon=":material/error:")
 
 
+def open_current() -> Workspace:
+    """Open this session's workspace (raises as :func:`open_workspace`). The note shows only when opening takes
+    over half a second: a workspace from an older version is converted then."""
+    with st.spinner("Opening the workspace… A workspace made by an older version of the app is converted "
+                    "once (about a minute for a million posts)."):
+        return open_workspace(state.get_workspace_path())
+
+
 def current_workspace() -> Workspace | None:
     """Open this session's workspace; show the problem and return None if it cannot be."""
     try:
-        return open_workspace(state.get_workspace_path())
+        return open_current()
     except KayfabeError as error:
         show_error(error)
         return None

@@ -8,9 +8,9 @@ import streamlit as st
 
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.stages import list_stages
-from kayfabe_core.workspace import Workspace, open_workspace
+from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import progress_of
+from kayfabe_ui.common import open_current, progress_of
 from kayfabe_ui.labeling_view import wait_for_labelling
 
 
@@ -38,7 +38,7 @@ def render_sidebar() -> None:
 
 def _open_quietly() -> Workspace | None:
     try:
-        return open_workspace(state.get_workspace_path())
+        return open_current()
     except KayfabeError:
         return None  # the page itself shows the problem
 

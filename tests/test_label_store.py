@@ -88,5 +88,5 @@ def test_a_schema_3_workspace_moves_to_packs_and_its_inputs_version_moves(tmp_pa
     assert read_data_version(workspace, INPUTS_VERSION) > 5
     with connect(workspace) as conn:
         assert sorted(tuple(row) for row in conn.execute("SELECT * FROM label_rows")) == sorted(old_rows)
-        assert [tuple(row) for row in conn.execute("SELECT content_no, label_nos FROM label_packs")] == [
-            (1, "[1,2]"), (2, "[2]")]
+        assert [tuple(row) for row in conn.execute("SELECT content_no, label_nos, confidences FROM label_packs")] == [
+            (1, "[1,2]", "[7.0,99.55699920654297]"), (2, "[2]", "[0.1]")]  # shortest exact texts
