@@ -261,6 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 ok, 1 a problem with the input)."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    from kayfabe_core.workspace import needs_upgrade
+
+    if getattr(args, "workspace", None) and needs_upgrade(args.workspace):
+        print("Converting the workspace to this version of the app (once; about a minute for a million posts)…",
+              file=sys.stderr)
     try:
         return handler(args)
     except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted

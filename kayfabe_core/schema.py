@@ -10,9 +10,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from kayfabe_core.label_store import pack_label_rows
-
 Step = str | Callable[[sqlite3.Connection], None]  # SQL statements, or Python run on the open transaction
+
+
+def _pack_label_rows(conn: sqlite3.Connection) -> None:
+    from kayfabe_core.label_store import pack_label_rows  # numpy and Arrow: only when a workspace needs it
+
+    pack_label_rows(conn)
+
 
 MIGRATIONS: list[str | tuple[Step, ...]] = [
     # version 1
@@ -196,7 +201,7 @@ MIGRATIONS: list[str | tuple[Step, ...]] = [
             confidences TEXT NOT NULL       -- JSON array of the confidences, in the same order
         );
         """,
-        pack_label_rows,
+        _pack_label_rows,
         """
         CREATE INDEX label_packs_content ON label_packs(content_no);
         DROP TABLE label_rows;

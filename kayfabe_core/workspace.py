@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +103,19 @@ def open_connection(workspace: Workspace) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def needs_upgrade(path: str | Path) -> bool:
+    """Return whether the workspace at ``path`` was made by an older version of the app (opening it converts it,
+    which takes about a minute at a million posts). False when there is no workspace database there."""
+    db_path = Path(path).expanduser().resolve() / DB_NAME
+    if not db_path.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)) as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION
+    except sqlite3.Error:
+        return False  # not a workspace database: opening it says so
 
 
 def _migrate(workspace: Workspace) -> None:

@@ -90,3 +90,28 @@ def test_a_schema_3_workspace_moves_to_packs_and_its_inputs_version_moves(tmp_pa
         assert sorted(tuple(row) for row in conn.execute("SELECT * FROM label_rows")) == sorted(old_rows)
         assert [tuple(row) for row in conn.execute("SELECT content_no, label_nos, confidences FROM label_packs")] == [
             (1, "[1,2]", "[7.0,99.55699920654297]"), (2, "[2]", "[0.1]")]  # shortest exact texts
+
+
+def test_the_cli_says_so_before_converting_an_older_workspace(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from kayfabe_core.__main__ import main
+    from kayfabe_core.schema import MIGRATIONS
+    from kayfabe_core.workspace import _split_sql, needs_upgrade, open_workspace
+
+    old, current = tmp_path / "old", tmp_path / "current"
+    old.mkdir()
+    with sqlite3.connect(old / "kayfabe.sqlite") as conn:
+        for statement in _split_sql(";".join(MIGRATIONS[:3])):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 3")
+    open_workspace(current)
+    (tmp_path / "file").mkdir()
+    (tmp_path / "file" / "kayfabe.sqlite").write_text("not a database")
+    assert needs_upgrade(old) and not needs_upgrade(current) and not needs_upgrade(tmp_path / "none")
+    assert not needs_upgrade(tmp_path / "file")
+    assert main(["runs", str(old)]) == 0
+    assert "Converting the workspace" in capsys.readouterr().err
+    assert not needs_upgrade(old)
+    assert main(["runs", str(current)]) == 0
+    assert "Converting" not in capsys.readouterr().err
