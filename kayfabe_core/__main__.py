@@ -190,6 +190,17 @@ def _cmd_export_codes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_clear_cache(args: argparse.Namespace) -> int:
+    from kayfabe_core.feature_cache import clear_feature_cache
+    from kayfabe_core.workspace import open_workspace
+
+    tables = clear_feature_cache(open_workspace(args.workspace, create=False))
+    tables_text = "1 feature table" if tables == 1 else f"{tables:,} feature tables"
+    print(f"Emptied {Path(args.workspace) / 'cache'}: {tables_text} and the kept feature inputs deleted. "
+          "Nothing else was touched; they are built again when a training needs them.")
+    return 0
+
+
 def _read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -255,6 +266,10 @@ def _add_label_verbs(verbs: Any) -> None:
     codes_out.add_argument("workspace")
     codes_out.add_argument("file")
     codes_out.set_defaults(handler=_cmd_export_codes)
+    clear = verbs.add_parser("clear-cache", help="delete the workspace's cache/ (feature tables and inputs kept "
+                                                 "for training; rebuilt when needed)")
+    clear.add_argument("workspace")
+    clear.set_defaults(handler=_cmd_clear_cache)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,3 +80,18 @@ def test_only_the_newest_entries_are_kept(filled: Workspace, monkeypatch: pytest
     assert len(list(cache_folder(filled).iterdir())) == 2
     assert load_features(filled, FeatureOptions(min_images=1, label_threshold=80.0))[1] is True
     assert clear_feature_cache(filled) == 2 and not list(cache_folder(filled).iterdir())
+
+
+def test_the_cli_empties_the_cache_and_nothing_else(filled: Workspace, capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    from kayfabe_core.__main__ import main
+    from kayfabe_core.feature_inputs import inputs_folder
+
+    load_features(filled, OPTIONS)
+    assert list(cache_folder(filled).iterdir()) and list(inputs_folder(filled).iterdir())
+    assert main(["clear-cache", str(filled.root)]) == 0
+    assert "1 feature table and the kept feature inputs deleted" in capsys.readouterr().out
+    assert not list(cache_folder(filled).iterdir()) and not list(inputs_folder(filled).iterdir())
+    assert load_features(filled, OPTIONS)[1] is False  # built again, from the tables still there
+    assert main(["clear-cache", str(tmp_path / "nowhere")]) == 1
+    assert "No workspace found" in capsys.readouterr().err
