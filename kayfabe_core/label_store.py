@@ -205,8 +205,8 @@ def _read_labels(conn: sqlite3.Connection, cut: float, start: int, stop: int) ->
                                        (start, stop)).fetchone()
     if not labels:
         return np.zeros(0, dtype=np.int64)
-    numbers = np.fromstring(labels.replace("][", ",")[1:-1], dtype=np.int64, sep=",")
-    values = _floats(confidences.replace("][", ",")[1:-1])
+    numbers = np.fromstring(_flat(labels), dtype=np.int64, sep=",")
+    values = _floats(_flat(confidences))
     if len(numbers) != len(values):
         raise _damaged()
     return numbers[values >= cut]
@@ -253,7 +253,12 @@ def _read_packs(packs: Sequence[Sequence[object]]) -> tuple[np.ndarray, np.ndarr
 
 def _joined(arrays: list[object]) -> str:
     """Return JSON arrays' numbers as one comma-separated text ('[1,2]', '[3]' -> '1,2,3')."""
-    return "".join(arrays).replace("][", ",")[1:-1]  # type: ignore[arg-type]
+    return _flat("".join(arrays))  # type: ignore[arg-type]
+
+
+def _flat(arrays: str) -> str:
+    """Return the numbers of JSON arrays written one after the other ('[1,2][3]') as one comma-separated text."""
+    return arrays.replace("][", ",")[1:-1]
 
 
 def _floats(text: str) -> np.ndarray:
