@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from kayfabe_core.arrays import present_numbers
+from kayfabe_core.arrays import positions_in, present_numbers
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.constraints import FEATURE_KNOBS, check_settings
 from kayfabe_core.errors import StageNotReadyError
@@ -64,16 +64,13 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
     options.checked()
     codes = read_resolved_codes(workspace)
     inputs = load_inputs(workspace, _cuts(options), captions=options.caption)
-    # joined through a dict of hashes: pandas' string joins (merge, get_indexer) took several times longer
-    post_row = {sha256: row for row, sha256 in enumerate(inputs.posts["sha256"].tolist())}
-    rows = np.array([post_row.get(sha256, -1) for sha256 in codes["sha256"].tolist()], dtype=np.int64)
+    rows = positions_in(codes["sha256"], inputs.posts["sha256"])  # both hold distinct hashes
     codes = codes[rows >= 0].reset_index(drop=True)
     if codes.empty:
         raise StageNotReadyError("No image is both fetched and coded (YES or NO) yet.",
                                  "Code some images on the Code page, then come back.")
     context = inputs.posts.iloc[rows[rows >= 0]].reset_index(drop=True)
-    row_of = {sha256: row for row, sha256 in enumerate(codes["sha256"].tolist())}
-    label_matrix, label_names, kept = _label_block(inputs.labels, options, row_of)
+    label_matrix, label_names, kept = _label_block(inputs.labels, options, codes["sha256"])
     blocks = [(label_matrix, label_names)]
     post_level: list[str] = []
     if options.metadata:
@@ -97,14 +94,14 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
 
 
 def _label_block(inputs: LabelInputs, options: FeatureOptions,
-                 row_of: dict[str, int]) -> tuple[object, list[str], list[str]]:
+                 row_hashes: pd.Series) -> tuple[object, list[str], list[str]]:
     """Return the label features, their names, and the labels kept before parents were dropped.
 
     Works on the label rows as integer arrays (``inputs``): pandas string columns (isin, groupby, a name per
     row) and millions of live row tuples (the garbage collector walks them again and again) took most of the
     feature time on large workspaces.
     """
-    image_n, combo_n, parents, combos = _label_numbers(inputs, options, row_of)
+    image_n, combo_n, parents, combos = _label_numbers(inputs, options, row_hashes)
     parts = [combo.split("\x00") for combo in combos]  # source, key, name
     key_of: dict[tuple[str, str], int] = {}  # (source, key) -> label number
     name_of: dict[tuple[str, str], int] = {}  # (source, name) -> name number
@@ -138,7 +135,7 @@ def _label_block(inputs: LabelInputs, options: FeatureOptions,
         column_names = [name_list[combo_name[combo_of[number]]] for number in order]
     else:
         column_names = _last_names(keep, label_n, name_n, name_list, order)
-    matrix = build_matrix(image_n[keep], column_of[label_n[keep]], np.ones(len(keep)), (len(row_of), len(order)))
+    matrix = build_matrix(image_n[keep], column_of[label_n[keep]], np.ones(len(keep)), (len(row_hashes), len(order)))
     return matrix, column_names, kept
 
 
@@ -156,8 +153,9 @@ def _cuts(options: FeatureOptions) -> list[float]:
 
 
 def _label_numbers(inputs: LabelInputs, options: FeatureOptions,
-                   row_of: dict[str, int]) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """Return, for each stored label of an image in ``row_of`` (its row) at or above its cut (in table order):
+                   row_hashes: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Return, for each stored label of an image in ``row_hashes`` (its row: distinct content hashes) at or
+    above its cut (in table order):
     the image's row, the number of its "source NUL key NUL name", its parents (only without parents),
     and those strings by number.
 
@@ -170,7 +168,7 @@ def _label_numbers(inputs: LabelInputs, options: FeatureOptions,
         return no_rows, no_rows, [], []
     label_place, needed = _label_lookups(names, sources, options, _cuts(options))
     content_row = np.full(int(numbers.max()) + 1, -1, dtype=np.int32)
-    content_row[numbers] = [row_of.get(sha256, -1) for sha256 in inputs.hashes]
+    content_row[numbers] = positions_in(inputs.hashes, row_hashes)
     triples = inputs.triples
     image, label, level = content_row[triples[:, 0]], triples[:, 1], triples[:, 2]
     keep = (image >= 0) & (level >= needed[label])
