@@ -16,6 +16,7 @@ from kayfabe_core.errors import WorkspaceError
 from kayfabe_core.images import StoredImage, mark_fetched, save_image_bytes
 from kayfabe_core.ingest import IngestReport, read_export, write_export
 from kayfabe_core.labels import store_response
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace, connect, open_workspace, read_meta, transaction, write_meta
 
 DEMO_SEED = 2021
@@ -49,7 +50,7 @@ def build_demo_workspace(path: str | Path, seed: int = DEMO_SEED) -> DemoSummary
         existing = conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
     if existing:
         raise WorkspaceError(
-            f"The workspace {workspace.root} already holds {existing:,} posts of your own, "
+            f"The workspace {workspace.root} already holds {counted(existing, 'post')} of your own, "
             "so the demo was not added to it.",
             "Build the demo into a new folder (e.g. demo-workspace) and switch to it.",
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace, connect
 
 
@@ -50,9 +51,9 @@ def read_progress(workspace: Workspace) -> Progress:
 def list_stages(progress: Progress) -> list[Stage]:
     """Return the stage checklist for ``progress``, in walk-through order."""
     return [
-        Stage("Posts", progress.posts > 0, f"{progress.posts:,} posts"),
+        Stage("Posts", progress.posts > 0, counted(progress.posts, "post")),
         Stage("Images & labels", progress.images_labelled > 0,
-              f"{progress.images_fetched:,} images, {progress.images_labelled:,} labelled"),
-        Stage("Code", progress.images_coded > 0, f"{progress.images_coded:,} images coded"),
-        Stage("Train", progress.runs > 0, f"{progress.runs:,} runs"),
+              f"{counted(progress.images_fetched, 'image')}, {progress.images_labelled:,} labelled"),
+        Stage("Code", progress.images_coded > 0, counted(progress.images_coded, "image") + " coded"),
+        Stage("Train", progress.runs > 0, counted(progress.runs, "run")),
     ]

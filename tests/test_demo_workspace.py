@@ -52,4 +52,4 @@ def test_demo_refuses_a_workspace_with_real_posts(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError) as caught:
         build_demo_workspace(tmp_path / "mine")
     assert caught.value.message == (
-        f"The workspace {workspace.root} already holds 1 posts of your own, so the demo was not added to it.")
+        f"The workspace {workspace.root} already holds 1 post of your own, so the demo was not added to it.")

@@ -2,7 +2,7 @@
 
 from kayfabe_core.ingest import ingest_files
 from kayfabe_core.posts import count_posts, count_posts_by_month, read_posts_page
-from kayfabe_core.stages import list_stages, read_progress
+from kayfabe_core.stages import Progress, list_stages, read_progress
 from kayfabe_core.workspace import Workspace
 from tests.conftest import HEADER, make_csv, post_row
 
@@ -50,3 +50,10 @@ def test_owner_filter(workspace: Workspace) -> None:
     assert count_posts(workspace, owner="bob") == 1
     assert count_posts_by_month(workspace, owner="ann")["posts"].sum() == 3
     assert len(read_posts_page(workspace, 0, 10, owner="ann")) == 3
+
+
+def test_stage_summaries_say_one_thing_in_the_singular() -> None:
+    one = list_stages(Progress(posts=1, images=1, images_fetched=1, images_labelled=1, images_coded=1, runs=1))
+    assert [stage.summary for stage in one] == ["1 post", "1 image, 1 labelled", "1 image coded", "1 run"]
+    many = list_stages(Progress(posts=2000, images=3, images_fetched=0, images_labelled=0, images_coded=2, runs=0))
+    assert [stage.summary for stage in many] == ["2,000 posts", "0 images, 0 labelled", "2 images coded", "0 runs"]

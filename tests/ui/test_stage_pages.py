@@ -33,7 +33,7 @@ def test_guard_on_an_empty_workspace(tmp_path: Path, open_app, page: str) -> Non
 def test_sidebar_checklist_and_switching_workspace(tmp_path: Path, open_app) -> None:
     ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv([post_row("A1")]).encode())])
     at = open_app(tmp_path / "ws")
-    assert "**Posts** · 1 posts" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert "**Posts** · 1 post" in "\n".join(m.value for m in at.sidebar.markdown)
     assert at.text_input(key="workspace_input") and at.button(key="open_workspace")
     # AppTest cannot click sidebar widgets under st.navigation (the browser test clicks them);
     # here: the pages follow the session's chosen workspace.
@@ -65,5 +65,5 @@ def test_a_page_opened_first_by_its_address_still_gets_the_sidebar(
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page(page).run()  # the session's first run, on the page's address
     assert not at.exception
-    assert "**Posts** · 1 posts" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert "**Posts** · 1 post" in "\n".join(m.value for m in at.sidebar.markdown)
     assert at.title[0].value == {"pages/2_images.py": "Images & labels", "pages/5_results.py": "Results"}[page]
