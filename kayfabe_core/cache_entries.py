@@ -52,9 +52,14 @@ def prune(folder: Path, keep: int) -> None:
     """Keep the ``keep`` most recently used entries of ``folder``."""
     if not folder.is_dir():
         return
-    entries = sorted((path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")),
-                     key=lambda path: path.stat().st_mtime, reverse=True)
-    for path in entries[keep:]:
+    used = {}
+    for path in folder.iterdir():
+        try:
+            if path.is_dir() and not path.name.startswith("."):
+                used[path] = path.stat().st_mtime
+        except OSError:  # pruned meanwhile by another process
+            continue
+    for path in sorted(used, key=used.__getitem__, reverse=True)[keep:]:
         shutil.rmtree(path, ignore_errors=True)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,11 +74,16 @@ def load_inputs(workspace: Workspace, cuts: Sequence[float], captions: bool) -> 
     have not changed since it was kept, else read from the workspace (and kept)."""
     cuts = sorted({float(cut) for cut in cuts})
     version = read_data_version(workspace, INPUTS_VERSION)
-    posts = _load(inputs_folder(workspace) / _key("posts", version, captions), _read_posts, _write_posts,
-                  lambda: read_image_posts(workspace, captions=captions))
-    labels = _load(inputs_folder(workspace) / _key("labels", version, cuts), _read_labels, _write_labels,
-                   lambda: read_label_inputs(workspace, cuts))
-    return FeatureInputs(posts=posts, labels=labels)
+    folder = inputs_folder(workspace)
+    # both at once, each on its own connection: SQLite and Arrow leave the interpreter lock while they read
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        posts = pool.submit(_load, folder / _key("posts", version, captions), _read_posts, _write_posts,
+                            lambda: read_image_posts(workspace, captions=captions))
+        labels = pool.submit(_load, folder / _key("labels", version, cuts), _read_labels, _write_labels,
+                             lambda: read_label_inputs(workspace, cuts))
+        inputs = FeatureInputs(posts=posts.result(), labels=labels.result())
+    prune(folder, KEEP)
+    return inputs
 
 
 def inputs_folder(workspace: Workspace) -> Path:
@@ -92,7 +98,6 @@ def _load(entry: Path, read: Callable[[Path], Kept], write: Callable[[Path, Kept
         return cached
     made = build()
     write_entry(entry, lambda partial: write(partial, made))
-    prune(entry.parent, KEEP)
     return made
 
 

@@ -8,6 +8,7 @@ resolved code (:func:`kayfabe_core.associations.read_resolved_codes`).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -62,8 +63,10 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
     and :class:`~kayfabe_core.errors.SettingError` for an option out of range.
     """
     options.checked()
-    codes = read_resolved_codes(workspace)
-    inputs = load_inputs(workspace, _cuts(options), captions=options.caption)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the codes are read while the inputs are
+        codes_read = pool.submit(read_resolved_codes, workspace)
+        inputs = load_inputs(workspace, _cuts(options), captions=options.caption)
+        codes = codes_read.result()
     rows = positions_in(codes["sha256"], inputs.posts["sha256"])  # both hold distinct hashes
     codes = codes[rows >= 0].reset_index(drop=True)
     if codes.empty:
