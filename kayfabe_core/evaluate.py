@@ -8,6 +8,7 @@ slider needs no model.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -99,10 +100,10 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
         return _metrics_from_counts(tp, fp, fn, tn, auc)
 
     starts = range(0, n_boot, chunk)
-    # each chunk its own random stream. One thread, not this one: in the main thread glibc hands each large
-    # array back to the system when freed and faults it in again (twice as slow), and a second thread gained
-    # nothing on two cores (the counting holds the interpreter lock)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # each chunk its own random stream (the same whatever the number of threads), in worker threads: in the
+    # main thread glibc hands each large array back to the system when freed and faults it in again (twice as
+    # slow); numpy and scipy leave the interpreter lock while they count, so the chunks share the cores
+    with ThreadPoolExecutor(max_workers=max(1, min(len(starts), os.cpu_count() or 1))) as pool:
         chunks = list(pool.map(resample, starts, np.random.default_rng(seed).spawn(len(starts))))
     samples = {name: [drawn[name] for drawn in chunks] for name in METRIC_NAMES}
     intervals = {}
