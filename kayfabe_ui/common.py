@@ -11,8 +11,8 @@ import streamlit as st
 from PIL import Image
 
 from kayfabe_core.errors import KayfabeError
-from kayfabe_core.stages import Progress, read_progress
-from kayfabe_core.workspace import RESULTS_VERSION, Workspace, open_workspace, read_data_version
+from kayfabe_core.stages import Progress, read_material_counts, read_work_counts
+from kayfabe_core.workspace import INPUTS_VERSION, RESULTS_VERSION, Workspace, open_workspace, read_data_version
 from kayfabe_ui import state
 
 PAGES = {
@@ -71,20 +71,33 @@ def workspace_version(workspace: Workspace) -> int:
     return read_data_version(workspace)
 
 
+def inputs_version(workspace: Workspace) -> int:
+    """Return the workspace's inputs version: like the data version, but writes of codes only leave it."""
+    return read_data_version(workspace, INPUTS_VERSION)
+
+
 def results_version(workspace: Workspace) -> int:
     """Return the workspace's results version, the key for cached reads of runs, tunings and jobs."""
     return read_data_version(workspace, RESULTS_VERSION)
 
 
 @st.cache_data(show_spinner=False, max_entries=20)
-def cached_progress(root: str, version: int, results: int) -> Progress:
-    """Progress counts, cached per data and results version."""
-    return read_progress(Workspace(Path(root)))
+def _cached_material_counts(root: str, inputs: int) -> dict[str, int]:
+    """Posts and image counts, cached per inputs version: coding leaves them (seconds on 100,000 posts)."""
+    return read_material_counts(Workspace(Path(root)))
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def _cached_work_counts(root: str, version: int, results: int) -> dict[str, int]:
+    """Coded images and runs, cached per data and results version."""
+    return read_work_counts(Workspace(Path(root)))
 
 
 def progress_of(workspace: Workspace) -> Progress:
-    """Return the workspace's stage progress (cached on its data and results versions)."""
-    return cached_progress(str(workspace.root), workspace_version(workspace), results_version(workspace))
+    """Return the workspace's stage progress (cached on its inputs, data and results versions)."""
+    root = str(workspace.root)
+    return Progress(**_cached_material_counts(root, inputs_version(workspace)),
+                    **_cached_work_counts(root, workspace_version(workspace), results_version(workspace)))
 
 
 def stage_guard(ready: bool, needs: str, page_key: str, link_label: str) -> bool:

@@ -21,12 +21,12 @@ from kayfabe_core.gallery import (
 from kayfabe_core.image_detail import draw_boxes, read_image_detail
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import show_picture, workspace_version
+from kayfabe_ui.common import inputs_version, show_picture, workspace_version
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _cached_matches(root: str, version: int, choices: tuple[LabelChoice, ...], threshold: float) -> pd.DataFrame:
-    """Every image matching the filter, in gallery order (pages are slices of it; 1 s at 150,000 images)."""
+    """Every image matching the filter, in gallery order (pages are slices of it; 0.9 s at 150,000 images)."""
     return read_image_page(Workspace(Path(root)), choices, threshold, 0, -1)
 
 
@@ -48,6 +48,11 @@ def _cached_associations(root: str, version: int, threshold: float) -> pd.DataFr
 def _key(workspace: Workspace) -> tuple[str, int]:
     """Cache key: the workspace and its data version, so any write refreshes the charts."""
     return str(workspace.root), workspace_version(workspace)
+
+
+def _inputs_key(workspace: Workspace) -> tuple[str, int]:
+    """Cache key for what the images, posts and labels make (not the codes): coding an image keeps it."""
+    return str(workspace.root), inputs_version(workspace)
 
 
 def _labels_key(workspace: Workspace) -> tuple[str, int]:
@@ -82,7 +87,7 @@ def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
 
 def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: float) -> None:
     """Draw one page of matching images as a grid, with a details button under each."""
-    matches = _cached_matches(*_key(workspace), tuple(choices), threshold)
+    matches = _cached_matches(*_inputs_key(workspace), tuple(choices), threshold)
     total = len(matches)
     pages = max(1, -(-total // PAGE_SIZE))
     left, right = st.columns([1, 3])

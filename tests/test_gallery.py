@@ -167,3 +167,27 @@ def test_filters_read_the_packs_like_the_label_view(workspace: Workspace) -> Non
         for cut in (50.0, 80.0, 99.0):
             assert count_images(workspace, choices, cut) == expected(choices, cut), (choices, cut)
     assert count_images(workspace, [k0], 50.0) == 3  # 0…0, a and c (under version 2.0)
+
+
+def test_every_image_in_gallery_order_as_sql_would_give(workspace: Workspace, hashes: dict[str, str]) -> None:
+    """Shared images (two posts, one undated), undated posts and ties: the same rows and order as one SQL query."""
+    rows = [post_row("E", pubDate=""), post_row("F", pubDate="2020-01-02T00:00:00.000Z", description="zz"),
+            post_row("G", pubDate="2020-01-09T00:00:00.000Z", description="aa"), post_row("H", pubDate="")]
+    ingest_files(workspace, [("more.csv", make_csv(rows).encode())])
+    with transaction(workspace) as conn:
+        ids = dict(conn.execute("SELECT post_url, image_id FROM images").fetchall())
+        for post, colour in (("E", "red"), ("F", "red"), ("G", "blue"), ("H", "white")):  # E, F share A's picture
+            mark_fetched(conn, ids[f"https://www.instagram.com/p/{post}/"], save_image_bytes(workspace, picture(colour)))
+    reference = ("SELECT i.sha256, MIN(i.ext) AS ext, MIN(p.post_url) AS post_url, MIN(p.description) AS description, "
+                 "MAX(p.pub_date) AS pub_date FROM images i JOIN posts p ON p.post_url = i.post_url "
+                 "WHERE i.fetch_status = 'ok' AND i.sha256 IS NOT NULL GROUP BY i.sha256 "
+                 "ORDER BY pub_date DESC, i.sha256")
+    with connect(workspace) as conn:
+        expected = [tuple(row) for row in conn.execute(reference)]
+    every = read_image_page(workspace, [], 80, 0, -1)
+    assert [tuple(None if value != value else value for value in row) for row in every.itertuples(index=False)] \
+        == expected
+    by_hash = {row[0]: row for row in expected}
+    assert len(expected) == 5 and expected[0][0] == hashes["C"]  # also in post G, the newest
+    assert by_hash[hashes["A"]][2:] == ("https://www.instagram.com/p/A/", "caption of A", "2020-01-02T00:00:00Z")
+    assert read_image_page(workspace, [], 80, 2, 2)["sha256"].tolist() == [row[0] for row in expected[2:4]]

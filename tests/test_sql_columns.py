@@ -7,7 +7,7 @@ import sqlite3
 
 import pandas as pd
 
-from kayfabe_core.sql_columns import read_columns
+from kayfabe_core.sql_columns import count_distinct, read_columns
 
 ROWS = [("a", 1, 2.5, "x"), ("b", None, None, None), ("", 3, -1.0, ""), ("é ü", 4, 1e20, "two words")]
 
@@ -50,3 +50,18 @@ def test_texts_holding_the_separators_are_read_row_by_row() -> None:
 def test_a_text_in_a_number_column_is_not_a_number() -> None:
     frame = read(table([("a", "many", 1.0, None), ("b", 7, 2.0, None)]))
     assert values(frame) == [["b", 7.0, 2.0, None], ["a", None, 1.0, None]]
+
+
+def test_count_distinct_agrees_with_sqlite() -> None:
+    rows = [("a", 1, 0.0, "x"), ("a", 2, 0.0, "y"), (None, 3, 0.0, "x"), ("", 4, 0.0, "z"), ("b\x1fc", 5, 0.0, "x"),
+            ("b", 6, 1.0, "x")]
+    conn = table(rows)
+    for where in ("", " WHERE score = 0", " WHERE note = 'x'", " WHERE 0"):
+        expected = conn.execute(f"SELECT COUNT(DISTINCT name) FROM t{where}").fetchone()[0]
+        assert count_distinct(conn, "name", f"t{where}") == expected, where
+
+
+def test_a_separator_in_the_only_column_falls_back() -> None:
+    conn = table([("b\x1fc", 1, 0.0, "x"), ("d", 2, 0.0, "y")])
+    assert read_columns(conn, "SELECT name FROM t ORDER BY id", ["name"])["name"].tolist() == ["b\x1fc", "d"]
+    assert read_columns(conn, "SELECT name FROM t WHERE 0", ["name"]).empty
