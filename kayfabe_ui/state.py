@@ -60,6 +60,7 @@ CODING_HISTORY = "coding_history"
 CODING_SKIPPED = "coding_skipped"
 CODING_MESSAGE = "coding_message"
 CODE_NOTE = "code_note"
+CODE_TAB = "code_tab"  # the open tab of the Code page
 
 
 def get_list(key: str) -> list[str]:

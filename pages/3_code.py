@@ -23,29 +23,35 @@ if workspace is None or not stage_guard(
 coder = st.sidebar.text_input("Coder", key=state.CODER, placeholder="your name",
                               help="Codes are credited to this name; several coders can code the same images.")
 book = read_codebook(workspace) or DEFAULT_BOOK
-code_tab, agreement_tab, book_tab, io_tab = st.tabs(["Code images", "Agreement", "Codebook", "Import / export"])
-with book_tab:
-    render_codebook_editor(workspace)
-with agreement_tab:
-    render_agreement(workspace)
-with io_tab:
-    render_codes_io(workspace)
-with code_tab:
-    if not coder.strip():
-        st.info("Type your name under **Coder** in the sidebar to start coding.", icon=":material/person:")
-        st.stop()
-    order, seed = choose_order()
-    message = state.get_value(state.CODING_MESSAGE)
-    if message is not None:
-        show_error(message)  # type: ignore[arg-type]
-        state.set_value(state.CODING_MESSAGE, None)
-    try:
-        sha256 = current_image(workspace, coder.strip(), order, seed)
-    except KayfabeError as error:
-        show_error(error)
-        st.stop()
-    if sha256 is None:
-        st.success("You have coded (or skipped) every image in this order. Change the order to recode, "
-                   "or look at the agreement between coders.", icon=":material/task_alt:")
-    else:
-        render_coder(workspace, sha256, coder.strip(), book)
+# Only the open tab runs: a code pressed here must not wait for the agreement of 100,000 codes.
+code_tab, agreement_tab, book_tab, io_tab = st.tabs(["Code images", "Agreement", "Codebook", "Import / export"],
+                                                    key=state.CODE_TAB, on_change="rerun")
+if book_tab.open:
+    with book_tab:
+        render_codebook_editor(workspace)
+if agreement_tab.open:
+    with agreement_tab:
+        render_agreement(workspace)
+if io_tab.open:
+    with io_tab:
+        render_codes_io(workspace)
+if code_tab.open:
+    with code_tab:
+        if not coder.strip():
+            st.info("Type your name under **Coder** in the sidebar to start coding.", icon=":material/person:")
+            st.stop()
+        order, seed = choose_order()
+        message = state.get_value(state.CODING_MESSAGE)
+        if message is not None:
+            show_error(message)  # type: ignore[arg-type]
+            state.set_value(state.CODING_MESSAGE, None)
+        try:
+            sha256 = current_image(workspace, coder.strip(), order, seed)
+        except KayfabeError as error:
+            show_error(error)
+            st.stop()
+        if sha256 is None:
+            st.success("You have coded (or skipped) every image in this order. Change the order to recode, "
+                       "or look at the agreement between coders.", icon=":material/task_alt:")
+        else:
+            render_coder(workspace, sha256, coder.strip(), book)

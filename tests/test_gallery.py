@@ -177,7 +177,8 @@ def test_every_image_in_gallery_order_as_sql_would_give(workspace: Workspace, ha
     with transaction(workspace) as conn:
         ids = dict(conn.execute("SELECT post_url, image_id FROM images").fetchall())
         for post, colour in (("E", "red"), ("F", "red"), ("G", "blue"), ("H", "white")):  # E, F share A's picture
-            mark_fetched(conn, ids[f"https://www.instagram.com/p/{post}/"], save_image_bytes(workspace, picture(colour)))
+            stored = save_image_bytes(workspace, picture(colour))
+            mark_fetched(conn, ids[f"https://www.instagram.com/p/{post}/"], stored)
     reference = ("SELECT i.sha256, MIN(i.ext) AS ext, MIN(p.post_url) AS post_url, MIN(p.description) AS description, "
                  "MAX(p.pub_date) AS pub_date FROM images i JOIN posts p ON p.post_url = i.post_url "
                  "WHERE i.fetch_status = 'ok' AND i.sha256 IS NOT NULL GROUP BY i.sha256 "

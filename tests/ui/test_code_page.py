@@ -54,9 +54,15 @@ def test_code_skip_and_undo(demo_copy: Path, open_app) -> None:
     assert "ana: 2 of 1,954 images coded" in at.get("progress")[0].proto.text
 
 
+def open_tab(at, title: str) -> None:
+    """Open the Code page on the tab ``title``: only the open tab's content runs."""
+    at.session_state["code_tab"] = title
+    at.switch_page("pages/3_code.py").run()
+
+
 def test_codebook_edit_makes_a_new_version(demo_copy: Path, open_app) -> None:
     at = open_app(demo_copy)
-    at.switch_page("pages/3_code.py").run()
+    open_tab(at, "Codebook")
     next(field for field in at.text_input if field.label == "Category").set_value("Heel turn")
     next(button for button in at.button if button.label == "Save as a new version").click().run()
     assert not at.exception
@@ -80,7 +86,7 @@ def _any_image(root: Path) -> str:
 
 def test_agreement_tab_and_adjudication(demo_copy: Path, open_app) -> None:
     at = open_app(demo_copy)
-    at.switch_page("pages/3_code.py").run()
+    open_tab(at, "Agreement")
     assert not at.exception
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Images coded by two or more"] == "279"
@@ -101,7 +107,7 @@ def test_agreement_tab_and_adjudication(demo_copy: Path, open_app) -> None:
 def test_codes_import_from_the_page(demo_copy: Path, open_app) -> None:
     target = _any_image(demo_copy)
     at = open_app(demo_copy)
-    at.switch_page("pages/3_code.py").run()
+    open_tab(at, "Import / export")
     data = f"sha256,value\n{target},yes\n{'0' * 64},no\n{target},maybe\n".encode()
     at.file_uploader(key="codes_file").set_value(("codes.csv", data, "text/csv"))
     at.run()
@@ -121,7 +127,7 @@ def test_double_coding_share_slider_saves_to_the_workspace(demo_copy: Path, open
     from kayfabe_core.coding import read_double_coding_share
 
     at = open_app(demo_copy)
-    at.switch_page("pages/3_code.py").run()
+    open_tab(at, "Agreement")
     at.slider(key="double_share").set_value(20).run()
     assert not at.exception
     assert read_double_coding_share(open_workspace(demo_copy)) == 0.2
@@ -150,3 +156,14 @@ def test_most_uncertain_first_needs_a_model_then_uses_it(demo_copy: Path, open_a
     scores = score_images(workspace, run.run_id, [shown, _any_image(demo_copy)])
     assert abs(scores["score"].iloc[0] - 0.5) <= abs(scores["score"].iloc[1] - 0.5)
     assert abs(scores["score"].iloc[0] - 0.5) < 0.05
+
+
+def test_only_the_open_tab_runs(demo_copy: Path, open_app) -> None:
+    """Coding reruns the page at every key press: the agreement (a bootstrap) must not run behind it."""
+    at = open_app(demo_copy)
+    at.session_state["coder"] = "ana"
+    at.switch_page("pages/3_code.py").run()
+    assert at.button(key="code_yes") and not [metric for metric in at.metric if "two or more" in metric.label]
+    open_tab(at, "Agreement")
+    assert [metric for metric in at.metric if "two or more" in metric.label]
+    assert not [button for button in at.button if button.key == "code_yes"]
