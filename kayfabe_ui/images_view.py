@@ -70,6 +70,7 @@ def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
     """Draw the confidence slider and the label picker; return the chosen labels and threshold."""
     left, right = st.columns([1, 3])
     threshold = left.slider("Minimum confidence (%)", 50, 100, 80, step=1, key="min_confidence",
+                            persist_state=state.KEPT,
                             help="Rekognition's confidence that the label is there. Labels below "
                                  "this are ignored everywhere on this page; no new calls are made.")
     every = _cached_labels(*_labels_key(workspace), 0.0)  # all stored labels, so a choice survives a threshold change

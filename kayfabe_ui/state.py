@@ -12,6 +12,7 @@ import streamlit as st
 
 from kayfabe_core.workspace import default_workspace_path
 
+KEPT = "session"  # a widget's persist_state for settings: its value returns when the person comes back to the page
 WORKSPACE_PATH = "workspace_path"
 POSTS_PAGE = "posts_page_number"
 

@@ -53,7 +53,7 @@ def choose_table(workspace: Workspace, progress: Progress) -> FeatureTable | Non
     """Draw step 1 (what to train on); return the feature table, or None with the problem shown."""
     st.subheader("1. Images and features")
     kind = st.radio("Train on", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="train_source",
-                    label_visibility="collapsed")
+                    persist_state=state.KEPT, label_visibility="collapsed")
     if kind == "workspace" and not (
         stage_guard(progress.images_labelled > 0, "Training on this workspace needs labelled images: get "
                     "Rekognition labels on the Images & labels page, or train on a ready-made table.",
@@ -80,7 +80,7 @@ def choose_table(workspace: Workspace, progress: Progress) -> FeatureTable | Non
 def _knob_input(knob: Knob, value: float, key: str, container: object = st) -> float:
     help_text = f"{knob.does} {knob.raising}"
     return container.slider(knob.title, knob.kind(knob.low), knob.kind(knob.high),  # type: ignore[attr-defined,no-any-return]
-                            knob.kind(value), knob.kind(knob.step), key=key, help=help_text,
+                            knob.kind(value), knob.kind(knob.step), key=key, help=help_text, persist_state=state.KEPT,
                             format=KNOB_FORMAT[knob.kind])
 
 
@@ -94,10 +94,13 @@ def _workspace_table(workspace: Workspace) -> FeatureTable:
         left, middle, right = st.columns(3)
         min_images = _knob_input(knobs["min_images"], knobs["min_images"].default, "feature_min_images", left)
         parents = middle.toggle("Keep parent labels (Person as well as Face)", True, key="feature_parents",
+                                persist_state=state.KEPT,
                                 help="Off keeps only the most specific label of each chain on an image.")
         metadata = right.toggle("Add post facts (likes, type, time)", False, key="feature_metadata",
+                                persist_state=state.KEPT,
                                 help="Likes, comments, views, post type, carousel, posting hour, weekday, year.")
         caption = right.toggle("Add caption words and hashtags", False, key="feature_caption",
+                               persist_state=state.KEPT,
                                help="Each word or hashtag found on enough images becomes a 0/1 feature.")
     options = FeatureOptions(cuts[0], cuts[1], cuts[2], include_parents=parents, min_images=int(min_images),
                              metadata=metadata, caption=caption)
@@ -128,7 +131,8 @@ def choose_split(table: FeatureTable) -> tuple[SplitOptions, int] | None:
     """Draw step 2 (the split) with the class balance; return the options and number of folds, or None."""
     st.subheader("2. Training and test images")
     knobs = {knob.key: knob for knob in SPLIT_KNOBS}
-    method = st.radio("How to split", list(METHODS), format_func=METHODS.get, key="split_method")
+    method = st.radio("How to split", list(METHODS), format_func=METHODS.get, key="split_method",
+                      persist_state=state.KEPT)
     left, middle, right, last = st.columns(4)
     folds = int(_number(knobs["folds"], "split_folds", middle))
     test_size = _knob_input(knobs["test_size"], knobs["test_size"].default, "split_test_size", left)
@@ -159,7 +163,7 @@ def choose_split(table: FeatureTable) -> tuple[SplitOptions, int] | None:
 
 def _number(knob: Knob, key: str, container: object) -> float:
     return container.number_input(knob.title, knob.kind(knob.low), knob.kind(knob.high),  # type: ignore[attr-defined,no-any-return]
-                                  knob.kind(knob.default), knob.kind(knob.step), key=key,
+                                  knob.kind(knob.default), knob.kind(knob.step), key=key, persist_state=state.KEPT,
                                   help=f"{knob.does} {knob.raising}")
 
 
@@ -167,7 +171,8 @@ def choose_settings() -> TrainSettings | None:
     """Draw step 3 (preset and every XGBoost knob); return the checked settings."""
     st.subheader("3. XGBoost settings")
     names = list(PRESETS)
-    preset = st.selectbox("Preset", names, index=names.index(DEFAULT_PRESET), key="train_preset")
+    preset = st.selectbox("Preset", names, index=names.index(DEFAULT_PRESET), key="train_preset",
+                          persist_state=state.KEPT)
     st.caption(PRESET_NOTES[preset])
     values = PRESETS[preset]
     chosen: dict[str, object] = {}
@@ -221,7 +226,7 @@ def choose_where(workspace: Workspace) -> tuple[str, str]:
     st.subheader("4. Train")
     busy = has_unfinished_jobs(workspace)
     where = st.segmented_control("Where to train", list(WHERE), format_func=WHERE.get, required=True,
-                                 default="sagemaker" if busy else "local", key="train_where",
+                                 default="sagemaker" if busy else "local", key="train_where", persist_state=state.KEPT,
                                  help="This computer trains at once, for free. Amazon SageMaker trains on AWS "
                                       "machines you pay for, then the model is scored here.")
     if busy and where != "sagemaker":

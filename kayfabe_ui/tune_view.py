@@ -106,7 +106,7 @@ def _choose_where(workspace: Workspace) -> str:
     busy = has_unfinished_tunings(workspace)
     where = st.segmented_control("Where to tune", list(WHERE), format_func=lambda key: WHERE[key],
                                  required=True,
-                                 default="sagemaker" if busy else "local", key="tune_where",
+                                 default="sagemaker" if busy else "local", key="tune_where", persist_state=state.KEPT,
                                  help="This computer tunes at once, for free. Amazon SageMaker runs one training job "
                                       "per set of settings on AWS machines you pay for; the best is scored here.")
     if busy and where != "sagemaker":
@@ -118,7 +118,7 @@ def _choose_where(workspace: Workspace) -> str:
 def _choose_options(split_options: SplitOptions) -> TuneOptions | None:
     keys = [knob.key for knob in BOOSTER_KNOBS]
     chosen = st.multiselect("Settings to vary", keys, default=list(DEFAULT_VARIED), key="tune_knobs",
-                            format_func=lambda key: KNOBS[key].title,
+                            persist_state=state.KEPT, format_func=lambda key: KNOBS[key].title,
                             help="The settings left out keep the starting preset's values in every trial.")
     ranges: dict[str, tuple[float, float]] = {}
     columns = st.columns(2)
@@ -127,18 +127,18 @@ def _choose_options(split_options: SplitOptions) -> TuneOptions | None:
         scale = " Searched on a log scale (small values as finely as large ones)." if key in LOG_SCALE else ""
         ranges[key] = columns[position % 2].slider(
             f"{knob.title}: range", knob.kind(knob.low), knob.kind(knob.high), (knob.kind(low), knob.kind(high)),
-            knob.kind(knob.step), key=f"tune_range_{key}", format=KNOB_FORMAT[knob.kind],
+            knob.kind(knob.step), key=f"tune_range_{key}", persist_state=state.KEPT, format=KNOB_FORMAT[knob.kind],
             help=f"{knob.does} {knob.raising}{scale}")
     left, middle, right, last = st.columns(4)
     names = list(PRESETS)
     preset = left.selectbox("Start from", names, index=names.index(DEFAULT_PRESET), key="tune_preset",
-                            help="Trial 0, and the values of every setting not varied.")
-    trials = middle.number_input("Trials", 2, MAX_TRIALS, 30, 1, key="tune_trials",
+                            persist_state=state.KEPT, help="Trial 0, and the values of every setting not varied.")
+    trials = middle.number_input("Trials", 2, MAX_TRIALS, 30, 1, key="tune_trials", persist_state=state.KEPT,
                                  help="Settings to try, the start (trial 0) included.")
-    folds = right.number_input("Cross-validation folds", 2, 10, 5, 1, key="tune_folds",
+    folds = right.number_input("Cross-validation folds", 2, 10, 5, 1, key="tune_folds", persist_state=state.KEPT,
                                help="Every trial is trained and tested on these same folds.")
     minutes = last.number_input("Time limit (minutes, 0 = none)", 0, 24 * 60, 0, 1, key="tune_minutes",
-                                help="No new trial starts after this time.")
+                                persist_state=state.KEPT, help="No new trial starts after this time.")
     grouping = ", ".join(split_options.group_by) or METHODS[split_options.method].split(":")[0].lower()
     st.caption(f"{PRESET_NOTES[preset]} Folds: {grouping}, as chosen for the split. Each trial trains "
                f"{int(folds)} models.")

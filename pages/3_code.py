@@ -20,7 +20,7 @@ if workspace is None or not stage_guard(
     "images", "Go to Images & labels",
 ):
     st.stop()
-coder = st.sidebar.text_input("Coder", key=state.CODER, placeholder="your name",
+coder = st.sidebar.text_input("Coder", key=state.CODER, persist_state=state.KEPT, placeholder="your name",
                               help="Codes are credited to this name; several coders can code the same images.")
 book = read_codebook(workspace) or DEFAULT_BOOK
 # Only the open tab runs: a code pressed here must not wait for the agreement of 100,000 codes.

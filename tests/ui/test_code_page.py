@@ -167,3 +167,14 @@ def test_only_the_open_tab_runs(demo_copy: Path, open_app) -> None:
     open_tab(at, "Agreement")
     assert [metric for metric in at.metric if "two or more" in metric.label]
     assert not [button for button in at.button if button.key == "code_yes"]
+
+
+def test_the_coder_name_stays_across_pages(demo_copy: Path, open_app) -> None:
+    """Streamlit drops a widget's value when another page runs; the coder must not type their name again."""
+    at = open_app(demo_copy)
+    at.switch_page("pages/3_code.py").run()
+    at.text_input(key="coder").set_value("ana").run()
+    at.switch_page("pages/4_train.py").run()
+    at.switch_page("pages/3_code.py").run()
+    assert at.text_input(key="coder").value == "ana"
+    assert at.button(key="code_yes")

@@ -33,6 +33,7 @@ def without_pictures(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) 
                                   "pages/5_results.py"])
 def test_pages_draw_without_the_picture_files(without_pictures: Path, open_app, page: str) -> None:
     at = open_app(without_pictures)
+    at.session_state["coder"] = "ana"  # the Code page then shows an image to code
     at.switch_page(page).run()
     assert not at.exception
     if page != "pages/1_posts.py":  # the posts table shows an empty cell instead

@@ -140,3 +140,20 @@ def test_results_guard_on_a_workspace_without_runs(tmp_path: Path, open_app) -> 
     assert not at.exception
     assert "There is no trained model in this workspace yet" in texts(at)
     assert not at.metric
+
+
+def test_settings_are_as_left_after_visiting_results(demo_copy: Path, open_app) -> None:
+    """A student changes settings, trains, looks at the results and comes back to change one more thing."""
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    at.slider(key="knob_eta_1").set_value(0.3).run()
+    at.slider(key="split_test_size").set_value(0.2).run()
+    at.toggle(key="feature_metadata").set_value(True).run()
+    at.number_input(key="tune_trials").set_value(12).run()
+    at.switch_page("pages/5_results.py").run()
+    at.switch_page("pages/4_train.py").run()
+    assert not at.exception
+    assert at.slider(key="knob_eta_1").value == 0.3
+    assert at.slider(key="split_test_size").value == 0.2
+    assert at.toggle(key="feature_metadata").value is True
+    assert at.number_input(key="tune_trials").value == 12
