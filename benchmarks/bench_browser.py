@@ -18,7 +18,10 @@ after one warm-up round that is reported apart (the first visit of each page fil
 * switching pages with the sidebar links, Posts → Images & labels → Code → Train → Results → Runs → Predict:
   from the click to the page's title (``h1``) shown and the app idle again (connected, script not running);
 * paging the gallery (the page number's + button on the Images & labels page): from the click to the app
-  idle with a full page of thumbnails that were not there before, every one of them loaded (``complete``).
+  idle with a full page of thumbnails that were not there before, every one of them loaded (``complete``);
+* coding an image on the Code page (``--codes`` per visit; the key Y, as the coder "bench"): from the key press
+  to the next image on screen with the coder's count moved and the app idle. The codes are stored, so every
+  later page switch in the round follows a write, as when someone codes and then looks around.
 
 "script ms" is the time the page's script ran, as the browser saw it: from the app's script state turning
 ``running`` to its last ``notRunning`` (a MutationObserver records the transitions); the rest is the round
@@ -62,6 +65,7 @@ CHROMIUM_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable
 IDLE = '[data-testid="stApp"][data-test-connection-state="CONNECTED"][data-test-script-state="notRunning"]'
 PAGES = ("Posts", "Images & labels", "Code", "Train", "Results", "Runs", "Predict")
 GALLERY = "Images & labels"
+PAGE_SIZE = 24  # the gallery's pictures per page (kayfabe_ui.images_view.PAGE_SIZE)
 TIMEOUT_MS = 120_000
 SERVER_START_TIMEOUT_S = 60.0
 THUMB_PX = 160
@@ -83,6 +87,12 @@ const watch = () => {
 watch();
 """
 THUMBS_JS = "[...document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stImage\"] img')].map(i => i.src)"
+SHOWN_THUMBS_JS = """(expected) => {
+  const images = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')];
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app.getAttribute('data-test-script-state') === 'notRunning'
+    && images.length === expected && images.every(i => i.complete && i.naturalWidth > 0);
+}"""
 NEW_THUMBS_JS = """([before, expected]) => {
   const images = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')];
   const app = document.querySelector('[data-testid="stApp"]');
@@ -242,14 +252,50 @@ def switch_to(page: Any, title: str) -> tuple[float, float]:
 
 def next_gallery_page(page: Any) -> tuple[float, float]:
     """Click the gallery's next-page button; return (ms until a new, loaded page of thumbnails, script ms)."""
+    # the page before, whole: the browser draws a page's pictures a few at a time, even once the script is idle
+    page.wait_for_function(SHOWN_THUMBS_JS, arg=PAGE_SIZE, timeout=TIMEOUT_MS, polling="raf")
     before = page.evaluate(THUMBS_JS)
     button = page.locator('.st-key-gallery_page [data-testid="stNumberInputStepUp"]')
     clicked_at = page.evaluate("performance.now()")
     started = time.perf_counter()
     button.click()
-    page.wait_for_function(NEW_THUMBS_JS, arg=[before, len(before)], timeout=TIMEOUT_MS, polling="raf")
+    page.wait_for_function(NEW_THUMBS_JS, arg=[before, PAGE_SIZE], timeout=TIMEOUT_MS, polling="raf")
     elapsed = (time.perf_counter() - started) * 1000
     check_page(page, GALLERY)
+    return elapsed, script_ms(page, clicked_at)
+
+
+CODER = "bench"  # the coder the benchmark codes as: the imported codes are coder_a's, so every image waits
+PROGRESS = '[data-testid="stMain"] [data-testid="stProgress"]'
+CHANGED_JS = """([selector, before]) => {
+  const shown = document.querySelector(selector);
+  const app = document.querySelector('[data-testid="stApp"]');
+  return shown && shown.innerText !== before
+    && app.getAttribute('data-test-script-state') === 'notRunning'
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED';
+}"""
+
+
+def start_coding(page: Any) -> None:
+    """Type the coder's name in the Code page's sidebar field, once; wait for the first image to code."""
+    field = page.locator(".st-key-coder input")
+    field.fill(CODER)
+    field.press("Enter")
+    page.locator(".st-key-code_yes button").wait_for(state="visible", timeout=TIMEOUT_MS)
+    page.locator(IDLE).wait_for(state="attached", timeout=TIMEOUT_MS)
+    page.locator("h1").first.click()  # out of the text field: the keys code only outside one
+
+
+def code_an_image(page: Any) -> tuple[float, float]:
+    """Press Y on the Code page; return (ms until the next image is on screen, its count moved, and the app is
+    idle, script ms). The code is stored in the workspace, as a coder's would be."""
+    before = page.locator(PROGRESS).inner_text()
+    clicked_at = page.evaluate("performance.now()")
+    started = time.perf_counter()
+    page.keyboard.press("y")
+    page.wait_for_function(CHANGED_JS, arg=[PROGRESS, before], timeout=TIMEOUT_MS, polling="raf")
+    elapsed = (time.perf_counter() - started) * 1000
+    check_page(page, "Code")
     return elapsed, script_ms(page, clicked_at)
 
 
@@ -284,6 +330,16 @@ def measure(url: str, args: argparse.Namespace, server_pid: int) -> tuple[dict[s
                         shoot(page, args.screenshots, title)
                     else:
                         timings.setdefault(f"switch to {title}", []).append(result)
+                    if title == "Code" and args.codes:
+                        if round_number == 0:
+                            start_coding(page)
+                        for _ in range(args.codes):
+                            result = code_an_image(page)
+                            if round_number == 0:
+                                warm.setdefault("code an image (Y)", result[0])
+                                shoot(page, args.screenshots, "Code after a code")
+                            else:
+                                timings.setdefault("code an image (Y)", []).append(result)
                     if title == GALLERY:
                         for _ in range(args.gallery_pages):
                             result = next_gallery_page(page)
@@ -373,6 +429,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5, help="measured rounds, after one warm-up round")
     parser.add_argument("--gallery-pages", type=int, default=2, help="next-page clicks per visit of the gallery")
+    parser.add_argument("--codes", type=int, default=3,
+                        help=f"images coded (key Y, as coder {CODER!r}) per visit of the Code page; 0: none")
     parser.add_argument("--keep", type=Path, default=None,
                         help="build the workspace in this folder and keep it (and reuse one built there)")
     parser.add_argument("--port", type=int, default=8611)
