@@ -145,7 +145,7 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
 
 def render_frequencies(workspace: Workspace, threshold: float) -> None:
     """Draw the most frequent labels of each source."""
-    top_n = st.slider("Labels per source", 5, 40, 15, key="top_n")
+    top_n = st.slider("Labels per source", 5, 40, 15, key="top_n", persist_state=state.KEPT)
     frequencies = _cached_frequencies(*_labels_key(workspace), threshold, top_n)
     if frequencies.empty:
         st.info("No label reaches this confidence; lower the minimum confidence.")

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from kayfabe_ui import state
 from kayfabe_ui.common import current_workspace, progress_of, stage_guard, through_the_router
 from kayfabe_ui.explain_view import (
     render_calibration,
@@ -38,6 +39,7 @@ record = read_record(workspace, run_id)
 render_summary(record)
 predictions = cached_predictions(str(workspace.root), run_id)
 threshold = st.slider("Threshold: a score at or above it means YES", 0.01, 0.99, 0.5, 0.01, key=f"threshold_{run_id}",
+                      persist_state=state.KEPT,
                       help="Lower it to find more YES images at the price of more false alarms; raise it for the "
                            "reverse. The matrix and every metric follow.")
 metrics = cached_metrics(str(workspace.root), run_id, threshold)
@@ -46,7 +48,8 @@ names = (record["data"]["positive_name"], record["data"]["negative_name"])
 cell = render_confusion(metrics, names)
 render_cell_images(workspace, predictions, threshold, cell, names)
 SECTIONS = ["Curves", "Calibration", "Learning curve", "Importance", "SHAP", "Folds"]
-section = st.segmented_control("More about this run", SECTIONS, default="Curves", key="results_section")
+section = st.segmented_control("More about this run", SECTIONS, default="Curves", key="results_section",
+                               persist_state=state.KEPT)
 if section == "Curves":
     render_curves(predictions, metrics)
 elif section == "Calibration":
