@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kayfabe_core.codes import VALUES, append_codes
 from kayfabe_core.errors import KayfabeError
-from kayfabe_core.sql_columns import count_distinct, read_columns
+from kayfabe_core.sql_columns import count_distinct
 from kayfabe_core.workspace import Workspace, connect, read_meta, transaction, write_meta
 
 DOUBLE_CODING_SHARE = 0.15  # default share of images every coder codes, for agreement
@@ -149,11 +149,13 @@ def read_latest_code(workspace: Workspace, sha256: str, coder: str) -> str | Non
 
 def read_coding_progress(workspace: Workspace, coder: str) -> CodingProgress:
     """Return how many fetched images there are, and how many this coder and anyone coded."""
-    with connect(workspace) as conn:  # counted by Arrow: SQLite's COUNT(DISTINCT) took 0.7 s a code at 150,000
+    with connect(workspace) as conn:
+        # the fetched images counted by Arrow: SQLite's COUNT(DISTINCT) sorted 150,000 hashes (0.6 s a key press);
+        # the codes' counts walk the index on (sha256, coder) in order, which needs no sort (0.03 s each)
         images = count_distinct(conn, "sha256", "images WHERE fetch_status = 'ok'")
-        codes = read_columns(conn, "SELECT sha256, coder FROM codes", ["sha256", "coder"])
-    mine = codes["sha256"][(codes["coder"] == coder).to_numpy(bool)].nunique()
-    return CodingProgress(images, int(mine), int(codes["sha256"].nunique()))
+        mine = conn.execute("SELECT COUNT(DISTINCT sha256) FROM codes WHERE coder = ?", (coder,)).fetchone()[0]
+        anyone = conn.execute("SELECT COUNT(DISTINCT sha256) FROM codes").fetchone()[0]
+    return CodingProgress(images, int(mine), int(anyone))
 
 
 def list_coders(workspace: Workspace) -> list[str]:

@@ -17,11 +17,13 @@ import pandas as pd
 import scipy.sparse as sp
 import xgboost as xgb
 
+from kayfabe_core.arrays import positions_in
 from kayfabe_core.errors import StageNotReadyError
 from kayfabe_core.features import FeatureOptions
 from kayfabe_core.ingest import IngestReport, read_export, store_export
 from kayfabe_core.runs import load_booster, read_run, read_test_features
 from kayfabe_core.scoring import build_scoring_matrix
+from kayfabe_core.sql_columns import read_columns
 from kayfabe_core.workspace import RESULTS_VERSION, Workspace, connect, read_meta, transaction, write_meta
 
 CHUNK = 20_000
@@ -61,11 +63,20 @@ def save_run_threshold(workspace: Workspace, run_id: str, threshold: float) -> N
 
 
 def uncoded_posts(workspace: Workspace) -> list[str]:
-    """Return the posts none of whose images has a code."""
-    sql = ("SELECT post_url FROM posts WHERE post_url NOT IN (SELECT i.post_url FROM images i "
-           "JOIN codes c ON c.sha256 = i.sha256) ORDER BY pub_date DESC")
+    """Return the posts none of whose images has a code, newest first (undated last, then by link).
+
+    Three scans set against each other by pandas: SQLite's NOT IN over images joined to codes took 1 s at
+    100,000 posts (0.5 s here), once after every code.
+    """
     with connect(workspace) as conn:
-        return [row[0] for row in conn.execute(sql)]
+        posts = read_columns(conn, "SELECT post_url, pub_date FROM posts", ["post_url", "pub_date"])
+        images = read_columns(conn, "SELECT sha256, post_url FROM images WHERE sha256 IS NOT NULL",
+                              ["sha256", "post_url"])
+        coded = read_columns(conn, "SELECT DISTINCT sha256 FROM codes", ["sha256"])["sha256"]
+    coded_posts = images["post_url"][positions_in(images["sha256"], coded) >= 0].unique()
+    uncoded = posts[positions_in(posts["post_url"], coded_posts) < 0]
+    uncoded = uncoded.sort_values(["pub_date", "post_url"], ascending=[False, True], na_position="last")
+    return uncoded["post_url"].tolist()
 
 
 def import_posts(workspace: Workspace, files: Sequence[tuple[str, bytes]]) -> tuple[IngestReport, list[str]]:

@@ -186,3 +186,27 @@ def test_a_run_trained_on_sagemaker_predicts_here_too(demo_root: Path, tmp_path:
     assert not at.exception
     assert "**1,954** of 1,954 images scored, decided at the run's threshold 0.50." in [md.value for md in at.markdown]
     assert downloads[f"scores-{run_id}.csv"] == out.read_bytes()  # the page and the command line agree
+
+
+def test_uncoded_posts_are_those_without_a_coded_image(workspace: Workspace) -> None:
+    """Against SQL on a small workspace: a coded carousel, an uncoded one, undated posts, a shared picture."""
+    from kayfabe_core.codes import append_codes
+    from kayfabe_core.images import StoredImage, mark_fetched
+    from kayfabe_core.ingest import ingest_files
+    from kayfabe_core.workspace import connect, transaction
+    from tests.conftest import make_csv, post_row
+
+    rows = [post_row("A", pubDate="2020-01-01T00:00:00.000Z"), post_row("B", pubDate=""),
+            post_row("C", pubDate="2020-01-03T00:00:00.000Z"), post_row("D", pubDate=""),
+            post_row("E", pubDate="2020-01-03T00:00:00.000Z")]
+    ingest_files(workspace, [("u.csv", make_csv(rows).encode())])
+    with transaction(workspace) as conn:
+        ids = dict(conn.execute("SELECT post_url, image_id FROM images").fetchall())
+        for post, sha in (("A", "a" * 64), ("B", "b" * 64), ("C", "c" * 64), ("E", "a" * 64)):  # E shares A's
+            mark_fetched(conn, ids[f"https://www.instagram.com/p/{post}/"], StoredImage(sha, "jpg", 9, 9, 1))
+        append_codes(conn, [("a" * 64, "ann", "YES"), ("c" * 64, "ann", "UNSURE")], None, "")
+    with connect(workspace) as conn:
+        expected = [row[0] for row in conn.execute(
+            "SELECT post_url FROM posts WHERE post_url NOT IN (SELECT i.post_url FROM images i JOIN codes c "
+            "ON c.sha256 = i.sha256) ORDER BY pub_date DESC, post_url")]
+    assert uncoded_posts(workspace) == expected == [f"https://www.instagram.com/p/{post}/" for post in "BD"]
