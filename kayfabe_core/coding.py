@@ -147,12 +147,16 @@ def read_latest_code(workspace: Workspace, sha256: str, coder: str) -> str | Non
     return None if row is None else str(row[0])
 
 
-def read_coding_progress(workspace: Workspace, coder: str) -> CodingProgress:
-    """Return how many fetched images there are, and how many this coder and anyone coded."""
+def read_coding_progress(workspace: Workspace, coder: str, images: int | None = None) -> CodingProgress:
+    """Return how many fetched images there are, and how many this coder and anyone coded.
+
+    ``images``, the number of fetched images, is counted unless the caller knows it (the Code page keeps it
+    while coding does not change it: 0.13 s of each key press at 150,000 images).
+    """
     with connect(workspace) as conn:
-        # the fetched images counted by Arrow: SQLite's COUNT(DISTINCT) sorted 150,000 hashes (0.6 s a key press);
+        if images is None:  # counted by Arrow: SQLite's COUNT(DISTINCT) sorted 150,000 hashes (0.6 s)
+            images = count_distinct(conn, "sha256", "images WHERE fetch_status = 'ok'")
         # the codes' counts walk the index on (sha256, coder) in order, which needs no sort (0.03 s each)
-        images = count_distinct(conn, "sha256", "images WHERE fetch_status = 'ok'")
         mine = conn.execute("SELECT COUNT(DISTINCT sha256) FROM codes WHERE coder = ?", (coder,)).fetchone()[0]
         anyone = conn.execute("SELECT COUNT(DISTINCT sha256) FROM codes").fetchone()[0]
     return CodingProgress(images, int(mine), int(anyone))

@@ -84,7 +84,7 @@ def render_coder(workspace: Workspace, sha256: str, coder: str, book: Codebook) 
 
 
 def _render_progress(workspace: Workspace, coder: str) -> None:
-    progress = read_coding_progress(workspace, coder)
+    progress = read_coding_progress(workspace, coder, images=progress_of(workspace).images_fetched)
     share = progress.coded_by_coder / max(progress.images, 1)
     st.progress(share, text=f"{coder}: {progress.coded_by_coder:,} of {progress.images:,} images coded · "
                             f"team: {progress.coded_by_anyone:,}")
