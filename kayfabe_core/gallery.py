@@ -66,6 +66,18 @@ def list_labels(workspace: Workspace, min_confidence: float) -> pd.DataFrame:
     return frame.sort_values(["images", "name"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
+def list_label_keys(workspace: Workspace) -> pd.DataFrame:
+    """Return every label stored, whatever its confidence: columns source, key, name (sorted by name).
+
+    Reads the label names only: a choice of label must survive any threshold, and counting every
+    label's images at 0 % read all label rows (0.35 s at 150,000 images) for nothing.
+    """
+    with connect(workspace) as conn:
+        keys = pd.read_sql_query("SELECT source, key, MAX(name) AS name FROM label_names GROUP BY source, key",
+                                 conn)
+    return keys.sort_values(["name", "source", "key"], kind="stable").reset_index(drop=True)
+
+
 def _filter_sql(conn: sqlite3.Connection, choices: Sequence[LabelChoice],
                 min_confidence: float) -> tuple[str, list[object]]:
     """SQL selecting the fetched images that carry every chosen label (all images if none)."""

@@ -14,6 +14,7 @@ from kayfabe_core.gallery import (
     LabelChoice,
     label_frequencies,
     labels_version,
+    list_label_keys,
     list_labels,
     read_image_page,
     read_top_labels,
@@ -33,6 +34,11 @@ def _cached_matches(root: str, version: int, choices: tuple[LabelChoice, ...], t
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_labels(root: str, version: int, threshold: float) -> pd.DataFrame:
     return list_labels(Workspace(Path(root)), threshold)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cached_label_keys(root: str, version: int) -> pd.DataFrame:
+    return list_label_keys(Workspace(Path(root)))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -73,10 +79,12 @@ def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
                             persist_state=state.KEPT,
                             help="Rekognition's confidence that the label is there. Labels below "
                                  "this are ignored everywhere on this page; no new calls are made.")
-    every = _cached_labels(*_labels_key(workspace), 0.0)  # all stored labels, so a choice survives a threshold change
+    every = _cached_label_keys(*_labels_key(workspace))  # all stored labels: a choice survives a threshold change
     at_threshold = _cached_labels(*_labels_key(workspace), float(threshold))
     counts = {(row.source, row.key): row.images for row in at_threshold.itertuples()}
-    options = [f"{row.source}/{row.key}" for row in every.itertuples()]
+    # the labels seen at this threshold first, most frequent first; then the others by name
+    options = [f"{row.source}/{row.key}" for row in at_threshold.itertuples()]
+    options += [f"{row.source}/{row.key}" for row in every.itertuples() if (row.source, row.key) not in counts]
     display = {f"{row.source}/{row.key}": f"{row.name} · {SOURCE_NAMES[row.source]} · "
                f"{counts.get((row.source, row.key), 0):,} images at ≥ {threshold} %"
                for row in every.itertuples()}

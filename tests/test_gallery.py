@@ -192,3 +192,15 @@ def test_every_image_in_gallery_order_as_sql_would_give(workspace: Workspace, ha
     assert len(expected) == 5 and expected[0][0] == hashes["C"]  # also in post G, the newest
     assert by_hash[hashes["A"]][2:] == ("https://www.instagram.com/p/A/", "caption of A", "2020-01-02T00:00:00Z")
     assert read_image_page(workspace, [], 80, 2, 2)["sha256"].tolist() == [row[0] for row in expected[2:4]]
+
+
+def test_label_keys_are_every_label_stored_whatever_its_confidence(workspace: Workspace,
+                                                                   hashes: dict[str, str]) -> None:
+    from kayfabe_core.gallery import list_label_keys
+
+    keys = list_label_keys(workspace)
+    every = list_labels(workspace, 0)
+    assert set(zip(keys["source"], keys["key"], keys["name"], strict=True)) == set(
+        zip(every["source"], every["key"], every["name"], strict=True))
+    assert keys["name"].tolist() == ["Breakfast", "Person", "Wrestling"]
+    assert "Wrestling" not in set(list_labels(workspace, 96)["key"])  # still offered above its confidence
