@@ -66,6 +66,18 @@ def compute_metrics(observed: np.ndarray, scores: np.ndarray, threshold: float =
                    values["f1"], values["roc_auc"], intervals)
 
 
+def metrics_of_predictions(predictions: pd.DataFrame, threshold: float, seed: int,
+                           n_boot: int = N_BOOT) -> Metrics:
+    """Return a run's :class:`Metrics` from its test predictions (columns observed, score, post).
+
+    Posts are resampled when every prediction knows its post. ``seed`` is the run's split seed: the run
+    record and the Results page give the same intervals at the same threshold.
+    """
+    groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
+    return compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), threshold, groups,
+                           n_boot, seed)
+
+
 def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: float, groups: np.ndarray | None,
                         n_boot: int = N_BOOT, seed: int = 0) -> dict[str, tuple[float, float]]:
     """Return the 2.5th and 97.5th percentiles of each metric over ``n_boot`` resamples."""

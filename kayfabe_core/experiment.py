@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from kayfabe_core.evaluate import compute_metrics
+from kayfabe_core.evaluate import metrics_of_predictions
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.runs import new_run_id, save_run
 from kayfabe_core.split import Split, SplitOptions, class_balance, group_ids, make_split
@@ -114,9 +114,7 @@ def complete_run(workspace: Workspace, draft: dict[str, object], models: list[Fo
     when the run cannot be saved.
     """
     started = time.perf_counter()
-    metric_groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
-    metrics = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), 0.5,
-                              metric_groups, seed=seed).to_dict()
+    metrics = metrics_of_predictions(predictions, 0.5, seed).to_dict()
     fold_accuracy = _fold_accuracy(predictions)
     record = _record(draft, models, metrics, fold_accuracy, {**timings, "evaluate_s": time.perf_counter() - started})
     saved = time.perf_counter()

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kayfabe_core.evaluate import Metrics, metrics_of_predictions
 from kayfabe_core.explain import shap_values
-from kayfabe_core.runs import load_booster, read_run, read_test_features
+from kayfabe_core.runs import load_booster, read_predictions, read_run, read_test_features
 from kayfabe_core.workspace import Workspace, connect
 
 CELLS = {"fp": "False YES", "fn": "False NO", "tp": "True YES", "tn": "True NO"}
@@ -39,6 +40,12 @@ def image_files(workspace: Workspace, items: list[str]) -> dict[str, str]:
         rows = conn.execute("SELECT DISTINCT sha256, ext FROM images WHERE fetch_status = 'ok' "
                             f"AND sha256 IN ({marks})", items).fetchall()
     return {sha256: str(workspace.image_path(sha256, ext)) for sha256, ext in rows}
+
+
+def run_metrics(workspace: Workspace, run_id: str, threshold: float) -> Metrics:
+    """Return the run's metrics at ``threshold``, with the intervals its record holds at its own threshold."""
+    seed = int(read_run(workspace, run_id)["split"]["options"].get("seed", 0))  # type: ignore[index]
+    return metrics_of_predictions(read_predictions(workspace, run_id), threshold, seed)
 
 
 def majority_baseline(observed: np.ndarray) -> float:

@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from kayfabe_core.charts_model import confusion_figure
-from kayfabe_core.evaluate import METRIC_TITLES, Metrics, compute_metrics
-from kayfabe_core.results import CELLS, image_files, majority_baseline, predictions_in_cell
+from kayfabe_core.evaluate import METRIC_TITLES, Metrics
+from kayfabe_core.results import CELLS, image_files, majority_baseline, predictions_in_cell, run_metrics
 from kayfabe_core.runs import list_runs, read_predictions, read_run
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
@@ -41,10 +41,8 @@ def cached_predictions(root: str, run_id: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Computing intervals…", max_entries=50)
 def cached_metrics(root: str, run_id: str, threshold: float) -> Metrics:
-    """Metrics with bootstrap intervals at ``threshold`` (posts resampled when known)."""
-    predictions = cached_predictions(root, run_id)
-    groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
-    return compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), threshold, groups)
+    """Metrics with bootstrap intervals at ``threshold``, drawn as the run record's were."""
+    return run_metrics(Workspace(Path(root)), run_id, threshold)
 
 
 def choose_run(workspace: Workspace) -> str:

@@ -215,3 +215,13 @@ def test_unknown_runs(demo: Workspace) -> None:
         read_run(demo, "run-nope")
     with pytest.raises(WorkspaceError, match="The files of run run-nope are missing"):
         load_booster(demo, "run-nope")
+
+
+def test_results_page_metrics_are_the_records_at_its_threshold(demo: Workspace, original: ExperimentResult) -> None:
+    """One run, one interval: the Results page's numbers at 0.5 are the record's (the Runs page shows those)."""
+    from kayfabe_core.results import run_metrics
+
+    shown = run_metrics(demo, original.run_id, 0.5).to_dict()
+    stored = original.record["metrics"]
+    assert shown["intervals"] == {name: tuple(pair) for name, pair in stored["intervals"].items()}  # type: ignore[index]
+    assert shown["accuracy"] == stored["accuracy"]  # type: ignore[index]
