@@ -12,6 +12,7 @@ from kayfabe_core.charts_model import confusion_figure
 from kayfabe_core.evaluate import METRIC_TITLES, Metrics
 from kayfabe_core.results import CELLS, image_files, majority_baseline, predictions_in_cell, run_metrics
 from kayfabe_core.runs import list_runs, read_predictions, read_run
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import image_grid, results_version
@@ -123,12 +124,18 @@ def render_cell_images(workspace: Workspace, predictions: pd.DataFrame, threshol
                        names: tuple[str, str]) -> None:
     """Show the images of one confusion cell, the most confident first, each with a link to recode it."""
     chosen = predictions_in_cell(predictions, threshold, cell)
-    st.markdown(f"**{CELLS[cell]}** — {cell_meaning(cell, names)}: {len(chosen):,} predictions, "
-                "most confident first.")
     if chosen.empty:
+        st.markdown(f"**{CELLS[cell]}** — {cell_meaning(cell, names)}.")
         st.caption("No test image falls in this cell at this threshold.")
         return
-    shown = chosen.drop_duplicates("item").head(CELL_IMAGES)
+    images = chosen.drop_duplicates("item")
+    shown = images.head(CELL_IMAGES)
+    which = (f"the {len(shown):,} most confident of {len(images):,} images" if len(images) > len(shown)
+             else "most confident first")
+    repeated = (f" ({len(chosen):,} predictions: an image is tested once per repeat)"
+                if len(chosen) > len(images) else "")
+    st.markdown(f"**{CELLS[cell]}** — {cell_meaning(cell, names)}: {counted(len(images), 'image')}{repeated}; "
+                f"{which}.")
     files = image_files(workspace, list(shown["item"]))
     if not files:
         st.dataframe(shown[["item", "observed", "score"]], hide_index=True)

@@ -20,6 +20,7 @@ from kayfabe_core.errors import KayfabeError
 from kayfabe_core.methods_text import methods_paragraph
 from kayfabe_core.report_export import export_replication_bundle, export_report_html
 from kayfabe_core.runs import delete_run, read_run, rename_run
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, results_version, show_error
@@ -62,8 +63,8 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
             "sagemaker_job": "SageMaker job",
             "billable_seconds": st.column_config.NumberColumn("Billed seconds", format="%d"),
             "data_hash": "Data version", "note": "Note", "run_id": "Run id"})
-    st.caption(f"{len(runs):,} runs. Click a column header to sort. Accuracy is on the test images at threshold "
-               "0.5; the interval is a bootstrap over posts.")
+    st.caption(f"{counted(len(runs), 'run')}. Click a column header to sort. Accuracy is on the test images at "
+               "threshold 0.5; the interval is a bootstrap over posts.")
     names = {row.run_id: f"{label_of(row)} · accuracy {row.accuracy:.3f} · {row.split}" for row in shown.itertuples()}
     chosen = st.multiselect("Runs to open, repeat, delete (one) or compare (two or more)", list(names),
                             format_func=names.get, key="runs_selected", placeholder="Choose runs")

@@ -26,6 +26,7 @@ from kayfabe_core.split import METHODS, SplitOptions, class_balance, make_split
 from kayfabe_core.stages import Progress
 from kayfabe_core.tables import read_feature_table, read_table_columns, suggest_dropped_columns, suggest_label_columns
 from kayfabe_core.train import RoundReport, TrainSettings
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, show_error, stage_guard, workspace_version
@@ -77,11 +78,12 @@ def choose_table(workspace: Workspace, progress: Progress) -> FeatureTable | Non
     return table
 
 
-def _knob_input(knob: Knob, value: float, key: str, container: object = st) -> float:
-    help_text = f"{knob.does} {knob.raising}"
+def _knob_input(knob: Knob, value: float, key: str, container: object = st, disabled: bool = False,
+                note: str = "") -> float:
+    help_text = f"{knob.does} {knob.raising}{note}"
     return container.slider(knob.title, knob.kind(knob.low), knob.kind(knob.high),  # type: ignore[attr-defined,no-any-return]
                             knob.kind(value), knob.kind(knob.step), key=key, help=help_text, persist_state=state.KEPT,
-                            format=KNOB_FORMAT[knob.kind])
+                            format=KNOB_FORMAT[knob.kind], disabled=disabled)
 
 
 def _workspace_table(workspace: Workspace) -> FeatureTable:
@@ -135,7 +137,9 @@ def choose_split(table: FeatureTable) -> tuple[SplitOptions, int] | None:
                       persist_state=state.KEPT)
     left, middle, right, last = st.columns(4)
     folds = int(_number(knobs["folds"], "split_folds", middle))
-    test_size = _knob_input(knobs["test_size"], knobs["test_size"].default, "split_test_size", left)
+    test_size = _knob_input(knobs["test_size"], knobs["test_size"].default, "split_test_size", left,
+                            disabled=folds > 0, note=" Not used with cross-validation: each fold is the test set "
+                                                     "once (a fold's share is one over the number of folds).")
     repeats = int(_number(knobs["repeats"], "split_repeats", right))
     seed = int(_number(knobs["seed"], "split_seed", last))
     group_by: tuple[str, ...] = ()
@@ -176,7 +180,7 @@ def choose_settings() -> TrainSettings | None:
     st.caption(PRESET_NOTES[preset])
     values = PRESETS[preset]
     chosen: dict[str, object] = {}
-    with st.expander("Every setting, with what it does (hover the ⓘ)", icon=":material/tune:"):
+    with st.expander("Every setting, with what it does (hover the ? next to each)", icon=":material/tune:"):
         columns = st.columns(2)
         for position, knob in enumerate(BOOSTER_KNOBS):
             chosen[knob.key] = _knob_input(knob, values[knob.key], f"knob_{knob.key}_{names.index(preset)}",
@@ -240,8 +244,8 @@ def render_train(workspace: Workspace, table: FeatureTable, options: SplitOption
                  settings: TrainSettings, name: str = "") -> None:
     """Draw the Train button (on this computer); on success open the run on the Results page."""
     trainings = n_folds * settings.rounds
-    st.caption(f"{n_folds} model{'s' if n_folds > 1 else ''} × up to {settings.rounds:,} rounds "
-               f"({trainings:,} rounds in all), on this computer.")
+    st.caption(f"{counted(n_folds, 'model')} × up to {counted(settings.rounds, 'round')} "
+               f"({counted(trainings, 'round')} in all), on this computer.")
     if not st.button("Train", type="primary", key="train_button", icon=":material/model_training:",
                      shortcut="Ctrl+Enter", help="Shortcut: Ctrl+Enter"):
         return

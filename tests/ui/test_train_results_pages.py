@@ -90,7 +90,7 @@ def test_threshold_slider_moves_every_metric(demo_copy: Path, open_app) -> None:
     assert low.recall > compute_metrics(predictions["observed"], predictions["score"], 0.5, n_boot=0).recall
 
     at.radio(key="confusion_cell").set_value("fn").run()
-    assert f"**False NO** — coded In kayfabe, predicted Not in kayfabe: {low.fn:,} predictions" in texts(at)
+    assert f"**False NO** — coded In kayfabe, predicted Not in kayfabe: {low.fn:,} image" in texts(at)
 
 
 def test_a_split_that_cannot_work_says_why_and_hides_train(demo_copy: Path, open_app) -> None:
@@ -157,3 +157,12 @@ def test_settings_are_as_left_after_visiting_results(demo_copy: Path, open_app) 
     assert at.slider(key="split_test_size").value == 0.2
     assert at.toggle(key="feature_metadata").value is True
     assert at.number_input(key="tune_trials").value == 12
+
+
+def test_test_share_is_off_with_cross_validation(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    assert not at.slider(key="split_test_size").disabled
+    at.number_input(key="split_folds").set_value(5).run()
+    assert at.slider(key="split_test_size").disabled
+    assert "Not used with cross-validation" in at.slider(key="split_test_size").help
