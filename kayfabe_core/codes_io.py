@@ -35,7 +35,7 @@ _VALUES = {"yes": "YES", "1": "YES", "true": "YES", "no": "NO", "0": "NO", "fals
 _MATCH_KIND = {"sha256": "sha256", "image": "image_url", "post": "post_url"}
 _ID_KIND = {"sha256": "sha256", "image_url": "image", "imgurl": "image", "posturl": "post", "post_url": "post"}
 HINT = ("Give a CSV with one row per code: a sha256, image_url or postUrl column naming the image and a "
-        "value column holding YES, NO or UNSURE (as export-codes writes it).")
+        "value column holding YES, NO or UNSURE, as the codes download (or export-codes) writes it.")
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,10 @@ def import_codes(workspace: Workspace, name: str, raw: bytes, coder: str | None 
     Returns a :class:`CodesImportReport`. Raises :class:`InputFileError` when the
     file cannot be read as CSV or lacks a column naming the image or the code.
     """
-    frame = read_table(decode_csv(name, raw))
+    try:
+        frame = read_table(decode_csv(name, raw))
+    except InputFileError as error:  # the reader's advice is about PhantomBuster exports
+        raise InputFileError(error.message, HINT) from None
     ids, value_column = _columns(name, frame)
     notes = _column(frame, "note", strip=False)
     versions, stamps, coders = (_column(frame, column) for column in ("codebook_version", "coded_at", "coder"))

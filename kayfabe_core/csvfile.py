@@ -21,6 +21,20 @@ from kayfabe_core.errors import InputFileError
 DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def parser_problem(detail: str) -> str:
+    """Return what pandas' CSV parser found wrong, in plain words (its own words when not recognised)."""
+    first = detail.strip().splitlines()[0] if detail.strip() else "no detail"
+    if match := _OPEN_QUOTE.search(first):
+        return f"a quotation mark (\") opened on line {int(match.group(1)) + 1} is never closed"
+    if match := _RAGGED.search(first):
+        expected, line, seen = match.groups()
+        return f"line {line} has {seen} cells where the header has {expected} columns"
+    if "No columns to parse" in first:
+        return "it holds no header row"
+    return first
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,6 @@ def _ragged_error(name: str, detail: str) -> InputFileError:
             "or fix that line in a spreadsheet program.",
         )
     return InputFileError(
-        f"The file {name} could not be read as a table ({detail.strip()}).",
+        f"The file {name} could not be read as a table: {parser_problem(detail)}.",
         "Check that it is a CSV file; export it from PhantomBuster again if in doubt.",
     )

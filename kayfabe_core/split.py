@@ -192,10 +192,17 @@ def _check_enough(table: FeatureTable) -> None:
     yes = table.n_positive
     no = table.n_images - yes
     if table.n_images < MIN_CODED or min(yes, no) < 2 * MIN_PER_CODE:
+        enough = f"at least {MIN_CODED} images, with at least {2 * MIN_PER_CODE} of each code"
+        if table.origin.get("kind") == "table":  # an uploaded table: its rows, and maybe the wrong column
+            raise SettingError(
+                f"The table has only {table.n_images:,} rows ({yes:,} {table.positive_name}, {no:,} "
+                f"{table.negative_name}): too few to train a model and test it.",
+                f"Give a table with {enough}, and check that the column chosen as the code holds the "
+                "YES/NO codes.")
         raise SettingError(
             f"Only {table.n_images:,} images are coded ({yes:,} {table.positive_name}, {no:,} "
             f"{table.negative_name}): too few to train a model and test it.",
-            f"Code at least {MIN_CODED} images, with at least {2 * MIN_PER_CODE} of each code.")
+            f"Code {enough}.")
 
 
 def _check_side(table: FeatureTable, fold: Fold, options: SplitOptions) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kayfabe_core.csvfile import parser_problem
 from kayfabe_core.errors import InputFileError, SettingError
 from kayfabe_core.feature_table import FeatureTable, build_matrix
 
@@ -99,11 +100,18 @@ def table_times(frame: pd.DataFrame) -> pd.Series:
 
 
 def _read_csv(data: bytes, file_name: str) -> pd.DataFrame:
+    hint = "Save the table as CSV (text) with one header row and one row per image."
+    if not data.strip():
+        raise InputFileError(f"{file_name} is empty.", hint)
+    if b"\x00" in data[:65536]:
+        raise InputFileError(f"{file_name} holds binary data, not text, so it is not a CSV table.", hint)
     try:
         frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputFileError(f"{file_name} could not be read as a CSV table ({str(error).splitlines()[0]}).",
-                             "Save the table as CSV with one header row and one row per image.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise InputFileError(f"{file_name} could not be read as a CSV table: {parser_problem(str(error))}.",
+                             hint) from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{file_name} is not UTF-8 text.", "Save the table as CSV with UTF-8 encoding.") from None
     if frame.empty:
         raise InputFileError(f"{file_name} has a header but no rows.", "Give a table with one row per image.")
     return frame

@@ -118,7 +118,7 @@ def test_missing_columns_are_named(workspace: Workspace) -> None:
         "its columns are: id, value.")
     assert no_image.value.hint == (
         "Give a CSV with one row per code: a sha256, image_url or postUrl column naming the image and a "
-        "value column holding YES, NO or UNSURE (as export-codes writes it).")
+        "value column holding YES, NO or UNSURE, as the codes download (or export-codes) writes it.")
     with pytest.raises(InputFileError) as no_value:
         import_codes(workspace, "codes.csv", csv_bytes(["postUrl", "verdict"], [["x", "YES"]]))
     assert no_value.value.message == (
@@ -195,3 +195,16 @@ def test_demo_codes_round_trip_exactly(demo_root: Path, tmp_path: Path) -> None:
     assert report.codes_added == report.rows_read == len(table(demo)) > 2000
     assert table(copy) == table(demo)
     assert export_codes(copy) == exported
+
+
+@pytest.mark.parametrize(("raw", "phrase"), [
+    (b"", "is empty"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+    (b'sha256,value\n"abc,YES\n', 'a quotation mark (") opened on line 2 is never closed'),
+])
+def test_unreadable_codes_files_get_advice_about_codes(workspace: Workspace, raw: bytes, phrase: str) -> None:
+    """Not the PhantomBuster advice of the posts' reader, and no parser jargon."""
+    with pytest.raises(InputFileError) as caught:
+        import_codes(workspace, "codes.csv", raw)
+    assert phrase in caught.value.message
+    assert "PhantomBuster" not in str(caught.value) and "C error" not in str(caught.value)
+    assert caught.value.hint.startswith("Give a CSV with one row per code")

@@ -206,10 +206,17 @@ def test_feature_table_takes_its_times_from_the_date_parts() -> None:
 def test_unreadable_files() -> None:
     with pytest.raises(InputFileError, match="has a header but no rows"):
         read_feature_table(b"a,code\n", "t.csv", "code")
-    with pytest.raises(InputFileError, match="could not be read as a CSV table"):
+    with pytest.raises(InputFileError, match="is empty"):
         read_feature_table(b"", "t.csv", "code")
-    with pytest.raises(InputFileError, match="could not be read"):
+    with pytest.raises(InputFileError, match="binary data"):
+        read_feature_table(b"code;x\n\x00\x01\x02;3\n", "t.csv", "code")
+    with pytest.raises(InputFileError) as quote:
+        read_feature_table(b'a,code\n"1,2\n3,4\n', "t.csv", "code")
+    assert 'a quotation mark (") opened on line 2 is never closed' in quote.value.message
+    with pytest.raises(InputFileError, match="binary data"):
         read_table_columns(b"\xff\xfe\x00bad", "t.csv")
+    with pytest.raises(InputFileError, match="is not UTF-8 text"):
+        read_table_columns(b"a,b\n\xff\xfe,1\n", "t.csv")
 
 
 def test_suggestions_for_the_page() -> None:
@@ -233,3 +240,13 @@ def test_the_original_studys_table() -> None:
     dropped = read_feature_table(ORIGINAL_TABLE.read_bytes(), ORIGINAL_TABLE.name, "kayfabe",
                                  drop=["source_row", "postId"])
     assert dropped.n_features == 412 and dropped.identifiers == ()
+
+
+def test_a_table_too_small_for_a_split_talks_of_rows_and_columns() -> None:
+    from kayfabe_core.split import SplitOptions, make_split
+
+    table = read_feature_table(b"name,age\nbob,3\nann,4\n", "people.csv", "name", positive="bob")
+    with pytest.raises(SettingError) as caught:
+        make_split(table, SplitOptions(method="stratified"))
+    assert caught.value.message.startswith("The table has only 2 rows")
+    assert "column chosen as the code" in caught.value.hint and "Code at least" not in caught.value.hint
