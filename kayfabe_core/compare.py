@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from kayfabe_core.errors import SettingError
-from kayfabe_core.evaluate import compute_metrics, roc_points
+from kayfabe_core.evaluate import METRIC_TITLES, compute_metrics, roc_points
 from kayfabe_core.experiment import ExperimentResult, run_experiment
 from kayfabe_core.feature_cache import load_features
 from kayfabe_core.features import FeatureOptions
@@ -58,9 +58,9 @@ def metrics_side_by_side(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
         cells = {}
         for name in METRICS:
             low, high = metrics["intervals"][name]
-            cells[name] = f"{metrics[name]:.3f} ({low:.3f}–{high:.3f})"
+            cells[METRIC_TITLES[name]] = f"{metrics[name]:.3f} ({low:.3f}–{high:.3f})"
         if record.get("accuracy_sd") is not None:
-            cells["accuracy sd over folds"] = f"{record['accuracy_sd']:.3f}"
+            cells["Accuracy, SD over folds"] = f"{record['accuracy_sd']:.3f}"
         rows[label] = cells
     return pd.DataFrame(rows)
 
@@ -114,9 +114,19 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
                                      "subsample") if runs[column].nunique() > 1] or ["max_depth"]
     frame = runs[columns + [metric]].astype(float)
     figure = px.parallel_coordinates(frame, dimensions=columns + [metric], color=metric,
-                                     color_continuous_scale="Viridis")
+                                     color_continuous_scale="Viridis", range_color=_metric_range(frame[metric]),
+                                     labels={metric: METRIC_TITLES.get(metric, metric)})
     figure.update_layout(height=380, margin={"l": 40, "r": 40, "t": 60, "b": 20})
     return figure
+
+
+def _metric_range(values: pd.Series) -> tuple[float, float]:
+    """A colour range inside 0–1 that still tells apart runs close to each other (one run: ±0.05)."""
+    low, high = float(values.min()), float(values.max())
+    if high - low < 0.1:
+        middle = (low + high) / 2
+        low, high = middle - 0.05, middle + 0.05
+    return max(0.0, low), min(1.0, high)
 
 
 def repeat_run(workspace: Workspace, run_id: str, repeats: int, on_round: RoundCallback | None = None,

@@ -54,7 +54,7 @@ def test_comparing_two_runs_shows_only_what_differs(two_runs: tuple[Path, str, s
     assert list(differs.loc["xgboost: max_depth"]) == ["5", "3"]
     side = at.dataframe[2].value
     accuracy = read_run(open_workspace(root), second)["metrics"]["accuracy"]
-    assert side.loc["accuracy", f"quick ·{second[-4:]}"].startswith(f"{accuracy:.3f} (")
+    assert side.loc["Accuracy", f"quick ·{second[-4:]}"].startswith(f"{accuracy:.3f} (")
     assert len(at.get("plotly_chart")) >= 3
 
 
