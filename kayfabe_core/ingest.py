@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -97,7 +97,7 @@ def ingest_files(workspace: Workspace, files: Sequence[tuple[str, bytes]],
     Returns the :class:`IngestReport`. Raises :class:`InputFileError` (nothing
     written) when any file cannot be read as a PhantomBuster export.
     """
-    return ingest_sources(workspace, [open_bytes(name, raw) for name, raw in files], chunk_rows)
+    return ingest_sources(workspace, _open_all(files, lambda file: open_bytes(*file)), chunk_rows)
 
 
 def ingest_paths(workspace: Workspace, paths: Sequence[Path], chunk_rows: int = CHUNK_ROWS) -> IngestReport:
@@ -107,7 +107,7 @@ def ingest_paths(workspace: Workspace, paths: Sequence[Path], chunk_rows: int = 
     :class:`IngestReport`. Raises :class:`InputFileError` (nothing written) when a
     file is missing or cannot be read as a PhantomBuster export.
     """
-    return ingest_sources(workspace, [open_path(path) for path in paths], chunk_rows)
+    return ingest_sources(workspace, _open_all(paths, open_path), chunk_rows)
 
 
 def ingest_sources(workspace: Workspace, sources: Sequence[ExportSource],
@@ -137,12 +137,31 @@ def read_export(files: Sequence[tuple[str, bytes]], chunk_rows: int = CHUNK_ROWS
     is given or a file is empty, binary, undecodable, ragged or has no post link
     column.
     """
-    sources = [open_bytes(name, raw) for name, raw in files]
+    sources = _open_all(files, lambda file: open_bytes(*file))
     _require(sources)
     collector = _Collector()
     state = RowState()
     files_read = _read_sources(sources, state, collector.add, chunk_rows)
     return collector.parsed(sources, files_read, state)
+
+
+Opened = TypeVar("Opened")
+
+
+def _open_all(files: Sequence[Opened], opener: Callable[[Opened], ExportSource]) -> list[ExportSource]:
+    """Open every file; when some cannot be read as exports, raise one error that names each of them."""
+    sources, problems = [], []
+    for file in files:
+        try:
+            sources.append(opener(file))
+        except InputFileError as error:
+            problems.append(error)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InputFileError(f"{len(problems)} of the {len(files)} files cannot be imported. "
+                             + " ".join(problem.message for problem in problems), problems[0].hint)
+    return sources
 
 
 def _require(sources: Sequence[ExportSource]) -> None:

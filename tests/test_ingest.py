@@ -289,3 +289,21 @@ def test_counts_in_bulk_equal_the_rule_one_at_a_time() -> None:
         reference = [_whole(value) for value in
                      pd.to_numeric(pd.Series(raw, dtype=object).str.replace(",", ""), errors="coerce").tolist()]
         assert _counts(raw) == reference, raw
+
+
+def test_every_bad_file_of_several_is_named_and_nothing_is_written(workspace: Workspace, tmp_path: Path) -> None:
+    good = ("good.csv", make_csv([post_row("A")]).encode())
+    files = [good, ("empty.csv", b""), ("notes.txt", b"just some notes\nnothing else\n")]
+    with pytest.raises(InputFileError) as caught:
+        ingest_files(workspace, files)
+    message = caught.value.message
+    assert message.startswith("2 of the 3 files cannot be imported.")
+    assert "empty.csv" in message and "notes.txt" in message and "good.csv" not in message
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
+    for name, raw in files:
+        (tmp_path / name).write_bytes(raw)
+    with pytest.raises(InputFileError, match="2 of the 3 files"):
+        ingest_paths(workspace, [tmp_path / name for name, _ in files])
+    with pytest.raises(InputFileError, match="empty.csv is empty"):  # one bad file: its own message, as before
+        ingest_files(workspace, [good, files[1]])
