@@ -130,7 +130,7 @@ def render_cell_images(workspace: Workspace, predictions: pd.DataFrame, threshol
         return
     images = chosen.drop_duplicates("item")
     shown = images.head(CELL_IMAGES)
-    which = (f"the {len(shown):,} most confident of {len(images):,} images" if len(images) > len(shown)
+    which = (f"the {len(shown):,} most confident are shown" if len(images) > len(shown)
              else "most confident first")
     repeated = (f" ({len(chosen):,} predictions: an image is tested once per repeat)"
                 if len(chosen) > len(images) else "")
