@@ -135,8 +135,9 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
         left.warning(f"The picture is not in the workspace's images folder ({path.name} is missing). Its labels "
                      "and posts are still here; copy the images/ folder along with kayfabe.sqlite to see it.")
     shown = detail.labels[detail.labels["confidence"] >= threshold].drop(columns=["model_version"])
-    right.dataframe(
-        shown.assign(source=shown["source"].map(SOURCE_NAMES)), hide_index=True, height=380,
+    right.dataframe(  # as tall as its rows (a header and 35 px a row), up to 380 px: no empty rows below
+        shown.assign(source=shown["source"].map(SOURCE_NAMES)), hide_index=True,
+        height=min(380, 35 * (len(shown) + 1) + 3),
         column_config={"confidence": st.column_config.ProgressColumn("Confidence", format="%.0f %%",
                                                                      min_value=0, max_value=100),
                        "source": "Source", "name": "Label", "parents": "Part of"},
