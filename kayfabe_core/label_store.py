@@ -199,10 +199,17 @@ def read_label_numbers(conn: sqlite3.Connection, cuts: Sequence[float], contents
 
 def _read_labels(conn: sqlite3.Connection, cut: float, start: int, stop: int) -> np.ndarray:
     """Return the label numbers of the rows of contents ``start`` to ``stop`` at or above ``cut``: the packs'
-    texts joined by SQLite, no row per pack (the label list counts them; twice as fast as with contents)."""
-    labels, confidences = conn.execute("SELECT group_concat(label_nos, ''), group_concat(confidences, '') "
-                                       "FROM label_packs WHERE content_no >= ? AND content_no < ?",
-                                       (start, stop)).fetchone()
+    texts joined by SQLite, no row per pack (the label list counts them; twice as fast as with contents).
+    A range whose joined text would pass SQLite's length limit is read in halves."""
+    try:
+        labels, confidences = conn.execute("SELECT group_concat(label_nos, ''), group_concat(confidences, '') "
+                                           "FROM label_packs WHERE content_no >= ? AND content_no < ?",
+                                           (start, stop)).fetchone()
+    except sqlite3.DataError:  # string or blob too big
+        if stop - start < 2:
+            raise
+        middle = (start + stop) // 2
+        return np.concatenate([_read_labels(conn, cut, start, middle), _read_labels(conn, cut, middle, stop)])
     if not labels:
         return np.zeros(0, dtype=np.int64)
     numbers = np.fromstring(_flat(labels), dtype=np.int64, sep=",")

@@ -115,3 +115,14 @@ def test_the_cli_says_so_before_converting_an_older_workspace(tmp_path, capsys) 
     assert not needs_upgrade(old)
     assert main(["runs", str(current)]) == 0
     assert "Converting" not in capsys.readouterr().err
+
+
+def test_a_range_of_label_rows_too_long_for_one_text_is_read_in_halves(demo_root) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's length limit on one joined text splits the label list's read; the rows are the same."""
+    import sqlite3
+
+    with sqlite3.connect(demo_root / "kayfabe.sqlite") as conn:
+        whole = np.sort(read_label_numbers(conn, [60.0], contents=False))
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 2_000)
+        halves = np.sort(read_label_numbers(conn, [60.0], contents=False))
+    assert len(whole) > 3_000 and np.array_equal(whole, halves)
