@@ -44,8 +44,13 @@ def image_files(workspace: Workspace, items: list[str]) -> dict[str, str]:
 
 def run_metrics(workspace: Workspace, run_id: str, threshold: float) -> Metrics:
     """Return the run's metrics at ``threshold``, with the intervals its record holds at its own threshold."""
-    seed = int(read_run(workspace, run_id)["split"]["options"].get("seed", 0))  # type: ignore[index]
-    return metrics_of_predictions(read_predictions(workspace, run_id), threshold, seed)
+    return metrics_at(read_run(workspace, run_id), read_predictions(workspace, run_id), threshold)
+
+
+def metrics_at(record: dict[str, object], predictions: pd.DataFrame, threshold: float) -> Metrics:
+    """Like :func:`run_metrics` for a run record and predictions already read (the page keeps them)."""
+    seed = int(record["split"]["options"].get("seed", 0))  # type: ignore[index]
+    return metrics_of_predictions(predictions, threshold, seed)
 
 
 def majority_baseline(observed: np.ndarray) -> float:

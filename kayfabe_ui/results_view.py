@@ -10,7 +10,7 @@ import streamlit as st
 
 from kayfabe_core.charts_model import confusion_figure
 from kayfabe_core.evaluate import METRIC_TITLES, Metrics
-from kayfabe_core.results import CELLS, image_files, majority_baseline, predictions_in_cell, run_metrics
+from kayfabe_core.results import CELLS, image_files, majority_baseline, metrics_at, predictions_in_cell
 from kayfabe_core.runs import list_runs, read_predictions, read_run
 from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
@@ -42,8 +42,9 @@ def cached_predictions(root: str, run_id: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Computing intervals…", max_entries=50)
 def cached_metrics(root: str, run_id: str, threshold: float) -> Metrics:
-    """Metrics with bootstrap intervals at ``threshold``, drawn as the run record's were."""
-    return run_metrics(Workspace(Path(root)), run_id, threshold)
+    """Metrics with bootstrap intervals at ``threshold``, drawn as the run record's were (the kept predictions:
+    a threshold moved does not read them again)."""
+    return metrics_at(read_run(Workspace(Path(root)), run_id), cached_predictions(root, run_id), threshold)
 
 
 def choose_run(workspace: Workspace) -> str:
