@@ -119,10 +119,7 @@ def import_codes(workspace: Workspace, name: str, raw: bytes, coder: str | None 
     Returns a :class:`CodesImportReport`. Raises :class:`InputFileError` when the
     file cannot be read as CSV or lacks a column naming the image or the code.
     """
-    try:
-        frame = read_table(decode_csv(name, raw))
-    except InputFileError as error:  # the reader's advice is about PhantomBuster exports
-        raise InputFileError(error.message, HINT) from None
+    frame = read_table(decode_csv(name, raw, kind="a codes CSV", advice=HINT), advice=HINT)
     ids, value_column = _columns(name, frame)
     notes = _column(frame, "note", strip=False)
     versions, stamps, coders = (_column(frame, column) for column in ("codebook_version", "coded_at", "coder"))

@@ -60,22 +60,23 @@ class CsvText:
         return tuple(notes)
 
 
-def decode_csv(name: str, raw: bytes) -> CsvText:
+def decode_csv(name: str, raw: bytes, kind: str = "a CSV export", advice: str | None = None) -> CsvText:
     """Decode ``raw`` and find its delimiter.
 
     Returns a :class:`CsvText`. Raises :class:`InputFileError` for an empty,
-    binary or undecodable file.
+    binary or undecodable file. ``kind`` names what the file should be and
+    ``advice`` replaces the advice about PhantomBuster exports (for other CSVs).
     """
     if not raw.strip():
         raise InputFileError(
             f"The file {name} is empty.",
-            "Export the posts from PhantomBuster again and upload the CSV it gives you.",
+            advice or "Export the posts from PhantomBuster again and upload the CSV it gives you.",
         )
-    text, encoding = _decode_text(name, raw)
+    text, encoding = _decode_text(name, raw, kind, advice)
     return CsvText(name=name, text=text, encoding=encoding, delimiter=_sniff_delimiter(text))
 
 
-def _decode_text(name: str, raw: bytes) -> tuple[str, str]:
+def _decode_text(name: str, raw: bytes, kind: str, advice: str | None) -> tuple[str, str]:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "UTF-16"
     if raw.startswith(b"PK\x03\x04"):
@@ -86,8 +87,8 @@ def _decode_text(name: str, raw: bytes) -> tuple[str, str]:
         )
     if b"\x00" in raw[:65536]:
         raise InputFileError(
-            f"The file {name} holds binary data, not text, so it cannot be a CSV export.",
-            "Upload the .csv file that PhantomBuster produced (result.csv).",
+            f"The file {name} holds binary data, not text, so it cannot be {kind}.",
+            advice or "Upload the .csv file that PhantomBuster produced (result.csv).",
         )
     try:
         if raw.startswith(b"\xef\xbb\xbf"):
@@ -137,11 +138,11 @@ def read_header(csv_text: CsvText) -> list[str]:
     return [cell.strip() for cell in next(reader, [])]
 
 
-def read_table(csv_text: CsvText) -> pd.DataFrame:
+def read_table(csv_text: CsvText, advice: str | None = None) -> pd.DataFrame:
     """Parse the decoded file into a DataFrame of strings ('' where a cell is empty).
 
     Raises :class:`InputFileError` when a row has more cells than the header or
-    the quoting is broken.
+    the quoting is broken; ``advice`` replaces the advice about PhantomBuster exports.
     """
     try:
         with warnings.catch_warnings():
@@ -159,29 +160,29 @@ def read_table(csv_text: CsvText) -> pd.DataFrame:
     except pd.errors.ParserWarning as exc:
         raise InputFileError(
             f"The rows of {csv_text.name} have more cells than its header has columns.",
-            "The file is damaged or was edited by hand; export it from PhantomBuster again.",
+            advice or "The file is damaged or was edited by hand; export it from PhantomBuster again.",
         ) from exc
     except pd.errors.ParserError as exc:
-        raise _ragged_error(csv_text.name, str(exc)) from exc
+        raise _ragged_error(csv_text.name, str(exc), advice) from exc
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(
             f"The file {csv_text.name} has no header row.",
-            "Upload the CSV exactly as PhantomBuster wrote it.",
+            advice or "Upload the CSV exactly as PhantomBuster wrote it.",
         ) from exc
     frame.columns = [str(column).strip() for column in frame.columns]
     return frame
 
 
-def _ragged_error(name: str, detail: str) -> InputFileError:
+def _ragged_error(name: str, detail: str, advice: str | None = None) -> InputFileError:
     match = _RAGGED.search(detail)
     if match:
         expected, line, seen = match.groups()
         return InputFileError(
             f"Line {line} of {name} has {seen} cells, but the header has {expected} columns.",
-            "The file is damaged or was edited by hand; export it from PhantomBuster again, "
+            advice or "The file is damaged or was edited by hand; export it from PhantomBuster again, "
             "or fix that line in a spreadsheet program.",
         )
     return InputFileError(
         f"The file {name} could not be read as a table: {parser_problem(detail)}.",
-        "Check that it is a CSV file; export it from PhantomBuster again if in doubt.",
+        advice or "Check that it is a CSV file; export it from PhantomBuster again if in doubt.",
     )
