@@ -62,11 +62,11 @@ def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
         picture, words = st.columns([1, 3])
         show_picture(picture, workspace.image_path(row.sha256, row.ext))
         words.markdown(f"{row.codes} · [post]({row.post_url})")
-        yes, no = words.columns(2)
-        yes.button("Decide YES", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,
-                   args=(workspace, row.sha256, ADJUDICATOR, "YES"))
-        no.button("Decide NO", key=f"adjudicate_no_{row.sha256[:16]}", on_click=code_image,
-                  args=(workspace, row.sha256, ADJUDICATOR, "NO"))
+        buttons = words.container(horizontal=True)  # side by side, not half the page apart
+        buttons.button("Decide YES", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,
+                       args=(workspace, row.sha256, ADJUDICATOR, "YES"))
+        buttons.button("Decide NO", key=f"adjudicate_no_{row.sha256[:16]}", on_click=code_image,
+                       args=(workspace, row.sha256, ADJUDICATOR, "NO"))
 
 
 def render_codes_io(workspace: Workspace) -> None:
