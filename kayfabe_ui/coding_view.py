@@ -55,13 +55,19 @@ def _on_code(workspace: Workspace, sha256: str, coder: str, value: str) -> None:
 
 def _on_skip(sha256: str) -> None:
     state.get_list(state.CODING_SKIPPED).append(sha256)
+    state.get_list(state.CODING_HISTORY).append(sha256)  # Undo brings a skipped image back too
     state.set_value(state.CODING_CURRENT, None)
 
 
 def _on_undo() -> None:
+    """Show the image of the last Y, N, U or S again (a skipped one is no longer skipped)."""
     history = state.get_list(state.CODING_HISTORY)
     if history:
-        state.set_value(state.CODING_CURRENT, history.pop())
+        previous = history.pop()
+        skipped = state.get_list(state.CODING_SKIPPED)
+        if previous in skipped:
+            skipped.remove(previous)
+        state.set_value(state.CODING_CURRENT, previous)
 
 
 def render_coder(workspace: Workspace, sha256: str, coder: str, book: Codebook) -> None:
@@ -103,7 +109,8 @@ def _render_buttons(workspace: Workspace, sha256: str, coder: str, book: Codeboo
                 icon=":material/skip_next:")
     undo.button("Undo", key="code_undo", shortcut="Z", width="stretch", on_click=_on_undo,
                 icon=":material/undo:", disabled=not state.get_list(state.CODING_HISTORY))
-    st.caption("Keys: Y, N, U, S (skip), Z (undo: shows the last image again to recode it). "
+    st.caption("Keys: Y, N, U, S (skip), Z (undo: shows the previous image again, coded or skipped, to recode "
+               "it). "
                "Every code is saved the moment you press it.")
 
 

@@ -54,6 +54,26 @@ def test_code_skip_and_undo(demo_copy: Path, open_app) -> None:
     assert "ana: 2 of 1,954 images coded" in at.get("progress")[0].proto.text
 
 
+def test_undo_after_skip_brings_the_skipped_image_back(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.session_state["coder"] = "ana"
+    at.switch_page("pages/3_code.py").run()
+    first = at.session_state["coding_current"]
+    at.button(key="code_yes").click().run()
+    skipped = at.session_state["coding_current"]
+    at.button(key="code_skip").click().run()
+    assert at.session_state["coding_current"] not in {first, skipped}
+    at.button(key="code_undo").click().run()
+    assert at.session_state["coding_current"] == skipped
+    at.button(key="code_no").click().run()  # the skipped image can be coded now
+    at.button(key="code_undo").click().run()
+    assert at.session_state["coding_current"] == skipped
+    at.button(key="code_undo").click().run()
+    assert at.session_state["coding_current"] == first
+    assert not at.exception
+    assert _codes(demo_copy, "ana") == [(first, "YES"), (skipped, "NO")]
+
+
 def open_tab(at, title: str) -> None:
     """Open the Code page on the tab ``title``: only the open tab's content runs."""
     at.session_state["code_tab"] = title
