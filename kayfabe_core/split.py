@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from kayfabe_core.constraints import SPLIT_KNOBS, check_settings
 from kayfabe_core.errors import SettingError
@@ -137,8 +137,8 @@ def _pairs(table: FeatureTable, options: SplitOptions, groups: np.ndarray | None
                 raise SettingError(f"Cross-validation with {folds} folds needs at least {folds} posts to share "
                                    f"out, and this data has {n_groups:,}.",
                                    "Use fewer folds, or group by columns that tell more posts apart.")
-            splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-            return list(splitter.split(rows, observed, groups))
+            fold_of = grouped_folds(observed, groups, folds, np.random.default_rng(seed))
+            return [(rows[fold_of != number], rows[fold_of == number]) for number in range(folds)]
         plain = StratifiedKFold if method == "stratified" else KFold
         return list(plain(n_splits=folds, shuffle=True, random_state=seed).split(rows, observed))
     rng = np.random.default_rng(seed)
@@ -173,6 +173,31 @@ def grouped_holdout(observed: np.ndarray, groups: np.ndarray, test_size: float,
         take = int(np.argmin(np.abs(cumulative - test_size * cumulative[-1]))) + 1
         chosen.append(members[:take])
     return np.isin(inverse, np.concatenate(chosen))
+
+
+def grouped_folds(observed: np.ndarray, groups: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Return the fold (0 to ``folds`` - 1) of each row: whole groups, about as many images and as many of
+    each code in every fold.
+
+    As :func:`grouped_holdout`, groups are sorted into mostly-YES and mostly-NO and shuffled; each stratum's
+    run of groups is then cut into ``folds`` stretches of about equal images (a group goes where its middle
+    falls), the second stratum's numbered backwards so that their rounding evens out. scikit-learn's
+    StratifiedGroupKFold compares every group with every fold in Python: 12 s for 30,000 posts, and more than
+    linear in the posts; this takes milliseconds.
+    """
+    _, inverse = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(inverse)
+    mostly_yes = np.bincount(inverse, weights=observed) * 2 >= sizes
+    group_fold = np.zeros(len(sizes), dtype=np.int64)
+    for stratum in (False, True):
+        members = rng.permutation(np.flatnonzero(mostly_yes == stratum))
+        if members.size == 0:
+            continue
+        cumulative = np.cumsum(sizes[members])
+        middles = cumulative - sizes[members] / 2
+        numbers = np.minimum((middles * folds / cumulative[-1]).astype(np.int64), folds - 1)
+        group_fold[members] = numbers if not stratum else folds - 1 - numbers
+    return group_fold[inverse]
 
 
 def _time_holdout(table: FeatureTable, test_size: float) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,15 @@ import scipy.sparse as sp
 
 from kayfabe_core.errors import SettingError
 from kayfabe_core.feature_table import FeatureTable
-from kayfabe_core.split import Fold, SplitOptions, class_balance, group_ids, grouped_holdout, make_split
+from kayfabe_core.split import (
+    Fold,
+    SplitOptions,
+    class_balance,
+    group_ids,
+    grouped_folds,
+    grouped_holdout,
+    make_split,
+)
 
 
 def make_table(n_posts: int = 60, seed: int = 0, yes_share: float = 0.4, with_posts: bool = True,
@@ -285,6 +293,32 @@ def test_grouped_holdout_takes_whole_groups_near_the_share() -> None:
         assert len(set(mask[groups == group])) == 1
     assert mask.mean() == pytest.approx(0.3, abs=0.02)
     assert observed[mask].mean() == pytest.approx(observed.mean(), abs=0.03)
+
+
+@pytest.mark.parametrize("folds", [2, 5, 10])
+def test_grouped_folds_take_whole_groups_of_about_equal_size_and_share(folds: int) -> None:
+    rng = np.random.default_rng(folds)
+    sizes = rng.integers(1, 5, 3_000)
+    groups = rng.permutation(np.repeat(np.arange(3_000), sizes))  # rows of a group scattered
+    group_yes = rng.random(3_000) < 0.3
+    observed = np.where(rng.random(len(groups)) < 0.9, group_yes[groups], ~group_yes[groups]).astype(np.int8)
+    fold_of = grouped_folds(observed, groups, folds, np.random.default_rng(7))
+    assert set(fold_of.tolist()) == set(range(folds))
+    for group in range(0, 3_000, 37):
+        assert len(set(fold_of[groups == group].tolist())) == 1
+    counts = np.bincount(fold_of, minlength=folds)
+    assert np.abs(counts - len(groups) / folds).max() <= 2 * sizes.max()
+    for number in range(folds):
+        assert observed[fold_of == number].mean() == pytest.approx(observed.mean(), abs=0.03)
+    assert np.array_equal(fold_of, grouped_folds(observed, groups, folds, np.random.default_rng(7)))
+    assert not np.array_equal(fold_of, grouped_folds(observed, groups, folds, np.random.default_rng(8)))
+
+
+def test_grouped_folds_of_one_image_posts_are_stratified_folds() -> None:
+    observed = np.array([1] * 30 + [0] * 70, dtype=np.int8)
+    fold_of = grouped_folds(observed, np.arange(100), 5, np.random.default_rng(0))
+    assert np.bincount(fold_of).tolist() == [20] * 5
+    assert np.bincount(fold_of, weights=observed).tolist() == [6] * 5
 
 
 def test_leakage_warning_for_post_level_features_under_a_row_split() -> None:
