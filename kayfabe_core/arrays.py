@@ -22,6 +22,22 @@ def unique_sorted(values: np.ndarray) -> np.ndarray:
     return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
 
 
+def dense_ranks(values: np.ndarray) -> np.ndarray:
+    """Return the place of each value among the distinct values in increasing order, like
+    ``np.unique(values, return_inverse=True)[1]``, by sorting (numpy 2.4's hash path: four times slower)."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.int64)
+    ordered = values[order]
+    ranks[order] = np.cumsum(np.concatenate([[False], ordered[1:] != ordered[:-1]]))
+    return ranks
+
+
+def ascending(values: np.ndarray) -> np.ndarray:
+    """Return ``values`` sorted: as they are when they already are (every split's folds: sorting
+    them again took half of a 200-fold cross-validation's split)."""
+    return values if len(values) < 2 or bool((values[1:] >= values[:-1]).all()) else np.sort(values)
+
+
 def present_numbers(numbers: np.ndarray) -> np.ndarray:
     """Return the distinct small non-negative integers of ``numbers``, ascending: counted, not sorted
     (millions of label rows)."""
