@@ -17,13 +17,14 @@ import pandas as pd
 from kayfabe_core.arrays import positions_in, present_numbers
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.constraints import FEATURE_KNOBS, check_settings
-from kayfabe_core.errors import StageNotReadyError
+from kayfabe_core.errors import SettingError, StageNotReadyError
 from kayfabe_core.feature_inputs import LabelEntry, LabelInputs, load_inputs
 from kayfabe_core.feature_table import FeatureTable, build_matrix, join_columns
 from kayfabe_core.features_post import caption_block, metadata_block
 from kayfabe_core.workspace import Workspace, connect
 
 SOURCE_PREFIX = {"label": "label", "moderation": "moderation", "celebrity": "celebrity"}
+SOURCE_NAMES = {"label": "labels", "moderation": "moderation labels", "celebrity": "celebrities"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
         blocks.append(block)
         post_level += block[1]
     matrix, names = join_columns(blocks)
+    if not names:
+        raise _no_features(options, len(codes))
     book = _codebook_names(workspace)
     return FeatureTable(
         matrix=matrix, names=names, observed=(codes["value"] == "YES").to_numpy(np.int8),
@@ -94,6 +97,18 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
                 "labels_before_parents": kept if not options.include_parents else []},
         positive_name=book[0], negative_name=book[1], post_level=tuple(post_level),
     )
+
+
+def _no_features(options: FeatureOptions, n_coded: int) -> SettingError:
+    """The error for settings under which no label (and no other fact) becomes a feature."""
+    cuts = ", ".join(f"{SOURCE_NAMES[source]} {options.threshold(source):.0f} %" for source in options.sources
+                     if source in SOURCE_NAMES)
+    why = (f"no label reaches its confidence cut ({cuts}) on at least {options.min_images:,} of the {n_coded:,} "
+           "coded images") if cuts else "no label source is chosen, and no post facts or caption words either"
+    return SettingError(
+        f"These settings leave no feature to learn from: {why}.",
+        f"Lower “Drop labels seen on fewer images than” (now {options.min_images:,}; --min-images on the command "
+        "line) or the confidence cuts, or add the posts' facts or caption words as features.")
 
 
 def _label_block(inputs: LabelInputs, options: FeatureOptions,

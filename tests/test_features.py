@@ -157,8 +157,8 @@ def test_a_cut_is_inclusive(filled: Workspace) -> None:
 def test_sources_can_be_left_out(filled: Workspace) -> None:
     table = build_features(filled, FeatureOptions(sources=("label",), min_images=1))
     assert all(name.startswith("label: ") for name in table.names)
-    none = build_features(filled, FeatureOptions(sources=(), min_images=1))
-    assert none.n_features == 0 and none.n_images == len(CODED)
+    with pytest.raises(SettingError, match="no label source is chosen"):
+        build_features(filled, FeatureOptions(sources=(), min_images=1))  # nothing left to learn from
 
 
 def test_min_images_counts_images_not_rows(filled: Workspace) -> None:
@@ -167,7 +167,8 @@ def test_min_images_counts_images_not_rows(filled: Workspace) -> None:
     assert "label: Rare" not in build_features(filled, FeatureOptions(min_images=2)).names
     three = build_features(filled, FeatureOptions(min_images=3))
     assert three.names == ("celebrity: Jane Star", "label: Person")
-    assert build_features(filled, FeatureOptions(min_images=7)).names == ()
+    with pytest.raises(SettingError, match="on at least 7 of the"):
+        build_features(filled, FeatureOptions(min_images=7))
 
 
 def test_min_images_counts_only_coded_images(filled: Workspace) -> None:
@@ -348,3 +349,14 @@ def test_label_features_equal_the_obvious_pivot_of_the_label_view(demo_root: Pat
 def assert_frame_equal_values(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert list(got.columns) == list(expected.columns)
     assert np.array_equal(got.to_numpy(np.float64), expected.to_numpy(np.float64))
+
+
+def test_settings_that_leave_no_feature_say_which_to_lower(filled: Workspace) -> None:
+    with pytest.raises(SettingError) as caught:
+        build_features(filled, FeatureOptions(min_images=500))
+    assert "leave no feature to learn from" in caught.value.message
+    assert "on at least 500 of the" in caught.value.message
+    assert "(now 500; --min-images" in caught.value.hint
+    with pytest.raises(SettingError, match="labels 80 %, moderation labels 80 %, celebrities 80 %"):
+        build_features(filled, FeatureOptions(min_images=500))
+    assert build_features(filled, FeatureOptions(min_images=500, metadata=True)).n_features > 0
