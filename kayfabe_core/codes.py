@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kayfabe_core.errors import SettingError
 from kayfabe_core.workspace import Workspace, connect
 
 VALUES = ("YES", "NO", "UNSURE")
@@ -23,13 +24,29 @@ class Codebook:
     no_name: str
     definition: str
 
+    def checked(self) -> Codebook:
+        """Return self when it names a category and two different values; raise :class:`SettingError`."""
+        for what, text in (("category", self.category), ("name of YES", self.yes_name),
+                           ("name of NO", self.no_name)):
+            if not text.strip():
+                raise SettingError(f"The {what} is empty.", "Give the category and a name for each of its two "
+                                   "values, e.g. Food / Not food.")
+        if self.yes_name.strip().casefold() == self.no_name.strip().casefold():
+            raise SettingError(f"YES and NO need different names; both are “{self.yes_name.strip()}”.",
+                               "Name the two values so a coder can tell them apart, e.g. Food / Not food.")
+        return self
+
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def write_codebook(conn: sqlite3.Connection, codebook: Codebook) -> int:
-    """Add ``codebook`` as a new version in the open transaction; return its version number."""
+    """Add ``codebook`` as a new version in the open transaction; return its version number.
+
+    Raises :class:`SettingError` for an empty category or name, or two names alike.
+    """
+    codebook.checked()
     version = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM codebooks").fetchone()[0]
     conn.execute(
         "INSERT INTO codebooks VALUES (?, ?, ?, ?, ?, ?)",

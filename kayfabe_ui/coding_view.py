@@ -17,7 +17,7 @@ from kayfabe_core.errors import KayfabeError
 from kayfabe_core.image_detail import read_image_detail
 from kayfabe_core.workspace import Workspace, transaction
 from kayfabe_ui import state
-from kayfabe_ui.common import progress_of, show_picture
+from kayfabe_ui.common import progress_of, show_error, show_picture
 
 DEFAULT_BOOK = Codebook("My category", "YES", "NO", "Write what makes an image YES, with examples.")
 
@@ -117,6 +117,10 @@ def _render_buttons(workspace: Workspace, sha256: str, coder: str, book: Codeboo
 def render_codebook_editor(workspace: Workspace) -> None:
     """The codebook as editable text; saving adds a new version stamped on later codes."""
     book = read_codebook(workspace) or DEFAULT_BOOK
+    saved = state.get_value(state.CODEBOOK_SAVED)
+    if saved:
+        st.success(f"Saved as version {saved}; codes from now on carry it.")
+        state.set_value(state.CODEBOOK_SAVED, None)
     with st.form("codebook"):
         category = st.text_input("Category", book.category)
         left, right = st.columns(2)
@@ -124,10 +128,15 @@ def render_codebook_editor(workspace: Workspace) -> None:
         no_name = right.text_input("Name of NO", book.no_name)
         definition = st.text_area("Definition, with examples", book.definition, height=200)
         if st.form_submit_button("Save as a new version", icon=":material/save:"):
-            with transaction(workspace) as conn:
-                version = write_codebook(conn, Codebook(category.strip(), yes_name.strip(), no_name.strip(),
-                                                        definition.strip()))
-            st.success(f"Saved as version {version}; codes from now on carry it.")
+            try:
+                with transaction(workspace) as conn:
+                    version = write_codebook(conn, Codebook(category.strip(), yes_name.strip(), no_name.strip(),
+                                                            definition.strip()))
+            except KayfabeError as error:
+                show_error(error)
+            else:  # drawn again at once: the fields then start from what was saved, and the next save keeps
+                state.set_value(state.CODEBOOK_SAVED, version)  # what is typed into them
+                st.rerun()
     st.caption("Every code records the codebook version it was made under, so a change of definition "
                "can be traced in the results.")
 

@@ -198,3 +198,31 @@ def test_the_coder_name_stays_across_pages(demo_copy: Path, open_app) -> None:
     at.switch_page("pages/3_code.py").run()
     assert at.text_input(key="coder").value == "ana"
     assert at.button(key="code_yes")
+
+
+def test_each_codebook_save_stores_what_is_on_screen(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    open_tab(at, "Codebook")
+    for definition in ("First wording", "Second wording", "Third wording"):
+        next(field for field in at.text_area if field.label == "Definition, with examples").set_value(definition)
+        next(button for button in at.button if button.label == "Save as a new version").click().run()
+        assert not at.exception
+        assert read_codebook(open_workspace(demo_copy)).definition == definition
+    with connect(open_workspace(demo_copy)) as conn:
+        stored = [row[0] for row in conn.execute("SELECT definition FROM codebooks ORDER BY version")]
+    assert stored[-3:] == ["First wording", "Second wording", "Third wording"]
+
+
+@pytest.mark.parametrize(("yes", "no", "phrase"), [("", "Not food", "The name of YES is empty"),
+                                                   ("Food", "food", "YES and NO need different names")])
+def test_a_codebook_without_two_distinct_names_is_refused(demo_copy: Path, open_app, yes: str, no: str,
+                                                          phrase: str) -> None:
+    at = open_app(demo_copy)
+    open_tab(at, "Codebook")
+    before = read_codebook(open_workspace(demo_copy))
+    next(field for field in at.text_input if field.label == "Name of YES").set_value(yes)
+    next(field for field in at.text_input if field.label == "Name of NO").set_value(no)
+    next(button for button in at.button if button.label == "Save as a new version").click().run()
+    assert not at.exception
+    assert phrase in "\n".join(message.value for message in at.error)
+    assert read_codebook(open_workspace(demo_copy)) == before
