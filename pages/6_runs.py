@@ -18,7 +18,7 @@ if workspace is None or not stage_guard(
     st.stop()
 selected = render_runs_table(workspace)
 if len(selected) == 1:
-    render_one_run(workspace, selected.iloc[0])
+    render_one_run(workspace, next(selected.itertuples()))
 elif len(selected) > 1:
     render_comparison(workspace, selected)
 else:

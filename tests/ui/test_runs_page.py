@@ -84,6 +84,20 @@ def test_rename_note_repeat_and_delete(two_runs: tuple[Path, str, str], open_app
     assert not (workspace.runs_dir / second).exists()
 
 
+def test_saving_a_note_keeps_the_name(two_runs: tuple[Path, str, str], open_app) -> None:
+    root, first, _ = two_runs
+    at = open_app(root)
+    at.switch_page("pages/6_runs.py").run()
+    at.multiselect(key="runs_selected").set_value([first]).run()
+    assert at.text_input(key=f"name_{first}").value == "original"
+    assert f"Run original ·{first[-4:]}" in [header.value for header in at.subheader]
+    at.text_input(key=f"note_{first}").set_value("shown in class")
+    at.button(key=f"FormSubmitter:edit_{first}-Save name and note").click().run()
+    assert not at.exception
+    row = list_runs(open_workspace(root)).set_index("run_id").loc[first]
+    assert (row["name"], row["note"]) == ("original", "shown in class")
+
+
 def test_one_run_offers_its_methods_paragraph_and_exports(two_runs: tuple[Path, str, str], open_app) -> None:
     root, first, _ = two_runs
     at = open_app(root)
