@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -160,17 +161,24 @@ def format_summary(summary: dict[str, Any], record: dict[str, Any], folder: Path
     confusion = summary["confusion"]
     lines = [f"Run {summary['run_id']}: {summary['n_train']:,} training images, {summary['n_test']:,} test images, "
              f"{data['n_features']:,} features, {summary['seconds']:.1f} s."]
+    positive, negative = data["positive_name"], data["negative_name"]
+    undefined = {"precision": f"no test image was predicted {positive}",
+                 "recall": f"no test image is coded {positive}"}
     for name, title in (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
                         ("f1", "F1"), ("roc_auc", "ROC AUC")):
         low, high = summary[f"{name}_ci"]
-        lines.append(f"  {title:<10} {summary[name]:.3f}   (95 % interval {low:.3f}–{high:.3f})")
+        if math.isnan(summary[name]):
+            lines.append(f"  {title:<10} —       (not defined: {undefined.get(name, 'for these predictions')})")
+            continue
+        interval = f"{low:.3f}–{high:.3f}" if not (math.isnan(low) or math.isnan(high)) else "not defined"
+        lines.append(f"  {title:<10} {summary[name]:.3f}   (95 % interval {interval})")
     if "accuracy_sd" in summary:
         lines.append(f"  Accuracy over {summary['folds']} folds: mean {summary['accuracy']:.3f}, "
                      f"standard deviation {summary['accuracy_sd']:.3f}")
-    positive, negative = data["positive_name"], data["negative_name"]
+    width = max(16, len(positive) + 2, len(negative) + 2)  # whole names: "food = NOT FOOD" was cut
     lines += ["  Confusion (rows observed, columns predicted):",
-              f"    {'':<16}{negative[:14]:>16}{positive[:14]:>16}",
-              f"    {negative[:14]:<16}{confusion['tn']:>16,}{confusion['fp']:>16,}",
-              f"    {positive[:14]:<16}{confusion['fn']:>16,}{confusion['tp']:>16,}",
+              f"    {'':<{width}}{negative:>{width}}{positive:>{width}}",
+              f"    {negative:<{width}}{confusion['tn']:>{width},}{confusion['fp']:>{width},}",
+              f"    {positive:<{width}}{confusion['fn']:>{width},}{confusion['tp']:>{width},}",
               f"Saved in {folder}"]
     return "\n".join(lines)

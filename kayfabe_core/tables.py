@@ -19,6 +19,7 @@ from kayfabe_core.errors import InputFileError, SettingError
 from kayfabe_core.feature_table import FeatureTable, build_matrix
 
 POSITIVE_WORDS = ("1", "1.0", "yes", "true", "y", "t")
+NEGATED = re.compile(r"^(not|no|non|never)[\s_-]+\S", re.I)  # "Not food", "no_kayfabe", "non-food"
 POST_LEVEL = re.compile(r"(like|comment|view|date|year|month|day|hour|time|sidecar|carousel|location)", re.I)
 IDENTIFIER = re.compile(r"(^id$|_id$|id$|^row|_row$|index|url|sha256)", re.I)
 
@@ -68,6 +69,15 @@ def read_feature_table(data: bytes, file_name: str, label: str, positive: str | 
 def suggest_label_columns(frame: pd.DataFrame) -> list[str]:
     """Return the columns with exactly two distinct values (candidates for the code column)."""
     return [str(column) for column in frame.columns if frame[column].nunique(dropna=True) == 2]
+
+
+def code_column_choices(frame: pd.DataFrame) -> tuple[list[str], int]:
+    """Return every column, those with two values first, and the place of the likeliest code column: one
+    named kayfabe, code or label, else the first with two values."""
+    two = suggest_label_columns(frame)
+    choices = two + [str(column) for column in frame.columns if str(column) not in two]
+    named = [place for place, name in enumerate(choices) if name.lower() in ("kayfabe", "code", "label")]
+    return choices, named[0] if named else 0
 
 
 def suggest_dropped_columns(frame: pd.DataFrame, label: str) -> list[str]:
@@ -136,8 +146,7 @@ def _observed(column: pd.Series, label: str, positive: str | None, file_name: st
                              f"it holds {len(values)}: {shown}.",
                              "Pick the column that holds the hand code, or recode it to two values.")
     if positive is None:
-        found = [value for value in values if value.lower() in POSITIVE_WORDS]
-        positive = found[0] if found else values[-1]
+        positive = default_positive(values)
     if positive not in values:
         positive = _matching_value(positive, values)
     if positive not in values:
@@ -145,6 +154,16 @@ def _observed(column: pd.Series, label: str, positive: str | None, file_name: st
                            f"{values[0]} and {values[1]}.", "Give one of those as the positive (YES) value.")
     negative = values[0] if values[1] == positive else values[1]
     return (text == positive).to_numpy(np.int8), positive, negative
+
+
+def default_positive(values: list[str]) -> str:
+    """Return which of two code values most likely means YES: a yes-word (yes, true, 1 …); else the one
+    that is not the other negated (Food for Food / Not food); else the last in alphabetical order."""
+    found = [value for value in values if value.strip().lower() in POSITIVE_WORDS]
+    if found:
+        return found[0]
+    plain = [value for value in values if not NEGATED.match(value.strip())]
+    return plain[0] if len(plain) == 1 else sorted(values, key=str.lower)[-1]
 
 
 def _matching_value(given: str, values: list[str]) -> str:

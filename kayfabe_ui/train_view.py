@@ -24,7 +24,13 @@ from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.features import FeatureOptions
 from kayfabe_core.split import METHODS, SplitOptions, class_balance, make_split
 from kayfabe_core.stages import Progress
-from kayfabe_core.tables import read_feature_table, read_table_columns, suggest_dropped_columns, suggest_label_columns
+from kayfabe_core.tables import (
+    code_column_choices,
+    default_positive,
+    read_feature_table,
+    read_table_columns,
+    suggest_dropped_columns,
+)
 from kayfabe_core.train import RoundReport, TrainSettings
 from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
@@ -117,12 +123,14 @@ def _uploaded_table() -> FeatureTable | None:
         return None
     data = upload.getvalue()
     frame = read_table_columns(data, upload.name)
-    candidates = suggest_label_columns(frame) or [str(column) for column in frame.columns]
-    preferred = next((i for i, name in enumerate(candidates) if name.lower() in ("kayfabe", "code", "label")), 0)
+    candidates, preferred = code_column_choices(frame)
     left, middle = st.columns(2)
-    label = left.selectbox("Column holding the code", candidates, index=preferred, key="table_label")
-    values = sorted(map(str, frame[label].dropna().unique()))
-    positive = middle.selectbox("Value meaning YES", values, index=len(values) - 1, key="table_positive")
+    label = left.selectbox("Column holding the code", candidates, index=preferred, key="table_label",
+                           help="The column with your hand codes (YES/NO, 1/0, Food/Not food). Columns with "
+                                "two values are listed first.")
+    values = sorted(map(str, frame[label].dropna().unique()), key=str.lower)
+    positive = middle.selectbox("Value meaning YES", values, key="table_positive",
+                                index=values.index(default_positive(values)) if len(values) == 2 else 0)
     columns = [str(column) for column in frame.columns if column != label]
     drop = st.multiselect("Columns to leave out", columns, default=suggest_dropped_columns(frame, label),
                           key="table_drop", help="Text columns and identifiers are left out by default.")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kayfabe_core.__main__ import main
+from kayfabe_core.cli_train import format_summary
 from kayfabe_core.runs import list_runs, read_run
 from kayfabe_core.workspace import open_workspace
 from tests.conftest import ORIGINAL_TABLE, copy_workspace
@@ -135,3 +136,16 @@ def test_runs_verb_lists_the_runs_as_json(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "kayfabe_core", "runs", str(tmp_path / "ws"), "--json"],
                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and json.loads(done.stdout) == []
+
+
+def test_the_summary_names_undefined_metrics_and_keeps_long_names_whole() -> None:
+    nan = float("nan")
+    summary = {"run_id": "run-1", "n_train": 26, "n_test": 10, "seconds": 0.4,
+               "accuracy": 0.6, "accuracy_ci": [0.3, 0.9], "precision": nan, "precision_ci": [nan, nan],
+               "recall": 0.0, "recall_ci": [0.0, 0.0], "f1": nan, "f1_ci": [nan, nan],
+               "roc_auc": 0.5, "roc_auc_ci": [0.5, 0.5], "confusion": {"tn": 6, "fp": 0, "fn": 4, "tp": 0}}
+    record = {"data": {"n_features": 3, "positive_name": "food = FOOD", "negative_name": "food = NOT FOOD"}}
+    text = format_summary(summary, record, Path("runs/run-1"))
+    assert "Precision  —       (not defined: no test image was predicted food = FOOD)" in text
+    assert "nan" not in text
+    assert "food = NOT FOOD" in text.splitlines()[-3]  # the header of the confusion matrix, not cut

@@ -9,6 +9,8 @@ import scipy.sparse as sp
 
 from kayfabe_core.errors import InputFileError, SettingError
 from kayfabe_core.tables import (
+    code_column_choices,
+    default_positive,
     looks_like_identifier,
     read_feature_table,
     read_table_columns,
@@ -223,6 +225,28 @@ def test_suggestions_for_the_page() -> None:
     frame = read_table_columns(table_csv(extra={"caption": ["a", "b"] * 6}), "t.csv")
     assert suggest_label_columns(frame) == ["f1", "code", "caption"]
     assert suggest_dropped_columns(frame, "code") == ["postId", "caption"]
+
+
+def test_the_code_column_is_offered_even_with_one_value() -> None:
+    frame = read_table_columns(table_csv(label=["1"] * 12, extra={"label_Plate": ["0", "1"] * 6}), "t.csv")
+    choices, preferred = code_column_choices(frame)
+    assert choices[:2] == ["f1", "label_Plate"] and "code" in choices  # two-valued first, then every other
+    assert choices[preferred] == "code"  # a column called code, even with one value: its error is then shown
+    with pytest.raises(InputFileError, match="should hold two values .* it holds 1"):
+        read_feature_table(table_csv(label=["1"] * 12), "t.csv", "code")
+
+
+@pytest.mark.parametrize(("values", "yes"), [(["FOOD", "NOT FOOD"], "FOOD"), (["no_kayfabe", "kayfabe"], "kayfabe"),
+                                             (["non-food", "food"], "food"), (["0", "1"], "1"), (["N", "Y"], "Y"),
+                                             (["false", "true"], "true"), (["cat", "dog"], "dog"),
+                                             (["Nothing", "Something"], "Something"), (["Not A", "Not B"], "Not B")])
+def test_the_default_yes_value(values: list[str], yes: str) -> None:
+    assert default_positive(values) == yes
+
+
+def test_a_text_code_defaults_to_the_value_that_is_not_negated() -> None:
+    table = read_feature_table(table_csv(label=["FOOD", "NOT FOOD", "NOT FOOD"] * 4), "t.csv", "code")
+    assert table.positive_name == "code = FOOD" and table.n_positive == 4
 
 
 @pytest.mark.skipif(not ORIGINAL_TABLE.exists(), reason="the original study's table is not in shared/datasets")
