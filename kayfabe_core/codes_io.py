@@ -5,16 +5,20 @@ image), ``image_url`` / ``imgUrl`` (matched on the URL's path, since the
 signature in the query string changes between scrapes, else on the exact URL)
 or ``postUrl`` / ``post_url`` (the post's cover image); the first of these a
 row fills in is used. Its code is in ``value``, ``code``, ``kayfabe`` or
-``label``: YES/NO/UNSURE, yes/no, true/false or 1/0. ``coder``, ``note``,
+``label``: YES/NO/UNSURE, yes/no, y/n, true/false, 1/0, or the codebook's own
+names of YES and NO (e.g. Food / Not food). ``coder``, ``note``,
 ``codebook_version`` and ``coded_at`` are kept when present, so an export
 imported into a workspace with the same images gives the same codes. Codes
-already stored exactly as in the file are not added twice.
+already stored exactly as in the file are not added twice, nor is a row without
+a time that repeats its coder's latest code of the image. A row whose code is
+none of these refuses the whole file: nothing is written.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -31,7 +35,8 @@ ID_COLUMNS = ("sha256", "image_url", "imgUrl", "postUrl", "post_url")
 VALUE_COLUMNS = ("value", "code", "kayfabe", "label")
 EXPORT_COLUMNS = ("code_id", "sha256", "post_url", "image_url", "coder", "value", "note",
                   "codebook_version", "coded_at")
-_VALUES = {"yes": "YES", "1": "YES", "true": "YES", "no": "NO", "0": "NO", "false": "NO", "unsure": "UNSURE"}
+_VALUES = {"yes": "YES", "y": "YES", "1": "YES", "true": "YES", "no": "NO", "n": "NO", "0": "NO", "false": "NO",
+           "unsure": "UNSURE"}
 _MATCH_KIND = {"sha256": "sha256", "image": "image_url", "post": "post_url"}
 _ID_KIND = {"sha256": "sha256", "image_url": "image", "imgurl": "image", "posturl": "post", "post_url": "post"}
 HINT = ("Give a CSV with one row per code: a sha256, image_url or postUrl column naming the image and a "
@@ -45,7 +50,7 @@ class CodesImportReport:
     ``codes_added`` counts codes written; ``already_stored`` rows whose code was
     already in the workspace exactly so; ``images_matched`` distinct images the
     file's rows matched; ``unmatched_rows`` rows whose image was not found or not
-    fetched yet; ``bad_values`` rows whose code is not YES, NO or UNSURE.
+    fetched yet; ``blank_codes`` rows whose code cell is empty (not coded: skipped).
     """
 
     rows_read: int
@@ -53,15 +58,15 @@ class CodesImportReport:
     images_matched: int
     unmatched_rows: int
     unmatched_examples: tuple[str, ...]
-    bad_values: int
-    bad_examples: tuple[str, ...]
+    blank_codes: int
+    blank_examples: tuple[str, ...]
     already_stored: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """Return the report as plain JSON-ready data."""
         data = asdict(self)
         data["unmatched_examples"] = list(self.unmatched_examples)
-        data["bad_examples"] = list(self.bad_examples)
+        data["blank_examples"] = list(self.blank_examples)
         return data
 
 
@@ -69,9 +74,21 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_value(text: str) -> str | None:
-    """Return YES, NO or UNSURE for a spelling of a code (case-insensitive), else None."""
-    return _VALUES.get(text.strip().lower())
+def parse_value(text: str, names: dict[str, str] | None = None) -> str | None:
+    """Return YES, NO or UNSURE for a spelling of a code (case-insensitive), else None; ``names`` adds
+    spellings (lower case: the codebook's names of YES and NO)."""
+    key = text.strip().lower()
+    return _VALUES.get(key) or (names or {}).get(key)
+
+
+def _codebook_spellings(conn: sqlite3.Connection) -> tuple[dict[str, str], str]:
+    """Return the latest codebook's names of YES and NO as spellings, and the accepted values in words."""
+    row = conn.execute("SELECT yes_name, no_name FROM codebooks ORDER BY version DESC LIMIT 1").fetchone()
+    accepted = "YES, NO or UNSURE (also yes/no, y/n, true/false, 1/0)"
+    if row is None:
+        return {}, accepted
+    names = {str(row[0]).strip().lower(): "YES", str(row[1]).strip().lower(): "NO"}
+    return names, f"{accepted}, or the codebook's “{row[0]}” and “{row[1]}”"
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -126,16 +143,24 @@ def import_codes(workspace: Workspace, name: str, raw: bytes, coder: str | None 
     stamp = _now()
     unmatched: list[str] = []
     bad: list[str] = []
+    blank: list[str] = []
     rows: list[tuple[str, str, str, str, int | None, str]] = []
     with transaction(workspace, codes_only=True) as conn:
         matcher = Matcher(workspace)
+        spellings, accepted = _codebook_spellings(conn)
         known_versions = {row[0] for row in conn.execute("SELECT version FROM codebooks")}
         stored = {tuple(row) for row in conn.execute(
             "SELECT sha256, coder, value, note, codebook_version, coded_at FROM codes")}
+        latest = {(row[0], row[1]): (row[2], row[3]) for row in conn.execute(
+            "SELECT sha256, coder, value, note FROM codes WHERE code_id IN "
+            "(SELECT MAX(code_id) FROM codes GROUP BY sha256, coder)")}
         for index, record in enumerate(frame.itertuples(index=False)):
             line = f"row {index + 2}"
             cells = dict(zip(frame.columns, record, strict=True))
-            value = parse_value(cells[value_column])
+            if not cells[value_column].strip():
+                blank.append(f"{line}: no code")
+                continue
+            value = parse_value(cells[value_column], spellings)
             if value is None:
                 bad.append(f"{line}: {cells[value_column].strip()!r}")
                 continue
@@ -148,15 +173,32 @@ def import_codes(workspace: Workspace, name: str, raw: bytes, coder: str | None 
             if sha256 is None:
                 unmatched.append(f"{line}: {named[0][1]} ({why})")
                 continue
-            rows.append((sha256, coder or coders[index] or DEFAULT_CODER, value, notes[index],
-                         _version(versions[index], known_versions), stamps[index] or stamp))
+            who = coder or coders[index] or DEFAULT_CODER
+            if not stamps[index] and latest.get((sha256, who)) == (value, notes[index]):
+                rows.append((sha256, who, value, notes[index], None, ""))  # its latest code again: not added
+                stored.add(rows[-1])
+                continue
+            rows.append((sha256, who, value, notes[index], _version(versions[index], known_versions),
+                         stamps[index] or stamp))
+        if bad:
+            raise _not_codes(name, value_column, bad, len(frame), accepted)
         new = [row for row in rows if row not in stored]
         conn.executemany("INSERT INTO codes(sha256, coder, value, note, codebook_version, coded_at) "
                          "VALUES (?, ?, ?, ?, ?, ?)", new)
     return CodesImportReport(
         rows_read=len(frame), codes_added=len(new), images_matched=len({row[0] for row in rows}),
         unmatched_rows=len(unmatched), unmatched_examples=tuple(unmatched[:MAX_EXAMPLES]),
-        bad_values=len(bad), bad_examples=tuple(bad[:MAX_EXAMPLES]), already_stored=len(rows) - len(new))
+        blank_codes=len(blank), blank_examples=tuple(blank[:MAX_EXAMPLES]), already_stored=len(rows) - len(new))
+
+
+def _not_codes(name: str, column: str, bad: list[str], rows: int, accepted: str) -> InputFileError:
+    """The error for rows whose code is not one: the file is refused whole."""
+    shown = "; ".join(bad[:MAX_EXAMPLES]) + (f"; and {len(bad) - MAX_EXAMPLES:,} more" if len(bad) > MAX_EXAMPLES
+                                             else "")
+    return InputFileError(
+        f"{len(bad):,} of the {rows:,} rows of {name} hold something that is not a code in the column “{column}” "
+        f"({shown}). Nothing was imported.",
+        f"Write each code as {accepted}, then import the file again.")
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from kayfabe_core.associations import ADJUDICATOR
 from kayfabe_core.codes_io import export_codes, import_codes
 from kayfabe_core.coding import code_image, list_coders, read_double_coding_share, write_double_coding_share
 from kayfabe_core.errors import KayfabeError
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui.common import show_error, show_picture, workspace_version
 
@@ -72,8 +73,9 @@ def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
 def render_codes_io(workspace: Workspace) -> None:
     """Import a codes CSV; download every code with its history."""
     upload = st.file_uploader("Codes CSV", type=["csv", "txt"], key="codes_file",
-                              help="Columns: sha256, image_url or postUrl; value (YES/NO, 1/0, true/false); "
-                                   "optional coder, note.")
+                              help="Columns: sha256, image_url or postUrl; value (YES/NO, Y/N, 1/0, true/false, or the "
+                                   "codebook's two names); optional coder, note. A row with any other value "
+                                   "stops the import: nothing is written.")
     coder = st.text_input("Coder for rows without a coder column", key="import_coder", placeholder="imported")
     if upload is not None and st.button("Import codes", key="import_codes", icon=":material/upload:"):
         try:
@@ -81,10 +83,11 @@ def render_codes_io(workspace: Workspace) -> None:
         except KayfabeError as error:
             show_error(error)
         else:
-            st.success(f"Added {report.codes_added:,} codes for {report.images_matched:,} images; "
-                       f"{report.unmatched_rows:,} rows matched no fetched image, {report.bad_values:,} had a "
-                       f"value that is not a code, {report.already_stored:,} were already there.")
-            for example in (*report.unmatched_examples, *report.bad_examples):
+            summary = (f"Added {counted(report.codes_added, 'code')} for {counted(report.images_matched, 'image')}; "
+                       f"{counted(report.unmatched_rows, 'row')} matched no fetched image, "
+                       f"{report.blank_codes:,} had no code, {report.already_stored:,} were already there.")
+            (st.success if report.codes_added else st.warning)(summary)
+            for example in (*report.unmatched_examples, *report.blank_examples):
                 st.caption(example)
     # a callable: the CSV is built when the button is clicked, not on every key press while coding
     st.download_button("Download all codes (with history)", lambda: export_codes(workspace), "codes.csv", "text/csv",

@@ -52,7 +52,7 @@ def test_rows_match_by_hash_image_link_and_post_link(workspace: Workspace, hashe
     ])
     report = import_codes(workspace, "codes.csv", raw)
     assert (report.rows_read, report.codes_added, report.images_matched, report.unmatched_rows,
-            report.bad_values) == (4, 4, 4, 0, 0)
+            report.blank_codes) == (4, 4, 4, 0, 0)
     assert [row[:3] for row in table(workspace)] == [
         (hashes["A"], "imported", "YES"), (hashes["B"], "imported", "NO"),
         (hashes["C"], "imported", "UNSURE"), (hashes["D"], "imported", "YES")]
@@ -67,14 +67,46 @@ def test_exact_image_link_when_the_path_is_unknown(workspace: Workspace, hashes:
     assert table(workspace)[0][:3] == (hashes["B"], "imported", "NO")
 
 
-def test_value_spellings_and_bad_values(workspace: Workspace, hashes: dict[str, str]) -> None:
-    spellings = ["yes", "No", "TRUE", "false", "1", "0", " Unsure ", "YES", "maybe", ""]
+def test_value_spellings_and_blank_codes(workspace: Workspace, hashes: dict[str, str]) -> None:
+    spellings = ["yes", "No", "TRUE", "false", "1", "0", " Unsure ", "YES", "", "y", "N"]
     raw = csv_bytes(["sha256", "kayfabe"], [[hashes["A"], value] for value in spellings])
     report = import_codes(workspace, "codes.csv", raw)
-    assert [row[2] for row in table(workspace)] == ["YES", "NO", "YES", "NO", "YES", "NO", "UNSURE", "YES"]
-    assert (report.codes_added, report.bad_values) == (8, 2)
-    assert report.bad_examples == ("row 10: 'maybe'", "row 11: ''")
+    assert [row[2] for row in table(workspace)] == ["YES", "NO", "YES", "NO", "YES", "NO", "UNSURE", "YES", "YES",
+                                                    "NO"]
+    assert (report.codes_added, report.blank_codes) == (10, 1)
+    assert report.blank_examples == ("row 10: no code",)
     assert report.images_matched == 1
+
+
+def test_a_value_that_is_not_a_code_refuses_the_whole_file(workspace: Workspace, hashes: dict[str, str]) -> None:
+    raw = csv_bytes(["sha256", "value"], [[hashes["A"], "YES"], [hashes["A"], "maybe"], [hashes["A"], "2"]])
+    with pytest.raises(InputFileError) as caught:
+        import_codes(workspace, "codes.csv", raw)
+    assert caught.value.message == ("2 of the 3 rows of codes.csv hold something that is not a code in the column "
+                                    "“value” (row 3: 'maybe'; row 4: '2'). Nothing was imported.")
+    assert caught.value.hint.startswith("Write each code as YES, NO or UNSURE (also yes/no, y/n")
+    assert table(workspace) == []
+
+
+def test_the_codebooks_own_names_are_codes(workspace: Workspace, hashes: dict[str, str]) -> None:
+    with transaction(workspace) as conn:
+        write_codebook(conn, Codebook("Shows food", "Food", "Not food", "A plate, a meal, a snack."))
+    raw = csv_bytes(["sha256", "value"], [[hashes["A"], "FOOD"], [hashes["A"], "not food"], [hashes["A"], "pasta"]])
+    with pytest.raises(InputFileError) as caught:
+        import_codes(workspace, "codes.csv", raw)
+    assert "or the codebook's “Food” and “Not food”" in caught.value.hint
+    report = import_codes(workspace, "codes.csv", raw.replace(b"pasta", b"Food"))
+    assert [row[2] for row in table(workspace)] == ["YES", "NO", "YES"] and report.codes_added == 3
+
+
+def test_importing_a_file_without_times_again_adds_nothing(workspace: Workspace, hashes: dict[str, str]) -> None:
+    raw = csv_bytes(["sha256", "value", "coder"], [[hashes["A"], "YES", "ana"], [hashes["B"], "NO", "ana"]])
+    assert import_codes(workspace, "codes.csv", raw).codes_added == 2
+    again = import_codes(workspace, "codes.csv", raw)
+    assert (again.codes_added, again.already_stored) == (0, 2)
+    changed = import_codes(workspace, "codes.csv", raw.replace(b"NO", b"YES"))
+    assert (changed.codes_added, changed.already_stored) == (1, 1)
+    assert len(table(workspace)) == 3
 
 
 def test_unmatched_rows_are_counted_with_reasons(workspace: Workspace, hashes: dict[str, str]) -> None:
@@ -168,7 +200,7 @@ def test_export_then_import_round_trips_exactly(tmp_path: Path) -> None:
         write_codebook(conn, BOOK)
     exported = export_codes(source)
     report = import_codes(target, "codes.csv", exported)
-    assert (report.rows_read, report.codes_added, report.unmatched_rows, report.bad_values) == (6, 6, 0, 0)
+    assert (report.rows_read, report.codes_added, report.unmatched_rows, report.blank_codes) == (6, 6, 0, 0)
     assert table(target) == table(source)
     assert export_codes(target) == exported
     again = import_codes(target, "codes.csv", exported)

@@ -128,14 +128,23 @@ def test_codes_import_from_the_page(demo_copy: Path, open_app) -> None:
     target = _any_image(demo_copy)
     at = open_app(demo_copy)
     open_tab(at, "Import / export")
-    data = f"sha256,value\n{target},yes\n{'0' * 64},no\n{target},maybe\n".encode()
+    data = f"sha256,value\n{target},yes\n{'0' * 64},no\n{target},maybe\n{target},\n".encode()
     at.file_uploader(key="codes_file").set_value(("codes.csv", data, "text/csv"))
     at.run()
     at.text_input(key="import_coder").set_value("teacher")
     at.button(key="import_codes").click().run()
     assert not at.exception
-    assert "Added 1 codes for 1 images; 1 rows matched no fetched image, 1 had a value" in at.success[0].value
-    assert _codes(demo_copy, "teacher") == [(target, "YES")]
+    assert "row 4: 'maybe'). Nothing was imported." in at.error[0].value
+    assert _codes(demo_copy, "teacher") == []
+    at.file_uploader(key="codes_file").set_value(("codes.csv", data.replace(b"maybe", b"Y"), "text/csv"))
+    at.run()
+    at.button(key="import_codes").click().run()
+    assert ("Added 2 codes for 1 image; 1 row matched no fetched image, 1 had no code, 0 were already there."
+            == at.success[0].value)
+    assert _codes(demo_copy, "teacher") == [(target, "YES"), (target, "YES")]
+    at.button(key="import_codes").click().run()  # the same file again: a warning, nothing added
+    assert "Added 0 codes for 1 image" in at.warning[0].value and not at.success
+    assert len(_codes(demo_copy, "teacher")) == 2
 
 
 def _coders_of_codes(root: Path) -> list[tuple[str, str]]:
