@@ -108,6 +108,8 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     report = fetch_images(open_workspace(args.workspace, create=False), settings,
                           progress=None if args.json else _progress_printer("Fetching images"))
     _print_report(report, args.json, "Fetched images")
+    if not args.json:
+        print(report.summary())
     return 0
 
 

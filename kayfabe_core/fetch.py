@@ -66,6 +66,25 @@ class FetchReport:
         """Return the report as plain JSON-ready data."""
         return asdict(self)
 
+    def problems(self) -> list[str]:
+        """Return what kept images from being fetched, in words, one entry per kind that happened."""
+        return [f"{count:,} {why}" for count, why in (
+            (self.refused, "not allowed: the link is not http(s) or points to a private or local address "
+                           "(never fetched, for safety)"),
+            (self.expired, "expired: Instagram's link is past its date; export the posts again for fresh links"),
+            (self.http_error, "refused by the server (an HTTP error)"),
+            (self.failed, "failed on the network (try again later)"),
+            (self.not_an_image, "not pictures (the link gave something else)"),
+            (self.too_large, "too large (over the size limit)"),
+            (self.too_small, "too small for Rekognition (kept, not labelled)"),
+        ) if count]
+
+    def summary(self) -> str:
+        """Return one sentence: how many were fetched, and what happened to the others."""
+        fetched = f"Fetched {self.ok:,} of {self.attempted:,} images."
+        problems = self.problems()
+        return fetched + (" The others: " + "; ".join(problems) + "." if problems else "")
+
 
 @dataclass(frozen=True)
 class _Row:

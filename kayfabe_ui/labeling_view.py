@@ -101,8 +101,7 @@ def render_fetch(workspace: Workspace) -> None:
             report = fetch_images(workspace, FetchSettings(allow_private=_allow_private()),
                                   progress=progress, stop=progress.stop)
             progress.finish()
-            st.success(f"Fetched {report.ok:,} images; {report.expired:,} links had expired, "
-                       f"{report.http_error + report.failed + report.not_an_image + report.too_large:,} failed.")
+            (st.warning if report.problems() else st.success)(report.summary())
         except KayfabeError as error:
             show_error(error)
 

@@ -223,6 +223,11 @@ def test_report_counts_every_outcome(fetched: Fetched) -> None:
     assert data == {"attempted": 19, "ok": 8, "too_small": 1, "expired": 1, "http_error": 3, "not_an_image": 2,
                     "too_large": 3, "refused": 0, "failed": 1, "already_fetched": 0, "pending": 0,
                     "stopped": False}
+    assert report.summary() == (
+        "Fetched 8 of 19 images. The others: 1 expired: Instagram's link is past its date; export the posts again "
+        "for fresh links; 3 refused by the server (an HTTP error); 1 failed on the network (try again later); "
+        "2 not pictures (the link gave something else); 3 too large (over the size limit); 1 too small for "
+        "Rekognition (kept, not labelled).")
 
 
 def test_bytes_are_stored_once_under_their_hash(fetched: Fetched) -> None:
@@ -279,6 +284,8 @@ def test_private_addresses_are_refused_without_a_request(workspace: Workspace, s
                         "ftp": f"ftp://cdn.example/x.jpg?{FUTURE}"})
     report = fetch_images(workspace, FetchSettings(allow_private=False, timeout_s=0.5))
     assert report.refused == 3 and report.attempted == 3
+    assert report.summary() == ("Fetched 0 of 3 images. The others: 3 not allowed: the link is not http(s) or "
+                                "points to a private or local address (never fetched, for safety).")
     assert sum(server.hits.values()) == 0
     errors = {code: row["fetch_error"] for code, row in _images(workspace).items()}
     assert errors["good"] == "The image server 127.0.0.1 is on a private or local network address (127.0.0.1)."

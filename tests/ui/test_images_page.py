@@ -61,7 +61,7 @@ def test_fetch_then_label_from_the_page(tmp_path: Path, open_app, monkeypatch: p
     at.segmented_control(key="images_section").set_value("Fetch & label").run()
     at.button(key="fetch").click().run()
     assert not at.exception
-    assert "Fetched 2 images" in "\n".join(s.value for s in at.success)
+    assert "Fetched 2 of 2 images." in "\n".join(s.value for s in at.success)
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Calls needed"], metrics["Estimated cost"]) == ("6", "$0.01")
     assert at.button(key="start_labeling").disabled  # nothing is spent before agreeing
