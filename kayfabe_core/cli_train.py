@@ -172,6 +172,7 @@ def format_summary(summary: dict[str, Any], record: dict[str, Any], folder: Path
             continue
         interval = f"{low:.3f}–{high:.3f}" if not (math.isnan(low) or math.isnan(high)) else "not defined"
         lines.append(f"  {title:<10} {summary[name]:.3f}   (95 % interval {interval})")
+    lines += [f"  Warning: {warning}" for warning in summary.get("warnings", [])]
     if "accuracy_sd" in summary:
         lines.append(f"  Accuracy over {summary['folds']} folds: mean {summary['accuracy']:.3f}, "
                      f"standard deviation {summary['accuracy_sd']:.3f}")

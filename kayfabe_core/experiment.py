@@ -117,11 +117,27 @@ def complete_run(workspace: Workspace, draft: dict[str, object], models: list[Fo
     metrics = metrics_of_predictions(predictions, 0.5, seed).to_dict()
     fold_accuracy = _fold_accuracy(predictions)
     record = _record(draft, models, metrics, fold_accuracy, {**timings, "evaluate_s": time.perf_counter() - started})
+    record["model_warnings"] = model_warnings(predictions, dict(draft["settings"]))  # type: ignore[call-overload]
     saved = time.perf_counter()
     save_run(workspace, record, [m.booster for m in models], predictions, test_matrix, names)
     record["timings"]["save_s"] = time.perf_counter() - saved  # type: ignore[index]
     seconds = sum(record["timings"].values())  # type: ignore[attr-defined]
     return ExperimentResult(str(record["run_id"]), record, _summary(record, metrics, fold_accuracy, seconds))
+
+
+def model_warnings(predictions: pd.DataFrame, settings: dict[str, object]) -> list[str]:
+    """Return warnings about what the models learned: a fold whose model gives every test image the same score
+    learned nothing from the features (with few images, min_child_weight and gamma can forbid every split)."""
+    spread = predictions.groupby(["repeat", "fold"], sort=False)["score"].agg(lambda scores: np.ptp(scores))
+    flat = int((spread.to_numpy() < 1e-9).sum())
+    if not flat:
+        return []
+    where = "The model gives" if len(spread) == 1 else f"In {flat:,} of the {len(spread):,} folds the model gives"
+    return [f"{where} every test image the same score, so every image gets the same prediction: it found "
+            "nothing in the features to tell the codes apart. With few training images the settings "
+            f"min_child_weight (now {float(settings.get('min_child_weight', 1)):g}) and gamma (now "  # type: ignore[arg-type]
+            f"{float(settings.get('gamma', 0)):g}) "  # type: ignore[arg-type]
+            "can forbid every split: try the “XGBoost defaults” preset, or code more images."]
 
 
 def _fold_accuracy(predictions: pd.DataFrame) -> list[float]:
@@ -167,6 +183,7 @@ def _summary(record: dict[str, object], metrics: dict[str, object], fold_accurac
         **{f"{name}_ci": list(intervals[name]) for name in ("precision", "recall", "f1", "roc_auc")},
         "confusion": {name: metrics[name] for name in ("tn", "fp", "fn", "tp")},
         "n_train": record["n_train"], "n_test": record["n_test"], "seconds": round(seconds, 3),
+        "warnings": list(record.get("model_warnings", [])),  # type: ignore[call-overload]
     }
     if several:
         summary["accuracy_sd"] = record["accuracy_sd"]

@@ -60,6 +60,16 @@ def choose_run(workspace: Workspace) -> str:
     return str(chosen)
 
 
+def split_words(options: dict, grouped_by: str) -> str:  # type: ignore[type-arg]
+    """Say how a run's images were split, e.g. "by time (trained on older posts, tested on the newest)"."""
+    if options["method"] == "time":
+        return "by time (trained on older posts, tested on the newest)"
+    if options["method"] == "grouped":
+        return f"grouped by {grouped_by or 'post'}"
+    kind = "stratified by image" if options["method"] == "stratified" else "at random"
+    return f"{kind}, grouped by {grouped_by}" if grouped_by else f"{kind}, not grouped"
+
+
 def render_summary(record: dict) -> None:  # type: ignore[type-arg]
     """Say in one line what the run was trained on, and show the split's warnings."""
     data, split = record["data"], record["split"]
@@ -67,12 +77,13 @@ def render_summary(record: dict) -> None:  # type: ignore[type-arg]
     how = (f"{options['folds']}-fold cross-validation" if options["folds"] else
            f"{options['test_size']:.0%} test share") + (f", {options['repeats']} repeats" if options["repeats"] > 1
                                                         else "")
-    grouped = f"grouped by {split['grouped_by']}" if split["grouped_by"] else f"{options['method']}, not grouped"
     source = data["origin"].get("file", "this workspace")
     st.markdown(f"**{data['n_images']:,} images** from {source}, **{data['n_features']:,} features**; split "
-                f"{grouped}, {how}, seed {options['seed']}; "
+                f"{split_words(options, split['grouped_by'])}, {how}, seed {options['seed']}; "
                 f"{record['n_train']:,} training and {record['n_test']:,} test images"
                 f"{' in the first fold' if split['folds'] > 1 else ''}.")
+    for warning in record.get("model_warnings", []):
+        st.warning(warning, icon=":material/warning:")
     for warning in split["warnings"]:
         st.warning(warning, icon=":material/warning:")
 

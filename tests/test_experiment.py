@@ -31,7 +31,7 @@ from kayfabe_core.workspace import Workspace, open_workspace
 from tests.conftest import copy_workspace
 
 SUMMARY_KEYS = {"run_id", "accuracy", "accuracy_ci", "precision", "recall", "f1", "roc_auc", "precision_ci",
-                "recall_ci", "f1_ci", "roc_auc_ci", "confusion", "n_train", "n_test", "seconds"}
+                "recall_ci", "f1_ci", "roc_auc_ci", "confusion", "n_train", "n_test", "seconds", "warnings"}
 
 
 def copy_demo(demo_root: Path, target: Path) -> Workspace:
@@ -225,3 +225,20 @@ def test_results_page_metrics_are_the_records_at_its_threshold(demo: Workspace, 
     stored = original.record["metrics"]
     assert shown["intervals"] == {name: tuple(pair) for name, pair in stored["intervals"].items()}  # type: ignore[index]
     assert shown["accuracy"] == stored["accuracy"]  # type: ignore[index]
+
+
+def test_a_model_that_learned_nothing_is_called_out(demo: Workspace, table: FeatureTable) -> None:
+    import scipy.sparse as sp
+
+    blank = FeatureTable(matrix=sp.csr_matrix(table.matrix.shape, dtype=np.float32), names=table.names,
+                         observed=table.observed, context=table.context, origin=table.origin)  # nothing to split on
+    result = run_experiment(demo, blank, SplitOptions(), TrainSettings.from_choices("original-2021",
+                                                                                    {"num_boost_round": 5}))
+    (warning,) = result.record["model_warnings"]
+    assert warning.startswith("The model gives every test image the same score")
+    assert "min_child_weight (now 6) and gamma (now 4)" in warning
+    assert result.summary["warnings"] == [warning]
+
+
+def test_a_model_that_learned_something_has_no_warning(original: ExperimentResult) -> None:
+    assert original.record["model_warnings"] == [] and original.summary["warnings"] == []

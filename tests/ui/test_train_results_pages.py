@@ -166,3 +166,27 @@ def test_test_share_is_off_with_cross_validation(demo_copy: Path, open_app) -> N
     at.number_input(key="split_folds").set_value(5).run()
     assert at.slider(key="split_test_size").disabled
     assert "Not used with cross-validation" in at.slider(key="split_test_size").help
+
+
+def test_results_name_a_split_by_time(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    at.radio(key="split_method").set_value("time").run()
+    at.button(key="train_button").click().run()
+    at.switch_page("pages/5_results.py").run()
+    assert not at.exception
+    assert "split by time (trained on older posts, tested on the newest), 30% test share" in texts(at)
+
+
+def test_a_model_that_learned_nothing_is_called_out_on_results(demo_copy: Path, open_app) -> None:
+    rows = "\n".join(f"{n},0,{n % 2}" for n in range(60))  # one feature, the same on every row: nothing to split on
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    at.radio(key="train_source").set_value("table").run()
+    at.file_uploader(key="train_table_file").set_value(("flat.csv", f"row,f1,code\n{rows}\n".encode(), "text/csv"))
+    at.run()
+    at.radio(key="split_method").set_value("stratified").run()
+    at.button(key="train_button").click().run()
+    at.switch_page("pages/5_results.py").run()
+    assert not at.exception
+    assert "The model gives every test image the same score" in "\n".join(warning.value for warning in at.warning)
