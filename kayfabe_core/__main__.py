@@ -183,10 +183,12 @@ def _cmd_import_codes(args: argparse.Namespace) -> int:
 
 def _cmd_export_codes(args: argparse.Namespace) -> int:
     from kayfabe_core.codes_io import export_codes
+    from kayfabe_core.output_files import writable_file, write_file
     from kayfabe_core.workspace import open_workspace
 
+    writable_file(args.file)
     data = export_codes(open_workspace(args.workspace, create=False))
-    Path(args.file).write_bytes(data)
+    write_file(args.file, data)
     rows = data.count(b"\n") - 1
     print(f"Wrote {rows:,} codes to {args.file}")
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from kayfabe_core.cli_transform import add_transform_arguments, collect_transform, run_transform
 from kayfabe_core.errors import InputFileError
+from kayfabe_core.output_files import writable_file, write_file
 
 
 def add_predict_verb(verbs: Any) -> None:
@@ -55,6 +56,7 @@ def run_predict_command(args: argparse.Namespace) -> int:
     from kayfabe_core.scoring import latest_workspace_run
     from kayfabe_core.workspace import open_workspace
 
+    writable_file(args.out)  # before any scoring: a wrong path wastes no work
     workspace = open_workspace(args.workspace, create=False)
     if args.job:  # a batch transform started before: only its scores are left to collect
         return collect_transform(args, workspace, args.job)
@@ -74,7 +76,7 @@ def run_predict_command(args: argparse.Namespace) -> int:
 def print_scores(args: argparse.Namespace, run_id: str, table: Any, report: Any, n_posts: int | None,
                  extra: dict[str, object] | None = None) -> None:
     """Write ``table`` to ``--out`` and say what was scored (one JSON object with ``--json``)."""
-    table.to_csv(args.out, index=False)
+    write_file(args.out, table.to_csv(index=False).encode("utf-8"))
     data = {"run_id": run_id, "out": str(args.out), **report.to_dict(), **(extra or {})}
     if args.json:
         print(json.dumps(data, indent=2))
