@@ -65,9 +65,10 @@ def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> 
         hashes = _most_uncertain_first(workspace, sorted(row[0] for row in rows))
     elif order == "sent":
         sent = read_sent_to_coding(workspace)
-        rest = sorted(row[0] for row in rows if row[0] not in set(sent))
+        sent_set, fetched = set(sent), {row[0] for row in rows}  # once: per image they made it quadratic
+        rest = sorted(sha for sha in fetched if sha not in sent_set)
         random.Random(seed).shuffle(rest)
-        hashes = [sha for sha in sent if sha in {row[0] for row in rows}] + rest
+        hashes = [sha for sha in sent if sha in fetched] + rest
     elif order in ("uncoded_random", "double_sample"):
         hashes = sorted(row[0] for row in rows)
         random.Random(seed).shuffle(hashes)
@@ -82,7 +83,7 @@ def build_queue(workspace: Workspace, coder: str, order: str, seed: int = 0) -> 
 
 def send_to_coding(workspace: Workspace, sha256s: list[str]) -> int:
     """Put ``sha256s`` (in this order) at the head of the "sent" coding order; return how many are there now."""
-    with transaction(workspace) as conn:
+    with transaction(workspace, codes_only=True) as conn:
         write_meta(conn, SENT_KEY, json.dumps(list(dict.fromkeys(sha256s))))
     return len(set(sha256s))
 
@@ -112,7 +113,7 @@ def write_double_coding_share(workspace: Workspace, share: float) -> None:
     if not 0.01 <= share <= 1.0:
         raise KayfabeError(f"The double-coding share must be between 1 % and 100 %; got {share * 100:.0f} %.",
                            "Choose a share such as 10–20 % of the images.")
-    with transaction(workspace) as conn:
+    with transaction(workspace, codes_only=True) as conn:
         write_meta(conn, SHARE_KEY, repr(share))
 
 

@@ -178,8 +178,9 @@ def transaction(workspace: Workspace, counter: str = DATA_VERSION,
     run leaves cached features valid); rolls back everything written in the
     block when it raises, so nothing is half-written. A data write also bumps
     :data:`INPUTS_VERSION` unless the caller promises ``codes_only`` (it writes
-    hand codes and nothing else), so what features are made of besides the
-    codes stays cached while someone codes.
+    hand codes or the coding's own settings: codebook, double-coding share, images
+    sent to coding; never posts, images or labels), so what features are made of
+    besides the codes stays cached while someone codes.
     """
     counters = (counter,) if counter != DATA_VERSION or codes_only else (DATA_VERSION, INPUTS_VERSION)
     conn = open_connection(workspace)

@@ -129,7 +129,7 @@ def render_codebook_editor(workspace: Workspace) -> None:
         definition = st.text_area("Definition, with examples", book.definition, height=200)
         if st.form_submit_button("Save as a new version", icon=":material/save:"):
             try:
-                with transaction(workspace) as conn:
+                with transaction(workspace, codes_only=True) as conn:
                     version = write_codebook(conn, Codebook(category.strip(), yes_name.strip(), no_name.strip(),
                                                             definition.strip()))
             except KayfabeError as error:

@@ -97,3 +97,18 @@ def test_importing_saved_labels_reads_the_inputs_again(filled: Workspace, tmp_pa
     assert "moderation: Violence" in table.names
     assert_same_table(table, fresh_build(filled, OPTIONS))
 
+
+
+def test_coding_settings_keep_the_inputs_but_not_the_table(filled: Workspace) -> None:
+    from kayfabe_core.codes import Codebook, write_codebook
+    from kayfabe_core.coding import send_to_coding, write_double_coding_share
+
+    build_features(filled, OPTIONS)
+    inputs, data = read_data_version(filled, INPUTS_VERSION), read_data_version(filled)
+    send_to_coding(filled, [sha("i1")])
+    write_double_coding_share(filled, 0.3)
+    with transaction(filled, codes_only=True) as conn:
+        write_codebook(conn, Codebook("Food", "Food", "Not food", "A meal."))
+    assert read_data_version(filled, INPUTS_VERSION) == inputs
+    assert read_data_version(filled) == data + 3
+    assert build_features(filled, OPTIONS).positive_name == "Food"  # the codebook's names reach the table
