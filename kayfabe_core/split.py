@@ -111,8 +111,10 @@ def group_ids(table: FeatureTable, options: SplitOptions) -> tuple[np.ndarray | 
             raise SettingError("There is no column " + ", ".join(f"“{name}”" for name in missing) + " to group by.",
                                "Group by columns of the table, e.g. " + ", ".join(
                                    map(str, table.context.columns[1:6])) + ".")
-        keys = table.context[list(options.group_by)].astype(str).agg("\x00".join, axis=1)
-        return pd.factorize(keys)[0], ", ".join(options.group_by)
+        columns = table.context[list(options.group_by)].astype(str)  # as text: 1 and "1" are one value
+        # numbered per column and combined: joining the texts row by row took 7 s for 150,000 rows
+        return columns.groupby(list(columns.columns), sort=False, dropna=False).ngroup().to_numpy(), \
+            ", ".join(options.group_by)
     if table.context["post"].notna().all():
         return pd.factorize(table.context["post"])[0], "post"
     if options.method == "grouped":
