@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +24,9 @@ CHOICES = {"uncoded": "Posts in this workspace with no coded image",
            "upload": "Posts of a new PhantomBuster export (imported into this workspace)",
            "all": "Every post in this workspace"}
 GALLERY = 24
+KEPT_SCORINGS = 2  # scorings kept per server: every widget change on the page runs it again (55 s for 150,000 images)
+_kept: OrderedDict[tuple[object, ...], tuple[pd.DataFrame, PredictionReport]] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 def choose_run(workspace: Workspace) -> str | None:
@@ -75,23 +81,42 @@ def choose_posts(workspace: Workspace) -> list[str] | None:
 
 
 def render_predictions(workspace: Workspace, run_id: str, posts: list[str]) -> None:
-    """Score the posts and show the report, a gallery by score and the CSV download."""
-    bar = st.progress(0.0, text="Scoring…")
+    """Score the posts (once per run, posts and workspace version) and show the report, a gallery by score and
+    the CSV download."""
     try:
-        table, report = predict_posts(workspace, run_id, posts,
-                                      lambda done, total: bar.progress(done / max(total, 1),
-                                                                       text=f"Scoring: {done:,} of {total:,}"))
+        table, report = _scored(workspace, run_id, posts)
     except KayfabeError as error:
-        bar.empty()
         show_error(error)
         return
-    bar.empty()
     _render_report(report)
     if table.empty:
         return
-    st.download_button("Download the scores (CSV)", table.to_csv(index=False).encode(), f"scores-{run_id}.csv",
-                       "text/csv", icon=":material/download:", key="predict_download")
+    # a callable: the CSV is built when the button is clicked, not on every run of the page
+    st.download_button("Download the scores (CSV)", lambda: table.to_csv(index=False).encode(),
+                       f"scores-{run_id}.csv", "text/csv", icon=":material/download:", key="predict_download")
     _render_gallery(workspace, table, report.threshold)
+
+
+def _scored(workspace: Workspace, run_id: str, posts: list[str]) -> tuple[pd.DataFrame, PredictionReport]:
+    """Return the scores of ``posts``: kept from the last scorings when nothing they depend on changed (the
+    run, the posts, the workspace's data and results versions), else computed with a progress bar."""
+    posts_hash = hashlib.sha256("\n".join(posts).encode()).hexdigest()
+    key = (str(workspace.root), workspace_version(workspace), results_version(workspace), run_id, posts_hash)
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key]
+    bar = st.progress(0.0, text="Scoring…")
+    try:
+        scored = predict_posts(workspace, run_id, posts, lambda done, total: bar.progress(
+            done / max(total, 1), text=f"Scoring: {done:,} of {total:,}"))
+    finally:
+        bar.empty()
+    with _kept_lock:
+        _kept[key] = scored
+        while len(_kept) > KEPT_SCORINGS:
+            _kept.popitem(last=False)
+    return scored
 
 
 def _render_report(report: PredictionReport) -> None:

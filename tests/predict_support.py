@@ -52,9 +52,10 @@ def new_export(base_url: str, n_posts: int = 12, seed: int = 77) -> NewExport:
 
 
 def capture_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Record every download button's file (name -> bytes, the latest render wins) while the test runs."""
+    """Record every download button's file (name -> bytes, the latest render wins) while the test runs; a
+    button whose file is made on click (a callable) is recorded as a click would make it."""
     files: dict[str, bytes] = {}
-    add = MediaFileManager.add
+    add, add_deferred = MediaFileManager.add, MediaFileManager.add_deferred
 
     def recording(self: MediaFileManager, path_or_data: Any, mimetype: str, coordinates: str,
                   file_name: str | None = None, is_for_static_download: bool = False) -> str:
@@ -62,6 +63,14 @@ def capture_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
             files[file_name] = path_or_data
         return add(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
 
+    def recording_deferred(self: MediaFileManager, make: Any, mimetype: str, coordinates: str,
+                           file_name: str | None = None, **rest: Any) -> str:
+        if file_name:
+            data = make()
+            files[file_name] = data.encode() if isinstance(data, str) else data
+        return add_deferred(self, make, mimetype, coordinates, file_name=file_name, **rest)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording_deferred)
     monkeypatch.setattr(MediaFileManager, "add", recording)
     return files
 

@@ -210,3 +210,18 @@ def test_uncoded_posts_are_those_without_a_coded_image(workspace: Workspace) -> 
             "SELECT post_url FROM posts WHERE post_url NOT IN (SELECT i.post_url FROM images i JOIN codes c "
             "ON c.sha256 = i.sha256) ORDER BY pub_date DESC, post_url")]
     assert uncoded_posts(workspace) == expected == [f"https://www.instagram.com/p/{post}/" for post in "BD"]
+
+
+def test_reasons_are_the_strongest_pushes_in_order() -> None:
+    from kayfabe_core.predict import _reasons
+
+    rng = np.random.default_rng(0)
+    contributions = rng.normal(size=(200, 30))
+    decided_yes = rng.random(200) < 0.5
+    names = tuple(f"f{n}" for n in range(30))
+    reasons = _reasons(contributions, decided_yes, names)
+    for row in range(200):
+        signed = contributions[row] if decided_yes[row] else -contributions[row]
+        best = [column for column in np.argsort(-signed)[:3] if signed[column] > 0]
+        assert reasons[row] == "; ".join(f"f{column} ({contributions[row, column]:+.2f})" for column in best)
+    assert _reasons(np.array([[0.5, -0.2]]), np.array([True]), ("a", "b")) == ["a (+0.50)"]  # fewer than 3 columns

@@ -16,7 +16,7 @@ from kayfabe_core.fetch import FetchSettings, fetch_images
 from kayfabe_core.predict import all_posts
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import TrainSettings
-from kayfabe_core.workspace import open_workspace
+from kayfabe_core.workspace import open_workspace, transaction
 from tests.conftest import copy_workspace, picture_server
 from tests.predict_support import FETCHED_AT, capture_downloads, new_export
 from tests.ui.conftest import ROOT, texts
@@ -115,3 +115,25 @@ def test_a_new_export_scored_on_the_page_and_from_the_cli_gives_the_same_scores(
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kayfabe_core", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
+
+
+def test_scores_are_kept_across_runs_of_the_page(demo_root: Path, tmp_path: Path, open_app,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_ui import predict_view
+
+    copy_workspace(demo_root, tmp_path / "demo")
+    workspace = open_workspace(tmp_path / "demo")
+    run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
+                   TrainSettings.from_choices("quick"), name="kept")
+    calls: list[int] = []
+    score = predict_view.predict_posts
+    monkeypatch.setattr(predict_view, "predict_posts", lambda *args, **kw: calls.append(1) or score(*args, **kw))
+    at = open_app(tmp_path / "demo")
+    at.switch_page("pages/7_predict.py").run()
+    at.radio(key="predict_posts").set_value("all").run()
+    at.run()  # e.g. another gallery order: the same posts, the same run
+    assert not at.exception and len(calls) == 1
+    with transaction(workspace) as conn:  # new data: scored again
+        conn.execute("UPDATE posts SET like_count = 1")
+    at.run()
+    assert not at.exception and len(calls) == 2
