@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ from kayfabe_core.runs import delete_run, read_run, rename_run
 from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import PAGES, results_version, show_error
+from kayfabe_ui.common import PAGES, results_version, show_error, workspace_version
 from kayfabe_ui.results_view import cached_runs
 from kayfabe_ui.train_view import TrainingProgress
 
@@ -42,6 +43,10 @@ def label_of(row: Any) -> str:
 
 def render_runs_table(workspace: Workspace) -> pd.DataFrame:
     """Draw the filterable, sortable table of runs and a run picker; return the chosen rows."""
+    message = state.get_value(state.RUNS_MESSAGE)
+    if message:
+        st.success(str(message), icon=":material/task_alt:")
+        state.set_value(state.RUNS_MESSAGE, None)
     runs = cached_runs(str(workspace.root), results_version(workspace))
     wanted = st.text_input("Filter", key="runs_filter", placeholder="Part of a name, a note, a split (e.g. grouped)")
     if wanted:
@@ -107,7 +112,23 @@ def _render_exports(workspace: Workspace, run_id: str) -> None:
                           f"{run_id}-replication.zip", "application/zip", key="export_zip",
                           icon=":material/folder_zip:")
     with st.expander("Methods paragraph, ready to paste into a paper", icon=":material/article:"):
-        st.code(methods_paragraph(workspace, run_id), language=None, wrap_lines=True)
+        st.code(_cached_methods(str(workspace.root), workspace_version(workspace), results_version(workspace),
+                                run_id), language=None, wrap_lines=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def _cached_methods(root: str, version: int, results: int, run_id: str) -> str:
+    """The methods paragraph, per workspace version (it counts the codes: 1 s at 150,000 images)."""
+    return methods_paragraph(Workspace(Path(root)), run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cached_prediction_figures(root: str, results: int, labels: tuple[tuple[str, str], ...],
+                               matrices: int) -> tuple[Any, Any]:
+    """The ROC overlay and the matrices of the chosen runs, per results version: they read every run's
+    predictions (4.5 s a page run for two 5 x 5 runs at 150,000 images)."""
+    workspace, named = Workspace(Path(root)), dict(labels)
+    return roc_overlay_figure(workspace, named), confusion_grid_figure(workspace, dict(labels[:matrices]))
 
 
 def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:
@@ -120,9 +141,10 @@ def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:
         show_error(error)
         return
     progress.finish()
-    st.success(f"Saved run {result.run_id}: accuracy {result.summary['accuracy']:.3f} on average, standard "
-               f"deviation {result.summary.get('accuracy_sd', 0):.3f} over {repeats} splits.",
-               icon=":material/task_alt:")
+    state.set_value(state.RUNS_MESSAGE, f"Saved run {result.run_id}: accuracy {result.summary['accuracy']:.3f} on "
+                                        f"average, standard deviation {result.summary.get('accuracy_sd', 0):.3f} "
+                                        f"over {repeats} splits.")
+    st.rerun()  # drawn again: the new run in the table, no progress bar left behind
 
 
 def _guarded(action: Any) -> None:
@@ -146,13 +168,14 @@ def render_comparison(workspace: Workspace, selected: pd.DataFrame) -> None:
     st.dataframe(metrics_side_by_side(records), key="side_by_side")  # type: ignore[arg-type]
     st.caption("How to read: when two runs' intervals overlap a lot, the data cannot tell them apart; repeat each "
                "over several seeds before calling one better.")
+    roc, matrices = _cached_prediction_figures(str(workspace.root), results_version(workspace),
+                                               tuple(labels.items()), MAX_MATRICES)
     left, right = st.columns(2)
-    left.plotly_chart(roc_overlay_figure(workspace, labels), key="roc_overlay")
+    left.plotly_chart(roc, key="roc_overlay")
     right.plotly_chart(learning_overlay_figure(records), key="learning_overlay")  # type: ignore[arg-type]
     st.caption("How to read: on the left, the curve nearer the top-left corner separates YES from NO better at "
                "every threshold; on the right, lower loss on the check images is a better fit.")
-    shown = dict(list(labels.items())[:MAX_MATRICES])
-    st.plotly_chart(confusion_grid_figure(workspace, shown), key="confusion_grid")
+    st.plotly_chart(matrices, key="confusion_grid")
     more = f" Matrices are drawn for the first {MAX_MATRICES} runs chosen." if len(labels) > MAX_MATRICES else ""
     st.caption("How to read: each matrix has observed codes in rows and predictions in columns; the shares are of "
                f"each row, so the diagonal shows how often each code was recognised.{more}")
