@@ -29,7 +29,7 @@ from kayfabe_core.rekognition_rate import workers_for_rate
 from kayfabe_core.work_lock import LABELLING, exclusive, wait_until_free
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import show_error, workspace_version
+from kayfabe_ui.common import inputs_version, show_error
 from kayfabe_ui.stopping import ClickToStop
 
 OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels": "moderation labels",
@@ -55,7 +55,8 @@ class StoppableProgress(ClickToStop):
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _cached_plan(root: str, version: int, operations: tuple[str, ...]) -> Any:
-    """The labelling plan per data version (3 s at 150,000 images; treated as read-only)."""
+    """The labelling plan per inputs version: fetching and labelling move it, coding does not (3 s at 150,000
+    images, once per code before; treated as read-only)."""
     return plan_labeling(Workspace(Path(root)), list(operations))
 
 
@@ -91,7 +92,7 @@ def settle_labelling(workspace: Workspace) -> None:
 def render_fetch(workspace: Workspace) -> None:
     """Fetch section: statuses so far and a button to fetch the rest."""
     st.subheader("1. Fetch images")
-    statuses = _cached_statuses(str(workspace.root), workspace_version(workspace))
+    statuses = _cached_statuses(str(workspace.root), inputs_version(workspace))
     st.caption(" · ".join(f"{STATUS_NAMES.get(status, status)}: {count:,}" for status, count in statuses.items()))
     waiting = sum(count for status, count in statuses.items() if status not in ("ok", "too_small"))
     if st.button(f"Fetch {waiting:,} images", key="fetch", icon=":material/download:", disabled=waiting == 0,
@@ -122,7 +123,7 @@ def render_labeling(workspace: Workspace) -> None:
     if not operations:
         st.info("Choose at least one operation.")
         return
-    plan = _cached_plan(str(workspace.root), workspace_version(workspace), tuple(operations))
+    plan = _cached_plan(str(workspace.root), inputs_version(workspace), tuple(operations))
     cost = st.columns(3)
     cost[0].metric("Calls needed", f"{plan.calls_needed:,}")
     cost[1].metric("Already stored (not paid again)", f"{plan.calls_skipped:,}")
@@ -228,7 +229,7 @@ def render_import(workspace: Workspace) -> None:
 
 def render_problems(workspace: Workspace) -> None:
     """Images that could not be fetched or labelled, with the reason."""
-    problems = _cached_problems(str(workspace.root), workspace_version(workspace))
+    problems = _cached_problems(str(workspace.root), inputs_version(workspace))
     if problems.empty:
         return
     st.subheader("Images with problems")
