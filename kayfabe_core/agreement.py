@@ -172,25 +172,37 @@ def measure_agreement(
     agreeing_pairs = yes * (yes - 1) / 2 + no * (no - 1) / 2
     percent = float(agreeing_pairs.sum() / (m * (m - 1) / 2).sum())
     rng = np.random.default_rng(seed)
-    resamples = rng.integers(0, len(wide), size=(n_boot, len(wide)))
     if len(names) == 2:
         first, second = (wide[name].to_numpy() for name in names)
         statistic = cohens_kappa(list(first), list(second))
         cells = np.stack([(first == "YES") & (second == "YES"), (first == "YES") & (second == "NO"),
                           (first == "NO") & (second == "YES"), (first == "NO") & (second == "NO")],
                          axis=1).astype(float)
-        boot = _kappa_from_cells(cells[resamples].sum(axis=1))
+        boot = _kappa_from_cells(_resampled_sums(cells, n_boot, rng))
         name = KAPPA
     else:
         units = [[value for value in row if isinstance(value, str)] for row in wide.to_numpy()]
         statistic = krippendorff_alpha(units)
         contributions = np.stack([yes, no, yes * no / (m - 1)], axis=1)
-        boot = _alpha_from_sums(contributions[resamples].sum(axis=1))
+        boot = _alpha_from_sums(_resampled_sums(contributions, n_boot, rng))
         name = ALPHA
     boot = boot[~np.isnan(boot)]
     low, high = (np.percentile(boot, [2.5, 97.5]) if boot.size else (float("nan"), float("nan")))
     return Agreement(coders=names, images=len(wide), percent=percent, statistic_name=name,
                      statistic=float(statistic), ci_low=float(low), ci_high=float(high), n_boot=n_boot)
+
+
+def _resampled_sums(per_image: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Return the column sums of ``per_image`` (one row per image) over ``n_boot`` resamples of its rows.
+
+    One resample at a time, as how often each image is drawn: all draws at once took 1,000 x images x 4
+    numbers (4.8 GB at 150,000 double-coded images). The same draws as before.
+    """
+    n = len(per_image)
+    sums = np.empty((n_boot, per_image.shape[1]))
+    for row in range(n_boot):
+        sums[row] = np.bincount(rng.integers(0, n, size=n), minlength=n) @ per_image
+    return sums
 
 
 def read_disagreements(workspace: Workspace, coders: Sequence[str] | None = None) -> pd.DataFrame:
