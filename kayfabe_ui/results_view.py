@@ -18,6 +18,8 @@ from kayfabe_ui import state
 from kayfabe_ui.common import image_grid, results_version
 
 CELL_IMAGES = 12
+MATRIX_WIDTH, CHOICES_WIDTH = 540, 330  # px: side by side on a wide screen, one under the other on a narrow one
+METRIC_WIDTH = 165  # px: room for a title such as “Precision” and a value such as 0.812 at any screen size
 METRIC_HELP = {
     "accuracy": "Share of test images the model codes like the coders did.",
     "precision": "Of the images the model calls YES, the share coded YES.",
@@ -90,13 +92,14 @@ def render_summary(record: dict) -> None:  # type: ignore[type-arg]
 
 def render_metrics(metrics: Metrics, predictions: pd.DataFrame, record: dict) -> None:  # type: ignore[type-arg]
     """Five metrics with their 95 % intervals, and what always guessing the common code gets."""
-    columns = st.columns(5)
-    for column, name in zip(columns, METRIC_TITLES, strict=True):
+    row = st.container(horizontal=True, wrap=True)  # on a narrow screen (a projector) they wrap, never cut
+    for name in METRIC_TITLES:
         value = getattr(metrics, name)
         low, high = metrics.intervals.get(name, (np.nan, np.nan))
-        column.metric(METRIC_TITLES[name], "—" if np.isnan(value) else f"{value:.3f}", help=METRIC_HELP[name],
+        with row.container(width=METRIC_WIDTH):
+            st.metric(METRIC_TITLES[name], "—" if np.isnan(value) else f"{value:.3f}", help=METRIC_HELP[name],
                       border=True)
-        column.caption(f"95 % interval {low:.3f}–{high:.3f}" if not np.isnan(low) else "no interval")
+            st.caption(f"95 % interval {low:.3f}–{high:.3f}" if not np.isnan(low) else "no interval")
     baseline = majority_baseline(predictions["observed"].to_numpy())
     spread = f" Over its folds, accuracy varied with a standard deviation of {record['accuracy_sd']:.3f}." \
         if record.get("accuracy_sd") else ""
@@ -107,8 +110,9 @@ def render_metrics(metrics: Metrics, predictions: pd.DataFrame, record: dict) ->
 
 def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
     """Draw the matrix with its normalisation toggle; return the cell whose images to show."""
-    left, right = st.columns([3, 2])
-    with right:
+    row = st.container(horizontal=True, wrap=True, gap="large")  # side by side, or the choices under it
+    matrix, choices = row.container(width=MATRIX_WIDTH), row.container(width=CHOICES_WIDTH)
+    with choices:
         normalise = st.segmented_control("Shares of", ["observed", "predicted"], default="observed",
                                          format_func={"observed": "rows (observed)",
                                                       "predicted": "columns (predicted)"}.get,
@@ -116,11 +120,11 @@ def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
         counts = {"tp": metrics.tp, "fp": metrics.fp, "fn": metrics.fn, "tn": metrics.tn}
         cell = st.radio("Show the images in", list(CELLS), key="confusion_cell",
                         format_func=lambda key: f"{CELLS[key]} ({counts[key]:,}): {cell_meaning(key, names)}")
-    with left:
+    with matrix:
         st.plotly_chart(confusion_figure(metrics, names, normalise), key="confusion_chart")
     st.caption("How to read: rows are what the coders said, columns what the model predicted; the diagonal holds "
                "the agreements. Each cell shows its count and, under it, its share of the row (or column). "
-               "Pick a cell on the right to see its images below.")
+               "Pick a cell under “Show the images in” to see its images below.")
     return str(cell)
 
 
