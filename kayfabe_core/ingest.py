@@ -178,6 +178,10 @@ def _read_sources(sources: Sequence[ExportSource], state: RowState, add: Callabl
         for chunk in read_chunks(source, chunk_rows):
             rows += len(chunk)
             add(split_chunk(chunk, state))
+        if rows == 0:
+            raise InputFileError(f"{source.name} has column names but no rows: there is no post in it. Nothing "
+                                 "was imported.", "Export the posts again from PhantomBuster (an export stopped "
+                                 "before its first post holds only the header), or leave this file out.")
         text = source.text
         reports.append(FileReport(source.name, rows, text.encoding, text.delimiter, text.notes))
     return tuple(reports)

@@ -307,3 +307,12 @@ def test_every_bad_file_of_several_is_named_and_nothing_is_written(workspace: Wo
         ingest_paths(workspace, [tmp_path / name for name, _ in files])
     with pytest.raises(InputFileError, match="empty.csv is empty"):  # one bad file: its own message, as before
         ingest_files(workspace, [good, files[1]])
+
+
+def test_a_file_with_only_its_header_is_refused_and_nothing_is_written(workspace: Workspace) -> None:
+    good = make_csv([post_row("H1")]).encode()
+    with pytest.raises(InputFileError) as caught:
+        ingest_files(workspace, [("good.csv", good), ("header.csv", make_csv([]).encode())])
+    assert caught.value.message == ("header.csv has column names but no rows: there is no post in it. Nothing was "
+                                    "imported.")
+    assert _rows(workspace, "SELECT COUNT(*) FROM posts") == [(0,)]
