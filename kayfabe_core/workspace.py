@@ -54,6 +54,19 @@ def default_workspace_path() -> Path:
     return Path(os.environ.get(ENV_VAR) or "workspace").expanduser()
 
 
+def folder_kind(path: str | Path) -> str:
+    """Say what is at ``path`` before opening it as a workspace: "workspace" (it holds one), "new" (nothing
+    there, or an empty folder), "other" (a folder holding other files) or "file"."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        return "new"
+    if not root.is_dir():
+        return "file"
+    if (root / DB_NAME).exists():
+        return "workspace"
+    return "other" if any(root.iterdir()) else "new"
+
+
 def open_workspace(path: str | Path, create: bool = True) -> Workspace:
     """Open (and with ``create``, make) the workspace at ``path``, upgrading its schema.
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.stages import list_stages
-from kayfabe_core.workspace import Workspace
+from kayfabe_core.workspace import DB_NAME, Workspace, folder_kind
 from kayfabe_ui import state
 from kayfabe_ui.common import open_current, progress_of
 from kayfabe_ui.labeling_view import wait_for_labelling
@@ -29,11 +29,40 @@ def render_sidebar() -> None:
             )
             if st.button("Open workspace", key="open_workspace"):
                 if chosen.strip():
-                    state.set_workspace_path(Path(chosen.strip()).expanduser().resolve())
-                    st.rerun()
-                st.warning("Type a folder name first.")
+                    _open_chosen(Path(chosen.strip()).expanduser().resolve())
+                else:
+                    st.warning("Type a folder name first.")
+            _confirm_other_folder()
         if workspace is not None:
             _render_checklist(workspace)
+
+
+def _open_chosen(folder: Path) -> None:
+    """Open ``folder``: at once when it is a workspace or new; a folder of other files is asked about first."""
+    kind = folder_kind(folder)
+    if kind == "file":
+        st.error(f"{folder} is a file, not a folder: a workspace is a folder. Type a folder name.")
+    elif kind == "other":
+        state.set_value(state.PENDING_WORKSPACE, str(folder))
+    else:
+        state.set_workspace_path(folder)
+        st.rerun()
+
+
+def _confirm_other_folder() -> None:
+    """Ask before making a workspace inside a folder that holds other files (a user's data folder)."""
+    pending = state.get_value(state.PENDING_WORKSPACE)
+    if not pending:
+        return
+    st.warning(f"{pending} holds other files and no workspace. Creating one there adds {DB_NAME}, images/ and "
+               "runs/ beside them.")
+    if st.button("Create the workspace there", key="create_in_folder", width="stretch"):
+        state.set_value(state.PENDING_WORKSPACE, None)
+        state.set_workspace_path(Path(str(pending)))
+        st.rerun()
+    if st.button("Cancel", key="cancel_folder", width="stretch"):
+        state.set_value(state.PENDING_WORKSPACE, None)
+        st.rerun()
 
 
 def _open_quietly() -> Workspace | None:

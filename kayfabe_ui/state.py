@@ -61,6 +61,7 @@ CODING_HISTORY = "coding_history"
 CODING_SKIPPED = "coding_skipped"
 CODING_MESSAGE = "coding_message"
 CODEBOOK_SAVED = "codebook_saved"  # the version just saved, told once after the page is drawn again
+PENDING_WORKSPACE = "pending_workspace"  # a folder of other files the user is asked about before it is opened
 RUNS_MESSAGE = "runs_message"  # what a repeat saved, told once after the Runs page is drawn again
 CODE_NOTE = "code_note"
 CODE_TAB = "code_tab"  # the open tab of the Code page

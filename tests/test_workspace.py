@@ -200,3 +200,18 @@ def test_a_version_2_workspace_keeps_every_label_row_under_integer_keys(tmp_path
         assert conn.execute("SELECT max(content_no) FROM contents").fetchone()[0] == 3
         assert conn.execute("SELECT confidence FROM labels WHERE sha256 = ? AND key = 'Face'",
                             ("a" * 64,)).fetchone()[0] == 97.0
+
+
+def test_what_a_folder_holds_before_it_is_opened(tmp_path: Path) -> None:
+    from kayfabe_core.workspace import folder_kind
+
+    assert folder_kind(tmp_path / "nothing") == "new"
+    (tmp_path / "empty").mkdir()
+    assert folder_kind(tmp_path / "empty") == "new"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "posts.csv").write_text("a\n")
+    assert folder_kind(tmp_path / "data") == "other"
+    (tmp_path / "file.txt").write_text("x")
+    assert folder_kind(tmp_path / "file.txt") == "file"
+    open_workspace(tmp_path / "ws")
+    assert folder_kind(tmp_path / "ws") == "workspace"

@@ -67,3 +67,23 @@ def test_a_page_opened_first_by_its_address_still_gets_the_sidebar(
     assert not at.exception
     assert "**Posts** · 1 post" in "\n".join(m.value for m in at.sidebar.markdown)
     assert at.title[0].value == {"pages/2_images.py": "Images & labels", "pages/5_results.py": "Results"}[page]
+
+
+def test_a_folder_of_other_files_is_asked_about_before_a_workspace_is_made_in_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui.conftest import APP
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "posts.csv").write_text("a\n")
+    monkeypatch.setenv("KAYFABE_WORKSPACE", str(tmp_path / "ws"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    # AppTest cannot click sidebar widgets under st.navigation, and draws the sidebar on a session's first run
+    # only: the session starts holding what the Open button chose
+    at.session_state["pending_workspace"] = str(tmp_path / "data")
+    at.run()
+    assert not at.exception
+    assert "holds other files and no workspace" in at.sidebar.warning[0].value
+    assert [b.label for b in at.sidebar.button][-2:] == ["Create the workspace there", "Cancel"]
+    assert not (tmp_path / "data" / "kayfabe.sqlite").exists()
