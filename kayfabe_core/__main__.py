@@ -79,11 +79,15 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+_BAR_OPEN: list[bool] = [False]  # a progress bar is drawn without its line ended (an error then starts a new line)
+
+
 def _progress_printer(what: str) -> Callable[[int, int], None]:
     """Return a callback drawing a one-line text progress bar on stderr."""
     def show(done: int, total: int) -> None:
         filled = int(30 * done / max(total, 1))
         end = "\n" if done >= total else ""
+        _BAR_OPEN[0] = done < total
         print(f"\r{what} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}", end=end,
               file=sys.stderr, flush=True)
     return show
@@ -148,6 +152,16 @@ def _rate_from_quota(args: argparse.Namespace) -> float:
     rate = safe_rate(reading.quotas, args.operations)
     print(describe(reading, args.operations, rate))
     return rate
+
+
+def _workers_arg(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 8, not {text!r}") from None
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 is needed, not {workers}")
+    return workers
 
 
 def _rate_arg(text: str) -> float | str:
@@ -238,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_label_verbs(verbs: Any) -> None:
     fetch = verbs.add_parser("fetch-images", help="download each post's images once")
     fetch.add_argument("workspace")
-    fetch.add_argument("--workers", type=int, default=8, help="downloads at once (default 8)")
+    fetch.add_argument("--workers", type=_workers_arg, default=8, help="downloads at once (default 8)")
     fetch.add_argument("--allow-private", action="store_true",
                        help="allow links to private or loopback addresses (for tests on this computer)")
     fetch.add_argument("--json", action="store_true")
@@ -249,7 +263,8 @@ def _add_label_verbs(verbs: Any) -> None:
                        choices=["DetectLabels", "DetectModerationLabels", "RecognizeCelebrities"])
     label.add_argument("--rate", type=_rate_arg, default=5.0,
                        help="calls per second at most (default 5); auto: 80%% of your account's quota")
-    label.add_argument("--workers", type=int, default=None, help="calls in flight (default: enough for --rate)")
+    label.add_argument("--workers", type=_workers_arg, default=None,
+                       help="calls in flight (default: enough for --rate)")
     label.add_argument("--region", default=None, help="AWS region (default: from your AWS configuration)")
     label.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)
     label.add_argument("--yes", action="store_true", help="confirm the cost estimate without asking")
@@ -291,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KayfabeError as error:
-        print(f"Error: {error.message}", file=sys.stderr)
+        print(f"{chr(10) if _BAR_OPEN[0] else ''}Error: {error.message}", file=sys.stderr)
         if error.hint:
             print(f"What to do: {error.hint}", file=sys.stderr)
         return 1

@@ -116,6 +116,9 @@ def resolve_workspace_argument(args: argparse.Namespace) -> None:
     if not args.workspace and not args.table:
         raise InputFileError("Nothing to train on was given.",
                              "Name a workspace (train WORKSPACE, or --workspace DIR) or a table (--table FILE.csv).")
+    if args.workspace and (args.label or args.positive):
+        print("Warning: --label and --positive go with --table; a workspace's codes and category come from its "
+              "Code page, so they are left out.", file=sys.stderr)
 
 
 def load_table(args: argparse.Namespace) -> FeatureTable:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kayfabe_core.ingest import ingest_files
 from kayfabe_core.workspace import open_workspace
 from tests.conftest import error_row, make_csv, post_row
@@ -75,3 +77,25 @@ def test_codes_export_then_import_round_trips(tmp_path: Path) -> None:
     query = "SELECT sha256, coder, value, note, codebook_version, coded_at FROM codes ORDER BY code_id"
     with sqlite3.connect(source / "kayfabe.sqlite") as a, sqlite3.connect(target / "kayfabe.sqlite") as b:
         assert a.execute(query).fetchall() == b.execute(query).fetchall()
+
+
+def test_workers_must_be_a_positive_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kayfabe_core.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["fetch-images", str(tmp_path), "--workers", "0"])
+    assert "at least 1 is needed, not 0" in capsys.readouterr().err
+
+
+def test_an_error_after_a_half_drawn_progress_bar_starts_on_its_own_line(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_core import __main__ as cli
+    from kayfabe_core.errors import KayfabeError
+
+    def half_then_fail(args: object) -> int:
+        cli._progress_printer("Fetching images")(3, 10)
+        raise KayfabeError("The network went away.", "Try again.")
+
+    monkeypatch.setattr(cli, "_cmd_fetch", half_then_fail)
+    assert cli.main(["fetch-images", "ws"]) == 1
+    assert "3/10\nError: The network went away." in capsys.readouterr().err

@@ -91,6 +91,8 @@ def test_text_output_and_bad_values_in_process(demo_copy: Path, capsys: pytest.C
     assert "Training fold 1/1: round 30/30" in err
     assert main(["train", "--workspace", str(demo_copy), "--preset", "nope"]) == 1
     assert "There is no preset called “nope”" in capsys.readouterr().err
+    assert main(["train", "--workspace", str(demo_copy), "--label", "kayfabe", "--preset", "nope"]) == 1
+    assert "--label and --positive go with --table" in capsys.readouterr().err
     assert main(["train", "--workspace", str(demo_copy), "--param", "max_depth"]) == 1
     assert "must look like KEY=VALUE" in capsys.readouterr().err
     assert main(["train", "--workspace", str(demo_copy), "--drop", "label: Nothing"]) == 1
