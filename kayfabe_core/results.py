@@ -12,7 +12,7 @@ from kayfabe_core.explain import shap_values
 from kayfabe_core.runs import load_booster, read_predictions, read_run, read_test_features
 from kayfabe_core.workspace import Workspace, connect
 
-CELLS = {"fp": "False YES", "fn": "False NO", "tp": "True YES", "tn": "True NO"}
+CELLS = {"fp": "False positives", "fn": "False negatives", "tp": "True positives", "tn": "True negatives"}
 SHAP_ROWS = 2000
 
 

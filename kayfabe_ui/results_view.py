@@ -22,10 +22,10 @@ MATRIX_WIDTH, CHOICES_WIDTH = 540, 330  # px: side by side on a wide screen, one
 METRIC_WIDTH = 165  # px: room for a title such as “Precision” and a value such as 0.812 at any screen size
 METRIC_HELP = {
     "accuracy": "Share of test images the model codes like the coders did.",
-    "precision": "Of the images the model calls YES, the share coded YES.",
-    "recall": "Of the images coded YES, the share the model finds.",
+    "precision": "Of the images the model calls {yes}, the share coded {yes}.",
+    "recall": "Of the images coded {yes}, the share the model finds.",
     "f1": "One number balancing precision and recall (their harmonic mean).",
-    "roc_auc": "Chance that a random YES image scores above a random NO image (0.5 is guessing); "
+    "roc_auc": "Chance that a random {yes} image scores above a random {no} image (0.5 is guessing); "
                "it does not depend on the threshold.",
 }
 
@@ -97,8 +97,9 @@ def render_metrics(metrics: Metrics, predictions: pd.DataFrame, record: dict) ->
         value = getattr(metrics, name)
         low, high = metrics.intervals.get(name, (np.nan, np.nan))
         with row.container(width=METRIC_WIDTH):
-            st.metric(METRIC_TITLES[name], "—" if np.isnan(value) else f"{value:.3f}", help=METRIC_HELP[name],
-                      border=True)
+            st.metric(METRIC_TITLES[name], "—" if np.isnan(value) else f"{value:.3f}", border=True,
+                      help=METRIC_HELP[name].format(yes=record["data"]["positive_name"],
+                                                    no=record["data"]["negative_name"]))
             st.caption(f"95 % interval {low:.3f}–{high:.3f}" if not np.isnan(low) else "no interval")
     baseline = majority_baseline(predictions["observed"].to_numpy())
     spread = f" Over its folds, accuracy varied with a standard deviation of {record['accuracy_sd']:.3f}." \

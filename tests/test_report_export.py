@@ -96,6 +96,7 @@ def test_the_html_report_is_standalone_with_charts_and_escapes_names(
     assert record["data"]["data_hash"] in page
     assert xgboost.__version__ in page and "Top 20 features by gain" in page
     assert "Cohen&#x27;s κ" in page  # the methods paragraph, escaped
+    assert f"False positives: coded Not in kayfabe, predicted In kayfabe</td><td>{record['metrics']['fp']:,}" in page
 
     evil = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
                           TrainSettings.from_choices("quick"), name=EVIL_NAME)

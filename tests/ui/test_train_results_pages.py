@@ -74,7 +74,7 @@ def test_click_train_lands_on_results_matching_the_saved_predictions(demo_copy: 
         at.segmented_control(key="results_section").set_value(section).run()
         assert not at.exception
         assert any("How to read" in caption.value for caption in at.caption[-3:]), section
-    assert f"False YES ({expected.fp:,})" in at.radio(key="confusion_cell").options[0]
+    assert f"False positives ({expected.fp:,})" in at.radio(key="confusion_cell").options[0]
 
 
 def test_threshold_slider_moves_every_metric(demo_copy: Path, open_app) -> None:
@@ -90,7 +90,7 @@ def test_threshold_slider_moves_every_metric(demo_copy: Path, open_app) -> None:
     assert low.recall > compute_metrics(predictions["observed"], predictions["score"], 0.5, n_boot=0).recall
 
     at.radio(key="confusion_cell").set_value("fn").run()
-    assert f"**False NO** — coded In kayfabe, predicted Not in kayfabe: {low.fn:,} image" in texts(at)
+    assert f"**False negatives** — coded In kayfabe, predicted Not in kayfabe: {low.fn:,} image" in texts(at)
 
 
 def test_a_split_that_cannot_work_says_why_and_hides_train(demo_copy: Path, open_app) -> None:
