@@ -9,6 +9,7 @@ import streamlit as st
 
 from kayfabe_core.agreement import measure_agreement, read_open_disagreements
 from kayfabe_core.associations import ADJUDICATOR
+from kayfabe_core.codes import read_codebook
 from kayfabe_core.codes_io import export_codes, import_codes
 from kayfabe_core.coding import code_image, list_coders, read_double_coding_share, write_double_coding_share
 from kayfabe_core.errors import KayfabeError
@@ -56,17 +57,21 @@ def render_agreement(workspace: Workspace) -> None:
 def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
     """The disagreement queue: decide each image; training then uses the decision."""
     waiting = read_open_disagreements(workspace, coders)
+    book = read_codebook(workspace)
+    yes_name, no_name = (book.yes_name, book.no_name) if book else ("YES", "NO")
     st.subheader(f"Disagreements to decide: {len(waiting):,}")
+    shown = (f" The first {QUEUE_SHOWN} are shown; each decision brings up the next." if len(waiting) > QUEUE_SHOWN
+             else "")
     st.caption("The team's decision is stored as the code of “adjudicated” and is what training uses; "
-               "images without a decision use the majority of the coders.")
+               f"images without a decision use the majority of the coders.{shown}")
     for row in waiting.head(QUEUE_SHOWN).itertuples():
         picture, words = st.columns([1, 3])
         show_picture(picture, workspace.image_path(row.sha256, row.ext))
         words.markdown(f"{row.codes} · [post]({row.post_url})")
         buttons = words.container(horizontal=True)  # side by side, not half the page apart
-        buttons.button("Decide YES", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,
+        buttons.button(f"Decide {yes_name}", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,
                        args=(workspace, row.sha256, ADJUDICATOR, "YES"))
-        buttons.button("Decide NO", key=f"adjudicate_no_{row.sha256[:16]}", on_click=code_image,
+        buttons.button(f"Decide {no_name}", key=f"adjudicate_no_{row.sha256[:16]}", on_click=code_image,
                        args=(workspace, row.sha256, ADJUDICATOR, "NO"))
 
 

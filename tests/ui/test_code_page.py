@@ -114,7 +114,10 @@ def test_agreement_tab_and_adjudication(demo_copy: Path, open_app) -> None:
     assert 0.6 < kappa < 0.9
     assert "95 % interval for Cohen's kappa" in texts(at)
     waiting = next(s.value for s in at.subheader if s.value.startswith("Disagreements to decide"))
+    assert int(waiting.split(": ")[1]) > 6  # the demo's double-coded sample has more than one screenful
+    assert "The first 6 are shown; each decision brings up the next." in texts(at)
     decide = [button for button in at.button if button.key and button.key.startswith("adjudicate_no_")][0]
+    assert decide.label == "Decide Not in kayfabe"
     decided_sha = decide.key.removeprefix("adjudicate_no_")
     decide.click().run()
     assert not at.exception
