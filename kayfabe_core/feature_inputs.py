@@ -86,6 +86,16 @@ def load_inputs(workspace: Workspace, cuts: Sequence[float], captions: bool) -> 
     return inputs
 
 
+def load_label_inputs(workspace: Workspace, cuts: Sequence[float]) -> LabelInputs:
+    """Return the label inputs for ``cuts`` alone (for scoring): kept, or read from the workspace and kept."""
+    cuts = sorted({float(cut) for cut in cuts})
+    folder = inputs_folder(workspace)
+    labels = _load(folder / _key("labels", read_data_version(workspace, INPUTS_VERSION), cuts), _read_labels,
+                   _write_labels, lambda: read_label_inputs(workspace, cuts))
+    prune(folder, KEEP)
+    return labels
+
+
 def inputs_folder(workspace: Workspace) -> Path:
     """Return the folder holding the kept inputs of ``workspace``."""
     return workspace.root / "cache" / "inputs"

@@ -19,7 +19,8 @@ import xgboost as xgb
 
 from kayfabe_core.arrays import positions_in
 from kayfabe_core.errors import StageNotReadyError
-from kayfabe_core.features import FeatureOptions
+from kayfabe_core.feature_inputs import load_label_inputs
+from kayfabe_core.features import FeatureOptions, label_cuts
 from kayfabe_core.ingest import IngestReport, read_export, store_export
 from kayfabe_core.runs import load_booster, read_run, read_test_features
 from kayfabe_core.scoring import build_scoring_matrix
@@ -110,9 +111,11 @@ class ScoringPlan:
         """Yield (images, their feature rows) ``chunk`` (default :data:`CHUNK`) images at a time, built exactly
         as at training time."""
         hashes, chunk = self.hashes, chunk or CHUNK
+        labels = load_label_inputs(workspace, label_cuts(self.options))  # once, not per chunk
         for start in range(0, len(hashes), chunk):
             part = hashes[start:start + chunk]
-            yield part, build_scoring_matrix(workspace, self.options, self.names, part, self.labels_before_parents)
+            yield part, build_scoring_matrix(workspace, self.options, self.names, part, self.labels_before_parents,
+                                             labels)
 
     def table(self, scores: pd.DataFrame) -> pd.DataFrame:
         """Return the scores table of ``scores`` (sha256, score, reasons): see :func:`scores_table`."""

@@ -15,8 +15,9 @@ import scipy.sparse as sp
 import xgboost as xgb
 
 from kayfabe_core.errors import StageNotReadyError
+from kayfabe_core.feature_inputs import LabelInputs, load_label_inputs
 from kayfabe_core.feature_table import build_matrix
-from kayfabe_core.features import FeatureOptions, drop_parent_labels, feature_names, read_labels
+from kayfabe_core.features import SOURCE_PREFIX, FeatureOptions, label_cuts, label_rows, parent_rows
 from kayfabe_core.features_post import caption_block, metadata_block, read_image_posts
 from kayfabe_core.runs import list_runs, load_booster, read_run, read_test_features
 from kayfabe_core.workspace import Workspace
@@ -50,20 +51,19 @@ def score_images(workspace: Workspace, run_id: str, sha256s: Sequence[str]) -> p
 
 
 def build_scoring_matrix(workspace: Workspace, options: FeatureOptions, names: tuple[str, ...],
-                         sha256s: list[str], labels_before_parents: list[str] | None = None) -> sp.csr_matrix:
+                         sha256s: list[str], labels_before_parents: list[str] | None = None,
+                         label_inputs: LabelInputs | None = None) -> sp.csr_matrix:
     """Return the features of ``sha256s`` in the column order ``names`` (a run's vocabulary).
 
     ``labels_before_parents`` are the labels training kept before dropping parent
     labels (needed only when the run left parents out), so parents drop alike.
+    The label rows come from ``label_inputs`` (when scoring in chunks, read once), else from the kept inputs.
     """
-    index = pd.Index(sha256s)
     vocabulary = pd.Index(names)
-    labels = read_labels(workspace, options, only=sha256s)
-    if not options.include_parents:
-        labels = drop_parent_labels(labels[feature_names(labels).isin(set(labels_before_parents or names))])
-    rows = [index.get_indexer(labels["sha256"])]
-    columns = [vocabulary.get_indexer(feature_names(labels))]
-    values = [np.ones(len(labels))]
+    inputs = label_inputs if label_inputs is not None else load_label_inputs(workspace, label_cuts(options))
+    image_rows, label_columns = _label_cells(inputs, options, sha256s, vocabulary,
+                                             set(labels_before_parents or names))
+    rows, columns, values = [image_rows], [label_columns], [np.ones(len(image_rows))]
     if options.metadata or options.caption:
         posts = read_image_posts(workspace)
         context = pd.DataFrame({"sha256": sha256s}).merge(posts, on="sha256", how="left")
@@ -80,3 +80,23 @@ def build_scoring_matrix(workspace: Workspace, options: FeatureOptions, names: t
     row, column, value = np.concatenate(rows), np.concatenate(columns), np.concatenate(values)
     known = column >= 0
     return build_matrix(row[known], column[known], value[known], (len(sha256s), len(names)))
+
+
+def _label_cells(inputs: LabelInputs, options: FeatureOptions, sha256s: list[str], vocabulary: pd.Index,
+                 allowed: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return each label feature of ``sha256s`` as its row and its column in ``vocabulary`` (-1: unknown to the
+    run): one per image and label, the first stored (in table order) whatever the number of model versions."""
+    image_n, place_n, combos = label_rows(inputs, options, pd.Series(sha256s, dtype=str))
+    parts = [combo.split("\x00") for combo in combos]  # source, key, name by place
+    key_of: dict[tuple[str, str], int] = {}
+    key_n = np.array([key_of.setdefault((source, key), len(key_of)) for source, key, _ in parts], dtype=np.int64)
+    features = [f"{SOURCE_PREFIX[source]}: {name}" for source, _, name in parts]
+    first = np.sort(np.unique(image_n.astype(np.int64) * max(len(key_of), 1) + key_n[place_n],
+                              return_index=True)[1])
+    image_n, place_n = image_n[first], place_n[first]
+    if not options.include_parents:
+        known = np.array([feature in allowed for feature in features], dtype=bool)[place_n]
+        image_n, place_n = image_n[known], place_n[known]
+        dropped = parent_rows(image_n, place_n, inputs.names)
+        image_n, place_n = image_n[~dropped], place_n[~dropped]
+    return image_n, vocabulary.get_indexer(pd.Index(features)).astype(np.int64)[place_n]

@@ -14,10 +14,11 @@ import scipy.sparse as sp
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.errors import SettingError, StageNotReadyError
 from kayfabe_core.feature_table import FeatureTable, drop_features
-from kayfabe_core.features import FeatureOptions, build_features, drop_parent_labels, read_labels
+from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.features_post import caption_block, read_image_posts
 from kayfabe_core.label_store import store_label_rows
 from kayfabe_core.workspace import Workspace, open_workspace, transaction
+from tests.label_reference import drop_parent_labels, read_labels
 
 # post: (owner, media_type, pub_date, likes, comments, views, caption, images)
 POSTS = {
@@ -200,6 +201,18 @@ def test_drop_parent_labels_keeps_sources_apart() -> None:
     kept = drop_parent_labels(labels)
     assert list(zip(kept["sha256"], kept["source"], kept["key"], strict=True)) == [
         ("a", "label", "Alcohol"), ("a", "moderation", "Drinking"), ("b", "label", "Beer")]
+
+
+def test_parent_rows_keep_sources_apart_and_go_by_image() -> None:
+    from kayfabe_core.features import parent_rows
+
+    names = [(0, "label", "Alcohol", "Alcohol", "[]"), (1, "moderation", "Drinking", "Drinking", '["Alcohol"]'),
+             (2, "moderation", "Alcohol", "Alcohol", "[]"), (3, "label", "Beer", "Beer", '["Alcohol", "Beverage"]'),
+             (4, "label", "Beverage", "Beverage", "[]")]
+    images = np.array([0, 0, 0, 1, 1, 2, 2])
+    places = np.array([0, 1, 2, 0, 3, 4, 0])  # image 2 has Alcohol and Beverage but no Beer: both stay
+    assert parent_rows(images, places, names).tolist() == [False, False, True, True, False, False, False]
+    assert parent_rows(images[:0], places[:0], names).tolist() == []
 
 
 def test_metadata_features_and_names(filled: Workspace) -> None:
