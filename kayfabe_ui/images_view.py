@@ -120,7 +120,13 @@ def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: 
                     state.set_text(state.SELECTED_IMAGE, row.sha256)
 
 
-@st.dialog("Image detail", width="large")
+def _forget_selected_image() -> None:
+    """Closing the dialog (Esc, the cross, a click outside) forgets the image: it must not open again on the
+    next click elsewhere on the page."""
+    state.set_text(state.SELECTED_IMAGE, None)
+
+
+@st.dialog("Image detail", width="large", on_dismiss=_forget_selected_image)
 def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
     """The dialog: the image with its boxes, every label with confidence, and its posts."""
     detail = read_image_detail(workspace, sha256)
@@ -148,7 +154,7 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
     st.page_link("pages/3_code.py", label="Code this image", icon=":material/rule:",
                  query_params={"image": detail.sha256})
     if st.button("Close", key="close_detail"):
-        state.set_text(state.SELECTED_IMAGE, None)
+        _forget_selected_image()
         st.rerun()
 
 

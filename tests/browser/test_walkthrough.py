@@ -154,6 +154,24 @@ def test_walkthrough(page, app_url: str, tmp_path: Path, screenshots: Path) -> N
         _no_exception(page)
         full_screenshot(page, screenshots / f"page_{url_path}.png")
 
+    # 4b. An image's detail dialog closed with Esc stays closed when the page runs again.
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="Images & labels").click()
+    expect(page.locator("h1", has_text="Images & labels")).to_be_visible(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    page.locator('[class*="st-key-detail_"] button').first.click()
+    dialog = page.locator('[role="dialog"]')
+    expect(dialog).to_contain_text("Code this image", timeout=TIMEOUT_MS)
+    wait_idle(page)
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0, timeout=TIMEOUT_MS)
+    wait_idle(page)
+    page.locator(".st-key-gallery_page button").last.click()  # the next gallery page: the script runs again
+    wait_idle(page)
+    expect(page.get_by_label("Page (of", exact=False)).to_have_value("2")
+    page.wait_for_timeout(1000)  # a dialog that comes back is drawn just after the page
+    expect(dialog).to_have_count(0)
+    _no_exception(page)
+
     # 5. Train on the demo with the original study's preset; the click lands on the results.
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Train").click()
     expect(page.locator(".st-key-train_button button").first).to_be_visible(timeout=TIMEOUT_MS)
@@ -190,3 +208,22 @@ def test_walkthrough(page, app_url: str, tmp_path: Path, screenshots: Path) -> N
     assert (new_folder / "kayfabe.sqlite").exists()
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(str(new_folder))
     full_screenshot(page, screenshots / "new_workspace.png")
+
+    # 7. A folder holding other files is asked about before a workspace is made in it.
+    data_folder = tmp_path / "my-data"
+    data_folder.mkdir()
+    (data_folder / "notes.txt").write_text("field notes")
+    page.locator(".st-key-workspace_input input").fill(str(data_folder))
+    page.locator(".st-key-workspace_input input").press("Enter")
+    wait_idle(page)
+    page.locator(".st-key-open_workspace button").click()
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("holds other files and no workspace",
+                                                                      timeout=TIMEOUT_MS)
+    wait_idle(page)
+    assert not (data_folder / "kayfabe.sqlite").exists()
+    page.locator(".st-key-create_in_folder button").click()
+    expect(page.locator('[data-testid="stSidebar"]')).not_to_contain_text("holds other files", timeout=TIMEOUT_MS)
+    expect(page.get_by_text("This workspace has no posts yet")).to_be_visible(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    _no_exception(page)
+    assert (data_folder / "kayfabe.sqlite").exists() and (data_folder / "notes.txt").exists()
