@@ -121,7 +121,7 @@ def _scored(workspace: Workspace, run_id: str, posts: list[str]) -> tuple[pd.Dat
 
 def _render_report(report: PredictionReport) -> None:
     st.markdown(f"**{report.scored:,}** of {report.images:,} images scored, decided at the run's threshold "
-                f"{report.threshold:.2f}.")
+                f"{report.threshold:.2f} (move it, and choose it for predictions, on the Results page).")
     if report.not_fetched:
         st.warning(f"{report.not_fetched:,} images are not fetched yet, so they cannot be scored.",
                    icon=":material/warning:")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from kayfabe_core.charts_model import confusion_figure
 from kayfabe_core.evaluate import METRIC_TITLES, Metrics
+from kayfabe_core.predict import run_threshold, save_run_threshold
 from kayfabe_core.results import CELLS, image_files, majority_baseline, metrics_at, predictions_in_cell
 from kayfabe_core.runs import list_runs, read_predictions, read_run
 from kayfabe_core.wording import counted
@@ -47,6 +48,25 @@ def cached_metrics(root: str, run_id: str, threshold: float) -> Metrics:
     """Metrics with bootstrap intervals at ``threshold``, drawn as the run record's were (the kept predictions:
     a threshold moved does not read them again)."""
     return metrics_at(read_run(Workspace(Path(root)), run_id), cached_predictions(root, run_id), threshold)
+
+
+def choose_threshold(workspace: Workspace, run_id: str, positive: str) -> float:
+    """Draw the threshold slider (starting at the run's saved threshold) and, when it has moved, the button
+    that makes it the threshold predictions decide at; return the chosen threshold."""
+    saved = run_threshold(workspace, run_id)
+    threshold = st.slider(f"Threshold: a score at or above it means {positive}", 0.01, 0.99, saved, 0.01,
+                          key=f"threshold_{run_id}", persist_state=state.KEPT,
+                          help=f"Lower it to find more {positive} images at the price of more false alarms; raise "
+                               "it for the reverse. The matrix and every metric follow.")
+    if round(threshold, 4) == round(saved, 4):
+        st.caption(f"Predictions with this run (the Predict page, the predict command) decide at {saved:.2f}.")
+        return float(threshold)
+    row = st.container(horizontal=True, wrap=True, vertical_alignment="center")  # never cut on a narrow screen
+    row.caption(f"Predictions with this run still decide at {saved:.2f}.", width="content")
+    if row.button(f"Use {threshold:.2f} for predictions", key="save_threshold", icon=":material/done:"):
+        save_run_threshold(workspace, run_id, float(threshold))
+        st.rerun()
+    return float(threshold)
 
 
 def choose_run(workspace: Workspace) -> str:

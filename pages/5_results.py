@@ -16,6 +16,7 @@ from kayfabe_ui.results_view import (
     cached_metrics,
     cached_predictions,
     choose_run,
+    choose_threshold,
     read_record,
     render_cell_images,
     render_confusion,
@@ -38,11 +39,7 @@ run_id = choose_run(workspace)
 record = read_record(workspace, run_id)
 render_summary(record)
 predictions = cached_predictions(str(workspace.root), run_id)
-positive = record["data"]["positive_name"]
-threshold = st.slider(f"Threshold: a score at or above it means {positive}", 0.01, 0.99, 0.5, 0.01,
-                      key=f"threshold_{run_id}", persist_state=state.KEPT,
-                      help=f"Lower it to find more {positive} images at the price of more false alarms; raise it for "
-                           "the reverse. The matrix and every metric follow.")
+threshold = choose_threshold(workspace, run_id, record["data"]["positive_name"])
 metrics = cached_metrics(str(workspace.root), run_id, threshold)
 render_metrics(metrics, predictions, record)
 names = (record["data"]["positive_name"], record["data"]["negative_name"])

@@ -184,7 +184,8 @@ def test_a_run_trained_on_sagemaker_predicts_here_too(demo_root: Path, tmp_path:
     assert choice.options == [f"cloud · trained on SageMaker · accuracy {accuracy:.3f}"]
     at.radio(key="predict_posts").set_value("all").run()
     assert not at.exception
-    assert "**1,954** of 1,954 images scored, decided at the run's threshold 0.50." in [md.value for md in at.markdown]
+    shown = "\n".join(md.value for md in at.markdown)
+    assert "**1,954** of 1,954 images scored, decided at the run's threshold 0.50 (" in shown
     assert downloads[f"scores-{run_id}.csv"] == out.read_bytes()  # the page and the command line agree
 
 

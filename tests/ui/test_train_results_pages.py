@@ -92,6 +92,16 @@ def test_threshold_slider_moves_every_metric(demo_copy: Path, open_app) -> None:
     at.radio(key="confusion_cell").set_value("fn").run()
     assert f"**False negatives** — coded In kayfabe, predicted Not in kayfabe: {low.fn:,} image" in texts(at)
 
+    # predictions decide at the saved threshold until the moved one is chosen for them
+    from kayfabe_core.predict import run_threshold
+
+    assert "Predictions with this run still decide at 0.50." in texts(at)
+    at.button(key="save_threshold").click().run()
+    assert not at.exception
+    assert run_threshold(open_workspace(demo_copy), run_id) == 0.2
+    assert "(the Predict page, the predict command) decide at 0.20." in texts(at)
+    assert not [button for button in at.button if button.key == "save_threshold"]
+
 
 def test_a_split_that_cannot_work_says_why_and_hides_train(demo_copy: Path, open_app) -> None:
     at = open_app(demo_copy)
