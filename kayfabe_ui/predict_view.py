@@ -135,6 +135,7 @@ def _render_report(report: PredictionReport) -> None:
 
 def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:
     order = st.segmented_control("Show", ["highest", "uncertain", "lowest"], default="highest", key="predict_order",
+                                 required=True,
                                  format_func={"highest": "Highest scores", "uncertain": "Closest to the threshold",
                                               "lowest": "Lowest scores"}.get) or "highest"
     shown = _ordered(table, order, threshold).head(GALLERY)

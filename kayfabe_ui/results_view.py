@@ -137,7 +137,7 @@ def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
         normalise = st.segmented_control("Shares of", ["observed", "predicted"], default="observed",
                                          format_func={"observed": "rows (observed)",
                                                       "predicted": "columns (predicted)"}.get,
-                                         key="confusion_normalise") or "observed"
+                                         key="confusion_normalise", required=True) or "observed"
         counts = {"tp": metrics.tp, "fp": metrics.fp, "fn": metrics.fn, "tn": metrics.tn}
         cell = st.radio("Show the images in", list(CELLS), key="confusion_cell",
                         format_func=lambda key: f"{CELLS[key]} ({counts[key]:,}): {cell_meaning(key, names)}")

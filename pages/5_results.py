@@ -46,7 +46,7 @@ names = (record["data"]["positive_name"], record["data"]["negative_name"])
 cell = render_confusion(metrics, names)
 render_cell_images(workspace, predictions, threshold, cell, names)
 SECTIONS = ["Curves", "Calibration", "Learning curve", "Importance", "SHAP", "Folds"]
-section = st.segmented_control("More about this run", SECTIONS, default="Curves", key="results_section",
+section = st.segmented_control("More about this run", SECTIONS, default="Curves", key="results_section", required=True,
                                persist_state=state.KEPT)
 if section == "Curves":
     render_curves(predictions, metrics)
