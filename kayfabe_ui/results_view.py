@@ -138,9 +138,10 @@ def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
                                          format_func={"observed": "rows (observed)",
                                                       "predicted": "columns (predicted)"}.get,
                                          key="confusion_normalise", required=True) or "observed"
-        counts = {"tp": metrics.tp, "fp": metrics.fp, "fn": metrics.fn, "tn": metrics.tn}
+        # the choices' words stay the same at every threshold (the counts are in the matrix): words that change
+        # make the browser drop the chosen cell when the threshold moves
         cell = st.radio("Show the images in", list(CELLS), key="confusion_cell",
-                        format_func=lambda key: f"{CELLS[key]} ({counts[key]:,}): {cell_meaning(key, names)}")
+                        format_func=lambda key: f"{CELLS[key]}: {cell_meaning(key, names)}")
     with matrix:
         st.plotly_chart(confusion_figure(metrics, names, normalise), key="confusion_chart")
     st.caption("How to read: rows are what the coders said, columns what the model predicted; the diagonal holds "

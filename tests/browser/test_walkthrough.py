@@ -183,7 +183,7 @@ def test_walkthrough(page, app_url: str, tmp_path: Path, screenshots: Path) -> N
     _no_exception(page)
     accuracy = float(_metric_value(page, "Accuracy").inner_text())
     assert 0.72 <= accuracy <= 0.88
-    page.get_by_text("False negatives (", exact=False).click()
+    page.get_by_text("False negatives: coded", exact=False).click()
     expect(page.get_by_text(re.compile("most confident"))).to_contain_text("False negatives")
     wait_idle(page)
     full_screenshot(page, screenshots / "results.png")

@@ -74,7 +74,8 @@ def test_click_train_lands_on_results_matching_the_saved_predictions(demo_copy: 
         at.segmented_control(key="results_section").set_value(section).run()
         assert not at.exception
         assert any("How to read" in caption.value for caption in at.caption[-3:]), section
-    assert f"False positives ({expected.fp:,})" in at.radio(key="confusion_cell").options[0]
+    assert at.radio(key="confusion_cell").options[0] == "False positives: coded Not in kayfabe, predicted In kayfabe"
+    assert f"**False positives** — coded Not in kayfabe, predicted In kayfabe: {expected.fp:,} image" in texts(at)
 
 
 def test_threshold_slider_moves_every_metric(demo_copy: Path, open_app) -> None:
