@@ -27,6 +27,7 @@ class Knob:
     step: float
     does: str  # what it does, in plain words
     raising: str  # what raising it tends to do
+    shown_as: str = ""  # how a slider shows the value (printf style), when not the kind's usual form
 
     def check(self, value: object) -> int | float:
         """Return ``value`` as this knob's type; raise :class:`SettingError` if it is not one or out of range."""
@@ -108,13 +109,13 @@ SPLIT_KNOBS: tuple[Knob, ...] = (
 FEATURE_KNOBS: tuple[Knob, ...] = (
     Knob("label_threshold", "Object / scene labels: minimum confidence", float, 50.0, 100.0, 80.0, 1.0,
          "A label counts as present on an image when Rekognition's confidence is at least this.",
-         "Higher cuts keep only labels Rekognition is sure of: fewer, cleaner features."),
+         "Higher cuts keep only labels Rekognition is sure of: fewer, cleaner features.", "%.0f %%"),
     Knob("moderation_threshold", "Moderation labels: minimum confidence", float, 50.0, 100.0, 80.0, 1.0,
          "The same cut for moderation labels (e.g. Suggestive, Violence).",
-         "Higher cuts keep only clear cases."),
+         "Higher cuts keep only clear cases.", "%.0f %%"),
     Knob("celebrity_threshold", "Celebrities: minimum match confidence", float, 50.0, 100.0, 80.0, 1.0,
          "The same cut for recognised people.",
-         "Higher cuts keep only confident matches."),
+         "Higher cuts keep only confident matches.", "%.0f %%"),
     Knob("min_images", "Drop labels seen on fewer images than", int, 1, 500, 5, 1,
          "A label found on fewer coded images than this is left out.",
          "Higher values remove rare labels the model could only memorise."),

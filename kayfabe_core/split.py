@@ -21,7 +21,7 @@ from kayfabe_core.leakage import leakage_warnings
 
 METHODS = {
     "grouped": "Grouped by post: all images of a post on the same side (recommended)",
-    "stratified": "Stratified by image: same share of YES on both sides, posts may be cut",
+    "stratified": "Stratified by image: same share of each code on both sides, posts may be cut",
     "random": "Random images: no grouping, no stratification",
     "time": "By time: train on older posts, test on the newest",
 }

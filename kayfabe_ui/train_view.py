@@ -89,7 +89,7 @@ def _knob_input(knob: Knob, value: float, key: str, container: object = st, disa
     help_text = f"{knob.does} {knob.raising}{note}"
     return container.slider(knob.title, knob.kind(knob.low), knob.kind(knob.high),  # type: ignore[attr-defined,no-any-return]
                             knob.kind(value), knob.kind(knob.step), key=key, help=help_text, persist_state=state.KEPT,
-                            format=KNOB_FORMAT[knob.kind], disabled=disabled)
+                            format=knob.shown_as or KNOB_FORMAT[knob.kind], disabled=disabled)
 
 
 def _workspace_table(workspace: Workspace) -> FeatureTable:
@@ -99,11 +99,11 @@ def _workspace_table(workspace: Workspace) -> FeatureTable:
         cuts = [_knob_input(knobs[key], knobs[key].default, f"feature_{key}", column) for key, column in
                 zip(("label_threshold", "moderation_threshold", "celebrity_threshold"), (left, middle, right),
                     strict=True)]
-        left, middle, right = st.columns(3)
+        left, right = st.columns([1, 2])  # the switches one under another: side by side their words were cut
         min_images = _knob_input(knobs["min_images"], knobs["min_images"].default, "feature_min_images", left)
-        parents = middle.toggle("Keep parent labels (Person as well as Face)", True, key="feature_parents",
-                                persist_state=state.KEPT,
-                                help="Off keeps only the most specific label of each chain on an image.")
+        parents = right.toggle("Keep parent labels (Person as well as Face)", True, key="feature_parents",
+                               persist_state=state.KEPT,
+                               help="Off keeps only the most specific label of each chain on an image.")
         metadata = right.toggle("Add post facts (likes, type, time)", False, key="feature_metadata",
                                 persist_state=state.KEPT,
                                 help="Likes, comments, views, post type, carousel, posting hour, weekday, year.")
