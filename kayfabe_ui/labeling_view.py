@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.fetch import FetchSettings, fetch_images
@@ -30,7 +29,7 @@ from kayfabe_core.work_lock import LABELLING, exclusive, wait_until_free
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import inputs_version, show_error
-from kayfabe_ui.stopping import ClickToStop
+from kayfabe_ui.stopping import ClickToStop, session_id
 
 OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels": "moderation labels",
                   "RecognizeCelebrities": "known people"}
@@ -84,7 +83,7 @@ def wait_for_labelling(workspace: Workspace) -> None:
 def settle_labelling(workspace: Workspace) -> None:
     """:func:`wait_for_labelling`, then say what a run stopped in this browser session stored."""
     wait_for_labelling(workspace)
-    stopped = _STOPPED.pop(_session_id(), None)
+    stopped = _STOPPED.pop(session_id(), None)
     if stopped:
         st.info(stopped, icon=":material/stop_circle:")
 
@@ -142,7 +141,7 @@ def render_labeling(workspace: Workspace) -> None:
                 report = label_images(workspace, client, operations, rate_per_s=float(rate), workers=workers,
                                       progress=progress, stop=progress.stop, region=region.strip())
                 if progress.stopped:
-                    _STOPPED[_session_id()] = (
+                    _STOPPED[session_id()] = (
                         f"Labelling stopped: {report.responses_stored:,} responses were stored before the stop. "
                         "Start again to label the rest; images already labelled are not sent or paid for again.")
             progress.finish()
@@ -157,9 +156,6 @@ def render_labeling(workspace: Workspace) -> None:
 _STOPPED: dict[str, str] = {}
 
 
-def _session_id() -> str:
-    context = get_script_run_ctx()
-    return context.session_id if context is not None else ""
 
 
 RATE = "rate"  # the rate input's key

@@ -137,7 +137,7 @@ def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:
     try:
         result = repeat_run(workspace, run_id, repeats, progress, progress.stop)
     except KayfabeError as error:
-        progress.finish()
+        progress.finish(told=f"{error.message} {error.hint}")
         show_error(error)
         return
     progress.finish()

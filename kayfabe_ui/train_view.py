@@ -261,7 +261,7 @@ def render_train(workspace: Workspace, table: FeatureTable, options: SplitOption
     try:
         result = run_experiment(workspace, table, options, settings, name, progress, progress.stop)
     except KayfabeError as error:
-        progress.finish()
+        progress.finish(told=f"{error.message} {error.hint}")
         show_error(error)
         return
     progress.finish()

@@ -75,9 +75,9 @@ class TuningProgress(ClickToStop):
                                               report.trials), key=f"tune_live_{finished}")
                 st.caption(HOW_TO_READ)
 
-    def finish(self) -> None:
+    def finish(self, told: str = "") -> None:
         """Let Streamlit's pending rerun go on, now that tuning has stopped; else clear the live view."""
-        super().finish()
+        super().finish(told)
         self._bar.empty()
         self._chart.empty()
 
@@ -155,10 +155,10 @@ def _run(workspace: Workspace, table: FeatureTable, split_options: SplitOptions,
     try:
         result = tune(workspace, table, split_options, options, on_trial=progress, stop=progress.stop)
     except KayfabeError as error:
-        progress.finish()
+        progress.finish(told=f"{error.message} {error.hint}")
         show_error(error)
         return
-    progress.finish()
+    progress.finish(told=result.message)
     if result.run_id:
         state.set_text(state.SELECTED_RUN, result.run_id)
 

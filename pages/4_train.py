@@ -4,6 +4,7 @@ import streamlit as st
 
 from kayfabe_ui.common import current_workspace, progress_of, through_the_router
 from kayfabe_ui.sagemaker_view import render_sagemaker
+from kayfabe_ui.stopping import settle_stopped_work
 from kayfabe_ui.train_view import choose_settings, choose_split, choose_table, choose_where, render_train
 from kayfabe_ui.tune_view import render_tuning
 
@@ -11,6 +12,7 @@ through_the_router()
 st.title("Train")
 st.caption("Choose what to learn from, how to split the coded images into training and test sets, and "
            "XGBoost's settings (or a preset); then train, on this computer or on Amazon SageMaker.")
+settle_stopped_work()  # a click on Stop draws this page again at once: wait for the stopped work, say how it ended
 workspace = current_workspace()
 if workspace is None:
     st.stop()
