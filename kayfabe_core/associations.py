@@ -74,7 +74,11 @@ def read_resolved_codes(workspace: Workspace) -> pd.DataFrame:
     return pd.DataFrame({"sha256": images[resolved], "value": np.where(value, "YES", "NO")}, dtype="str")
 
 
-def label_code_association(workspace: Workspace, min_confidence: float, min_images: int = 20) -> pd.DataFrame:
+MIN_CODED_IMAGES = 20  # a label is shown once this many coded images carry it: fewer make the shares noise
+
+
+def label_code_association(workspace: Workspace, min_confidence: float,
+                           min_images: int = MIN_CODED_IMAGES) -> pd.DataFrame:
     """Return, per label seen on at least ``min_images`` coded images, how often it goes with YES.
 
     Columns: source, name, images, yes_share (share of those images coded YES), lift

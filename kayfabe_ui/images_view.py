@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from kayfabe_core.associations import label_code_association
+from kayfabe_core.associations import MIN_CODED_IMAGES, label_code_association
 from kayfabe_core.charts import label_association_figure, label_frequency_figure
 from kayfabe_core.gallery import (
     SOURCE_NAMES,
@@ -20,9 +20,10 @@ from kayfabe_core.gallery import (
     read_top_labels,
 )
 from kayfabe_core.image_detail import draw_boxes, read_image_detail
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import inputs_version, show_picture, workspace_version
+from kayfabe_ui.common import inputs_version, progress_of, show_picture, workspace_version
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -174,10 +175,14 @@ def render_associations(workspace: Workspace, threshold: float, names: tuple[str
     """Draw which labels go with YES and which with NO among coded images."""
     associations = _cached_associations(*_key(workspace), threshold)
     if associations.empty:
-        st.info("No coded images carry labels at this confidence yet: code some images on the Code page.")
+        coded = progress_of(workspace).images_coded
+        st.info(f"No label is on {MIN_CODED_IMAGES} or more coded images at {threshold:.0f} % confidence or more "
+                f"yet ({counted(coded, 'image')} coded so far), and fewer make the shares noise. Code more images "
+                "on the Code page, or lower the minimum confidence above.", icon=":material/bar_chart:")
         return
     st.plotly_chart(label_association_figure(associations, names[0], names[1], 12), key="label_codes")
     st.caption(f"How to read it: a bar to the right means images with that label were coded "
                f"“{names[0]}” more often than coded images overall (by that many percentage points); "
-               f"to the left, more often “{names[1]}”. Only labels on at least 20 coded images are shown. "
+               f"to the left, more often “{names[1]}”. Only labels on at least {MIN_CODED_IMAGES} coded images are "
+               "shown. "
                "This describes the codes; it is not yet a model.")

@@ -38,6 +38,10 @@ def test_gallery_filter_charts_and_detail(demo_root: Path, open_app) -> None:
     for section in ("Label frequency", "Labels and codes"):
         at.segmented_control(key="images_section").set_value(section).run()
         assert not at.exception and len(at.get("plotly_chart")) == 1
+    at.slider(key="min_confidence").set_value(100).run()  # no label of the demo is that sure
+    assert "No label is on 20 or more coded images at 100 % confidence or more yet (1,954 images coded so far)" \
+        in texts(at)
+    at.slider(key="min_confidence").set_value(80).run()
     at.segmented_control(key="images_section").set_value("Fetch & label").run()
     assert {m.label: m.value for m in at.metric}["Calls needed"] == "0"  # the demo's labels are all stored
     assert not at.get("plotly_chart")
