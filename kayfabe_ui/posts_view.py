@@ -50,6 +50,10 @@ def render_posts_table(workspace: Workspace, owner: str | None) -> None:
     search = st.text_input("Search captions and links", key="posts_search",
                            placeholder="e.g. #champion")
     matching = count_posts(workspace, search, owner)
+    if matching == 0 and search.strip():
+        st.info(f"No post{' of ' + owner if owner else ''} has “{search.strip()}” in its caption or link. "
+                "Try a shorter word, or clear the search box to see every post.", icon=":material/search_off:")
+        return
     pages = max(1, -(-matching // PAGE_SIZE))
     left, right = st.columns([1, 3])
     number = left.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages,

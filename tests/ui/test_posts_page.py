@@ -61,3 +61,6 @@ def test_search_narrows_the_table(tmp_path: Path, open_app) -> None:
     assert len(at.dataframe[0].value) == 8
     at.text_input(key="posts_search").set_value("ring").run()
     assert len(at.dataframe[0].value) == 3
+    at.text_input(key="posts_search").set_value("kayfabe").run()
+    assert not at.exception and not at.dataframe
+    assert "No post has “kayfabe” in its caption or link" in at.info[0].value
