@@ -14,6 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from kayfabe_core.constraints import BOOSTER_KNOBS
 from kayfabe_core.errors import SettingError
 from kayfabe_core.evaluate import METRIC_TITLES, compute_metrics, roc_points
 from kayfabe_core.experiment import ExperimentResult, run_experiment
@@ -113,10 +114,14 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
     columns = [column for column in ("num_boost_round", "eta", "max_depth", "min_child_weight", "gamma",
                                      "subsample") if runs[column].nunique() > 1] or ["max_depth"]
     frame = runs[columns + [metric]].astype(float)
+    titles = {knob.key: knob.title.split(" (")[0] for knob in BOOSTER_KNOBS}  # "Tree depth", not "max_depth"
     figure = px.parallel_coordinates(frame, dimensions=columns + [metric], color=metric,
                                      color_continuous_scale="Viridis", range_color=_metric_range(frame[metric]),
-                                     labels={metric: METRIC_TITLES.get(metric, metric)})
-    figure.update_layout(height=380, margin={"l": 40, "r": 40, "t": 60, "b": 20})
+                                     labels={**titles, metric: METRIC_TITLES.get(metric, metric)})
+    for dimension in figure.data[0].dimensions:  # 0.804, not 0.8041594 at the ends of the score's axis
+        dimension.tickformat = ".3f" if dimension.label == METRIC_TITLES.get(metric, metric) else "~g"
+    figure.update_layout(height=380, margin={"l": 40, "r": 40, "t": 60, "b": 20},
+                         coloraxis_colorbar={"tickformat": ".2f"})
     return figure
 
 

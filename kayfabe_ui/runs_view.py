@@ -190,4 +190,6 @@ def render_parallel(workspace: Workspace) -> None:
                           format_func={"accuracy": "Accuracy", "roc_auc": "ROC AUC"}.get)
     st.plotly_chart(parallel_figure(runs, metric), key="parallel")
     st.caption("How to read: each line is one run, crossing each axis at its value of that setting and ending at its "
-               "score; bright lines scored high. Drag along an axis to keep only the runs in a range.")
+               "score; bright lines scored high. The colours span at least 0.1 of the score, so runs a few "
+               "hundredths apart look alike: such gaps are within the test set's noise. Drag along an axis to keep "
+               "only the runs in a range.")

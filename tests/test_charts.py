@@ -12,3 +12,14 @@ def test_one_bar_trace_per_post_type_with_the_counts() -> None:
     traces = {trace.name: list(trace.y) for trace in figure.data}
     assert traces == {"Photo": [4, 2], "Video": [1]}
     assert figure.layout.yaxis.title.text == "Posts"
+
+
+def test_the_runs_parallel_plot_names_settings_in_words_and_rounds_the_score() -> None:
+    from kayfabe_core.compare import parallel_figure
+
+    runs = pd.DataFrame({"num_boost_round": [100, 300, 100], "eta": [0.2, 0.05, 0.2], "max_depth": [5, 5, 3],
+                         "min_child_weight": [6, 6, 6], "gamma": [4, 4, 4], "subsample": [0.8, 0.8, 0.8],
+                         "accuracy": [0.8041594, 0.7954939, 0.801]})
+    dimensions = parallel_figure(runs, "accuracy").data[0].dimensions
+    assert [d.label for d in dimensions] == ["Rounds", "Learning rate", "Tree depth", "Accuracy"]
+    assert dimensions[-1].tickformat == ".3f"
