@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from kayfabe_core.constraints import BOOSTER_KNOBS
+from kayfabe_core.constraints import BOOSTER_KNOBS, FEATURE_KNOBS, SPLIT_KNOBS
 from kayfabe_core.errors import SettingError
 from kayfabe_core.evaluate import METRIC_TITLES, compute_metrics, roc_points
 from kayfabe_core.experiment import ExperimentResult, run_experiment
@@ -29,18 +29,23 @@ METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 
+# what the options without a slider are called on the Train page
+OPTION_TITLES = {"sources": "Label sources", "include_parents": "Keep parent labels", "metadata": "Post facts",
+                 "caption": "Caption words", "method": "How to split", "group_by": "Grouped by columns"}
+SETTING_TITLES = {knob.key: knob.title for knob in (*BOOSTER_KNOBS, *SPLIT_KNOBS, *FEATURE_KNOBS)} | OPTION_TITLES
+
+
 def flatten_settings(record: dict[str, Any]) -> dict[str, object]:
-    """Return every choice that made a run, as flat readable keys (features, split, XGBoost, data)."""
+    """Return every choice that made a run, as flat keys in the Train page's words (data, features, split,
+    XGBoost), e.g. "XGBoost: Tree depth (max_depth)"."""
     data, split = record["data"], record["split"]
-    flat: dict[str, object] = {"data: source": data["origin"].get("file", "workspace"),
-                               "data: hash": data["data_hash"], "data: images": data["n_images"],
-                               "data: features": data["n_features"]}
-    for key, value in data["origin"].get("options", {}).items():
-        flat[f"features: {key}"] = ", ".join(value) if isinstance(value, list) else value
-    for key, value in split["options"].items():
-        flat[f"split: {key}"] = ", ".join(value) if isinstance(value, list) else value
-    for key, value in record["settings"].items():
-        flat[f"xgboost: {key}"] = value
+    flat: dict[str, object] = {"Data: source": data["origin"].get("file", "workspace"),
+                               "Data: hash": data["data_hash"], "Data: images": data["n_images"],
+                               "Data: features": data["n_features"]}
+    for section, options in (("Features", data["origin"].get("options", {})), ("Split", split["options"]),
+                             ("XGBoost", record["settings"])):
+        for key, value in options.items():
+            flat[f"{section}: {SETTING_TITLES.get(key, key)}"] = ", ".join(value) if isinstance(value, list) else value
     return flat
 
 
@@ -66,7 +71,15 @@ def metrics_side_by_side(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def roc_overlay_figure(workspace: Workspace, run_labels: dict[str, str]) -> go.Figure:
+def category_names(records: dict[str, dict[str, Any]]) -> tuple[str, str]:
+    """Return the runs' names of YES and NO when they share them, else ("YES", "NO")."""
+    names = {(str(record["data"]["positive_name"]), str(record["data"]["negative_name"]))
+             for record in records.values()}
+    return names.pop() if len(names) == 1 else ("YES", "NO")
+
+
+def roc_overlay_figure(workspace: Workspace, run_labels: dict[str, str],
+                       names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
     """Return the ROC curves of several runs on one chart (``run_labels`` maps run id to legend name)."""
     figure = go.Figure()
     for run_id, label in run_labels.items():
@@ -74,8 +87,9 @@ def roc_overlay_figure(workspace: Workspace, run_labels: dict[str, str]) -> go.F
         points = roc_points(predictions["observed"].to_numpy(), predictions["score"].to_numpy())
         figure.add_scatter(x=points["false_positive_rate"], y=points["true_positive_rate"], mode="lines", name=label)
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
-    figure.update_layout(height=360, margin=MARGIN, xaxis_title="False alarm rate (NO images called YES)",
-                         yaxis_title="Recall (YES images found)", legend={"orientation": "h", "y": -0.25})
+    yes, no = names
+    figure.update_layout(height=360, margin=MARGIN, xaxis_title=f"False alarm rate ({no} images called {yes})",
+                         yaxis_title=f"Recall ({yes} images found)", legend={"orientation": "h", "y": -0.25})
     return figure
 
 
@@ -92,7 +106,8 @@ def learning_overlay_figure(records: dict[str, dict[str, Any]]) -> go.Figure:
     return figure
 
 
-def confusion_grid_figure(workspace: Workspace, run_labels: dict[str, str]) -> go.Figure:
+def confusion_grid_figure(workspace: Workspace, run_labels: dict[str, str],
+                          names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
     """Return the runs' confusion matrices side by side (shares of each observed code, counts in the cells)."""
     figure = make_subplots(rows=1, cols=len(run_labels), subplot_titles=list(run_labels.values()))
     for column, run_id in enumerate(run_labels, start=1):
@@ -101,7 +116,9 @@ def confusion_grid_figure(workspace: Workspace, run_labels: dict[str, str]) -> g
         counts = [[metrics.tn, metrics.fp], [metrics.fn, metrics.tp]]
         shares = [[value / max(sum(row), 1) for value in row] for row in counts]
         text = [[f"{counts[r][c]:,}<br>{shares[r][c]:.0%}" for c in range(2)] for r in range(2)]
-        figure.add_trace(go.Heatmap(z=shares, x=["predicted NO", "predicted YES"], y=["observed NO", "observed YES"],
+        yes, no = names
+        figure.add_trace(go.Heatmap(z=shares, x=[f"predicted {no}", f"predicted {yes}"],
+                                    y=[f"observed {no}", f"observed {yes}"],
                                     text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
                                     showscale=False), row=1, col=column)
     figure.update_yaxes(autorange="reversed")

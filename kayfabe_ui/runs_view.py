@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from kayfabe_core.compare import (
+    category_names,
     confusion_grid_figure,
     differing_settings,
     learning_overlay_figure,
@@ -124,11 +125,12 @@ def _cached_methods(root: str, version: int, results: int, run_id: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _cached_prediction_figures(root: str, results: int, labels: tuple[tuple[str, str], ...],
-                               matrices: int) -> tuple[Any, Any]:
+                               matrices: int, names: tuple[str, str]) -> tuple[Any, Any]:
     """The ROC overlay and the matrices of the chosen runs, per results version: they read every run's
     predictions (4.5 s a page run for two 5 x 5 runs at 150,000 images)."""
     workspace, named = Workspace(Path(root)), dict(labels)
-    return roc_overlay_figure(workspace, named), confusion_grid_figure(workspace, dict(labels[:matrices]))
+    return (roc_overlay_figure(workspace, named, names),
+            confusion_grid_figure(workspace, dict(labels[:matrices]), names))
 
 
 def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:
@@ -168,13 +170,14 @@ def render_comparison(workspace: Workspace, selected: pd.DataFrame) -> None:
     st.dataframe(metrics_side_by_side(records), key="side_by_side")  # type: ignore[arg-type]
     st.caption("How to read: when two runs' intervals overlap a lot, the data cannot tell them apart; repeat each "
                "over several seeds before calling one better.")
+    names = category_names(records)  # type: ignore[arg-type]
     roc, matrices = _cached_prediction_figures(str(workspace.root), results_version(workspace),
-                                               tuple(labels.items()), MAX_MATRICES)
+                                               tuple(labels.items()), MAX_MATRICES, names)
     left, right = st.columns(2)
     left.plotly_chart(roc, key="roc_overlay")
     right.plotly_chart(learning_overlay_figure(records), key="learning_overlay")  # type: ignore[arg-type]
-    st.caption("How to read: on the left, the curve nearer the top-left corner separates YES from NO better at "
-               "every threshold; on the right, lower loss on the check images is a better fit.")
+    st.caption(f"How to read: on the left, the curve nearer the top-left corner separates {names[0]} from "
+               f"{names[1]} better at every threshold; on the right, lower loss on the check images is a better fit.")
     st.plotly_chart(matrices, key="confusion_grid")
     more = f" Matrices are drawn for the first {MAX_MATRICES} runs chosen." if len(labels) > MAX_MATRICES else ""
     st.caption("How to read: each matrix has observed codes in rows and predictions in columns; the shares are of "

@@ -23,3 +23,23 @@ def test_the_runs_parallel_plot_names_settings_in_words_and_rounds_the_score() -
     dimensions = parallel_figure(runs, "accuracy").data[0].dimensions
     assert [d.label for d in dimensions] == ["Rounds", "Learning rate", "Tree depth", "Accuracy"]
     assert dimensions[-1].tickformat == ".3f"
+
+
+def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kayfabe_core.compare import confusion_grid_figure, roc_overlay_figure
+    from kayfabe_core.experiment import run_experiment
+    from kayfabe_core.features import FeatureOptions, build_features
+    from kayfabe_core.split import SplitOptions
+    from kayfabe_core.train import TrainSettings
+    from kayfabe_core.workspace import open_workspace
+    from tests.conftest import copy_workspace
+
+    workspace = open_workspace(copy_workspace(demo_root, tmp_path / "ws", images=False))
+    run = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
+                         TrainSettings.from_choices("Quick look"))
+    names = ("Food", "Not food")
+    matrix = confusion_grid_figure(workspace, {run.run_id: "one"}, names).data[0]
+    assert list(matrix.x) == ["predicted Not food", "predicted Food"]
+    assert list(matrix.y) == ["observed Not food", "observed Food"]
+    roc = roc_overlay_figure(workspace, {run.run_id: "one"}, names)
+    assert roc.layout.xaxis.title.text == "False alarm rate (Not food images called Food)"

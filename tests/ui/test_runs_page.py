@@ -50,12 +50,14 @@ def test_comparing_two_runs_shows_only_what_differs(two_runs: tuple[Path, str, s
     assert not at.exception
     assert "Comparing 2 runs" in texts(at)
     differs = at.dataframe[1].value
-    assert "xgboost: max_depth" in differs.index and "xgboost: colsample_bytree" not in differs.index
-    assert list(differs.loc["xgboost: max_depth"]) == ["5", "3"]
+    depth, columns = "XGBoost: Tree depth (max_depth)", "XGBoost: Labels per tree (colsample_bytree)"
+    assert depth in differs.index and columns not in differs.index
+    assert list(differs.loc[depth]) == ["5", "3"]
     side = at.dataframe[2].value
     accuracy = read_run(open_workspace(root), second)["metrics"]["accuracy"]
     assert side.loc["Accuracy", f"quick ·{second[-4:]}"].startswith(f"{accuracy:.3f} (")
     assert len(at.get("plotly_chart")) >= 3
+    assert "separates In kayfabe from Not in kayfabe better" in texts(at)  # the category's own words
 
 
 def test_rename_note_repeat_and_delete(two_runs: tuple[Path, str, str], open_app) -> None:
