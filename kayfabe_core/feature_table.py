@@ -96,10 +96,11 @@ def drop_features(table: FeatureTable, names: list[str]) -> FeatureTable:
     from dataclasses import replace
 
     from kayfabe_core.errors import SettingError
+    from kayfabe_core.wording import quoted_list
 
     unknown = [name for name in names if name not in table.names]
     if unknown:
-        raise SettingError("There is no feature called " + ", ".join(f"“{name}”" for name in unknown) + ".",
+        raise SettingError(f"There is no feature called {quoted_list(unknown)}.",
                            "Feature names look like “label: Person”, “moderation: Violence” or “likes”.")
     keep = [position for position, name in enumerate(table.names) if name not in set(names)]
     kept_names = tuple(table.names[position] for position in keep)

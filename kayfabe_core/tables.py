@@ -17,6 +17,7 @@ import pandas as pd
 from kayfabe_core.csvfile import parser_problem
 from kayfabe_core.errors import InputFileError, SettingError
 from kayfabe_core.feature_table import FeatureTable, build_matrix
+from kayfabe_core.wording import quoted_list
 
 POSITIVE_WORDS = ("1", "1.0", "yes", "true", "y", "t")
 NEGATED = re.compile(r"^(not|no|non|never)[\s_-]+\S", re.I)  # "Not food", "no_kayfabe", "non-food"
@@ -132,7 +133,7 @@ def _check_columns(frame: pd.DataFrame, wanted: Sequence[str], file_name: str) -
     if missing:
         candidates = suggest_label_columns(frame)[:8]
         raise SettingError(
-            f"{file_name} has no column called " + ", ".join(f"“{name}”" for name in missing) + ".",
+            f"{file_name} has no column called {quoted_list(missing)}.",
             ("Columns with two values, which could hold the code: " + ", ".join(candidates) + "."
              if candidates else f"Its columns start: {', '.join(map(str, frame.columns[:8]))}."))
 

@@ -7,3 +7,9 @@ def counted(number: int, singular: str, plural: str | None = None) -> str:
     """Return ``number`` with its noun in the right form: "1 post", "2,000 posts", "0 runs"."""
     noun = singular if number == 1 else (plural or singular + "s")
     return f"{number:,} {noun}"
+
+
+def quoted_list(names: list[str], limit: int = 5) -> str:
+    """Return ``names`` quoted and joined, the first ``limit`` only: "“a”, “b” and 12 more"."""
+    shown = ", ".join(f"“{name}”" for name in names[:limit])
+    return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")

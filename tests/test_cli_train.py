@@ -151,3 +151,10 @@ def test_the_summary_names_undefined_metrics_and_keeps_long_names_whole() -> Non
     assert "Precision  —       (not defined: no test image was predicted food = FOOD)" in text
     assert "nan" not in text
     assert "food = NOT FOOD" in text.splitlines()[-3]  # the header of the confusion matrix, not cut
+
+
+def test_many_unknown_drops_are_named_five_at_a_time(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    drops = [f"label: Nothing {number}" for number in range(12)]
+    assert main(["train", "--workspace", str(demo_copy), "--drop", *drops]) == 1
+    assert "There is no feature called “label: Nothing 0”, “label: Nothing 1”, “label: Nothing 2”, " \
+           "“label: Nothing 3”, “label: Nothing 4” and 7 more." in capsys.readouterr().err
