@@ -50,24 +50,30 @@ class Metrics:
 
 
 def compute_metrics(observed: np.ndarray, scores: np.ndarray, threshold: float = 0.5,
-                    groups: np.ndarray | None = None, n_boot: int = N_BOOT, seed: int = 0) -> Metrics:
+                    groups: np.ndarray | None = None, n_boot: int = N_BOOT, seed: int = 0,
+                    auc_interval: tuple[float, float] | None = None) -> Metrics:
     """Return :class:`Metrics` for scores cut at ``threshold`` (predicted YES when score ≥ threshold).
 
     ``groups`` (e.g. post of each image) makes the bootstrap resample groups.
-    Precision (or AUC) is NaN when nothing is predicted YES (or one code is absent).
+    Precision (or AUC) is NaN when nothing is predicted YES (or one code is absent). ``auc_interval``, the
+    AUC's interval already drawn with this ``seed`` (it does not depend on the threshold), spares drawing it
+    again: most of the bootstrap's time at large sizes.
     """
     observed = np.asarray(observed).astype(bool)
     scores = np.asarray(scores, dtype=float)
     point = _weighted_metrics(np.ones((1, len(observed))), observed, scores, threshold)
     values = {name: float(point[name][0]) for name in METRIC_NAMES}
-    intervals = bootstrap_intervals(observed, scores, threshold, groups, n_boot, seed) if n_boot else {}
+    intervals = bootstrap_intervals(observed, scores, threshold, groups, n_boot, seed,
+                                    auc=auc_interval is None) if n_boot else {}
+    if intervals and auc_interval is not None:
+        intervals["roc_auc"] = (float(auc_interval[0]), float(auc_interval[1]))
     tn, fp, fn, tp = (int(round(point[name][0])) for name in ("tn", "fp", "fn", "tp"))
     return Metrics(threshold, tn, fp, fn, tp, values["accuracy"], values["precision"], values["recall"],
                    values["f1"], values["roc_auc"], intervals)
 
 
 def metrics_of_predictions(predictions: pd.DataFrame, threshold: float, seed: int,
-                           n_boot: int = N_BOOT) -> Metrics:
+                           n_boot: int = N_BOOT, auc_interval: tuple[float, float] | None = None) -> Metrics:
     """Return a run's :class:`Metrics` from its test predictions (columns observed, score, post).
 
     Posts are resampled when every prediction knows its post. ``seed`` is the run's split seed: the run
@@ -75,12 +81,13 @@ def metrics_of_predictions(predictions: pd.DataFrame, threshold: float, seed: in
     """
     groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
     return compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), threshold, groups,
-                           n_boot, seed)
+                           n_boot, seed, auc_interval)
 
 
 def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: float, groups: np.ndarray | None,
-                        n_boot: int = N_BOOT, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """Return the 2.5th and 97.5th percentiles of each metric over ``n_boot`` resamples."""
+                        n_boot: int = N_BOOT, seed: int = 0, auc: bool = True) -> dict[str, tuple[float, float]]:
+    """Return the 2.5th and 97.5th percentiles of each metric over ``n_boot`` resamples (without ``auc``, the
+    AUC's is NaN: the same draws, without the per-score histograms)."""
     group_index = pd.factorize(groups, use_na_sentinel=False)[0] if groups is not None else np.arange(len(observed))
     n_groups = int(group_index.max()) + 1 if len(group_index) else 0
     # A resample draws whole groups, so every sum it needs is a sum over groups: add up each group once
@@ -90,11 +97,7 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
     cells = np.stack([np.bincount(group_index, weights=mask, minlength=n_groups)
                       for mask in (observed & predicted, ~observed & predicted, observed & ~predicted,
                                    ~observed & ~predicted)], axis=1).astype(np.float32)
-    position = _score_levels(observed, scores)
-    shape = (n_groups, int(position.max()) + 1 if len(position) else 0)
-    # float32 for the histograms: every count and partial sum is a whole number (or a half) below 2**24, exact
-    positive_at = sp.csr_matrix((observed.astype(np.float32), (group_index, position)), shape=shape)
-    negative_at = sp.csr_matrix(((~observed).astype(np.float32), (group_index, position)), shape=shape)
+    histograms = _score_histograms(observed, scores, group_index, n_groups) if auc else None
 
     chunk = max(1, min(CHUNK, CHUNK_CELLS // max(n_groups, 1)))
 
@@ -107,9 +110,12 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
         for row, drawn in enumerate(draws):  # one resample at a time stays in the CPU cache: twice as fast as
             counts[row] = np.bincount(drawn, minlength=n_groups)  # one bincount over the whole chunk
         tp, fp, fn, tn = (counts @ cells).astype(float).T
+        if histograms is None:
+            return _metrics_from_counts(tp, fp, fn, tn, np.full(size, np.nan))
+        positive_at, negative_at = histograms
         by_score = np.ascontiguousarray(counts.T)  # groups x resamples, so the histograms come out scores x resamples
-        auc = _auc_from_histograms((positive_at.T @ by_score).T, (negative_at.T @ by_score).T)
-        return _metrics_from_counts(tp, fp, fn, tn, auc)
+        return _metrics_from_counts(tp, fp, fn, tn, _auc_from_histograms((positive_at.T @ by_score).T,
+                                                                         (negative_at.T @ by_score).T))
 
     starts = range(0, n_boot, chunk)
     # each chunk its own random stream (the same whatever the number of threads), in worker threads: in the
@@ -125,6 +131,16 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
         intervals[name] = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))) \
             if values.size else (float("nan"), float("nan"))
     return intervals
+
+
+def _score_histograms(observed: np.ndarray, scores: np.ndarray, group_index: np.ndarray,
+                      n_groups: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Return, per group and score level, its YES images and its NO images (what the AUC of a resample needs)."""
+    position = _score_levels(observed, scores)
+    shape = (n_groups, int(position.max()) + 1 if len(position) else 0)
+    # float32 for the histograms: every count and partial sum is a whole number (or a half) below 2**24, exact
+    return (sp.csr_matrix((observed.astype(np.float32), (group_index, position)), shape=shape),
+            sp.csr_matrix(((~observed).astype(np.float32), (group_index, position)), shape=shape))
 
 
 def _score_levels(observed: np.ndarray, scores: np.ndarray) -> np.ndarray:

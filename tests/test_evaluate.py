@@ -117,6 +117,19 @@ def test_intervals_contain_the_point_estimate_and_are_reproducible() -> None:
     assert other.intervals != metrics.intervals
 
 
+def test_a_kept_auc_interval_spares_drawing_it_and_the_other_intervals_are_unchanged() -> None:
+    observed, scores = random_data(400, 7)
+    groups = np.arange(400) // 3
+    full = compute_metrics(observed, scores, 0.3, groups, n_boot=300, seed=2)
+    kept = compute_metrics(observed, scores, 0.3, groups, n_boot=300, seed=2, auc_interval=(0.25, 0.75))
+    assert kept.intervals["roc_auc"] == (0.25, 0.75)
+    assert {name: kept.intervals[name] for name in METRIC_NAMES if name != "roc_auc"} == \
+        {name: full.intervals[name] for name in METRIC_NAMES if name != "roc_auc"}
+    # the AUC's interval does not depend on the threshold: drawn at 0.5 it is the one drawn at 0.3
+    assert compute_metrics(observed, scores, 0.5, groups, n_boot=300, seed=2).intervals["roc_auc"] == \
+        full.intervals["roc_auc"]
+
+
 def test_intervals_narrow_with_more_data() -> None:
     small = compute_metrics(*random_data(100, 7), n_boot=300)
     large = compute_metrics(*random_data(1600, 7), n_boot=300)

@@ -225,6 +225,14 @@ def test_results_page_metrics_are_the_records_at_its_threshold(demo: Workspace, 
     stored = original.record["metrics"]
     assert shown["intervals"] == {name: tuple(pair) for name, pair in stored["intervals"].items()}  # type: ignore[index]
     assert shown["accuracy"] == stored["accuracy"]  # type: ignore[index]
+    # at another threshold the AUC's interval is the record's, as drawing it again from the saved predictions gives
+    from kayfabe_core.evaluate import metrics_of_predictions
+    from kayfabe_core.runs import read_predictions
+
+    moved = run_metrics(demo, original.run_id, 0.3)
+    seed = int(original.record["split"]["options"]["seed"])  # type: ignore[index]
+    drawn = metrics_of_predictions(read_predictions(demo, original.run_id), 0.3, seed)
+    assert moved.intervals == drawn.intervals
 
 
 def test_a_model_that_learned_nothing_is_called_out(demo: Workspace, table: FeatureTable) -> None:
