@@ -95,8 +95,9 @@ def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
     return [LabelChoice(*option.split("/", 1)) for option in chosen], float(threshold)
 
 
-def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: float) -> None:
-    """Draw one page of matching images as a grid, with a details button under each."""
+def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: float) -> str | None:
+    """Draw one page of matching images as a grid, with a details button under each; return the image whose
+    button was just clicked (its dialog opens in this run only: any later click closes it)."""
     matches = _cached_matches(*_inputs_key(workspace), tuple(choices), threshold)
     total = len(matches)
     pages = max(1, -(-total // PAGE_SIZE))
@@ -112,22 +113,20 @@ def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: 
         st.info(f"{missing} of the {len(page)} pictures of this page are not in the workspace's images/ folder "
                 "(was the database copied without it?). Their labels and codes are fine; copy the images/ folder "
                 "back to see them.", icon=":material/hide_image:")
+    clicked = None
     for start in range(0, len(page), COLUMNS):
         for column, row in zip(st.columns(COLUMNS), page.iloc[start:start + COLUMNS].itertuples(), strict=False):
             with column:
                 show_picture(st, workspace.image_path(row.sha256, row.ext))
                 st.caption(", ".join(tops.get(row.sha256, [])) or "no label at this confidence")
                 if st.button("Details", key=f"detail_{row.sha256[:16]}", icon=":material/zoom_in:"):
-                    state.set_text(state.SELECTED_IMAGE, row.sha256)
+                    clicked = str(row.sha256)
+    return clicked
 
 
-def _forget_selected_image() -> None:
-    """Closing the dialog (Esc, the cross, a click outside) forgets the image: it must not open again on the
-    next click elsewhere on the page."""
-    state.set_text(state.SELECTED_IMAGE, None)
-
-
-@st.dialog("Image detail", width="large", on_dismiss=_forget_selected_image)
+# Not kept in the session: a dialog reopened from kept state came back after Esc whenever a later click raced
+# its dismissal; nothing in it needs the page to run again while it is open.
+@st.dialog("Image detail", width="large")
 def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
     """The dialog: the image with its boxes, every label with confidence, and its posts."""
     detail = read_image_detail(workspace, sha256)
@@ -154,9 +153,7 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
         st.caption(str(post.description or ""))
     st.page_link("pages/3_code.py", label="Code this image", icon=":material/rule:",
                  query_params={"image": detail.sha256})
-    if st.button("Close", key="close_detail"):
-        _forget_selected_image()
-        st.rerun()
+    st.button("Close", key="close_detail")  # its click runs the page again, which closes the dialog
 
 
 def render_frequencies(workspace: Workspace, threshold: float) -> None:

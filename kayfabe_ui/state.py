@@ -40,7 +40,6 @@ def set_int(key: str, value: int) -> None:
     st.session_state[key] = value
 
 GALLERY_PAGE = "gallery_page_number"
-SELECTED_IMAGE = "selected_image_sha256"
 
 
 def get_text(key: str) -> str | None:

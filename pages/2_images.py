@@ -54,13 +54,13 @@ if not labelled:
             icon=":material/info:")
     st.stop()
 choices, threshold = choose_filters(workspace)
+clicked = None
 if section == "Gallery":
-    render_gallery(workspace, choices, threshold)
+    clicked = render_gallery(workspace, choices, threshold)
 elif section == "Label frequency":
     render_frequencies(workspace, threshold)
 else:
     book = read_codebook(workspace)
     render_associations(workspace, threshold, (book.yes_name, book.no_name) if book else ("YES", "NO"))
-selected = state.get_text(state.SELECTED_IMAGE)
-if selected:
-    show_detail(workspace, selected, threshold)
+if clicked:
+    show_detail(workspace, clicked, threshold)
