@@ -200,9 +200,10 @@ def _cmd_export_codes(args: argparse.Namespace) -> int:
     from kayfabe_core.output_files import writable_file, write_file
     from kayfabe_core.workspace import open_workspace
 
-    writable_file(args.file)
-    data = export_codes(open_workspace(args.workspace, create=False))
-    write_file(args.file, data)
+    workspace = open_workspace(args.workspace, create=False)
+    writable_file(args.file, "codes.csv", workspace.root)
+    data = export_codes(workspace)
+    write_file(args.file, data, "codes.csv", workspace.root)
     rows = data.count(b"\n") - 1
     print(f"Wrote {rows:,} codes to {args.file}")
     return 0

@@ -56,8 +56,8 @@ def run_predict_command(args: argparse.Namespace) -> int:
     from kayfabe_core.scoring import latest_workspace_run
     from kayfabe_core.workspace import open_workspace
 
-    writable_file(args.out)  # before any scoring: a wrong path wastes no work
     workspace = open_workspace(args.workspace, create=False)
+    writable_file(args.out, workspace=workspace.root, inputs=args.files)  # before any scoring: no wasted work
     if args.job:  # a batch transform started before: only its scores are left to collect
         return collect_transform(args, workspace, args.job)
     run_id = args.run or latest_workspace_run(workspace)
@@ -76,7 +76,8 @@ def run_predict_command(args: argparse.Namespace) -> int:
 def print_scores(args: argparse.Namespace, run_id: str, table: Any, report: Any, n_posts: int | None,
                  extra: dict[str, object] | None = None) -> None:
     """Write ``table`` to ``--out`` and say what was scored (one JSON object with ``--json``)."""
-    write_file(args.out, table.to_csv(index=False).encode("utf-8"))
+    write_file(args.out, table.to_csv(index=False).encode("utf-8"), workspace=Path(args.workspace),
+               inputs=getattr(args, "files", None) or ())
     data = {"run_id": run_id, "out": str(args.out), **report.to_dict(), **(extra or {})}
     if args.json:
         print(json.dumps(data, indent=2))

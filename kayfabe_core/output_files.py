@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from kayfabe_core.errors import InputFileError
+from kayfabe_core.workspace import DB_NAME
+
+# what a workspace keeps at its top: a file written over one of these destroys the workspace
+WORKSPACE_PARTS = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", "images", "runs", "cache")
 
 
-def writable_file(name: str | Path) -> Path:
+def writable_file(name: str | Path, example: str = "scores.csv", workspace: Path | None = None,
+                  inputs: Sequence[str | Path] = ()) -> Path:
     """Return ``name`` as a path a file can be written to; raise :class:`InputFileError` saying why not
-    (no such folder, a folder of that name, no permission) before any work is done."""
+    (no such folder, a folder of that name, no permission, a file of the ``workspace`` itself, one of the
+    ``inputs`` being read) before any work is done. ``example`` names such a file in the hint."""
     path = Path(name).expanduser()
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = folder_of(path)
     if path.is_dir():
         raise InputFileError(f"{path} is a folder, not a file name.", "Give the name of the CSV file to write, "
-                             f"e.g. {path / 'scores.csv'}.")
+                             f"e.g. {path / example}.")
+    _refuse_own_files(path, example, workspace, inputs)
     if not folder.is_dir():
         raise InputFileError(f"Cannot write {path}: the folder {folder} does not exist.",
                              "Create the folder first, or give a file name in an existing folder.")
@@ -25,10 +33,29 @@ def writable_file(name: str | Path) -> Path:
     return path
 
 
-def write_file(name: str | Path, data: bytes) -> Path:
+def _refuse_own_files(path: Path, example: str, workspace: Path | None, inputs: Sequence[str | Path]) -> None:
+    target = path.resolve()
+    if workspace is not None:
+        root = Path(workspace).expanduser().resolve()
+        parts = {(root / part).resolve() for part in WORKSPACE_PARTS}
+        if target in parts or any(parent in parts for parent in target.parents):
+            raise InputFileError(f"{path} is part of the workspace {root}: writing it there would destroy the "
+                                 "workspace.", f"Give a file name outside it, e.g. {root.parent / example}.")
+    if any(target == Path(source).expanduser().resolve() for source in inputs):
+        raise InputFileError(f"{path} is also a file being read: writing the results over it would lose it.",
+                             f"Give another file name, e.g. {folder_of(path) / example}.")
+
+
+def folder_of(path: Path) -> Path:
+    """Return the folder ``path`` is in ('.' for a bare file name)."""
+    return path.parent if str(path.parent) else Path(".")
+
+
+def write_file(name: str | Path, data: bytes, example: str = "scores.csv", workspace: Path | None = None,
+               inputs: Sequence[str | Path] = ()) -> Path:
     """Write ``data`` to ``name`` (checked by :func:`writable_file`); raise :class:`InputFileError` if the
     system refuses it (a full disk)."""
-    path = writable_file(name)
+    path = writable_file(name, example, workspace, inputs)
     try:
         path.write_bytes(data)
     except OSError as error:

@@ -35,3 +35,29 @@ def test_the_command_line_says_so_before_working(demo_root: Path, tmp_path: Path
     assert status == 1
     err = capsys.readouterr().err
     assert "the folder" in err and "does not exist" in err and "Traceback" not in err
+
+
+def test_the_workspaces_own_files_and_the_inputs_are_refused(tmp_path: Path) -> None:
+    from kayfabe_core.workspace import open_workspace
+
+    root = open_workspace(tmp_path / "ws").root
+    for target in (root / "kayfabe.sqlite", root / "runs" / "x.csv", root / "images" / "a.jpg"):
+        with pytest.raises(InputFileError, match="is part of the workspace .* would destroy the workspace"):
+            writable_file(target, "codes.csv", root)
+    assert writable_file(root / "codes.csv", "codes.csv", root) == root / "codes.csv"  # beside them is fine
+    export = tmp_path / "new.csv"
+    export.write_text("postUrl\n")
+    with pytest.raises(InputFileError, match="is also a file being read"):
+        writable_file(export, workspace=root, inputs=[str(export)])
+    assert export.read_text() == "postUrl\n"
+
+
+def test_export_codes_over_the_database_is_refused_and_the_workspace_survives(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kayfabe_core.workspace import open_workspace
+
+    root = open_workspace(tmp_path / "ws").root
+    before = (root / "kayfabe.sqlite").read_bytes()
+    assert main(["export-codes", str(root), str(root / "kayfabe.sqlite")]) == 1
+    assert "would destroy the workspace" in capsys.readouterr().err
+    assert (root / "kayfabe.sqlite").read_bytes() == before
