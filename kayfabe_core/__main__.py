@@ -306,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: every write is a transaction, so the step under way left nothing behind
+        print(f"{chr(10) if _BAR_OPEN[0] else ''}Stopped (Ctrl-C). What had finished is kept; the step under way "
+              "was not saved.", file=sys.stderr)
+        return 130
     except KayfabeError as error:
         print(f"{chr(10) if _BAR_OPEN[0] else ''}Error: {error.message}", file=sys.stderr)
         if error.hint:

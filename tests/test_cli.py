@@ -99,3 +99,23 @@ def test_an_error_after_a_half_drawn_progress_bar_starts_on_its_own_line(
     monkeypatch.setattr(cli, "_cmd_fetch", half_then_fail)
     assert cli.main(["fetch-images", "ws"]) == 1
     assert "3/10\nError: The network went away." in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_with_one_line_and_no_traceback(tmp_path: Path, demo_root: Path) -> None:
+    import signal
+    import time
+
+    from kayfabe_core.runs import list_runs
+    from tests.conftest import copy_workspace
+
+    workspace = copy_workspace(demo_root, tmp_path / "ws", images=False)
+    runs_before = len(list_runs(open_workspace(workspace, create=False)))
+    process = subprocess.Popen([sys.executable, "-m", "kayfabe_core", "train", str(workspace), "--folds", "10",
+                                "--repeats", "20", "--rounds", "2000"], cwd=Path(__file__).resolve().parents[1],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # well into training
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Stopped (Ctrl-C)." in err and "Traceback" not in err
+    assert len(list_runs(open_workspace(workspace, create=False))) == runs_before and "Saved in" not in out
