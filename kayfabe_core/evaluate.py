@@ -76,10 +76,12 @@ def metrics_of_predictions(predictions: pd.DataFrame, threshold: float, seed: in
                            n_boot: int = N_BOOT, auc_interval: tuple[float, float] | None = None) -> Metrics:
     """Return a run's :class:`Metrics` from its test predictions (columns observed, score, post).
 
-    Posts are resampled when every prediction knows its post. ``seed`` is the run's split seed: the run
-    record and the Results page give the same intervals at the same threshold.
+    Posts are resampled when every prediction knows its post, else images (an image tested in several
+    repeats is one draw, with all its predictions: drawn apart they made the interval too narrow). ``seed`` is
+    the run's split seed: the run record and the Results page give the same intervals at the same threshold.
     """
-    groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else None
+    groups = predictions["post"].to_numpy() if predictions["post"].notna().all() else \
+        predictions["row"].to_numpy() if "row" in predictions else None
     return compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), threshold, groups,
                            n_boot, seed, auc_interval)
 

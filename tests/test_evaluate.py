@@ -236,3 +236,24 @@ def test_smaller_chunks_for_many_groups_give_the_same_intervals_up_to_chance(
         width = usual[name][1] - usual[name][0]
         assert abs(small[name][0] - usual[name][0]) < 0.15 * width, name
         assert abs(small[name][1] - usual[name][1]) < 0.15 * width, name
+
+
+def test_an_image_tested_in_several_repeats_is_drawn_once_with_all_its_predictions() -> None:
+    import pandas as pd
+
+    from kayfabe_core.evaluate import metrics_of_predictions
+
+    observed, scores = random_data(300, 11)
+    noise = np.random.default_rng(3).normal(0, 0.05, 1500)
+    repeated = pd.DataFrame({"row": np.tile(np.arange(300), 5), "post": np.nan,
+                             "observed": np.tile(observed, 5).astype(int),
+                             "score": np.clip(np.tile(scores, 5) + noise, 0, 1)})
+    by_image = metrics_of_predictions(repeated, 0.5, seed=1, n_boot=400)
+    by_prediction = metrics_of_predictions(repeated.drop(columns="row"), 0.5, seed=1, n_boot=400)
+    low, high = by_image.intervals["accuracy"]
+    narrow_low, narrow_high = by_prediction.intervals["accuracy"]
+    assert high - low > 1.7 * (narrow_high - narrow_low)
+    # one split: every image once, so drawing images is drawing predictions, the very same draws
+    once = repeated.iloc[:300]
+    assert metrics_of_predictions(once, 0.5, seed=1, n_boot=200).intervals == \
+        metrics_of_predictions(once.drop(columns="row"), 0.5, seed=1, n_boot=200).intervals
