@@ -92,11 +92,13 @@ def load_settings(workspace: Workspace, environ: Mapping[str, str] | None = None
 def choose_settings(workspace: Workspace, given: Mapping[str, object], environ: Mapping[str, str] | None = None,
                     save: bool = True) -> SageMakerSettings:
     """Return the settings in force with ``given`` on top (None values ignored); with ``save``, keep ``given``
-    in the workspace for next time. Raises :class:`SettingError` for an unknown name or a wrong kind of value."""
+    in the workspace for next time. Raises :class:`SettingError` for an unknown name, a wrong kind of value or,
+    with ``save``, a given value that is refused (then nothing is kept)."""
     chosen = {key: value for key, value in given.items() if value is not None}
     _check_names(chosen)
     settings = _layered(workspace, chosen, os.environ if environ is None else environ)
     if save and chosen:
+        _check_given(settings, chosen)
         save_settings(workspace, _coerce(saved_settings(workspace), chosen, "given"))
     return settings
 
@@ -140,32 +142,57 @@ def check_settings(settings: SageMakerSettings) -> SageMakerSettings:
     """
     if not settings.region:
         raise AwsSetupError("No AWS region is set for SageMaker training.", REGION_HINT)
-    if not _REGION.match(settings.region):
-        raise SettingError(f"“{settings.region}” is not an AWS region name.", REGION_HINT)
+    _check_region(settings)
+    if not settings.bucket:
+        raise SettingError("No S3 bucket is set: SageMaker reads the training images from one and writes the "
+                           "model to it.", "Give a bucket in the training region with --bucket, in the app, or "
+                           "in KAYFABE_SAGEMAKER_BUCKET (create one with `aws s3 mb s3://NAME --region REGION`).")
     _check_bucket(settings)
     if not settings.role_arn:
         raise AwsSetupError("No IAM role is set: SageMaker needs a role to act as, to read the training "
                             "images from S3 and write the model back.", ROLE_HINT)
-    if not _ROLE.match(settings.role_arn):
+    for check in (_check_role, _check_instance, _check_limits):
+        check(settings)
+    return settings
+
+
+def _check_given(settings: SageMakerSettings, chosen: Mapping[str, object]) -> None:
+    """Check the values just given, in ``settings`` (before they are saved: a refused value kept for next
+    time broke the next command, which had not given it)."""
+    checks = {"region": _check_region, "bucket": _check_bucket, "prefix": _check_bucket, "role_arn": _check_role,
+              "instance_type": _check_instance, "instance_count": _check_limits, "max_runtime_s": _check_limits,
+              "max_wait_s": _check_limits, "spot": _check_limits}
+    for check in dict.fromkeys(checks[name] for name in chosen if name in checks):
+        check(settings)
+
+
+def _check_region(settings: SageMakerSettings) -> None:
+    if settings.region and not _REGION.match(settings.region):
+        raise SettingError(f"“{settings.region}” is not an AWS region name.", REGION_HINT)
+
+
+def _check_role(settings: SageMakerSettings) -> None:
+    if settings.role_arn and not _ROLE.match(settings.role_arn):
         raise SettingError(f"“{settings.role_arn}” is not the ARN of an IAM role.", ROLE_HINT)
+
+
+def _check_instance(settings: SageMakerSettings) -> None:
     if not _INSTANCE.match(settings.instance_type):
         raise SettingError(f"“{settings.instance_type}” is not a SageMaker instance type.",
                            "Instance types look like ml.m5.large or ml.c5.xlarge.")
+
+
+def _check_limits(settings: SageMakerSettings) -> None:
     check_knobs(SAGEMAKER_KNOBS, {"instance_count": settings.instance_count,
                                   "max_runtime_s": settings.max_runtime_s, "max_wait_s": settings.max_wait_s})
     if settings.spot and settings.max_wait_s < settings.max_runtime_s:
         raise SettingError(f"With spot instances the longest wait ({settings.max_wait_s:,} s) must be at least "
                            f"the longest run ({settings.max_runtime_s:,} s).",
                            "Raise the wait (--max-wait), lower the run limit (--max-runtime), or turn spot off.")
-    return settings
 
 
 def _check_bucket(settings: SageMakerSettings) -> None:
-    if not settings.bucket:
-        raise SettingError("No S3 bucket is set: SageMaker reads the training images from one and writes the "
-                           "model to it.", "Give a bucket in the training region with --bucket, in the app, or "
-                           "in KAYFABE_SAGEMAKER_BUCKET (create one with `aws s3 mb s3://NAME --region REGION`).")
-    if not _BUCKET.match(settings.bucket) or ".." in settings.bucket:
+    if settings.bucket and (not _BUCKET.match(settings.bucket) or ".." in settings.bucket):
         raise SettingError(f"“{settings.bucket}” is not a valid S3 bucket name.",
                            "Give the bucket's name only (3 to 63 lower-case letters, digits, dots or hyphens), "
                            "without s3:// or a folder.")

@@ -36,6 +36,17 @@ def test_defaults_then_workspace_then_environment_then_given(workspace: Workspac
     assert given.bucket == "given-bucket" and saved_settings(workspace).bucket == "saved-bucket"
 
 
+@pytest.mark.parametrize("given", [{"bucket": "b"}, {"region": "mars-1"}, {"instance_count": "0"},
+                                   {"instance_type": "m5.large"}, {"max_runtime_s": "-1"}])
+def test_a_refused_value_is_not_kept_for_next_time(workspace: Workspace, given: dict[str, object]) -> None:
+    choose_settings(workspace, {"bucket": "good-bucket", "region": "eu-west-1"}, {})
+    before = saved_settings(workspace)
+    with pytest.raises(SettingError):
+        choose_settings(workspace, given, {})
+    assert saved_settings(workspace) == before
+    assert choose_settings(workspace, {"instance_count": "2"}, {}).instance_count == 2  # the next command is fine
+
+
 def test_the_region_falls_back_to_the_aws_variables(workspace: Workspace) -> None:
     assert load_settings(workspace, {"AWS_DEFAULT_REGION": "ap-south-1"}).region == "ap-south-1"
     assert load_settings(workspace, {"AWS_REGION": "eu-north-1", "AWS_DEFAULT_REGION": "x"}).region == "eu-north-1"
