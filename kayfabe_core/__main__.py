@@ -68,10 +68,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from kayfabe_core.ingest import ingest_sources
     from kayfabe_core.ingest_stream import open_path
-    from kayfabe_core.workspace import open_workspace
+    from kayfabe_core.workspace import folder_kind, open_workspace, remove_new_workspace
 
     sources = [open_path(path) for path in map(Path, args.files)]  # checked before the workspace is made
-    report = ingest_sources(open_workspace(args.workspace), sources)  # streamed in chunks, one transaction
+    made_here = folder_kind(args.workspace) == "new"  # no workspace there yet: a failed import leaves none
+    folder_was_there = Path(args.workspace).expanduser().exists()
+    try:
+        report = ingest_sources(open_workspace(args.workspace), sources)  # streamed in chunks, one transaction
+    except KayfabeError:
+        if made_here:
+            remove_new_workspace(args.workspace, keep_folder=folder_was_there)
+        raise
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -13,6 +13,7 @@ bumps a data version that UI caches key on.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -65,6 +66,18 @@ def folder_kind(path: str | Path) -> str:
     if (root / DB_NAME).exists():
         return "workspace"
     return "other" if any(root.iterdir()) else "new"
+
+
+def remove_new_workspace(path: str | Path, keep_folder: bool = False) -> None:
+    """Undo making a workspace at ``path`` that was "new" (see :func:`folder_kind`): its database, images/,
+    runs/ and cache/ go, and the folder too (unless ``keep_folder``: it was there before) when left empty."""
+    root = Path(path).expanduser()
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal"):
+        (root / name).unlink(missing_ok=True)
+    for name in ("images", "runs", "cache"):
+        shutil.rmtree(root / name, ignore_errors=True)
+    if not keep_folder and root.is_dir() and not any(root.iterdir()):
+        root.rmdir()
 
 
 def open_workspace(path: str | Path, create: bool = True) -> Workspace:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kayfabe_core.__main__ import main
 from kayfabe_core.ingest import ingest_files
 from kayfabe_core.workspace import open_workspace
 from tests.conftest import error_row, make_csv, post_row
@@ -119,3 +120,17 @@ def test_ctrl_c_stops_with_one_line_and_no_traceback(tmp_path: Path, demo_root: 
     assert process.returncode == 130
     assert "Stopped (Ctrl-C)." in err and "Traceback" not in err
     assert len(list_runs(open_workspace(workspace, create=False))) == runs_before and "Saved in" not in out
+
+
+def test_a_refused_import_into_a_new_folder_leaves_no_workspace(tmp_path: Path) -> None:
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(make_csv([post_row("A1")]).splitlines()[0] + "\n")
+    assert main(["ingest", str(tmp_path / "new"), str(header_only)]) == 1
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "empty").mkdir()
+    assert main(["ingest", str(tmp_path / "empty"), str(header_only)]) == 1
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+    kept = open_workspace(tmp_path / "kept")
+    ingest_files(kept, [("p.csv", make_csv([post_row("A1")]).encode())])
+    assert main(["ingest", str(tmp_path / "kept"), str(header_only)]) == 1
+    assert (tmp_path / "kept" / "kayfabe.sqlite").exists()  # a workspace that was there stays
