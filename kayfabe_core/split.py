@@ -92,6 +92,7 @@ def make_split(table: FeatureTable, options: SplitOptions) -> Split:
     groups, grouped_by = group_ids(table, options)
     if options.method in ("stratified", "random") and not options.group_by:
         grouped_by = ""
+    _check_groups(groups, grouped_by, options)
     folds = []
     for repeat in range(options.repeats):
         seed = options.seed + repeat
@@ -100,7 +101,33 @@ def make_split(table: FeatureTable, options: SplitOptions) -> Split:
     for fold in folds:
         _check_side(table, fold, options)
     warnings = leakage_warnings(table, options.method, grouped_by, folds[0].train, folds[0].test)
+    warnings += _coarse_groups_warning(table, folds[0], groups, grouped_by, options)
     return Split(options, tuple(folds), grouped_by, tuple(warnings))
+
+
+def _check_groups(groups: np.ndarray | None, grouped_by: str, options: SplitOptions) -> None:
+    """Refuse a grouping into one group (it cannot sit on both sides; too few for the folds is said by them)."""
+    if groups is None or not grouped_by or options.method == "time":
+        return
+    if len(groups) and int(groups.max()) == 0:
+        raise SettingError(
+            f"Grouping by {grouped_by} puts every image in one group, and a group never sits on both sides: "
+            "nothing would be left to test on.",
+            "Group by columns that tell posts apart (the post's link, or its date and counts), use fewer folds, "
+            "or do not group.")
+
+
+def _coarse_groups_warning(table: FeatureTable, fold: Fold, groups: np.ndarray | None, grouped_by: str,
+                           options: SplitOptions) -> list[str]:
+    """Warn when whole groups made the test share far from the one asked (a few large groups)."""
+    if groups is None or not grouped_by or options.folds or options.method == "time":
+        return []
+    share = len(fold.test) / max(table.n_images, 1)
+    if abs(share - options.test_size) <= 0.1:
+        return []
+    count = int(groups.max()) + 1
+    return [f"The test set holds {share:.0%} of the images, not the {options.test_size:.0%} asked: grouping by "
+            f"{grouped_by} makes only {count:,} groups, and each stays whole on one side."]
 
 
 def group_ids(table: FeatureTable, options: SplitOptions) -> tuple[np.ndarray | None, str]:

@@ -330,3 +330,17 @@ def test_leakage_warning_for_post_level_features_under_a_row_split() -> None:
     assert any("look like identifiers" in warning and ": b." in warning for warning in warnings)
     grouped = make_split(leaky, SplitOptions("grouped")).warnings
     assert not any("same on every image of a post" in warning for warning in grouped)
+
+
+def test_one_group_is_refused_and_coarse_groups_are_warned_about() -> None:
+    table = make_table(n_posts=60, with_posts=False)
+    table.context["owner"] = "rondarousey"
+    with pytest.raises(SettingError, match="Grouping by owner puts every image in one group") as caught:
+        make_split(table, SplitOptions("grouped", group_by=("owner",)))
+    assert "tell posts apart" in caught.value.hint
+    table.context["kind"] = np.where(np.arange(table.n_images) % 3 == 0, "video", "photo")
+    split = make_split(table, SplitOptions("grouped", test_size=0.1, group_by=("kind",)))
+    test_share = len(split.folds[0].test) / table.n_images
+    assert any(f"The test set holds {test_share:.0%} of the images, not the 10% asked: grouping by kind makes "
+               "only 2 groups" in warning for warning in split.warnings)
+    assert not any("The test set holds" in w for w in make_split(make_table(), SplitOptions()).warnings)
