@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,9 @@ def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
     for row in waiting.head(QUEUE_SHOWN).itertuples():
         picture, words = st.columns([1, 3])
         show_picture(picture, workspace.image_path(row.sha256, row.ext))
-        words.markdown(f"{row.codes} · [post]({row.post_url})")
+        said = re.sub(r": (YES|NO)(?= · |$)", lambda found: f": {yes_name if found[1] == 'YES' else no_name}",
+                      str(row.codes))  # each coder's code in the category's words
+        words.markdown(f"{said} · [post]({row.post_url})")
         buttons = words.container(horizontal=True)  # side by side, not half the page apart
         buttons.button(f"Decide {yes_name}", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,
                        args=(workspace, row.sha256, ADJUDICATOR, "YES"))

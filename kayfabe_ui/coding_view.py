@@ -97,18 +97,18 @@ def _render_progress(workspace: Workspace, coder: str) -> None:
 
 
 def _render_buttons(workspace: Workspace, sha256: str, coder: str, book: Codebook) -> None:
-    yes, no = st.columns(2)
-    yes.button(f"YES · {book.yes_name}", key="code_yes", shortcut="Y", type="primary", width="stretch",
-               on_click=_on_code, args=(workspace, sha256, coder, "YES"))
-    no.button(f"NO · {book.no_name}", key="code_no", shortcut="N", type="primary", width="stretch",
-              on_click=_on_code, args=(workspace, sha256, coder, "NO"))
-    unsure, skip, undo = st.columns(3)
-    unsure.button("Unsure", key="code_unsure", shortcut="U", width="stretch",
-                  on_click=_on_code, args=(workspace, sha256, coder, "UNSURE"))
-    skip.button("Skip", key="code_skip", shortcut="S", width="stretch", on_click=_on_skip, args=(sha256,),
-                icon=":material/skip_next:")
-    undo.button("Undo", key="code_undo", shortcut="Z", width="stretch", on_click=_on_undo,
-                icon=":material/undo:", disabled=not state.get_list(state.CODING_HISTORY))
+    # one under the other, full width: side by side at 1024 px the category's names were cut to "YES · In …"
+    st.button(f"YES · {book.yes_name}", key="code_yes", shortcut="Y", type="primary", width="stretch",
+              on_click=_on_code, args=(workspace, sha256, coder, "YES"), icon=":material/check_circle:")
+    st.button(f"NO · {book.no_name}", key="code_no", shortcut="N", type="secondary", width="stretch",
+              on_click=_on_code, args=(workspace, sha256, coder, "NO"), icon=":material/cancel:")
+    others = st.container(horizontal=True, wrap=True)  # they wrap on a narrow screen instead of being cut
+    others.button("Unsure", key="code_unsure", shortcut="U", on_click=_on_code,
+                  args=(workspace, sha256, coder, "UNSURE"), icon=":material/help:")
+    others.button("Skip", key="code_skip", shortcut="S", on_click=_on_skip, args=(sha256,),
+                  icon=":material/skip_next:")
+    others.button("Undo", key="code_undo", shortcut="Z", on_click=_on_undo,
+                  icon=":material/undo:", disabled=not state.get_list(state.CODING_HISTORY))
     st.caption("Keys: Y, N, U, S (skip), Z (undo: shows the previous image again, coded or skipped, to recode "
                "it). "
                "Every code is saved the moment you press it.")

@@ -118,6 +118,9 @@ def test_agreement_tab_and_adjudication(demo_copy: Path, open_app) -> None:
     assert "The first 6 are shown; each decision brings up the next." in texts(at)
     decide = [button for button in at.button if button.key and button.key.startswith("adjudicate_no_")][0]
     assert decide.label == "Decide Not in kayfabe"
+    disagreements = [m.value for m in at.markdown if "[post](" in m.value]
+    assert disagreements and all(": In kayfabe" in text and ": Not in kayfabe" in text for text in disagreements)
+    assert not any(": YES" in text or ": NO" in text for text in disagreements)  # the category's words
     decided_sha = decide.key.removeprefix("adjudicate_no_")
     decide.click().run()
     assert not at.exception
