@@ -73,21 +73,25 @@ def thinned(points: pd.DataFrame, most: int = MAX_CURVE_POINTS) -> pd.DataFrame:
     return points.iloc[np.unique(np.linspace(0, len(points) - 1, most).round().astype(int))]
 
 
-def roc_figure(points: pd.DataFrame, auc: float, threshold: float) -> go.Figure:
-    """Return the ROC curve with the diagonal of guessing and the current threshold marked."""
+def roc_figure(points: pd.DataFrame, auc: float, threshold: float, names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
+    """Return the ROC curve with the diagonal of guessing and the current threshold marked (axes in the
+    category's ``names`` of YES and NO)."""
+    yes, no = names
     figure = px.line(thinned(points), x="false_positive_rate", y="true_positive_rate", hover_data=["threshold"],
-                     labels={"false_positive_rate": "False alarm rate (NO images called YES)",
-                             "true_positive_rate": "Recall (YES images found)"})
+                     labels={"false_positive_rate": f"False alarm rate ({no} images called {yes})",
+                             "true_positive_rate": f"Recall ({yes} images found)"})
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
     figure.add_trace(_threshold_marker(points, "false_positive_rate", "true_positive_rate", threshold))
     figure.update_layout(height=340, margin=MARGIN, title=f"ROC curve (area {auc:.3f})", showlegend=False)
     return figure
 
 
-def precision_recall_figure(points: pd.DataFrame, base_rate: float, threshold: float) -> go.Figure:
+def precision_recall_figure(points: pd.DataFrame, base_rate: float, threshold: float,
+                            names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
     """Return the precision-recall curve with the YES share (what guessing gets) and the threshold."""
+    yes = names[0]
     figure = px.line(thinned(points), x="recall", y="precision", hover_data=["threshold"],
-                     labels={"recall": "Recall (YES images found)", "precision": "Precision (YES calls right)"})
+                     labels={"recall": f"Recall ({yes} images found)", "precision": f"Precision ({yes} calls right)"})
     figure.add_hline(y=base_rate, line_dash="dot", line_color="grey", annotation_text="guessing")
     figure.add_trace(_threshold_marker(points, "recall", "precision", threshold))
     figure.update_layout(height=340, margin=MARGIN, title="Precision and recall", showlegend=False)
@@ -101,11 +105,11 @@ def _threshold_marker(points: pd.DataFrame, x: str, y: str, threshold: float) ->
                       name=f"threshold {threshold:.2f}")
 
 
-def calibration_figure(points: pd.DataFrame) -> go.Figure:
+def calibration_figure(points: pd.DataFrame, names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
     """Return observed YES share against mean score per bin, with the diagonal of perfect calibration."""
     figure = px.scatter(points, x="mean_score", y="observed_share", size="images", hover_data=["images"],
                         labels={"mean_score": "Model's score (average in the bin)",
-                                "observed_share": "Share actually coded YES"})
+                                "observed_share": f"Share actually coded {names[0]}"})
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"},
                        name="perfectly calibrated")
     figure.update_layout(height=340, margin=MARGIN, showlegend=False)
@@ -122,12 +126,13 @@ def importance_figure(table: pd.DataFrame, kind: str, top: int = 20) -> go.Figur
     return figure
 
 
-def shap_beeswarm_figure(points: pd.DataFrame, order: list[str]) -> go.Figure:
+def shap_beeswarm_figure(points: pd.DataFrame, order: list[str], names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
     """Return one dot per image and feature: SHAP value across, colour = feature present (or its value)."""
     frame = points.assign(present=np.where(points["value"].isna(), "absent", "present"))
     figure = px.strip(frame, x="shap", y="feature", color="present", category_orders={"feature": order},
                       color_discrete_map={"present": YES_COLOUR, "absent": "#9ecae9"},
-                      labels={"shap": "Push towards YES (right) or NO (left), log-odds", "feature": "",
+                      labels={"shap": f"Push towards {names[0]} (right) or {names[1]} (left), log-odds",
+                              "feature": "",
                               "present": "Feature on the image"})
     figure.add_vline(x=0, line_color="grey")
     figure.update_traces(jitter=0.6, marker={"size": 4, "opacity": 0.6})
@@ -136,11 +141,11 @@ def shap_beeswarm_figure(points: pd.DataFrame, order: list[str]) -> go.Figure:
     return figure
 
 
-def explanation_figure(explanation: pd.DataFrame) -> go.Figure:
+def explanation_figure(explanation: pd.DataFrame, names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
     """Return bars of one image's largest SHAP contributions (red pushes YES, blue pushes NO)."""
     shown = explanation.iloc[::-1]
     colours = [YES_COLOUR if value > 0 else NO_COLOUR for value in shown["shap"]]
     figure = go.Figure(go.Bar(x=shown["shap"], y=shown["feature"], orientation="h", marker_color=colours))
     figure.update_layout(height=max(240, 24 * len(shown) + 60), margin=MARGIN,
-                         xaxis_title="Push towards YES (right) or NO (left), log-odds")
+                         xaxis_title=f"Push towards {names[0]} (right) or {names[1]} (left), log-odds")
     return figure

@@ -100,7 +100,8 @@ def workspace_sentences(workspace: Workspace, record: Mapping[str, Any]) -> str:
     sentences = [f"We classified {n_images:,} {platform}images from this workspace as "
                  f"{quoted(data['positive_name'])} ({n_positive:,} images) or {quoted(data['negative_name'])} "
                  f"({n_negative:,})."]
-    sentences += coding_sentences(workspace, str(record.get("created_at", "")))
+    names = (quoted(data["positive_name"]), quoted(data["negative_name"]))
+    sentences += coding_sentences(workspace, str(record.get("created_at", "")), names)
     sentences.append(feature_sentence(workspace, data))
     return " ".join(sentences)
 
@@ -112,8 +113,9 @@ def _instagram_only(workspace: Workspace) -> bool:
     return bool(total) and total == instagram
 
 
-def coding_sentences(workspace: Workspace, trained_at: str) -> list[str]:
-    """Return sentences on the coders, their agreement and how disagreements were resolved."""
+def coding_sentences(workspace: Workspace, trained_at: str, names: tuple[str, str] = ("Yes", "No")) -> list[str]:
+    """Return sentences on the coders, their agreement and how disagreements were resolved (``names``: how the
+    two codes are called in them)."""
     with connect(workspace) as conn:
         latest = read_latest_codes(conn)
         last_code = conn.execute("SELECT MAX(coded_at) FROM codes").fetchone()[0]
@@ -125,13 +127,13 @@ def coding_sentences(workspace: Workspace, trained_at: str) -> list[str]:
         sentences.append("The codes come from the workspace's team decisions; no coder's own codes are stored, "
                          "so agreement between coders could not be measured.")
     elif len(per_coder) == 1:
-        sentences.append(f"Each image was hand-coded by one coder ({int(per_coder.iloc[0]):,} images coded Yes or "
-                         "No), so agreement between coders could not be measured.")
+        sentences.append(f"Each image was hand-coded by one coder ({int(per_coder.iloc[0]):,} images coded "
+                         f"{names[0]} or {names[1]}), so agreement between coders could not be measured.")
     else:
         counts = join_words([f"{int(count):,}" for count in per_coder])
         sentences.append(f"Images were hand-coded by {count_word(len(per_coder))} coders, who coded {counts} "
-                         "images Yes or No respectively (Unsure codes were left out).")
-        sentences.append(agreement_sentence(workspace, list(per_coder.index), coders))
+                         f"images {names[0]} or {names[1]} respectively (Unsure codes were left out).")
+        sentences.append(agreement_sentence(workspace, list(per_coder.index), coders, names))
     sentences.append(resolution_sentence(workspace, coders, decided))
     if _changed_after(last_code, trained_at):
         sentences.append("Some codes were added after this model was trained; the coding figures above describe the "
@@ -139,13 +141,15 @@ def coding_sentences(workspace: Workspace, trained_at: str) -> list[str]:
     return [sentence for sentence in sentences if sentence]
 
 
-def agreement_sentence(workspace: Workspace, names: list[str], coders: pd.DataFrame) -> str:
+def agreement_sentence(workspace: Workspace, names: list[str], coders: pd.DataFrame,
+                       codes: tuple[str, str] = ("Yes", "No")) -> str:
     """Return the coders' agreement with its interval, or why it could not be measured."""
     try:
         agreement = measure_agreement(workspace, names)
     except NotEnoughCodesError:
         shared = int((coders.groupby("sha256")["coder"].nunique() >= 2).sum())
-        return (f"Only {shared:,} image{'' if shared == 1 else 's'} were coded Yes or No by two coders, too few to "
+        return (f"Only {shared:,} image{'' if shared == 1 else 's'} were coded {codes[0]} or {codes[1]} by two "
+                "coders, too few to "
                 f"measure their agreement (at least {MIN_IMAGES} are needed).")
     symbol = STATISTIC_SYMBOLS.get(agreement.statistic_name, agreement.statistic_name)
     both = "both coders" if len(agreement.coders) == 2 else "two or more coders"

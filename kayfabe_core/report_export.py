@@ -50,13 +50,13 @@ HOW_TO_READ = {
     "confusion": "rows are what the coders said, columns what the model predicted; the diagonal holds the "
                  "agreements. Each cell shows its count and, under it, its share of the row.",
     "curves": "each curve traces every threshold at once; the red dot is the one used here. On the ROC curve, a "
-              "curve hugging the top-left corner finds YES images with few false alarms and the dotted diagonal "
+              "curve hugging the top-left corner finds {yes} images with few false alarms and the dotted diagonal "
               "is guessing; on the precision-recall curve, higher is better: precision at each level of recall.",
     "calibration": "test images are sorted by score into ten equal groups; each dot is one group, at its average "
-                   "score (across) and the share of it actually coded YES (up). Dots on the dotted diagonal mean a "
+                   "score (across) and the share of it actually coded {yes} (up). Dots on the dotted diagonal mean a "
                    "score of 0.7 really is right about 70 % of the time.",
     "importance": "longer bars mark features the trees relied on more (gain: the average improvement of the fit "
-                  "when a tree splits on the feature). Importance says nothing about direction (YES or NO).",
+                  "when a tree splits on the feature). Importance says nothing about direction ({yes} or {no}).",
     "balance": "the share of each code on the training and test sides; similar shares mean the test set looks "
                "like the training set.",
 }
@@ -123,8 +123,9 @@ def _figure(figure: go.Figure, name: str) -> str:
                        config={"displaylogo": False})
 
 
-def _how(key: str, extra: str = "") -> str:
-    return f"<p class='howto'>How to read: {_esc(HOW_TO_READ[key] + extra)}</p>"
+def _how(key: str, extra: str = "", names: tuple[str, str] = ("YES", "NO")) -> str:
+    text = HOW_TO_READ[key].replace("{yes}", names[0]).replace("{no}", names[1])  # the category's own words
+    return f"<p class='howto'>How to read: {_esc(text + extra)}</p>"
 
 
 def record_metrics(record: dict[str, Any]) -> Metrics:
@@ -167,16 +168,18 @@ def _chart_sections(workspace: Workspace, run_id: str, record: dict[str, Any],
     data, metrics = record["data"], record_metrics(record)
     observed, scores = predictions["observed"].to_numpy(), predictions["score"].to_numpy()
     curve = record["curve"]
+    words = (str(data["positive_name"]), str(data["negative_name"]))
     check = ("a validation set carved from the training images (it chose when to stop)"
              if curve["check_name"] == "validation" else "the test images (watched only, never used to decide)")
     parts = ["<h2>Confusion matrix</h2>",
-             _figure(confusion_figure(metrics, (data["positive_name"], data["negative_name"])), "confusion"),
+             _figure(confusion_figure(metrics, words), "confusion"),
              _how("confusion"), "<h2>ROC and precision-recall curves</h2>",
-             _figure(roc_figure(roc_points(observed, scores), metrics.roc_auc, metrics.threshold), "roc"),
+             _figure(roc_figure(roc_points(observed, scores), metrics.roc_auc, metrics.threshold, words), "roc"),
              _figure(precision_recall_figure(precision_recall_points(observed, scores), float(observed.mean()),
-                                             metrics.threshold), "precision-recall"),
-             _how("curves"), "<h2>Calibration</h2>",
-             _figure(calibration_figure(calibration_points(observed, scores)), "calibration"), _how("calibration"),
+                                             metrics.threshold, words), "precision-recall"),
+             _how("curves", names=words), "<h2>Calibration</h2>",
+             _figure(calibration_figure(calibration_points(observed, scores), words), "calibration"),
+             _how("calibration", names=words),
              "<h2>Learning curve (first fold)</h2>",
              _figure(learning_curve_figure(curve["train"], curve["check"], curve["check_name"], curve["best_round"]),
                      "learning-curve"),
@@ -188,7 +191,8 @@ def _chart_sections(workspace: Workspace, run_id: str, record: dict[str, Any],
     if importance.empty:
         parts.append("<p>The model made no split at all: no feature mattered.</p>")
     else:
-        parts += [_figure(importance_figure(importance, "gain", TOP_FEATURES), "importance"), _how("importance")]
+        parts += [_figure(importance_figure(importance, "gain", TOP_FEATURES), "importance"),
+                  _how("importance", names=words)]
     return parts
 
 

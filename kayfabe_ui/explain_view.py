@@ -37,25 +37,25 @@ def cached_shap(root: str, run_id: str) -> ShapData:
     return read_shap(Workspace(Path(root)), run_id)
 
 
-def render_curves(predictions: pd.DataFrame, metrics: Metrics) -> None:
+def render_curves(predictions: pd.DataFrame, metrics: Metrics, names: tuple[str, str]) -> None:
     """ROC and precision-recall curves side by side, the threshold marked on both."""
     observed, scores = predictions["observed"].to_numpy(), predictions["score"].to_numpy()
     left, right = st.columns(2)
-    left.plotly_chart(roc_figure(roc_points(observed, scores), metrics.roc_auc, metrics.threshold), key="roc")
+    left.plotly_chart(roc_figure(roc_points(observed, scores), metrics.roc_auc, metrics.threshold, names), key="roc")
     right.plotly_chart(precision_recall_figure(precision_recall_points(observed, scores), observed.mean(),
-                                               metrics.threshold), key="pr")
+                                               metrics.threshold, names), key="pr")
     st.caption("How to read: each curve traces every threshold at once; the red dot is the current one. On the "
-               "left, a curve hugging the top-left corner finds YES images with few false alarms; the dotted "
+               f"left, a curve hugging the top-left corner finds {names[0]} images with few false alarms; the dotted "
                "diagonal is guessing. On the right, higher is better: precision at each level of recall.")
 
 
-def render_calibration(predictions: pd.DataFrame) -> None:
+def render_calibration(predictions: pd.DataFrame, names: tuple[str, str]) -> None:
     """Observed YES share against the model's score, per tenth of the test images."""
     points = calibration_points(predictions["observed"].to_numpy(), predictions["score"].to_numpy())
-    st.plotly_chart(calibration_figure(points), key="calibration")
+    st.plotly_chart(calibration_figure(points, names), key="calibration")
     st.caption("How to read: test images are sorted by score into ten equal groups; each dot is one group, at its "
-               "average score (across) and the share of it actually coded YES (up). Dots on the dotted diagonal "
-               "mean a score of 0.7 really is right about 70 % of the time.")
+               f"average score (across) and the share of it actually coded {names[0]} (up). Dots on the dotted "
+               "diagonal mean a score of 0.7 really is right about 70 % of the time.")
 
 
 def render_learning_curve(record: dict) -> None:  # type: ignore[type-arg]
@@ -69,7 +69,7 @@ def render_learning_curve(record: dict) -> None:  # type: ignore[type-arg]
                f"{check}. When orange flattens or rises while blue keeps falling, more rounds only memorise.")
 
 
-def render_importance(workspace: Workspace, run_id: str) -> None:
+def render_importance(workspace: Workspace, run_id: str, names: tuple[str, str]) -> None:
     """Bars of the top features by the chosen importance kind."""
     table = cached_importance(str(workspace.root), run_id)
     if table.empty:
@@ -78,23 +78,25 @@ def render_importance(workspace: Workspace, run_id: str) -> None:
     kind = st.selectbox("Importance by", list(IMPORTANCE_KINDS), format_func=IMPORTANCE_KINDS.get, key="importance")
     st.plotly_chart(importance_figure(table, kind), key="importance_chart")
     st.caption("How to read: longer bars mark features the trees relied on more, by the chosen measure. Importance "
-               "says nothing about direction (YES or NO); the SHAP tab does. Gain is usually the most telling.")
+               f"says nothing about direction ({names[0]} or {names[1]}); the SHAP tab does. Gain is usually the "
+               "most telling.")
 
 
-def render_shap(workspace: Workspace, run_id: str) -> None:
+def render_shap(workspace: Workspace, run_id: str, names: tuple[str, str]) -> None:
     """SHAP summary (one dot per image and feature) and one image's explanation."""
     data = cached_shap(str(workspace.root), run_id)
     summary = shap_summary(data.contributions, data.names, top=15)
     order = list(summary["feature"])
     points = shap_points(data.contributions, data.matrix, data.names, order)  # type: ignore[arg-type]
-    st.plotly_chart(shap_beeswarm_figure(points, order), key="shap_beeswarm")
+    st.plotly_chart(shap_beeswarm_figure(points, order, names), key="shap_beeswarm")
     st.caption(f"How to read: one dot per test image ({len(data.items):,}) and feature, for the 15 features with the "
-               "largest average effect. Dots right of the line pushed that image towards YES, left towards NO; red "
+               f"largest average effect. Dots right of the line pushed that image towards {names[0]}, left towards "
+               f"{names[1]}; red "
                "dots are images where the feature is present. SHAP values come from XGBoost's own pred_contribs.")
-    _render_one_image(workspace, data)
+    _render_one_image(workspace, data, names)
 
 
-def _render_one_image(workspace: Workspace, data: ShapData) -> None:
+def _render_one_image(workspace: Workspace, data: ShapData, names: tuple[str, str]) -> None:
     st.markdown("**One image, explained**")
     order = sorted(range(len(data.items)), key=lambda row: -abs(data.scores[row] - 0.5))
     row = st.selectbox("Image", order[:200], key="shap_image",
@@ -105,9 +107,9 @@ def _render_one_image(workspace: Workspace, data: ShapData) -> None:
         left.image(files[data.items[row]], width="stretch")
     left.caption(f"Score {data.scores[row]:.2f}")
     explanation = explain_image(data.contributions, row, data.matrix, data.names)  # type: ignore[arg-type]
-    right.plotly_chart(explanation_figure(explanation), key="shap_one")
+    right.plotly_chart(explanation_figure(explanation, names), key="shap_one")
     st.caption("How to read: each bar is how much one feature moved this image's score, in log-odds, starting "
-               "from the average image; red bars push towards YES, blue towards NO.")
+               f"from the average image; red bars push towards {names[0]}, blue towards {names[1]}.")
 
 
 def render_folds(record: dict) -> None:  # type: ignore[type-arg]

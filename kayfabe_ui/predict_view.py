@@ -16,6 +16,7 @@ from kayfabe_core.ingest import IngestReport
 from kayfabe_core.predict import PredictionReport, all_posts, import_posts, predict_posts, uncoded_posts
 from kayfabe_core.rekognition_plan import PRICE_PER_IMAGE_USD
 from kayfabe_core.results import image_files
+from kayfabe_core.runs import read_run
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui.common import PAGES, image_grid, results_version, show_error, workspace_version
 from kayfabe_ui.results_view import cached_runs
@@ -94,7 +95,8 @@ def render_predictions(workspace: Workspace, run_id: str, posts: list[str]) -> N
     # a callable: the CSV is built when the button is clicked, not on every run of the page
     st.download_button("Download the scores (CSV)", lambda: table.to_csv(index=False).encode(),
                        f"scores-{run_id}.csv", "text/csv", icon=":material/download:", key="predict_download")
-    _render_gallery(workspace, table, report.threshold)
+    data = read_run(workspace, run_id)["data"]
+    _render_gallery(workspace, table, report.threshold, str(data["positive_name"]))  # type: ignore[index]
 
 
 def _scored(workspace: Workspace, run_id: str, posts: list[str]) -> tuple[pd.DataFrame, PredictionReport]:
@@ -133,7 +135,7 @@ def _render_report(report: PredictionReport) -> None:
                    "sent).", icon=":material/warning:")
 
 
-def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:
+def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float, positive: str) -> None:
     order = st.segmented_control("Show", ["highest", "uncertain", "lowest"], default="highest", key="predict_order",
                                  required=True,
                                  format_func={"highest": "Highest scores", "uncertain": "Closest to the threshold",
@@ -143,9 +145,9 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float)
     image_grid(files, list(shown["sha256"]), [f"**{row.score:.2f}** · {row.decision}  \n{row.reasons}"
                                                for row in shown.itertuples()], "Code")
     _render_send(workspace, table, threshold)
-    st.caption("How to read: each picture's score is the model's probability of YES; under it, the features that "
-               "pushed hardest towards its decision (SHAP, log-odds). Images closest to the threshold are the ones "
-               "whose codes would teach the next model most: the Code link sends them to coding.")
+    st.caption(f"How to read: each picture's score is the model's estimate of how likely it is “{positive}” (0 to "
+               "1); under it, the features that pushed hardest towards its decision. Images closest to the threshold "
+               "are the ones whose codes would teach the next model most: the Code link sends them to coding.")
 
 
 def _render_send(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:

@@ -49,14 +49,14 @@ SECTIONS = ["Curves", "Calibration", "Learning curve", "Importance", "SHAP", "Fo
 section = st.segmented_control("More about this run", SECTIONS, default="Curves", key="results_section", required=True,
                                persist_state=state.KEPT)
 if section == "Curves":
-    render_curves(predictions, metrics)
+    render_curves(predictions, metrics, names)
 elif section == "Calibration":
-    render_calibration(predictions)
+    render_calibration(predictions, names)
 elif section == "Learning curve":
     render_learning_curve(record)
 elif section == "Importance":
-    render_importance(workspace, run_id)
+    render_importance(workspace, run_id, names)
 elif section == "SHAP":
-    render_shap(workspace, run_id)
+    render_shap(workspace, run_id, names)
 elif section == "Folds":
     render_folds(record)

@@ -96,6 +96,8 @@ def test_the_html_report_is_standalone_with_charts_and_escapes_names(
     assert record["data"]["data_hash"] in page
     assert xgboost.__version__ in page and "Top 20 features by gain" in page
     assert "Cohen&#x27;s κ" in page  # the methods paragraph, escaped
+    assert "finds In kayfabe images with few false alarms" in page and "False alarm rate (Not in kayfabe images" \
+        in page  # the category's words in the charts and how to read them
     assert f"False positives: coded Not in kayfabe, predicted In kayfabe</td><td>{record['metrics']['fp']:,}" in page
 
     evil = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
@@ -199,15 +201,15 @@ def test_one_coder_and_decisions_are_told_honestly(trained: tuple[Workspace, Exp
     with sqlite3.connect(one.db_path) as conn:
         conn.execute("DELETE FROM codes WHERE coder = 'coder_b'")
     text = methods_paragraph(one, result.run_id)
-    assert "Each image was hand-coded by one coder (1,954 images coded Yes or No), so agreement between coders " \
-           "could not be measured." in text and "κ" not in text
+    assert "Each image was hand-coded by one coder (1,954 images coded “In kayfabe” or “Not in kayfabe”), so " \
+           "agreement between coders could not be measured." in text and "κ" not in text
 
     few = _database_copy(workspace, tmp_path / "few")
     with sqlite3.connect(few.db_path) as conn:
         conn.execute("DELETE FROM codes WHERE coder = 'coder_b' AND sha256 NOT IN (SELECT sha256 FROM codes "
                      "WHERE coder = 'coder_b' ORDER BY sha256 LIMIT 4)")
-    assert "Only 4 images were coded Yes or No by two coders, too few to measure their agreement (at least 10 " \
-           "are needed)." in methods_paragraph(few, result.run_id)
+    assert "Only 4 images were coded “In kayfabe” or “Not in kayfabe” by two coders, too few to measure their " \
+           "agreement (at least 10 are needed)." in methods_paragraph(few, result.run_id)
 
     decided = _database_copy(workspace, tmp_path / "decided")
     ties_before = len({sha for sha in _decided_images(decided)}) - len(read_resolved_codes(decided))

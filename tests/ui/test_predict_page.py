@@ -37,6 +37,7 @@ def test_predict_every_post_of_the_demo(demo_root: Path, tmp_path: Path, open_ap
     at.radio(key="predict_posts").set_value("all").run()
     assert not at.exception
     assert "**1,954** of 1,954 images scored, decided at the run's threshold 0.50 (" in texts(at)
+    assert "how likely it is “In kayfabe” (0 to 1)" in texts(at)
     captions = [caption.value for caption in at.caption]
     assert sum("label: " in caption for caption in captions) >= 20  # reasons under the pictures
     assert any("How to read" in caption for caption in captions)

@@ -70,10 +70,12 @@ def test_click_train_lands_on_results_matching_the_saved_predictions(demo_copy: 
                       f"{expected.f1:.3f}", f"{expected.roc_auc:.3f}"]
     assert 0.72 <= expected.accuracy <= 0.88
     assert sum("How to read" in caption.value for caption in at.caption) >= 3
+    assert "finds In kayfabe images with few false alarms" in texts(at)  # the category's words, not YES
     for section in ("Calibration", "Learning curve", "Importance", "SHAP"):
         at.segmented_control(key="results_section").set_value(section).run()
         assert not at.exception
         assert any("How to read" in caption.value for caption in at.caption[-3:]), section
+    assert "red bars push towards In kayfabe, blue towards Not in kayfabe" in texts(at)
     assert at.radio(key="confusion_cell").options[0] == "False positives: coded Not in kayfabe, predicted In kayfabe"
     assert f"**False positives** — coded Not in kayfabe, predicted In kayfabe: {expected.fp:,} image" in texts(at)
 
