@@ -162,8 +162,9 @@ def format_summary(summary: dict[str, Any], record: dict[str, Any], folder: Path
     """Return the result as a few lines a person reads."""
     data = record["data"]
     confusion = summary["confusion"]
-    lines = [f"Run {summary['run_id']}: {summary['n_train']:,} training images, {summary['n_test']:,} test images, "
-             f"{data['n_features']:,} features, {summary['seconds']:.1f} s."]
+    first = " in the first split" if summary.get("folds", 1) > 1 else ""
+    lines = [f"Run {summary['run_id']}: {summary['n_train']:,} training images, {summary['n_test']:,} test images"
+             f"{first}, {data['n_features']:,} features, {summary['seconds']:.1f} s."]
     positive, negative = data["positive_name"], data["negative_name"]
     undefined = {"precision": f"no test image was predicted {positive}",
                  "recall": f"no test image is coded {positive}"}
@@ -177,10 +178,11 @@ def format_summary(summary: dict[str, Any], record: dict[str, Any], folder: Path
         lines.append(f"  {title:<10} {summary[name]:.3f}   (95 % interval {interval})")
     lines += [f"  Warning: {warning}" for warning in summary.get("warnings", [])]
     if "accuracy_sd" in summary:
-        lines.append(f"  Accuracy over {summary['folds']} folds: mean {summary['accuracy']:.3f}, "
+        lines.append(f"  Accuracy over {summary['folds']} training/test splits: mean {summary['accuracy']:.3f}, "
                      f"standard deviation {summary['accuracy_sd']:.3f}")
     width = max(16, len(positive) + 2, len(negative) + 2)  # whole names: "food = NOT FOOD" was cut
-    lines += ["  Confusion (rows observed, columns predicted):",
+    every = ", every split's test predictions" if first else ""
+    lines += [f"  Confusion (rows observed, columns predicted{every}):",
               f"    {'':<{width}}{negative:>{width}}{positive:>{width}}",
               f"    {negative:<{width}}{confusion['tn']:>{width},}{confusion['fp']:>{width},}",
               f"    {positive:<{width}}{confusion['fn']:>{width},}{confusion['tp']:>{width},}",

@@ -43,12 +43,14 @@ class Knob:
             raise SettingError(
                 f"The setting “{self.title}” ({self.key}) must be between {_show(self.low)} and "
                 f"{_show(self.high)}; got {_show(number)}.",
-                f"Choose a value in that range (the usual choice is {_show(self.default)}), or pick a preset.")
+                f"Choose a value in that range (the usual choice is {_show(self.default)})"
+                f"{', or pick a preset' if self in BOOSTER_KNOBS else ''}.")
         return int(number) if self.kind is int else number
 
 
 def _show(number: float) -> str:
-    return f"{number:g}"
+    """A number as people write it: 2,147,483,647 and 100,000,000, not 2.14748e+09 and 1e+08; 0.05 stays."""
+    return f"{number:,.0f}" if float(number).is_integer() else f"{number:g}"
 
 
 BOOSTER_KNOBS: tuple[Knob, ...] = (

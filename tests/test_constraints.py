@@ -168,3 +168,14 @@ def test_setting_error_is_a_kayfabe_error_with_message_and_hint() -> None:
     with pytest.raises(KayfabeError) as caught:
         DEPTH.check(99)
     assert str(caught.value) == f"{caught.value.message} {caught.value.hint}"
+
+
+def test_numbers_in_messages_are_written_as_people_write_them() -> None:
+    from kayfabe_core.constraints import SPLIT_KNOBS
+    from kayfabe_core.errors import SettingError
+
+    seed = next(knob for knob in SPLIT_KNOBS if knob.key == "seed")
+    with pytest.raises(SettingError) as caught:
+        seed.check(-1)
+    assert "must be between 0 and 2,147,483,647; got -1" in caught.value.message
+    assert "preset" not in caught.value.hint  # presets set XGBoost's knobs, not the split's

@@ -76,7 +76,7 @@ def test_a_bad_environment_value_names_the_variable(workspace: Workspace) -> Non
     ({"instance_count": 0}, SettingError, "The setting “Training instances” (instance_count) must be between 1 and "
                                           "20; got 0."),
     ({"max_runtime_s": 10}, SettingError, "The setting “Longest run (seconds)” (max_runtime_s) must be between 60 "
-                                          "and 432000; got 10."),
+                                          "and 432,000; got 10."),
     ({"spot": True, "max_wait_s": 600}, SettingError, "With spot instances the longest wait (600 s) must be at "
                                                       "least the longest run (3,600 s)."),
 ])
