@@ -85,6 +85,9 @@ def print_scores(args: argparse.Namespace, run_id: str, table: Any, report: Any,
     posts = f" of {n_posts:,} posts" if n_posts is not None else ""
     print(f"Scored {report.scored:,} of {report.images:,} images{posts} with run {run_id} "
           f"(threshold {report.threshold:.2f}); wrote {args.out}.")
+    if not n_posts and not getattr(args, "files", None) and not getattr(args, "all", False):
+        print("  Every post of the workspace has a coded image, so none was left to score: add --all to score "
+              "them all, or give new PhantomBuster exports to score.")
     if report.not_fetched:
         print(f"  {report.not_fetched:,} images are not fetched yet: run fetch-images first.")
     for operation, count in report.missing_responses.items():

@@ -137,7 +137,12 @@ def load_table(args: argparse.Namespace) -> FeatureTable:
     if not args.label:
         raise InputFileError("--table needs --label: the column that holds the code.",
                              "For the original study's table: --label kayfabe")
-    path = Path(args.table)
+    path = Path(args.table).expanduser()
+    if not path.exists():
+        raise InputFileError(f"The file {path} does not exist.", "Check the path and try again.")
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not a table.", "Give the CSV file inside it, e.g. "
+                             f"{path / 'features.csv'}.")
     try:
         data = path.read_bytes()
     except OSError:

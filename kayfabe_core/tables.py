@@ -35,7 +35,8 @@ def read_feature_table(data: bytes, file_name: str, label: str, positive: str | 
     feature columns, :class:`SettingError` for an unknown column name.
     """
     frame = _read_csv(data, file_name)
-    _check_columns(frame, [label, *drop], file_name)
+    _check_columns(frame, [label], file_name)
+    _check_dropped(frame, drop, file_name)
     coded = frame[frame[label].notna()]
     file_rows = coded.index.to_numpy() + 2  # the line in the file: the header is line 1
     coded = coded.reset_index(drop=True)
@@ -126,6 +127,13 @@ def _read_csv(data: bytes, file_name: str) -> pd.DataFrame:
     if frame.empty:
         raise InputFileError(f"{file_name} has a header but no rows.", "Give a table with one row per image.")
     return frame
+
+
+def _check_dropped(frame: pd.DataFrame, drop: Sequence[str], file_name: str) -> None:
+    missing = [name for name in drop if name not in frame.columns]
+    if missing:
+        raise SettingError(f"{file_name} has no column called {quoted_list(missing)} to leave out.",
+                           f"Its columns start: {', '.join(map(str, frame.columns[:8]))}.")
 
 
 def _check_columns(frame: pd.DataFrame, wanted: Sequence[str], file_name: str) -> None:

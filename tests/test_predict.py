@@ -120,6 +120,10 @@ def test_cli_predict_writes_the_csv_the_page_would_show(demo: Workspace, tmp_pat
     assert list(written.columns) == ["post_url", "image_url", "sha256", "score", "decision", "reasons"]
     page_table, _ = predict_posts(demo, run_id, uncoded_posts(demo) or list(written["post_url"].unique()))
     pd.testing.assert_frame_equal(written, page_table, check_exact=True, check_dtype=False)  # row by row
+    nothing = subprocess.run([sys.executable, "-m", "kayfabe_core", "predict", str(demo.root), "--out",
+                              str(tmp_path / "none.csv")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert nothing.returncode == 0 and "Every post of the workspace has a coded image" in nothing.stdout \
+        and "--all" in nothing.stdout
 
 
 def test_cli_predict_without_a_workspace_run_says_so(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,8 +76,18 @@ def test_missing_label_column_without_candidates_shows_the_first_columns() -> No
 
 
 def test_unknown_drop_column_is_named() -> None:
-    with pytest.raises(SettingError, match="no column called “nope”"):
+    with pytest.raises(SettingError, match="no column called “nope” to leave out") as caught:
         read_feature_table(table_csv(), "t.csv", "code", drop=["f1", "nope"])
+    assert caught.value.hint.startswith("Its columns start: ")  # not the hint for the code's column
+
+
+def test_a_folder_or_a_missing_table_is_named_as_such(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kayfabe_core.__main__ import main
+
+    assert main(["train", "--table", str(tmp_path), "--label", "code", "--save-in", str(tmp_path / "ws")]) == 1
+    assert f"{tmp_path} is a folder, not a table." in capsys.readouterr().err
+    assert main(["train", "--table", str(tmp_path / "nope.csv"), "--label", "code"]) == 1
+    assert f"The file {tmp_path / 'nope.csv'} does not exist." in capsys.readouterr().err
 
 
 def test_three_code_values_are_refused() -> None:
