@@ -45,8 +45,26 @@ def methods_paragraph(workspace: Workspace, run_id: str) -> str:
     data = record.get("data", {})
     from_table = data.get("origin", {}).get("kind") == "table"
     parts = [table_sentences(record) if from_table else workspace_sentences(workspace, record),
-             split_sentence(record), model_sentence(record), metrics_sentence(record), software_sentence(record)]
+             split_sentence(record), model_sentence(record), metrics_sentence(record),
+             chosen_threshold_sentence(workspace, run_id, record), software_sentence(record)]
     return " ".join(part for part in parts if part)
+
+
+def chosen_threshold_sentence(workspace: Workspace, run_id: str, record: Mapping[str, Any]) -> str:
+    """Say at which threshold the model's predictions decide when one was chosen after training (on the
+    Results page), with the metrics there, and why those are optimistic; "" when none was chosen."""
+    from kayfabe_core.predict import run_threshold
+    from kayfabe_core.results import run_metrics
+
+    chosen = run_threshold(workspace, run_id)
+    if abs(chosen - float(record.get("metrics", {}).get("threshold", 0.5))) < 1e-9:
+        return ""
+    at = run_metrics(workspace, run_id, chosen)
+    values = ", ".join(f"{word} {number(getattr(at, name))} ({interval(at.intervals.get(name))})"
+                       for name, word in METRIC_WORDS if name != "roc_auc")
+    return (f"Predictions with this model decide at a score threshold of {chosen:g}, chosen after training while "
+            f"looking at these test images; at it, {values}: optimistic figures, since the threshold was fitted to "
+            "the very images they are measured on.")
 
 
 # --- small formatting helpers ----------------------------------------------------------------

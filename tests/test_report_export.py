@@ -75,6 +75,23 @@ def test_the_methods_paragraph_holds_the_runs_own_numbers(trained: tuple[Workspa
     assert "\n" not in text and "nan" not in text
 
 
+def test_a_threshold_chosen_for_predictions_is_reported_as_optimistic(
+        trained: tuple[Workspace, ExperimentResult], tmp_path: Path) -> None:
+    from kayfabe_core.predict import save_run_threshold
+    from kayfabe_core.results import run_metrics
+    from tests.conftest import copy_workspace
+
+    workspace, result = trained
+    copy = open_workspace(copy_workspace(workspace.root, tmp_path / "chosen", images=False), create=False)
+    assert "decide at a score threshold" not in methods_paragraph(copy, result.run_id)
+    save_run_threshold(copy, result.run_id, 0.3)
+    text = methods_paragraph(copy, result.run_id)
+    at = run_metrics(copy, result.run_id, 0.3)
+    assert f"Predictions with this model decide at a score threshold of 0.3, chosen after training while looking " \
+           f"at these test images; at it, accuracy {at.accuracy:.3f}" in text
+    assert "optimistic figures" in text
+
+
 def test_missing_runs_raise_the_workspace_error(trained: tuple[Workspace, ExperimentResult]) -> None:
     workspace, _ = trained
     for export in (methods_paragraph, export_report_html, export_replication_bundle):
