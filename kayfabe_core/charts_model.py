@@ -78,7 +78,7 @@ def roc_figure(points: pd.DataFrame, auc: float, threshold: float, names: tuple[
     category's ``names`` of YES and NO)."""
     yes, no = names
     figure = px.line(thinned(points), x="false_positive_rate", y="true_positive_rate", hover_data=["threshold"],
-                     labels={"false_positive_rate": f"False alarm rate ({no} images called {yes})",
+                     labels={"false_positive_rate": f"False alarm rate<br>({no} images called {yes})",
                              "true_positive_rate": f"Recall ({yes} images found)"})
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
     figure.add_trace(_threshold_marker(points, "false_positive_rate", "true_positive_rate", threshold))

@@ -27,6 +27,7 @@ from kayfabe_core.workspace import Workspace
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+TOP_LEGEND = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}  # above the plot (below, it hid an axis)
 
 
 # what the options without a slider are called on the Train page
@@ -65,8 +66,8 @@ def metrics_side_by_side(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
         for name in METRICS:
             low, high = metrics["intervals"][name]
             cells[METRIC_TITLES[name]] = f"{metrics[name]:.3f} ({low:.3f}–{high:.3f})"
-        if record.get("accuracy_sd") is not None:
-            cells["Accuracy, SD over folds"] = f"{record['accuracy_sd']:.3f}"
+        sd = record.get("accuracy_sd")
+        cells["SD of accuracy"] = f"{sd:.3f}" if sd is not None else "one split"
         rows[label] = cells
     return pd.DataFrame(rows)
 
@@ -88,8 +89,8 @@ def roc_overlay_figure(workspace: Workspace, run_labels: dict[str, str],
         figure.add_scatter(x=points["false_positive_rate"], y=points["true_positive_rate"], mode="lines", name=label)
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
     yes, no = names
-    figure.update_layout(height=360, margin=MARGIN, xaxis_title=f"False alarm rate ({no} images called {yes})",
-                         yaxis_title=f"Recall ({yes} images found)", legend={"orientation": "h", "y": -0.25})
+    figure.update_layout(height=380, margin=MARGIN, xaxis_title=f"False alarm rate<br>({no} images called {yes})",
+                         yaxis_title=f"Recall ({yes} images found)", legend=TOP_LEGEND)
     return figure
 
 
@@ -101,15 +102,16 @@ def learning_overlay_figure(records: dict[str, dict[str, Any]]) -> go.Figure:
         figure.add_scatter(y=curve["check"], x=list(range(1, len(curve["check"]) + 1)), mode="lines",
                            name=f"{label} ({curve['check_name']})")
     figure.update_layout(height=340, margin=MARGIN, xaxis_title="Boosting round",
-                         yaxis_title="Log loss on check images (lower is better)",
-                         legend={"orientation": "h", "y": -0.25})
+                         yaxis_title="Log loss on check images (lower is better)", legend=TOP_LEGEND)
     return figure
 
 
 def confusion_grid_figure(workspace: Workspace, run_labels: dict[str, str],
                           names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
     """Return the runs' confusion matrices side by side (shares of each observed code, counts in the cells)."""
-    figure = make_subplots(rows=1, cols=len(run_labels), subplot_titles=list(run_labels.values()))
+    # one set of row names, on the left: repeated beside each matrix they ran over its neighbour at 1024 px
+    figure = make_subplots(rows=1, cols=len(run_labels), subplot_titles=list(run_labels.values()), shared_yaxes=True,
+                           horizontal_spacing=0.04)
     for column, run_id in enumerate(run_labels, start=1):
         predictions = read_predictions(workspace, run_id)
         metrics = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), n_boot=0)

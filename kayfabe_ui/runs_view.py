@@ -189,6 +189,7 @@ def render_parallel(workspace: Workspace) -> None:
     runs = cached_runs(str(workspace.root), results_version(workspace))
     if len(runs) < 2:
         return
+    st.subheader(f"All {len(runs):,} runs by their settings")
     metric = st.selectbox("Colour by", ["accuracy", "roc_auc"], key="parallel_metric",
                           format_func={"accuracy": "Accuracy", "roc_auc": "ROC AUC"}.get)
     st.plotly_chart(parallel_figure(runs, metric), key="parallel")

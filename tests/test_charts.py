@@ -42,4 +42,4 @@ def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_p
     assert list(matrix.x) == ["predicted Not food", "predicted Food"]
     assert list(matrix.y) == ["observed Not food", "observed Food"]
     roc = roc_overlay_figure(workspace, {run.run_id: "one"}, names)
-    assert roc.layout.xaxis.title.text == "False alarm rate (Not food images called Food)"
+    assert roc.layout.xaxis.title.text == "False alarm rate<br>(Not food images called Food)"
