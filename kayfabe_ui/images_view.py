@@ -118,9 +118,12 @@ def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: 
         for column, row in zip(st.columns(COLUMNS), page.iloc[start:start + COLUMNS].itertuples(), strict=False):
             with column:
                 show_picture(st, workspace.image_path(row.sha256, row.ext))
-                st.caption(", ".join(tops.get(row.sha256, [])) or "no label at this confidence")
-                if st.button("Details", key=f"detail_{row.sha256[:16]}", icon=":material/zoom_in:"):
+                # an icon alone, right under the picture: six to a row, the word was cut to "De…" at 1024 px,
+                # and under captions of different lengths the buttons did not line up
+                if st.button(":material/zoom_in:", key=f"detail_{row.sha256[:16]}",
+                             help="Details: every label, the boxes and the posts of this image"):
                     clicked = str(row.sha256)
+                st.caption(", ".join(tops.get(row.sha256, [])) or "no label at this confidence")
     return clicked
 
 

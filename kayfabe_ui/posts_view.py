@@ -14,16 +14,19 @@ from kayfabe_ui.common import thumbnail_data_uri
 PAGE_SIZE = 50
 
 
+METRIC_WIDTH = 170  # px: room for "Duplicates dropped" at any screen size
+
+
 def render_report(report: IngestReport) -> None:
     """Show the latest import: headline numbers, the full list, and any notes."""
     names = ", ".join(file.name for file in report.files)
     st.subheader("Last import")
     st.caption(f"From {names}")
-    columns = st.columns(5)
+    row = st.container(horizontal=True, wrap=True)  # they wrap on a narrow screen instead of being cut
     headline = [("Rows read", report.rows_read), ("Posts", report.posts), ("Images", report.images),
                 ("Duplicates dropped", report.duplicates_dropped), ("Error rows", report.error_rows)]
-    for column, (label, value) in zip(columns, headline, strict=True):
-        column.metric(label, f"{value:,}")
+    for label, value in headline:
+        row.container(width=METRIC_WIDTH).metric(label, f"{value:,}")
     for note in report.notes:
         st.info(note, icon=":material/info:")
     if report.unknown_columns:
