@@ -107,8 +107,25 @@ def _print_report(report: Any, as_json: bool, title: str) -> None:
         return
     print(title)
     for key, value in data.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
-        print(f"  {key.replace('_', ' ')}: {shown}")
+        shown = _shown(key, value)
+        if shown:
+            print(f"  {key.replace('_', ' ')}: {shown}")
+
+
+def _shown(key: str, value: object) -> str:
+    """A report's value as a person reads it; "" for what says nothing (an empty list, not stopped)."""
+    if isinstance(value, bool):
+        return "" if key == "stopped" and not value else ("yes" if value else "no")
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{name} {count:,}" if isinstance(count, int) else f"{name} {count}"
+                         for name, count in value.items())
+    if isinstance(value, float) and "seconds" in key:
+        return f"{value:,.1f} s"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -199,6 +216,11 @@ def _cmd_import_codes(args: argparse.Namespace) -> int:
     path = Path(args.file)
     report = import_codes(open_workspace(args.workspace, create=False), path.name, _read_file(path), args.coder)
     _print_report(report, args.json, f"Imported codes from {path.name}")
+    if report.rows_read and report.unmatched_rows == report.rows_read:  # nothing in the file is in the workspace
+        print(f"Error: no row of {path.name} matched an image of this workspace, so no code was added.\n"
+              "What to do: check that the file's sha256, image_url or postUrl come from this workspace (export-codes "
+              "writes such a file).", file=sys.stderr)
+        return 1
     return 0
 
 

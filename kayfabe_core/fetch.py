@@ -81,6 +81,8 @@ class FetchReport:
 
     def summary(self) -> str:
         """Return one sentence: how many were fetched, and what happened to the others."""
+        if not self.attempted and self.already_fetched:
+            return f"All {self.already_fetched:,} images were fetched before: nothing to do."
         fetched = f"Fetched {self.ok:,} of {self.attempted:,} images."
         problems = self.problems()
         return fetched + (" The others: " + "; ".join(problems) + "." if problems else "")

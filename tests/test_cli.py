@@ -134,3 +134,14 @@ def test_a_refused_import_into_a_new_folder_leaves_no_workspace(tmp_path: Path) 
     ingest_files(kept, [("p.csv", make_csv([post_row("A1")]).encode())])
     assert main(["ingest", str(tmp_path / "kept"), str(header_only)]) == 1
     assert (tmp_path / "kept" / "kayfabe.sqlite").exists()  # a workspace that was there stays
+
+
+def test_importing_codes_that_match_nothing_fails_and_says_why(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv([post_row("A1")]).encode())])
+    codes = tmp_path / "codes.csv"
+    codes.write_text("sha256,value\nabc,YES\n")
+    assert main(["import-codes", str(tmp_path / "ws"), str(codes)]) == 1
+    out, err = capsys.readouterr()
+    assert "no row of codes.csv matched an image of this workspace" in err
+    assert "unmatched examples: row 2: abc" in out and "stopped" not in out

@@ -360,3 +360,12 @@ def test_jpeg_and_png_bytes_are_kept_exactly() -> None:
         assert (prepared.data, prepared.transcoded) == (data, False)
     bmp = prepare_image(_picture("BMP"), max_pixels=1_000_000, max_bytes=50_000)
     assert (bmp.source_format, bmp.transcoded, bmp.data[:3]) == ("BMP", True, b"\xff\xd8\xff")
+
+
+def test_a_fetch_with_nothing_left_says_so_in_words() -> None:
+    from kayfabe_core.fetch import FetchReport
+
+    fields = {name: 0 for name in ("attempted", "ok", "too_small", "expired", "http_error", "not_an_image",
+                                   "too_large", "refused", "failed", "pending")}
+    report = FetchReport(**fields, already_fetched=1954, seconds=0.0, stopped=False)
+    assert report.summary() == "All 1,954 images were fetched before: nothing to do."
