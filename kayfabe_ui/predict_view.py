@@ -18,6 +18,7 @@ from kayfabe_core.rekognition_plan import PRICE_PER_IMAGE_USD
 from kayfabe_core.results import image_files
 from kayfabe_core.runs import read_run
 from kayfabe_core.workspace import Workspace
+from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, image_grid, results_version, show_error, workspace_version
 from kayfabe_ui.results_view import cached_runs
 
@@ -57,11 +58,15 @@ def _cached_uncoded(root: str, version: int) -> list[str]:
 
 def choose_posts(workspace: Workspace) -> list[str] | None:
     """Pick which posts to score; return their links (None until there is something to score)."""
-    choice = st.radio("Posts to score", list(CHOICES), format_func=CHOICES.get, key="predict_posts")
+    uncoded = _cached_uncoded(str(workspace.root), workspace_version(workspace))
+    options = list(CHOICES)
+    # on a workspace where every post is coded (the demo) the first choice would show nothing: start on all
+    choice = st.radio("Posts to score", options, index=options.index("uncoded" if uncoded else "all"),
+                      format_func=CHOICES.get, key="predict_posts", persist_state=state.KEPT)
     if choice == "all":
         return all_posts(workspace)
     if choice == "uncoded":
-        posts = _cached_uncoded(str(workspace.root), workspace_version(workspace))
+        posts = uncoded
         if not posts:
             st.info("Every post in this workspace has a coded image. Import a new export, or score every post.",
                     icon=":material/info:")

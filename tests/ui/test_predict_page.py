@@ -33,11 +33,13 @@ def test_predict_every_post_of_the_demo(demo_root: Path, tmp_path: Path, open_ap
     at.switch_page("pages/7_predict.py").run()
     assert not at.exception
     assert at.selectbox(key="predict_run").value == run.run_id
-    assert "Every post in this workspace has a coded image" in texts(at)  # the demo codes every image
-    at.radio(key="predict_posts").set_value("all").run()
-    assert not at.exception
+    # the demo codes every image: the page starts on every post, not on an empty choice
+    assert at.radio(key="predict_posts").value == "all"
     assert "**1,954** of 1,954 images scored, decided at the run's threshold 0.50 (" in texts(at)
     assert "how likely it is “In kayfabe” (0 to 1)" in texts(at)
+    at.radio(key="predict_posts").set_value("uncoded").run()
+    assert "Every post in this workspace has a coded image" in texts(at)
+    at.radio(key="predict_posts").set_value("all").run()
     captions = [caption.value for caption in at.caption]
     assert sum("label: " in caption for caption in captions) >= 20  # reasons under the pictures
     assert any("How to read" in caption for caption in captions)
@@ -80,6 +82,7 @@ def test_a_new_export_scored_on_the_page_and_from_the_cli_gives_the_same_scores(
         at = open_app(root)
         at.switch_page("pages/7_predict.py").run()
         at.radio(key="predict_posts").set_value("upload").run()
+        downloads.clear()  # the page opened on every post (all are coded): those scores were offered first
         at.file_uploader(key="predict_upload").set_value(("new-2022.csv", csv_file.read_bytes(), "text/csv")).run()
         assert not at.exception
         images = len(export.pictures)
