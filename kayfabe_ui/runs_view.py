@@ -29,8 +29,9 @@ from kayfabe_ui.common import PAGES, results_version, show_error, workspace_vers
 from kayfabe_ui.results_view import cached_runs
 from kayfabe_ui.train_view import TrainingProgress
 
-SHOWN = ["created_at", "name", "split", "images", "num_boost_round", "eta", "max_depth", "min_child_weight",
-         "gamma", "subsample", "accuracy", "interval", "accuracy_sd", "roc_auc", "seconds", "backend", "sagemaker_job",
+# the scores right after the name: last, they were off the screen at 1024 px
+SHOWN = ["created_at", "name", "accuracy", "interval", "accuracy_sd", "roc_auc", "split", "images", "num_boost_round",
+         "eta", "max_depth", "min_child_weight", "gamma", "subsample", "seconds", "backend", "sagemaker_job",
          "billable_seconds", "data_hash", "note", "run_id"]
 
 
