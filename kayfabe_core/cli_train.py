@@ -119,6 +119,14 @@ def resolve_workspace_argument(args: argparse.Namespace) -> None:
     if args.workspace and (args.label or args.positive):
         print("Warning: --label and --positive go with --table; a workspace's codes and category come from its "
               "Code page, so they are left out.", file=sys.stderr)
+    given = [option for option, value, default in (("--threshold", args.threshold, 80.0),
+                                                   ("--min-images", args.min_images, 5),
+                                                   ("--no-parents", args.no_parents, False),
+                                                   ("--metadata", args.metadata, False),
+                                                   ("--caption", args.caption, False)) if value != default]
+    if args.table and given:
+        print(f"Warning: {', '.join(given)} build features from a workspace's labels; a table brings its own "
+              "features, so they are left out.", file=sys.stderr)
 
 
 def load_table(args: argparse.Namespace) -> FeatureTable:

@@ -86,8 +86,11 @@ def test_a_folder_or_a_missing_table_is_named_as_such(tmp_path: Path, capsys: py
 
     assert main(["train", "--table", str(tmp_path), "--label", "code", "--save-in", str(tmp_path / "ws")]) == 1
     assert f"{tmp_path} is a folder, not a table." in capsys.readouterr().err
-    assert main(["train", "--table", str(tmp_path / "nope.csv"), "--label", "code"]) == 1
-    assert f"The file {tmp_path / 'nope.csv'} does not exist." in capsys.readouterr().err
+    assert main(["train", "--table", str(tmp_path / "nope.csv"), "--label", "code", "--metadata",
+                 "--threshold", "90"]) == 1
+    err = capsys.readouterr().err
+    assert f"The file {tmp_path / 'nope.csv'} does not exist." in err
+    assert "Warning: --threshold, --metadata build features from a workspace's labels" in err
 
 
 def test_three_code_values_are_refused() -> None:
