@@ -9,7 +9,7 @@ import streamlit as st
 from kayfabe_ui.common import PAGES
 from kayfabe_ui.sidebar import render_sidebar
 
-st.set_page_config(page_title="Kayfabe detector", page_icon=":material/sports_kabaddi:", layout="wide")
+st.set_page_config(page_title="Kayfabe detector", page_icon="🤼", layout="wide")
 
 navigation = st.navigation([
     st.Page(PAGES["posts"], title="Posts", icon=":material/table_view:", url_path="posts", default=True),

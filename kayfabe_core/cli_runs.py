@@ -26,12 +26,13 @@ def run_runs_command(args: argparse.Namespace) -> int:
     if runs.empty:
         print("No runs yet: train one with `python -m kayfabe_core train --workspace DIR`.")
         return 0
-    print(f"{'run id':<26} {'trained (UTC)':<17} {'split':<22} {'depth':>5} {'eta':>5} {'rounds':>6} "
+    split = max(5, int(runs["split"].astype(str).str.len().max()))  # whole, however long ("× 5 repeats")
+    print(f"{'run id':<26} {'trained (UTC)':<17} {'split':<{split}} {'depth':>5} {'eta':>7} {'rounds':>6} "
           f"{'accuracy':>8} {'95 % interval':>14} {'where':<9} name")
     for row in runs.itertuples():
         interval = f"{row.accuracy_low:.3f}–{row.accuracy_high:.3f}" if row.accuracy_low is not None else ""
-        print(f"{row.run_id:<26} {row.created_at[:16].replace('T', ' '):<17} {row.split[:22]:<22} "
-              f"{row.max_depth!s:>5} {row.eta!s:>5} {row.num_boost_round!s:>6} {row.accuracy:>8.3f} "
+        print(f"{row.run_id:<26} {row.created_at[:16].replace('T', ' '):<17} {row.split!s:<{split}} "
+              f"{row.max_depth!s:>5} {float(row.eta):>7.4g} {row.num_boost_round!s:>6} {row.accuracy:>8.3f} "
               f"{interval:>14} {row.backend:<9} {row.name}")
     return 0
 

@@ -99,8 +99,9 @@ def render_shap(workspace: Workspace, run_id: str, names: tuple[str, str]) -> No
 def _render_one_image(workspace: Workspace, data: ShapData, names: tuple[str, str]) -> None:
     st.markdown("**One image, explained**")
     order = sorted(range(len(data.items)), key=lambda row: -abs(data.scores[row] - 0.5))
-    row = st.selectbox("Image", order[:200], key="shap_image",
-                       format_func=lambda r: f"{data.items[r][:12]}… · score {data.scores[r]:.2f}")
+    place = {row: number for number, row in enumerate(order[:200], start=1)}  # a number, not a content hash
+    row = st.selectbox("Image (the model's surest first)", order[:200], key="shap_image",
+                       format_func=lambda r: f"Image {place[r]} · score {data.scores[r]:.2f}")
     left, right = st.columns([1, 2])
     files = image_files(workspace, [data.items[row]])
     if files:
