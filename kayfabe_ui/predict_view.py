@@ -19,13 +19,14 @@ from kayfabe_core.results import image_files
 from kayfabe_core.runs import read_run
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import PAGES, image_grid, results_version, show_error, workspace_version
+from kayfabe_ui.common import PAGES, image_grid, progress_of, results_version, show_error, workspace_version
 from kayfabe_ui.results_view import cached_runs
 
 CHOICES = {"uncoded": "Posts in this workspace with no coded image",
            "upload": "Posts of a new PhantomBuster export (imported into this workspace)",
            "all": "Every post in this workspace"}
 GALLERY = 24
+AUTO_ALL_POSTS = 5_000  # a workspace with every post coded and no more posts than this opens on all of them
 KEPT_SCORINGS = 2  # scorings kept per server: every widget change on the page runs it again (55 s for 150,000 images)
 _kept: OrderedDict[tuple[object, ...], tuple[pd.DataFrame, PredictionReport]] = OrderedDict()
 _kept_lock = threading.Lock()
@@ -60,8 +61,10 @@ def choose_posts(workspace: Workspace) -> list[str] | None:
     """Pick which posts to score; return their links (None until there is something to score)."""
     uncoded = _cached_uncoded(str(workspace.root), workspace_version(workspace))
     options = list(CHOICES)
-    # on a workspace where every post is coded (the demo) the first choice would show nothing: start on all
-    choice = st.radio("Posts to score", options, index=options.index("uncoded" if uncoded else "all"),
+    # where every post is coded (the demo) the first choice shows nothing: a small workspace starts on all its
+    # posts (scoring 1,500 posts takes a second); a large one waits to be asked (150,000 images take a minute)
+    start = "all" if not uncoded and progress_of(workspace).posts <= AUTO_ALL_POSTS else "uncoded"
+    choice = st.radio("Posts to score", options, index=options.index(start),
                       format_func=CHOICES.get, key="predict_posts", persist_state=state.KEPT)
     if choice == "all":
         return all_posts(workspace)

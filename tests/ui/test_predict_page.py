@@ -141,3 +141,20 @@ def test_scores_are_kept_across_runs_of_the_page(demo_root: Path, tmp_path: Path
         conn.execute("UPDATE posts SET like_count = 1")
     at.run()
     assert not at.exception and len(calls) == 2
+
+
+def test_a_large_fully_coded_workspace_waits_to_be_asked_before_scoring_everything(
+        demo_root: Path, tmp_path: Path, open_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_ui import predict_view
+
+    copy_workspace(demo_root, tmp_path / "demo")
+    workspace = open_workspace(tmp_path / "demo")
+    run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
+                   TrainSettings.from_choices("quick"))
+    monkeypatch.setattr(predict_view, "AUTO_ALL_POSTS", 1_000)  # the demo's 1,500 posts count as large here
+    at = open_app(tmp_path / "demo")
+    at.switch_page("pages/7_predict.py").run()
+    assert not at.exception
+    assert at.radio(key="predict_posts").value == "uncoded"
+    assert "Every post in this workspace has a coded image" in texts(at)
+    assert "images scored" not in texts(at)
