@@ -105,7 +105,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
         print(json.dumps({**result.summary(), "warnings": warnings}, indent=2))
     else:
         print(format_tuning(result, workspace.runs_dir))
-    return 0
+    return 130 if result.stopped else 0  # stopped by Ctrl-C: the trials done are kept and shown, but not all ran
 
 
 @contextmanager

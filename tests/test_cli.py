@@ -145,3 +145,21 @@ def test_importing_codes_that_match_nothing_fails_and_says_why(tmp_path: Path,
     out, err = capsys.readouterr()
     assert "no row of codes.csv matched an image of this workspace" in err
     assert "unmatched examples: row 2: abc" in out and "stopped" not in out
+
+
+def test_ctrl_c_during_tuning_keeps_the_trials_and_exits_130(tmp_path: Path, demo_root: Path) -> None:
+    import signal
+    import time
+
+    from tests.conftest import copy_workspace
+
+    workspace = copy_workspace(demo_root, tmp_path / "ws", images=False)
+    process = subprocess.Popen([sys.executable, "-m", "kayfabe_core", "tune", str(workspace), "--trials", "200"],
+                               cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(10)  # a few trials in
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Stopping after the current fold (the trials done are kept)" in err and "Traceback" not in err
+    assert "trials" in out
