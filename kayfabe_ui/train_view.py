@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -179,10 +181,10 @@ def _number(knob: Knob, key: str, container: object) -> float:
                                   help=f"{knob.does} {knob.raising}")
 
 
-def choose_settings() -> TrainSettings | None:
-    """Draw step 3 (preset and every XGBoost knob); return the checked settings."""
+def choose_settings(names: tuple[str, str] = ("YES", "NO")) -> TrainSettings | None:
+    """Draw step 3 (preset and every XGBoost knob, in the category's ``names``); return the checked settings."""
     st.subheader("3. XGBoost settings")
-    names = list(PRESETS)
+    category, names = names, list(PRESETS)
     preset = st.selectbox("Preset", names, index=names.index(DEFAULT_PRESET), key="train_preset",
                           persist_state=state.KEPT)
     st.caption(PRESET_NOTES[preset])
@@ -191,13 +193,21 @@ def choose_settings() -> TrainSettings | None:
     with st.expander("Every setting, with what it does (hover the ? next to each)", icon=":material/tune:"):
         columns = st.columns(2)
         for position, knob in enumerate(BOOSTER_KNOBS):
-            chosen[knob.key] = _knob_input(knob, values[knob.key], f"knob_{knob.key}_{names.index(preset)}",
-                                           columns[position % 2])
+            chosen[knob.key] = _knob_input(_in_words(knob, category), values[knob.key],
+                                           f"knob_{knob.key}_{names.index(preset)}", columns[position % 2])
     try:
         return TrainSettings.from_choices(preset, chosen)
     except KayfabeError as error:
         show_error(error)
         return None
+
+
+def _in_words(knob: Knob, names: tuple[str, str]) -> Knob:
+    """``knob`` with YES and NO in its texts replaced by the category's names ("Weight of Food images")."""
+    def worded(text: str) -> str:
+        return re.sub(r"\b(YES|NO)\b", lambda found: names[0] if found[1] == "YES" else names[1], text)
+
+    return replace(knob, title=worded(knob.title), does=worded(knob.does), raising=worded(knob.raising))
 
 
 class TrainingProgress(ClickToStop):

@@ -20,7 +20,7 @@ table = choose_table(workspace, progress_of(workspace))
 if table is None:
     st.stop()
 split = choose_split(table)
-settings = choose_settings()
+settings = choose_settings((table.positive_name, table.negative_name))
 if split is None or settings is None:
     st.stop()
 train_tab, tune_tab = st.tabs(["Train with these settings", "Or let a tuner search them"])

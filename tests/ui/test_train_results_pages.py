@@ -106,6 +106,14 @@ def test_threshold_slider_moves_every_metric(demo_copy: Path, open_app) -> None:
     assert not [button for button in at.button if button.key == "save_threshold"]
 
 
+def test_the_settings_speak_the_categorys_words(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    weight = next(slider for slider in at.slider if slider.key and slider.key.startswith("knob_scale_pos_weight"))
+    assert weight.label == "Weight of In kayfabe images (scale_pos_weight)"
+    assert "number of Not in kayfabe images divided by the number of In kayfabe images" in weight.help
+
+
 def test_a_split_that_cannot_work_says_why_and_hides_train(demo_copy: Path, open_app) -> None:
     at = open_app(demo_copy)
     at.switch_page("pages/4_train.py").run()
