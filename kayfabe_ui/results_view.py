@@ -75,7 +75,7 @@ def choose_run(workspace: Workspace) -> str:
     ids = list(runs["run_id"])
     wanted = state.get_text(state.SELECTED_RUN)
     labels = {row.run_id: f"{row.name or row.run_id} · {row.created_at[:16].replace('T', ' ')} · accuracy "
-                          f"{row.accuracy:.3f}" for row in runs.itertuples()}
+                          f"{row.accuracy:.3f} at 0.5" for row in runs.itertuples()}  # the record's threshold
     chosen = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get,
                           key="results_run")
     state.set_text(state.SELECTED_RUN, chosen)
