@@ -72,7 +72,8 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
     codes = codes[rows >= 0].reset_index(drop=True)
     if codes.empty:
         raise StageNotReadyError("No image is both fetched and coded (YES or NO) yet.",
-                                 "Code some images on the Code page, then come back.")
+                                 "Code some images on the Code page (or import codes with `import-codes`), then "
+                                 "come back.")
     context = inputs.posts.iloc[rows[rows >= 0]].reset_index(drop=True)
     label_matrix, label_names, kept = _label_block(inputs.labels, options, codes["sha256"])
     blocks = [(label_matrix, label_names)]

@@ -130,7 +130,8 @@ def rename_run(workspace: Workspace, run_id: str, name: str, note: str) -> None:
                                (name.strip(), note.strip(), run_id)).rowcount
     if not changed:
         raise WorkspaceError(f"There is no run called {run_id} in this workspace.",
-                             "Pick a run from the list on the Runs page.")
+                             "Pick a run from the list on the Runs page (`runs WORKSPACE` lists them on the "
+                             "command line).")
 
 
 def delete_run(workspace: Workspace, run_id: str) -> None:
@@ -148,7 +149,8 @@ def read_run(workspace: Workspace, run_id: str) -> dict[str, object]:
         row = conn.execute("SELECT record, name, note FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if row is None:
         raise WorkspaceError(f"There is no run called {run_id} in this workspace.",
-                             "Pick a run from the list on the Runs page.")
+                             "Pick a run from the list on the Runs page (`runs WORKSPACE` lists them on the "
+                             "command line).")
     record: dict[str, object] = json.loads(row[0])
     record.update(name=row[1], note=row[2])
     return record

@@ -32,8 +32,8 @@ def latest_workspace_run(workspace: Workspace) -> str:
         if read_run(workspace, run_id)["data"]["origin"]["kind"] == "workspace":  # type: ignore[index]
             return str(run_id)
     raise StageNotReadyError("This needs a model trained on this workspace's images, and there is none yet.",
-                             "Train one on the Train page (a model trained on an uploaded table cannot score "
-                             "these images).")
+                             "Train one on the Train page or with `train WORKSPACE` (a model trained on an "
+                             "uploaded table cannot score these images).")
 
 
 def score_images(workspace: Workspace, run_id: str, sha256s: Sequence[str]) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def build_scoring_matrix(workspace: Workspace, options: FeatureOptions, names: t
         context = pd.DataFrame({"sha256": sha256s}).merge(posts, on="sha256", how="left")
         if context["post_url"].isna().any():
             raise StageNotReadyError("Some images to score are not fetched images of any post.",
-                                     "Fetch the images on the Images & labels page first.")
+                                     "Fetch the images on the Images & labels page (or with `fetch-images`) first.")
         blocks = ([metadata_block(context)] if options.metadata else []) + \
                  ([caption_block(context, 1)] if options.caption else [])
         for block, block_names in blocks:

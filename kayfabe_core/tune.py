@@ -277,7 +277,8 @@ def _save_best_run(workspace: Workspace, table: FeatureTable, split_options: Spl
 def _message(stopped: bool, timed_out: bool, done: int, options: TuneOptions) -> str:
     if stopped:
         return (f"Tuning was stopped after {done} of {options.trials} trials: the best so far is shown and every "
-                "trial is kept, but no run was saved. Train one with these settings on the Train page.")
+                "trial is kept, but no run was saved. Train one with these settings on the Train page, or with "
+                "`train` and the settings shown as --param.")
     if timed_out:
         return f"The time limit ({options.timeout_s:g} s) ended the search after {done} of {options.trials} trials."
     return ""

@@ -279,8 +279,9 @@ def test_an_image_in_two_posts_takes_the_earliest(filled: Workspace) -> None:
 
 
 def test_nothing_coded_is_not_ready(workspace: Workspace) -> None:
-    with pytest.raises(StageNotReadyError, match="No image is both fetched and coded"):
+    with pytest.raises(StageNotReadyError, match="No image is both fetched and coded") as caught:
         build_features(workspace, FeatureOptions())
+    assert "Code page" in caught.value.hint and "`import-codes`" in caught.value.hint  # the app's way and the CLI's
 
 
 def test_codes_without_fetched_images_are_not_ready(workspace: Workspace) -> None:
