@@ -217,10 +217,9 @@ def _cmd_import_codes(args: argparse.Namespace) -> int:
     report = import_codes(open_workspace(args.workspace, create=False), path.name, _read_file(path), args.coder)
     _print_report(report, args.json, f"Imported codes from {path.name}")
     if report.rows_read and report.unmatched_rows == report.rows_read:  # nothing in the file is in the workspace
-        print(f"Error: no row of {path.name} matched an image of this workspace, so no code was added.\n"
-              "What to do: check that the file's sha256, image_url or postUrl come from this workspace (export-codes "
-              "writes such a file).", file=sys.stderr)
-        return 1
+        raise InputFileError(f"no row of {path.name} matched an image of this workspace, so no code was added.",
+                             "Check that the file's sha256, image_url or postUrl come from this workspace "
+                             "(export-codes writes such a file).")
     return 0
 
 

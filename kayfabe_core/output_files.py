@@ -7,10 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kayfabe_core.errors import InputFileError
-from kayfabe_core.workspace import DB_NAME
-
-# what a workspace keeps at its top: a file written over one of these destroys the workspace
-WORKSPACE_PARTS = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", "images", "runs", "cache")
+from kayfabe_core.workspace import WORKSPACE_PARTS  # a file written over one of these destroys the workspace
 
 
 def writable_file(name: str | Path, example: str = "scores.csv", workspace: Path | None = None,

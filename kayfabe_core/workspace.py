@@ -25,6 +25,8 @@ from kayfabe_core.schema import MIGRATIONS, SCHEMA_VERSION, Step
 
 ENV_VAR = "KAYFABE_WORKSPACE"
 DB_NAME = "kayfabe.sqlite"
+# what a workspace keeps at its top, the database with SQLite's companion files first
+WORKSPACE_PARTS = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", "images", "runs", "cache")
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,15 @@ def folder_kind(path: str | Path) -> str:
 
 
 def remove_new_workspace(path: str | Path, keep_folder: bool = False) -> None:
-    """Undo making a workspace at ``path`` that was "new" (see :func:`folder_kind`): its database, images/,
-    runs/ and cache/ go, and the folder too (unless ``keep_folder``: it was there before) when left empty."""
+    """Undo making a workspace at ``path`` that was "new" (see :func:`folder_kind`): its :data:`WORKSPACE_PARTS`
+    go, and the folder too (unless ``keep_folder``: it was there before) when left empty."""
     root = Path(path).expanduser()
-    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal"):
-        (root / name).unlink(missing_ok=True)
-    for name in ("images", "runs", "cache"):
-        shutil.rmtree(root / name, ignore_errors=True)
+    for name in WORKSPACE_PARTS:
+        part = root / name
+        if part.is_dir():
+            shutil.rmtree(part, ignore_errors=True)
+        else:
+            part.unlink(missing_ok=True)
     if not keep_folder and root.is_dir() and not any(root.iterdir()):
         root.rmdir()
 
