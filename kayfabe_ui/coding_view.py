@@ -110,8 +110,7 @@ def _render_buttons(workspace: Workspace, sha256: str, coder: str, book: Codeboo
     others.button("Undo", key="code_undo", shortcut="Z", on_click=_on_undo,
                   icon=":material/undo:", disabled=not state.get_list(state.CODING_HISTORY))
     st.caption("Keys: Y, N, U, S (skip), Z (undo: shows the previous image again, coded or skipped, to recode "
-               "it). "
-               "Every code is saved the moment you press it.")
+               "it). Every code is saved the moment you press it.")
 
 
 def render_codebook_editor(workspace: Workspace) -> None:

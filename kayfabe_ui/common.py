@@ -141,10 +141,13 @@ def show_picture(place: Any, path: Path | str) -> None:
 
 def image_grid(files: dict[str, str], items: list[str], captions: list[str], link_label: str) -> None:
     """Draw images six to a row, each with its caption and a link that opens it on the Code page."""
-    columns = st.columns(6)
-    for position, (item, caption) in enumerate(zip(items, captions, strict=True)):
-        with columns[position % 6]:
-            if item in files:
-                show_picture(st, files[item])
-            st.caption(caption)
-            st.page_link(PAGES["code"], label=link_label, icon=":material/rule:", query_params={"image": item})
+    # a row of columns per six pictures, the link right under each picture: with one set of columns for all,
+    # and the link under captions of different lengths, pictures and links drifted out of line
+    for start in range(0, len(items), 6):
+        for column, item, caption in zip(st.columns(6), items[start:start + 6], captions[start:start + 6],
+                                         strict=False):
+            with column:
+                if item in files:
+                    show_picture(st, files[item])
+                st.page_link(PAGES["code"], label=link_label, icon=":material/rule:", query_params={"image": item})
+                st.caption(caption)

@@ -156,8 +156,6 @@ def render_labeling(workspace: Workspace) -> None:
 _STOPPED: dict[str, str] = {}
 
 
-
-
 RATE = "rate"  # the rate input's key
 QUOTA_READINGS = "rekognition_quota_readings"  # QuotaReading by region, read on request
 
