@@ -11,8 +11,11 @@ import sqlite3
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kayfabe_core.arrays import unique_sorted
+from kayfabe_core.code_log import VALUES, read_code_log
 from kayfabe_core.label_store import read_label_numbers
 from kayfabe_core.sql_columns import read_columns
 from kayfabe_core.workspace import Workspace, connect
@@ -53,25 +56,27 @@ def read_resolved_codes(workspace: Workspace) -> pd.DataFrame:
     """Return one YES/NO per coded image: columns sha256, value (sorted by sha256).
 
     An adjudicated code (coder :data:`ADJUDICATOR`) decides; otherwise the majority of
-    the coders' latest codes (ties and Unsure left out). Counts votes with numpy on numbered images.
+    the coders' latest codes (ties and Unsure left out). Counts votes with numpy on the
+    numbered codes of :func:`~kayfabe_core.code_log.read_code_log`.
     """
     with connect(workspace) as conn:
-        codes = _read_codes(conn)
-    image, images = pd.factorize(codes["sha256"], sort=True)
-    yes, no = (codes["value"] == "YES").to_numpy(), (codes["value"] == "NO").to_numpy()
-    by_adjudicator = (codes["coder"] == ADJUDICATOR).to_numpy()
-    rows = _latest(image, pd.factorize(codes["coder"])[0])
+        log = read_code_log(conn, str(workspace.db_path))
+    n_images = len(log.hashes)
+    yes, no = log.value == VALUES.index("YES"), log.value == VALUES.index("NO")
+    by_adjudicator = log.coder == (log.coders.index(ADJUDICATOR) if ADJUDICATOR in log.coders else -1)
+    rows = _latest(log.image.astype(np.int64), log.coder)
     rows = rows[(yes | no)[rows]]  # latest codes that decide: Unsure left out
-    image, yes, by_adjudicator = image[rows], yes[rows], by_adjudicator[rows]
-    adjudicated = np.zeros(len(images), dtype=bool)
+    image, yes, by_adjudicator = log.image[rows], yes[rows], by_adjudicator[rows]
+    adjudicated = np.zeros(n_images, dtype=bool)
     adjudicated[image[by_adjudicator]] = True
-    adjudicated_yes = np.zeros(len(images), dtype=bool)
+    adjudicated_yes = np.zeros(n_images, dtype=bool)
     adjudicated_yes[image[by_adjudicator]] = yes[by_adjudicator]
-    votes = np.bincount(image[~by_adjudicator], minlength=len(images))  # ignored where adjudicated
-    yes_votes = np.bincount(image[~by_adjudicator & yes], minlength=len(images))
+    votes = np.bincount(image[~by_adjudicator], minlength=n_images)  # ignored where adjudicated
+    yes_votes = np.bincount(image[~by_adjudicator & yes], minlength=n_images)
     resolved = np.flatnonzero(adjudicated | (2 * yes_votes != votes))
-    value = np.where(adjudicated, adjudicated_yes, 2 * yes_votes > votes)[resolved]
-    return pd.DataFrame({"sha256": images[resolved], "value": np.where(value, "YES", "NO")}, dtype="str")
+    value = pa.array(np.where(adjudicated, adjudicated_yes, 2 * yes_votes > votes)[resolved])
+    return pd.DataFrame({"sha256": pd.array(log.hash_texts(resolved), dtype="str"),
+                         "value": pd.array(pc.if_else(value, "YES", "NO"), dtype="str")})
 
 
 MIN_CODED_IMAGES = 20  # a label is shown once this many coded images carry it: fewer make the shares noise

@@ -15,11 +15,19 @@ YES_COLOUR, NO_COLOUR = "#e45756", "#4c78a8"
 
 
 def balance_figure(balance: pd.DataFrame) -> go.Figure:
-    """Return stacked bars: images of each code on the training and test sides (``class_balance``)."""
-    figure = px.bar(balance, x="images", y="side", color="code", orientation="h", text="images",
-                    color_discrete_sequence=[YES_COLOUR, NO_COLOUR],
-                    hover_data={"share": ":.1%"}, labels={"images": "Images", "side": "", "code": "Code"})
-    figure.update_layout(height=200, margin=MARGIN, legend={"orientation": "h", "y": 1.15, "x": 0, "title": None})
+    """Return stacked bars: images of each code on the training and test sides (``class_balance``).
+
+    Drawn with graph objects: plotly express took 0.05 s of every Train page run for four bars.
+    """
+    figure = go.Figure()
+    for code, colour in zip(balance["code"].drop_duplicates(), (YES_COLOUR, NO_COLOUR), strict=False):
+        part = balance[balance["code"] == code]
+        figure.add_bar(x=part["images"], y=part["side"], name=str(code), orientation="h", marker_color=colour,
+                       text=part["images"], customdata=part["share"],
+                       hovertemplate="%{y}: %{x:,} " + str(code) + " images (%{customdata:.1%})<extra></extra>")
+    figure.update_layout(height=200, margin=MARGIN, barmode="stack", xaxis_title="Images",
+                         yaxis={"autorange": "reversed"},
+                         legend={"orientation": "h", "y": 1.15, "x": 0, "title": None, "traceorder": "normal"})
     return figure
 
 

@@ -69,13 +69,15 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
         inputs = load_inputs(workspace, label_cuts(options), captions=options.caption)
         codes = codes_read.result()
     rows = positions_in(codes["sha256"], inputs.posts["sha256"])  # both hold distinct hashes
-    codes = codes[rows >= 0].reset_index(drop=True)
+    codes, rows = codes[rows >= 0].reset_index(drop=True), rows[rows >= 0]
     if codes.empty:
         raise StageNotReadyError("No image is both fetched and coded (YES or NO) yet.",
                                  "Code some images on the Code page (or import codes with `import-codes`), then "
                                  "come back.")
-    context = inputs.posts.iloc[rows[rows >= 0]].reset_index(drop=True)
-    label_matrix, label_names, kept = _label_block(inputs.labels, options, codes["sha256"])
+    context = inputs.posts.iloc[rows].reset_index(drop=True)
+    table_row = np.full(len(inputs.posts) + 1, -1, dtype=np.int32)  # by posts row (-1 last: no post): table row
+    table_row[rows] = np.arange(len(rows))
+    label_matrix, label_names, kept = _label_block(inputs.labels, options, table_row[inputs.label_posts], len(rows))
     blocks = [(label_matrix, label_names)]
     post_level: list[str] = []
     if options.metadata:
@@ -95,7 +97,7 @@ def build_features(workspace: Workspace, options: FeatureOptions) -> FeatureTabl
         context=pd.DataFrame({"item": codes["sha256"], "post": context["post_url"], "time": context["time"],
                               "owner": context["owner"], "media_type": context["media_type"]}),
         origin={"kind": "workspace", "workspace": str(workspace.root), "options": options.to_dict(),
-                "labels_before_parents": kept if not options.include_parents else []},
+                "labels_before_parents": kept},
         positive_name=book[0], negative_name=book[1], post_level=tuple(post_level),
     )
 
@@ -112,15 +114,16 @@ def _no_features(options: FeatureOptions, n_coded: int) -> SettingError:
         "line) or the confidence cuts, or add the posts' facts or caption words as features.")
 
 
-def _label_block(inputs: LabelInputs, options: FeatureOptions,
-                 row_hashes: pd.Series) -> tuple[object, list[str], list[str]]:
-    """Return the label features, their names, and the labels kept before parents were dropped.
+def _label_block(inputs: LabelInputs, options: FeatureOptions, hash_rows: np.ndarray,
+                 n_rows: int) -> tuple[object, list[str], list[str]]:
+    """Return the label features (``n_rows`` rows; ``hash_rows``: the row of each of ``inputs.hashes``, -1 for
+    none), their names, and the labels kept before parents were dropped.
 
     Works on the label rows as integer arrays (``inputs``): pandas string columns (isin, groupby, a name per
     row) and millions of live row tuples (the garbage collector walks them again and again) took most of the
     feature time on large workspaces.
     """
-    image_n, combo_n, combos = label_rows(inputs, options, row_hashes)
+    image_n, combo_n, combos = label_rows(inputs, options, hash_rows)
     parts = [combo.split("\x00") for combo in combos]  # source, key, name
     key_of: dict[tuple[str, str], int] = {}  # (source, key) -> label number
     name_of: dict[tuple[str, str], int] = {}  # (source, name) -> name number
@@ -141,8 +144,9 @@ def _label_block(inputs: LabelInputs, options: FeatureOptions,
         images_per_label = np.bincount(label_n[keep], minlength=len(key_of))
         keep = keep[images_per_label[label_n[keep]] >= options.min_images]
     name_list = [f"{SOURCE_PREFIX[source]}: {name}" for source, name in name_of]
-    kept = sorted({name_list[number] for number in present_numbers(name_n[keep])})
+    kept: list[str] = []  # recorded only when parents are left out
     if not options.include_parents:
+        kept = sorted({name_list[number] for number in present_numbers(name_n[keep])})
         keep = keep[~parent_rows(image_n[keep], combo_n[keep], inputs.names)]
     keys = list(key_of)
     order = sorted(present_numbers(label_n[keep]).tolist(),
@@ -154,7 +158,7 @@ def _label_block(inputs: LabelInputs, options: FeatureOptions,
         column_names = [name_list[combo_name[combo_of[number]]] for number in order]
     else:
         column_names = _last_names(keep, label_n, name_n, name_list, order)
-    matrix = build_matrix(image_n[keep], column_of[label_n[keep]], np.ones(len(keep)), (len(row_hashes), len(order)))
+    matrix = build_matrix(image_n[keep], column_of[label_n[keep]], np.ones(len(keep)), (n_rows, len(order)))
     return matrix, column_names, kept
 
 
@@ -172,9 +176,9 @@ def label_cuts(options: FeatureOptions) -> list[float]:
 
 
 def label_rows(inputs: LabelInputs, options: FeatureOptions,
-               row_hashes: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Return, for each stored label of an image in ``row_hashes`` (its row: distinct content hashes) at or
-    above its cut (in table order):
+               hash_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return, for each stored label of an image with a row (``hash_rows``: the row of each of ``inputs.hashes``,
+    -1 for none; see :func:`hash_rows_of`) at or above its cut (in table order):
     the image's row and the label's place in ``inputs.names``; and by place, "source NUL key NUL name".
 
     ``inputs`` holds the label rows as numbers (:func:`~kayfabe_core.feature_inputs.read_label_inputs`).
@@ -186,12 +190,17 @@ def label_rows(inputs: LabelInputs, options: FeatureOptions,
         return no_rows, no_rows, []
     label_place, needed = _label_lookups(names, sources, options, label_cuts(options))
     content_row = np.full(int(numbers.max()) + 1, -1, dtype=np.int32)
-    content_row[numbers] = positions_in(inputs.hashes, row_hashes)
+    content_row[numbers] = hash_rows
     triples = inputs.triples
     image, label, level = content_row[triples[:, 0]], triples[:, 1], triples[:, 2]
     keep = (image >= 0) & (level >= needed[label])
     combo = label_place[label[keep]]
     return image[keep], combo, [f"{source}\x00{key}\x00{name}" for _, source, key, name, _ in names]
+
+
+def hash_rows_of(inputs: LabelInputs, row_hashes: pd.Series) -> np.ndarray:
+    """Return the row of each of ``inputs.hashes`` among ``row_hashes`` (distinct content hashes), -1 for none."""
+    return positions_in(inputs.hashes, row_hashes)
 
 
 def _label_lookups(names: list[LabelEntry], sources: list[str], options: FeatureOptions,

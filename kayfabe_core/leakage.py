@@ -14,10 +14,11 @@ from kayfabe_core.feature_table import FeatureTable
 
 
 def leakage_warnings(table: FeatureTable, method: str, grouped_by: str, train: np.ndarray,
-                     test: np.ndarray) -> list[str]:
-    """Return plain-language warnings for this table and one (training, test) pair."""
+                     test: np.ndarray, post_numbers: np.ndarray | None = None) -> list[str]:
+    """Return plain-language warnings for this table and one (training, test) pair (``post_numbers``: each
+    row's post numbered, when the caller has them)."""
     warnings = []
-    shared = _posts_on_both_sides(table, train, test)
+    shared = _posts_on_both_sides(table, train, test, post_numbers)
     if shared:
         warnings.append(
             f"{shared:,} posts have images on both sides of this split. Slides of one carousel look alike, "
@@ -34,11 +35,13 @@ def leakage_warnings(table: FeatureTable, method: str, grouped_by: str, train: n
     return warnings
 
 
-def _posts_on_both_sides(table: FeatureTable, train: np.ndarray, test: np.ndarray) -> int:
-    posts = table.context["post"]
-    if posts.isna().all():
-        return 0
-    numbers = pd.factorize(posts)[0]  # one number per post; -1 where the post is unknown
+def _posts_on_both_sides(table: FeatureTable, train: np.ndarray, test: np.ndarray,
+                         numbers: np.ndarray | None) -> int:
+    if numbers is None:
+        posts = table.context["post"]
+        if posts.isna().all():
+            return 0
+        numbers = pd.factorize(posts)[0]  # one number per post; -1 where the post is unknown
     shared = np.intersect1d(numbers[train], numbers[test])
     return int((shared >= 0).sum())
 

@@ -17,7 +17,7 @@ import xgboost as xgb
 from kayfabe_core.errors import StageNotReadyError
 from kayfabe_core.feature_inputs import LabelInputs, load_label_inputs
 from kayfabe_core.feature_table import build_matrix
-from kayfabe_core.features import SOURCE_PREFIX, FeatureOptions, label_cuts, label_rows, parent_rows
+from kayfabe_core.features import SOURCE_PREFIX, FeatureOptions, hash_rows_of, label_cuts, label_rows, parent_rows
 from kayfabe_core.features_post import caption_block, metadata_block, read_image_posts
 from kayfabe_core.runs import list_runs, load_booster, read_run, read_test_features
 from kayfabe_core.workspace import Workspace
@@ -86,7 +86,7 @@ def _label_cells(inputs: LabelInputs, options: FeatureOptions, sha256s: list[str
                  allowed: set[str]) -> tuple[np.ndarray, np.ndarray]:
     """Return each label feature of ``sha256s`` as its row and its column in ``vocabulary`` (-1: unknown to the
     run): one per image and label, the first stored (in table order) whatever the number of model versions."""
-    image_n, place_n, combos = label_rows(inputs, options, pd.Series(sha256s, dtype=str))
+    image_n, place_n, combos = label_rows(inputs, options, hash_rows_of(inputs, pd.Series(sha256s, dtype=str)))
     parts = [combo.split("\x00") for combo in combos]  # source, key, name by place
     key_of: dict[tuple[str, str], int] = {}
     key_n = np.array([key_of.setdefault((source, key), len(key_of)) for source, key, _ in parts], dtype=np.int64)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+import numpy as np
+
+from kayfabe_core.code_log import VALUES, read_code_log
 from kayfabe_core.sql_columns import count_distinct
 from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace, connect
@@ -54,8 +57,9 @@ def read_material_counts(workspace: Workspace) -> dict[str, int]:
 def read_work_counts(workspace: Workspace) -> dict[str, int]:
     """Return the counts of coded images and of runs."""
     with connect(workspace) as conn:
-        return {"images_coded": count_distinct(conn, "sha256", "codes WHERE value != 'UNSURE'"),
-                "runs": _count(conn, "SELECT COUNT(*) FROM runs")}
+        log = read_code_log(conn, str(workspace.db_path))
+        decided = np.bincount(log.image[log.value != VALUES.index("UNSURE")], minlength=len(log.hashes))
+        return {"images_coded": int(np.count_nonzero(decided)), "runs": _count(conn, "SELECT COUNT(*) FROM runs")}
 
 
 def _count(conn: sqlite3.Connection, sql: str) -> int:

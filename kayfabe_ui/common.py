@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 from PIL import Image
 
+from kayfabe_core.code_log import keep_code_logs
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.stages import Progress, read_material_counts, read_work_counts
 from kayfabe_core.workspace import INPUTS_VERSION, RESULTS_VERSION, Workspace, open_workspace, read_data_version
@@ -24,6 +25,7 @@ PAGES = {
     "runs": "pages/6_runs.py",
     "predict": "pages/7_predict.py",
 }
+keep_code_logs()  # the pages read the codes after every code: keep them, read only the new ones
 
 
 def through_the_router() -> None:

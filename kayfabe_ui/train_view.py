@@ -49,7 +49,7 @@ KNOB_FORMAT = {int: "%d", float: "%.2f"}
 @st.cache_resource(max_entries=6, show_spinner="Building the feature table…")
 def cached_features(root: str, version: int, options: FeatureOptions) -> FeatureTable:
     """The workspace's feature table for ``options``, kept per data version (treated as read-only)."""
-    return load_features(Workspace(Path(root)), options)[0]
+    return load_features(Workspace(Path(root)), options, write_behind=True)[0]
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the table…")

@@ -44,6 +44,14 @@ def test_a_cached_table_equals_a_fresh_build(filled: Workspace) -> None:
     assert second.positive_name == "Kayfabe"
 
 
+def test_an_entry_written_behind_is_there_once_the_writer_is_done(filled: Workspace) -> None:
+    table, cached = load_features(filled, OPTIONS, write_behind=True)
+    feature_cache._WRITER.submit(lambda: None).result()  # one worker, in order: the entry's write is done
+    again, again_cached = load_features(filled, OPTIONS)
+    assert (cached, again_cached) == (False, True)
+    assert_same_table(again, table)
+
+
 def test_new_data_misses_the_cache_and_a_saved_run_does_not(filled: Workspace) -> None:
     load_features(filled, OPTIONS)
     with transaction(filled, RESULTS_VERSION) as conn:  # what saving a run does
