@@ -11,8 +11,16 @@ from kayfabe_ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Kayfabe detector", page_icon="🤼", layout="wide")
 
+
+
+def _to_posts() -> None:
+    """/posts (a bookmark, or a link typed by hand) opens Posts at the app's root, where the default page lives."""
+    st.switch_page(PAGES["posts"])
+
+
 navigation = st.navigation([
-    st.Page(PAGES["posts"], title="Posts", icon=":material/table_view:", url_path="posts", default=True),
+    st.Page(PAGES["posts"], title="Posts", icon=":material/table_view:", url_path="start", default=True),
+    st.Page(_to_posts, title="Posts", url_path="posts", visibility="hidden"),
     st.Page(PAGES["images"], title="Images & labels", icon=":material/photo_library:", url_path="images"),
     st.Page(PAGES["code"], title="Code", icon=":material/rule:", url_path="code"),
     st.Page(PAGES["train"], title="Train", icon=":material/model_training:", url_path="train"),

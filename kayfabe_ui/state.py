@@ -53,6 +53,21 @@ def set_text(key: str, value: str | None) -> None:
     st.session_state[key] = value
 
 CODER = "coder"
+CODER_PARAM = "coder"  # the address keeps the coder's name: a reload starts a new session, which forgets it
+
+
+def coder_from_address() -> None:
+    """Fill the Coder box from the address (``?coder=``) when this session has no name yet (after a reload)."""
+    if CODER not in st.session_state and st.query_params.get(CODER_PARAM):
+        st.session_state[CODER] = st.query_params[CODER_PARAM]
+
+
+def coder_into_address(name: str) -> None:
+    """Put the coder's ``name`` in the address (or take it out when empty), so a reload keeps it."""
+    if name and st.query_params.get(CODER_PARAM) != name:
+        st.query_params[CODER_PARAM] = name
+    elif not name and CODER_PARAM in st.query_params:
+        del st.query_params[CODER_PARAM]
 CODING_QUEUE = "coding_queue"
 CODING_QUEUE_FOR = "coding_queue_for"
 CODING_CURRENT = "coding_current"

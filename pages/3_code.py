@@ -20,8 +20,10 @@ if workspace is None or not stage_guard(
     "images", "Go to Images & labels",
 ):
     st.stop()
+state.coder_from_address()
 coder = st.sidebar.text_input("Coder", key=state.CODER, persist_state=state.KEPT, placeholder="your name",
                               help="Codes are credited to this name; several coders can code the same images.")
+state.coder_into_address(coder.strip())
 book = read_codebook(workspace) or DEFAULT_BOOK
 # Only the open tab runs: a code pressed here must not wait for the agreement of 100,000 codes.
 code_tab, agreement_tab, book_tab, io_tab = st.tabs(["Code images", "Agreement", "Codebook", "Import / export"],

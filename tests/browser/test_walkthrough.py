@@ -172,6 +172,18 @@ def test_walkthrough(page, app_url: str, tmp_path: Path, screenshots: Path) -> N
     expect(dialog).to_have_count(0)
     _no_exception(page)
 
+    # 4c. Addresses typed or bookmarked: /posts opens Posts at the root; the coder's name in the address (kept
+    # there by the Code page) fills the Coder box of a new session, as after a reload.
+    page.goto(app_url.rstrip("/") + "/posts")
+    expect(page.locator("h1", has_text="Posts")).to_be_visible(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    page.goto(app_url.rstrip("/") + "/code?coder=ana")
+    expect(page.locator(".st-key-coder input")).to_have_value("ana", timeout=TIMEOUT_MS)
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"/code\?coder=ana$"))
+    _no_exception(page)
+
     # 5. Train on the demo with the original study's preset; the click lands on the results.
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Train").click()
     expect(page.locator(".st-key-train_button button").first).to_be_visible(timeout=TIMEOUT_MS)

@@ -241,3 +241,15 @@ def test_a_codebook_without_two_distinct_names_is_refused(demo_copy: Path, open_
     assert not at.exception
     assert phrase in "\n".join(message.value for message in at.error)
     assert read_codebook(open_workspace(demo_copy)) == before
+
+
+def test_the_coder_name_is_kept_in_the_address_for_a_reload(demo_copy: Path, open_app) -> None:
+    at = open_app(demo_copy)
+    at.switch_page("pages/3_code.py").run()
+    next(field for field in at.sidebar.text_input if field.label == "Coder").set_value("ana ").run()
+    assert at.query_params["coder"] == "ana"
+    reloaded = open_app(demo_copy)  # a reload: a new session, the same address
+    reloaded.query_params["coder"] = "ana"
+    reloaded.switch_page("pages/3_code.py").run()
+    assert next(field for field in reloaded.sidebar.text_input if field.label == "Coder").value == "ana"
+    assert reloaded.session_state["coding_current"]  # coding goes on at once
