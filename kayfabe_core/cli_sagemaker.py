@@ -26,6 +26,28 @@ SETTING_OPTIONS = {"region": "region", "bucket": "bucket", "prefix": "prefix", "
                    "max_runtime_s": "max_runtime", "max_wait_s": "max_wait"}
 
 
+_SAGEMAKER_DEFAULTS = {"wait": True, "region": None, "bucket": None, "prefix": None, "role_arn": None,
+                       "instance_type": None, "instance_count": None, "spot": None, "max_runtime": None,
+                       "max_wait": None, "yes": False}
+
+
+def warn_sagemaker_options_left_out(args: argparse.Namespace, defaults: dict[str, object] | None = None) -> None:
+    """With ``--backend local``, say which SageMaker options were given (and so are left out) on standard error;
+    ``defaults`` adds the verb's own SageMaker-only options and their defaults."""
+    given = [_option_name(name, value) for name, default in {**_SAGEMAKER_DEFAULTS, **(defaults or {})}.items()
+             if (value := getattr(args, name, default)) != default]
+    if given:
+        print(f"Warning: {', '.join(given)} go with --backend sagemaker; this runs on this computer, so they are "
+              "left out.", file=sys.stderr)
+
+
+def _option_name(name: str, value: object) -> str:
+    """The option as typed: --no-wait, --spot or --no-spot, else --name-with-dashes."""
+    if isinstance(value, bool) and name in ("wait", "spot"):
+        return f"--{name}" if value else f"--no-{name}"
+    return "--" + name.replace("_", "-")
+
+
 def add_sagemaker_arguments(parser: Any) -> None:
     """Add the SageMaker options of ``train`` (used with ``--backend sagemaker``)."""
     group = parser.add_argument_group("SageMaker (with --backend sagemaker; saved in the workspace for next time)")
@@ -145,6 +167,9 @@ def run_jobs_command(args: argparse.Namespace) -> int:
     from kayfabe_core.workspace import open_workspace
 
     workspace = open_workspace(args.workspace, create=False)
+    if args.force and not args.delete_data:
+        print("Warning: --force goes with --delete-data JOB (delete a job's S3 files even if its run is not saved "
+              "yet), so it is left out.", file=sys.stderr)
     if run_tuning_action(args, workspace):  # --trials, or --stop / --delete-data of a tuning job
         return 0
     if args.stop or args.delete_data:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, run_sagemaker_train
+from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, run_sagemaker_train, warn_sagemaker_options_left_out
 from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.feature_table import FeatureTable, drop_features
@@ -90,6 +90,7 @@ def run_train_command(args: argparse.Namespace) -> int:
     options = SplitOptions(method, args.test_size, args.folds, args.repeats, args.seed, group_by)
     if args.backend == "sagemaker":
         return run_sagemaker_train(args, workspace, table, options, settings, features_seconds)
+    warn_sagemaker_options_left_out(args)
     progress = None if args.json else _round_printer()
     result = run_experiment(workspace, table, options, settings, args.name, progress,
                             features_seconds=features_seconds)

@@ -101,6 +101,20 @@ def test_text_output_and_bad_values_in_process(demo_copy: Path, capsys: pytest.C
     assert "No workspace found" in capsys.readouterr().err
 
 
+def test_sagemaker_options_on_this_computer_are_named_as_left_out(demo_copy: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", str(demo_copy), "--preset", "quick", "--json"]) == 0
+    assert "go with --backend sagemaker" not in capsys.readouterr().err
+    assert main(["train", str(demo_copy), "--preset", "quick", "--bucket", "b", "--no-wait", "--json"]) == 0
+    assert ("Warning: --no-wait, --bucket go with --backend sagemaker; this runs on this computer, so they are left "
+            "out.") in capsys.readouterr().err
+    assert main(["tune", str(demo_copy), "--trials", "2", "--folds", "2", "--rounds", "5", "--max-jobs", "4",
+                 "--json"]) == 0
+    assert "Warning: --max-jobs go with --backend sagemaker" in capsys.readouterr().err
+    assert main(["jobs", str(demo_copy), "--force"]) == 0
+    assert "--force goes with --delete-data JOB" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not ORIGINAL_TABLE.exists(), reason="the original study's table is not in shared/datasets")
 def test_the_original_study_and_its_grouped_version(tmp_path: Path) -> None:
