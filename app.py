@@ -7,6 +7,7 @@ sidebar and hands over to the page chosen in the navigation.
 import streamlit as st
 
 from kayfabe_ui.common import PAGES
+from kayfabe_ui.memory import freeze_after_imports
 from kayfabe_ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Kayfabe detector", page_icon="🤼", layout="wide")
@@ -29,4 +30,7 @@ navigation = st.navigation([
     st.Page(PAGES["predict"], title="Predict", icon=":material/online_prediction:", url_path="predict"),
 ])
 render_sidebar()
-navigation.run()
+try:
+    navigation.run()
+finally:
+    freeze_after_imports()  # Streamlit's collection after each run then skips the imported modules' objects

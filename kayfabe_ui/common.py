@@ -12,6 +12,7 @@ from PIL import Image
 
 from kayfabe_core.code_log import keep_code_logs
 from kayfabe_core.errors import KayfabeError
+from kayfabe_core.feature_inputs import keep_inputs_in_memory
 from kayfabe_core.stages import Progress, read_material_counts, read_work_counts
 from kayfabe_core.workspace import INPUTS_VERSION, RESULTS_VERSION, Workspace, open_workspace, read_data_version
 from kayfabe_ui import state
@@ -26,6 +27,7 @@ PAGES = {
     "predict": "pages/7_predict.py",
 }
 keep_code_logs()  # the pages read the codes after every code: keep them, read only the new ones
+keep_inputs_in_memory()  # and build the features again from the same posts and labels
 
 
 def through_the_router() -> None:

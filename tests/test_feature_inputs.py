@@ -112,3 +112,24 @@ def test_coding_settings_keep_the_inputs_but_not_the_table(filled: Workspace) ->
     assert read_data_version(filled, INPUTS_VERSION) == inputs
     assert read_data_version(filled) == data + 3
     assert build_features(filled, OPTIONS).positive_name == "Food"  # the codebook's names reach the table
+
+
+def test_inputs_kept_in_memory_are_handed_out_until_the_inputs_change(
+        filled: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feature_inputs, "_IN_MEMORY", True)
+    monkeypatch.setattr(feature_inputs, "_MEMORY", {})
+    build_features(filled, OPTIONS)
+    code_image(filled, sha("i1"), "c", "NO")  # codes only: the same inputs
+    with monkeypatch.context() as patched:
+        forbid_reading(patched, "read_image_posts", "read_label_inputs", "_read_posts", "_read_labels")
+        table = build_features(filled, OPTIONS)
+    with monkeypatch.context() as patched:
+        patched.setattr(feature_inputs, "_MEMORY", {})
+        assert_same_table(table, fresh_build(filled, OPTIONS))
+    with transaction(filled) as conn:  # new data: read again, from the workspace
+        conn.execute("UPDATE posts SET like_count = like_count + 1000")
+    table = build_features(filled, OPTIONS)
+    with monkeypatch.context() as patched:
+        patched.setattr(feature_inputs, "_MEMORY", {})
+        assert_same_table(table, fresh_build(filled, OPTIONS))
+    assert len(feature_inputs._MEMORY) == 1  # one set of inputs at a time
