@@ -47,6 +47,7 @@ from kayfabe_core.code_log import keep_code_logs  # noqa: E402
 from kayfabe_core.coding import code_image  # noqa: E402
 from kayfabe_core.experiment import run_experiment  # noqa: E402
 from kayfabe_core.feature_cache import clear_feature_cache, load_features  # noqa: E402
+from kayfabe_core.feature_inputs import keep_inputs_in_memory  # noqa: E402
 from kayfabe_core.feature_table import FeatureTable  # noqa: E402
 from kayfabe_core.features import FeatureOptions  # noqa: E402
 from kayfabe_core.label_store import store_label_rows  # noqa: E402
@@ -278,6 +279,7 @@ def bench(n_images: int, n_keys: int, repeat: int, profile: bool) -> dict[str, f
 
 def main() -> None:
     keep_code_logs()  # as the app does: a new code is read on its own, not all codes again
+    keep_inputs_in_memory()  # and the posts and labels stay in memory until they change ("new data" empties it)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, nargs="+", default=[100_000], help="images in the workspace")
     parser.add_argument("--labels", type=int, default=2_000, help="distinct label keys to draw from")

@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from kayfabe_core.cache_entries import clear_entries, prune, read_entry, write_entry
-from kayfabe_core.feature_inputs import inputs_folder
+from kayfabe_core.feature_inputs import forget_inputs_in_memory, inputs_folder
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.workspace import Workspace, read_data_version
@@ -78,7 +78,9 @@ def _keep(workspace: Workspace, entry: Path, table: FeatureTable) -> None:
 
 
 def clear_feature_cache(workspace: Workspace) -> int:
-    """Delete every cached feature table of ``workspace`` and its kept inputs; return how many tables there were."""
+    """Delete every cached feature table of ``workspace`` and its kept inputs (on disk, and in this process's
+    memory); return how many tables there were."""
+    forget_inputs_in_memory()
     clear_entries(inputs_folder(workspace))
     return clear_entries(cache_folder(workspace))
 

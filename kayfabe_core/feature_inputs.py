@@ -85,6 +85,12 @@ def keep_inputs_in_memory() -> None:
     _IN_MEMORY = True
 
 
+def forget_inputs_in_memory() -> None:
+    """Drop the inputs kept in memory (emptying the caches empties this one too)."""
+    with _MEMORY_LOCK:
+        _MEMORY.clear()
+
+
 def load_inputs(workspace: Workspace, cuts: Sequence[float], captions: bool) -> FeatureInputs:
     """Return the inputs for ``cuts`` (with the captions or not): each part from the cache when the inputs
     have not changed since it was kept, else read from the workspace (and kept). Treat them as read-only:

@@ -11,6 +11,7 @@ import pytest
 from kayfabe_core import feature_inputs
 from kayfabe_core.cache_entries import clear_entries
 from kayfabe_core.coding import code_image
+from kayfabe_core.feature_cache import clear_feature_cache
 from kayfabe_core.feature_inputs import inputs_folder
 from kayfabe_core.features import FeatureOptions, build_features
 from kayfabe_core.labels_import import import_labels
@@ -133,3 +134,5 @@ def test_inputs_kept_in_memory_are_handed_out_until_the_inputs_change(
         patched.setattr(feature_inputs, "_MEMORY", {})
         assert_same_table(table, fresh_build(filled, OPTIONS))
     assert len(feature_inputs._MEMORY) == 1  # one set of inputs at a time
+    clear_feature_cache(filled)
+    assert not feature_inputs._MEMORY  # emptying the caches empties this one too
