@@ -32,6 +32,7 @@ def posts_per_month_figure(by_month: pd.DataFrame) -> go.Figure:
 
 
 SOURCE_COLOURS = {"label": "#4c78a8", "moderation": "#e45756", "celebrity": "#72b7b2"}
+YES_COLOUR, NO_COLOUR = "#e45756", "#4c78a8"  # the two codes, the same on every chart of the app
 
 
 def label_frequency_figure(frequencies: pd.DataFrame) -> go.Figure:
@@ -47,7 +48,8 @@ def label_frequency_figure(frequencies: pd.DataFrame) -> go.Figure:
         labels={"share": "Share of labelled images", "name": "", "kind": "Source"},
     )
     figure.update_layout(height=max(300, 22 * len(frame) + 80), margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0, "title": None})
+                         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0, "title": None,
+                                 "traceorder": "reversed"})  # the sources in the order of the bars, top first
     figure.update_xaxes(tickformat=".0%")
     return figure
 
@@ -59,7 +61,7 @@ def label_association_figure(associations: pd.DataFrame, yes_name: str, no_name:
     """
     ends = pd.concat([associations.head(top_n), associations.tail(top_n)]).drop_duplicates()
     ends = ends.sort_values("lift")
-    colours = ["#2ca02c" if lift > 0 else "#d62728" for lift in ends["lift"]]
+    colours = [YES_COLOUR if lift > 0 else NO_COLOUR for lift in ends["lift"]]
     figure = go.Figure(go.Bar(
         x=ends["lift"], y=ends["name"] + " (" + ends["source"].map(SOURCE_NAMES) + ")", orientation="h",
         marker_color=colours, customdata=ends[["images", "yes_share"]],

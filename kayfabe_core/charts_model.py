@@ -7,11 +7,11 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from kayfabe_core.charts import NO_COLOUR, YES_COLOUR
 from kayfabe_core.evaluate import Metrics
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 TRAIN_COLOUR, CHECK_COLOUR = "#4c78a8", "#f58518"
-YES_COLOUR, NO_COLOUR = "#e45756", "#4c78a8"
 
 
 def balance_figure(balance: pd.DataFrame) -> go.Figure:
@@ -27,7 +27,8 @@ def balance_figure(balance: pd.DataFrame) -> go.Figure:
                        hovertemplate="%{y}: %{x:,} " + str(code) + " images (%{customdata:.1%})<extra></extra>")
     figure.update_layout(height=200, margin=MARGIN, barmode="stack", xaxis_title="Images",
                          yaxis={"autorange": "reversed"},
-                         legend={"orientation": "h", "y": 1.15, "x": 0, "title": None, "traceorder": "normal"})
+                         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None,
+                                 "traceorder": "normal"})  # above the bars, not on them
     return figure
 
 
@@ -59,7 +60,8 @@ def confusion_figure(metrics: Metrics, names: tuple[str, str], normalise: str = 
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = counts / counts.sum(axis=axis, keepdims=True)
     words = [["true " + negative, "false " + positive], ["false " + negative, "true " + positive]]
-    text = [[f"<b>{int(counts[r, c]):,}</b><br>{rates[r, c]:.0%}<br>{words[r][c]}" for c in range(2)]
+    shares = [[f"{rate:.0%}" if np.isfinite(rate) else "no images" for rate in row] for row in rates]  # 0 of 0
+    text = [[f"<b>{int(counts[r, c]):,}</b><br>{shares[r][c]}<br>{words[r][c]}" for c in range(2)]
             for r in range(2)]
     rows = [f"observed {negative}", f"observed {positive}"]
     columns = [f"predicted {negative}", f"predicted {positive}"]
@@ -138,6 +140,7 @@ def shap_beeswarm_figure(points: pd.DataFrame, order: list[str], names: tuple[st
     """Return one dot per image and feature: SHAP value across, colour = feature present (or its value)."""
     frame = points.assign(present=np.where(points["value"].isna(), "absent", "present"))
     figure = px.strip(frame, x="shap", y="feature", color="present", category_orders={"feature": order},
+                      stripmode="overlay",  # present and absent dots on their feature's row, not half a row off
                       color_discrete_map={"present": YES_COLOUR, "absent": "#9ecae9"},
                       labels={"shap": f"Push towards {names[0]} (right) or {names[1]} (left), log-odds",
                               "feature": "",
@@ -145,7 +148,7 @@ def shap_beeswarm_figure(points: pd.DataFrame, order: list[str], names: tuple[st
     figure.add_vline(x=0, line_color="grey")
     figure.update_traces(jitter=0.6, marker={"size": 4, "opacity": 0.6})
     figure.update_layout(height=max(300, 26 * len(order) + 100), margin=MARGIN,
-                         legend={"orientation": "h", "y": 1.05, "x": 0})
+                         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0})  # above the top row
     return figure
 
 

@@ -25,6 +25,7 @@ from kayfabe_core.rekognition import (
 )
 from kayfabe_core.rekognition_quota import DEFAULT_RATE, QuotaReading, describe, read_account_quotas, safe_rate
 from kayfabe_core.rekognition_rate import workers_for_rate
+from kayfabe_core.wording import counted
 from kayfabe_core.work_lock import LABELLING, exclusive, wait_until_free
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
@@ -93,17 +94,34 @@ def render_fetch(workspace: Workspace) -> None:
     st.subheader("1. Fetch images")
     statuses = _cached_statuses(str(workspace.root), inputs_version(workspace))
     st.caption(" · ".join(f"{STATUS_NAMES.get(status, status)}: {count:,}" for status, count in statuses.items()))
+    _tell_once("fetch")
     waiting = sum(count for status, count in statuses.items() if status not in ("ok", "too_small"))
-    if st.button(f"Fetch {waiting:,} images", key="fetch", icon=":material/download:", disabled=waiting == 0,
+    if st.button(f"Fetch {counted(waiting, 'image')}", key="fetch", icon=":material/download:", disabled=waiting == 0,
                  help="Each image is downloaded once; expired Instagram links are not requested."):
         try:
             progress = StoppableProgress("Fetching")
             report = fetch_images(workspace, FetchSettings(allow_private=_allow_private()),
                                   progress=progress, stop=progress.stop)
             progress.finish()
-            (st.warning if report.problems() else st.success)(report.summary())
         except KayfabeError as error:
             show_error(error)
+            return
+        _redraw_telling("fetch", "warning" if report.problems() else "success", report.summary())
+
+
+def _redraw_telling(section: str, level: str, text: str) -> None:
+    """Draw the page again (fresh counts, no finished progress bar and Stop button left) and say ``text`` in
+    ``section`` once."""
+    state.set_value(state.IMAGES_MESSAGE, (section, level, text))
+    st.rerun()
+
+
+def _tell_once(section: str) -> None:
+    """Say what the last fetch or labelling of this session did, if it was in ``section``."""
+    told = state.get_value(state.IMAGES_MESSAGE)
+    if isinstance(told, tuple) and told[0] == section:
+        state.set_value(state.IMAGES_MESSAGE, None)
+        (st.warning if told[1] == "warning" else st.success)(told[2], icon=":material/task_alt:")
 
 
 def _allow_private() -> bool:
@@ -113,6 +131,7 @@ def _allow_private() -> bool:
 def render_labeling(workspace: Workspace) -> None:
     """Rekognition section: choose operations, see the estimate, confirm, run."""
     st.subheader("2. Get Rekognition labels")
+    _tell_once("labelling")
     operations = st.multiselect("Operations", list(OPERATIONS), default=list(OPERATIONS), key="operations",
                                 format_func=lambda op: f"{op} ({OPERATION_HELP[op]})")
     left, right = st.columns(2)
@@ -145,10 +164,12 @@ def render_labeling(workspace: Workspace) -> None:
                         f"Labelling stopped: {report.responses_stored:,} responses were stored before the stop. "
                         "Start again to label the rest; images already labelled are not sent or paid for again.")
             progress.finish()
-            st.success(f"Stored {report.responses_stored:,} responses; {report.errors_stored:,} images could "
-                       f"not be labelled (see below); {report.left_for_retry:,} left to retry.")
         except KayfabeError as error:
             show_error(error)
+            return
+        _redraw_telling("labelling", "success", f"Stored {report.responses_stored:,} responses; "
+                        f"{report.errors_stored:,} images could not be labelled (see below); "
+                        f"{report.left_for_retry:,} left to retry.")
 
 
 # What a stopped labelling run stored, by browser session, shown once by the next run: Streamlit closes a

@@ -61,10 +61,13 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
         shown[SHOWN], hide_index=True, key="runs_table",
         column_config={
             "created_at": st.column_config.TextColumn("Trained (UTC)"), "name": "Name", "split": "Split",
-            "images": "Images", "num_boost_round": "Rounds", "eta": "eta", "max_depth": "Depth",
+            "images": st.column_config.NumberColumn("Images", format="localized"),
+            "num_boost_round": "Rounds", "eta": "eta", "max_depth": "Depth",
             "min_child_weight": "Min child weight", "gamma": "gamma", "subsample": "Subsample",
             "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
-            "interval": "95 % interval", "accuracy_sd": st.column_config.NumberColumn("sd over folds", format="%.3f"),
+            "interval": "95 % interval", "accuracy_sd": st.column_config.NumberColumn(
+                "sd over splits", format="%.3f",
+                help="Standard deviation of the accuracy over the folds or repeated splits (blank: one split)"),
             "roc_auc": st.column_config.NumberColumn("ROC AUC", format="%.3f"),
             "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"), "backend": "Where",
             "sagemaker_job": "SageMaker job",
@@ -144,7 +147,8 @@ def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:
         show_error(error)
         return
     progress.finish()
-    state.set_value(state.RUNS_MESSAGE, f"Saved run {result.run_id}: accuracy {result.summary['accuracy']:.3f} on "
+    name = read_run(workspace, result.run_id).get("name") or result.run_id
+    state.set_value(state.RUNS_MESSAGE, f"Saved run “{name}”: accuracy {result.summary['accuracy']:.3f} on "
                                         f"average, standard deviation {result.summary.get('accuracy_sd', 0):.3f} "
                                         f"over {repeats} splits.")
     st.rerun()  # drawn again: the new run in the table, no progress bar left behind

@@ -141,12 +141,24 @@ def dollars(text: str) -> str:
 
 
 def checked_settings(workspace: Workspace, given: dict[str, Any]) -> SageMakerSettings | None:
-    """The settings as typed, checked without AWS; None with the problem shown."""
+    """The settings as typed, checked without AWS; None with the problem shown (or, while the region, bucket or
+    role is still blank, with what to fill in: no red error before the person has typed anything)."""
     try:
-        return check_settings(choose_settings(workspace, given, save=False))
+        settings = choose_settings(workspace, given, save=False)
+        blank = [label for label, value in (("the AWS region", settings.region), ("the S3 bucket", settings.bucket),
+                                            ("the IAM role", settings.role_arn)) if not str(value or "").strip()]
+        if blank:
+            st.info(f"To train on SageMaker, fill in {_joined(blank)} above; they are kept in the workspace for next "
+                    "time. Nothing is sent to AWS until you have seen and accepted the cost.", icon=":material/info:")
+            return None
+        return check_settings(settings)
     except KayfabeError as error:
         show_error(error)
         return None
+
+
+def _joined(parts: list[str]) -> str:
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
 def _plan(workspace: Workspace, launched: int, table: FeatureTable, options: SplitOptions, train: TrainSettings,

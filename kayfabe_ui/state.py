@@ -10,18 +10,34 @@ from pathlib import Path
 
 import streamlit as st
 
-from kayfabe_core.workspace import default_workspace_path
+from kayfabe_core.workspace import default_workspace_path, folder_kind
 
 KEPT = "session"  # a widget's persist_state for settings: its value returns when the person comes back to the page
 WORKSPACE_PATH = "workspace_path"
 POSTS_PAGE = "posts_page_number"
 
 
+WORKSPACE_PARAM = "workspace"  # the address keeps a workspace other than the default, for a reload
+
+
 def get_workspace_path() -> Path:
-    """Return the folder of the workspace this session has open (default on first call)."""
+    """Return the folder of the workspace this session has open: on a session's first call, the one the address
+    names (a reload) when that folder holds a workspace, else the default."""
     if WORKSPACE_PATH not in st.session_state:
-        st.session_state[WORKSPACE_PATH] = str(default_workspace_path())
+        named = st.query_params.get(WORKSPACE_PARAM)
+        kept = named and folder_kind(named) == "workspace"  # an address never makes a workspace anywhere
+        st.session_state[WORKSPACE_PATH] = str(named if kept else default_workspace_path())
     return Path(st.session_state[WORKSPACE_PATH])
+
+
+def workspace_into_address() -> None:
+    """Put the open workspace in the address when it is not the default one (take it out when it is)."""
+    current = str(get_workspace_path())
+    if current != str(default_workspace_path()):
+        if st.query_params.get(WORKSPACE_PARAM) != current:
+            st.query_params[WORKSPACE_PARAM] = current
+    elif WORKSPACE_PARAM in st.query_params:
+        del st.query_params[WORKSPACE_PARAM]
 
 
 def set_workspace_path(path: Path) -> None:
@@ -76,6 +92,7 @@ CODING_SKIPPED = "coding_skipped"
 CODING_MESSAGE = "coding_message"
 CODEBOOK_SAVED = "codebook_saved"  # the version just saved, told once after the page is drawn again
 PENDING_WORKSPACE = "pending_workspace"  # a folder of other files the user is asked about before it is opened
+IMAGES_MESSAGE = "images_message"  # (section, level, text): what a fetch or labelling did, told after the redraw
 RUNS_MESSAGE = "runs_message"  # what a repeat saved, told once after the Runs page is drawn again
 CODE_NOTE = "code_note"
 CODE_TAB = "code_tab"  # the open tab of the Code page

@@ -167,12 +167,21 @@ def choose_split(table: FeatureTable) -> tuple[SplitOptions, int] | None:
         return None
     balance = class_balance(table, split.folds[0])
     st.plotly_chart(balance_figure(balance), key="balance_chart")
-    what = f"fold 1 of {len(split.folds)}" if len(split.folds) > 1 else "the split"
+    what = _first_split(options, len(split.folds))
     st.caption(f"How to read: each bar is one side of {what}; its colours show how many images of each code it "
                "holds. Similar proportions on both sides mean the test set looks like the training set.")
     for warning in split.warnings:
         st.warning(warning, icon=":material/warning:")
     return options, len(split.folds)
+
+
+def _first_split(options: SplitOptions, n_splits: int) -> str:
+    """Name the split the bars show: "the split", "fold 1 of 5", "fold 1 of 5 of the first of 3 repeats"."""
+    if n_splits == 1:
+        return "the split"
+    if options.repeats > 1 and options.folds:
+        return f"fold 1 of {options.folds} in the first of {options.repeats} repeats"
+    return f"split 1 of {n_splits}" if options.repeats > 1 else f"fold 1 of {n_splits}"
 
 
 def _number(knob: Knob, key: str, container: object) -> float:

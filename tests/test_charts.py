@@ -43,3 +43,15 @@ def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_p
     assert list(matrix.y) == ["observed Not food", "observed Food"]
     roc = roc_overlay_figure(workspace, {run.run_id: "one"}, names)
     assert roc.layout.xaxis.title.text == "False alarm rate<br>(Not food images called Food)"
+
+
+def test_an_empty_predicted_column_reads_no_images_not_nan() -> None:
+    from kayfabe_core.charts_model import confusion_figure
+    from kayfabe_core.evaluate import Metrics
+
+    nothing_called_yes = Metrics(threshold=0.99, tn=40, fp=0, fn=10, tp=0, accuracy=0.8, precision=float("nan"),
+                                 recall=0.0, f1=0.0, roc_auc=0.7)
+    text = confusion_figure(nothing_called_yes, ("Food", "Not food"), normalise="predicted").data[0].text
+    assert "nan" not in str(text)
+    assert text[0][1] == "<b>0</b><br>no images<br>false Food"
+    assert text[1][0] == "<b>10</b><br>20%<br>false Not food"

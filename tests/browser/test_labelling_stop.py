@@ -192,7 +192,8 @@ def test_labelling_stops_on_stop_and_resumes_without_paying_twice(  # type: igno
     expect(done).to_be_visible(timeout=TIMEOUT_MS + int(1000 * left / RATE))
     expect(done).to_contain_text("0 images could not be labelled")
     expect(done).to_contain_text("0 left to retry")
-    expect(progress).to_contain_text(f"Labelling: {left:,} of {left:,}")  # the finished bar stays
+    expect(progress).to_have_count(0)  # drawn again when done: no finished bar or Stop button left behind
+    expect(_metric_value(page, "Calls needed")).to_have_text("0", timeout=TIMEOUT_MS)
     wait_idle(page)
     _no_exception(page)
     full_screenshot(page, screenshots / "labelling_resumed.png")

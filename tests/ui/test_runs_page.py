@@ -78,7 +78,7 @@ def test_rename_note_repeat_and_delete(two_runs: tuple[Path, str, str], open_app
     assert not at.exception
     repeated = list_runs(workspace).iloc[0]
     assert repeated["name"] == "quick look × 3 repeats" and repeated["split"].endswith("×3")
-    assert any(f"Saved run {repeated['run_id']}" in message.value for message in at.success)
+    assert any(f"Saved run “{repeated['name']}”" in message.value for message in at.success)
     assert repeated["run_id"] in set(at.dataframe[0].value["run_id"])  # the table drawn again, with the new run
     assert repeated["accuracy_sd"] > 0
 

@@ -1,0 +1,40 @@
+"""The address keeps a workspace other than the default, so a reload opens it again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kayfabe_core.workspace import open_workspace
+from tests.ui.conftest import APP, texts
+
+
+def _session_at(monkeypatch: pytest.MonkeyPatch, default: Path, address_workspace: str | None) -> AppTest:
+    """A new session (a reload) of the app whose default workspace is ``default``, on an address that names
+    ``address_workspace`` (or none)."""
+    monkeypatch.setenv("KAYFABE_WORKSPACE", str(default))
+    at = AppTest.from_file(APP, default_timeout=60)
+    if address_workspace is not None:
+        at.query_params["workspace"] = address_workspace
+    return at.run()
+
+
+def test_a_reload_opens_the_workspace_the_address_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default, other = open_workspace(tmp_path / "default"), open_workspace(tmp_path / "other")
+    assert "workspace" not in _session_at(monkeypatch, default.root, None).query_params  # the default: plain
+    at = _session_at(monkeypatch, default.root, str(other.root))
+    assert at.session_state["workspace_path"] == str(other.root)
+    assert str(other.root) in "\n".join(str(caption.value) for caption in at.sidebar.caption)
+    assert at.query_params["workspace"] == str(other.root)  # kept for the next reload
+
+
+def test_an_address_never_makes_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default = open_workspace(tmp_path / "default")
+    elsewhere = tmp_path / "not-a-workspace"
+    at = _session_at(monkeypatch, default.root, str(elsewhere))
+    assert at.session_state["workspace_path"] == str(default.root)
+    assert not elsewhere.exists()
+    assert "workspace" not in at.query_params
+    assert not at.exception and "Traceback" not in texts(at)
