@@ -89,7 +89,7 @@ def roc_overlay_figure(workspace: Workspace, run_labels: dict[str, str],
         figure.add_scatter(x=points["false_positive_rate"], y=points["true_positive_rate"], mode="lines", name=label)
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
     yes, no = names
-    figure.update_layout(height=380, margin=MARGIN, xaxis_title=f"False alarm rate<br>({no} images called {yes})",
+    figure.update_layout(height=380, margin=MARGIN, xaxis_title=f"False alarm rate<br>({no} called {yes})",
                          yaxis_title=f"Recall ({yes} images found)", legend=TOP_LEGEND)
     return figure
 
@@ -129,16 +129,22 @@ def confusion_grid_figure(workspace: Workspace, run_labels: dict[str, str],
 
 
 def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
-    """Return a parallel-coordinates plot: one line per run through its key settings, coloured by ``metric``."""
-    columns = [column for column in ("num_boost_round", "eta", "max_depth", "min_child_weight", "gamma",
-                                     "subsample") if runs[column].nunique() > 1] or ["max_depth"]
-    frame = runs[columns + [metric]].astype(float)
+    """Return a parallel-coordinates plot: one line per run through the settings that differ between the runs
+    (the split and the number of images too), coloured by ``metric``."""
+    varied = [column for column in ("split", "images", "num_boost_round", "eta", "max_depth", "min_child_weight",
+                                    "gamma", "subsample") if column in runs and runs[column].nunique() > 1]
+    columns = varied or ["max_depth"]
+    splits = pd.factorize(runs["split"].astype(str), sort=True) if "split" in columns else None
+    frame = runs[columns + [metric]].assign(**({"split": splits[0]} if splits else {})).astype(float)
     titles = {knob.key: knob.title.split(" (")[0] for knob in BOOSTER_KNOBS}  # "Tree depth", not "max_depth"
     figure = px.parallel_coordinates(frame, dimensions=columns + [metric], color=metric,
                                      color_continuous_scale="Viridis", range_color=_metric_range(frame[metric]),
-                                     labels={**titles, metric: METRIC_TITLES.get(metric, metric)})
+                                     labels={**titles, "split": "Split", "images": "Images",
+                                             metric: METRIC_TITLES.get(metric, metric)})
     for dimension in figure.data[0].dimensions:  # 0.804, not 0.8041594 at the ends of the score's axis
         dimension.tickformat = ".3f" if dimension.label == METRIC_TITLES.get(metric, metric) else "~g"
+        if dimension.label == "Split" and splits:  # the split's words on its axis, not numbers
+            dimension.tickvals, dimension.ticktext = list(range(len(splits[1]))), list(splits[1])
     figure.update_layout(height=380, margin={"l": 40, "r": 40, "t": 60, "b": 20},
                          coloraxis_colorbar={"tickformat": ".2f"})
     return figure

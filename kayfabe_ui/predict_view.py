@@ -163,7 +163,7 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float,
 def _render_send(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:
     left, right = st.columns([1, 2])
     count = int(left.number_input("Images to send", 1, max(len(table), 1), min(50, len(table)), key="send_count"))
-    if right.button(f"Send the {count:,} closest to the threshold to the coding queue", key="send_to_coding",
+    if right.button(f"Send the {count:,} closest to the threshold to coding", key="send_to_coding",
                     icon=":material/playlist_add:"):
         chosen = _ordered(table, "uncertain", threshold).drop_duplicates("sha256").head(count)
         send_to_coding(workspace, list(chosen["sha256"]))

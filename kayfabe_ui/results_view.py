@@ -143,11 +143,20 @@ def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
         cell = st.radio("Show the images in", list(CELLS), key="confusion_cell",
                         format_func=lambda key: f"{CELLS[key]}: {cell_meaning(key, names)}")
     with matrix:
-        st.plotly_chart(confusion_figure(metrics, names, normalise), key="confusion_chart")
+        st.plotly_chart(confusion_figure(metrics, names, normalise, clickable=True), key="confusion_chart",
+                        on_select=_cell_clicked, selection_mode="points")
     st.caption("How to read: rows are what the coders said, columns what the model predicted; the diagonal holds "
                "the agreements. Each cell shows its count and, under it, its share of the row (or column). "
-               "Pick a cell under “Show the images in” to see its images below.")
+               "Click a cell (or pick it under “Show the images in”) to see its images below.")
     return str(cell)
+
+
+def _cell_clicked() -> None:
+    """A click on a matrix cell chooses that cell under “Show the images in” (before the page is drawn again)."""
+    points = st.session_state["confusion_chart"]["selection"]["points"]
+    cell = points[0].get("customdata") if points else None
+    if cell in CELLS:
+        st.session_state["confusion_cell"] = cell
 
 
 def cell_meaning(cell: str, names: tuple[str, str]) -> str:

@@ -42,7 +42,7 @@ def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_p
     assert list(matrix.x) == ["predicted Not food", "predicted Food"]
     assert list(matrix.y) == ["observed Not food", "observed Food"]
     roc = roc_overlay_figure(workspace, {run.run_id: "one"}, names)
-    assert roc.layout.xaxis.title.text == "False alarm rate<br>(Not food images called Food)"
+    assert roc.layout.xaxis.title.text == "False alarm rate<br>(Not food called Food)"
 
 
 def test_an_empty_predicted_column_reads_no_images_not_nan() -> None:
@@ -55,3 +55,30 @@ def test_an_empty_predicted_column_reads_no_images_not_nan() -> None:
     assert "nan" not in str(text)
     assert text[0][1] == "<b>0</b><br>no images<br>false Food"
     assert text[1][0] == "<b>10</b><br>20%<br>false Not food"
+
+
+def test_the_runs_parallel_plot_shows_a_split_that_differs_in_words() -> None:
+    from kayfabe_core.compare import parallel_figure
+
+    runs = pd.DataFrame({"split": ["grouped 30 %", "stratified 30 %", "grouped 5 folds"], "images": [1923] * 3,
+                         "num_boost_round": [100] * 3, "eta": [0.2] * 3, "max_depth": [5] * 3,
+                         "min_child_weight": [6] * 3, "gamma": [4] * 3, "subsample": [0.8] * 3,
+                         "accuracy": [0.80, 0.83, 0.79]})
+    dimensions = parallel_figure(runs, "accuracy").data[0].dimensions
+    assert [d.label for d in dimensions] == ["Split", "Accuracy"]  # not a "Tree depth" axis every run shares
+    assert list(dimensions[0].ticktext) == ["grouped 30 %", "grouped 5 folds", "stratified 30 %"]
+    assert list(dimensions[0].values) == [0, 2, 1]
+
+
+def test_a_clickable_matrix_has_one_dot_per_cell_naming_its_cell() -> None:
+    from kayfabe_core.charts_model import confusion_figure
+    from kayfabe_core.evaluate import Metrics
+
+    metrics = Metrics(threshold=0.5, tn=40, fp=5, fn=10, tp=45, accuracy=0.85, precision=0.9, recall=0.82,
+                      f1=0.86, roc_auc=0.9)
+    assert len(confusion_figure(metrics, ("Food", "Not food")).data) == 1  # the report's: no dots
+    dots = confusion_figure(metrics, ("Food", "Not food"), clickable=True).data[1]
+    where = {key: (x, y) for key, x, y in zip(dots.customdata, dots.x, dots.y, strict=True)}
+    assert where["tp"] == ("predicted Food", "observed Food")
+    assert where["fp"] == ("predicted Food", "observed Not food")
+    assert where["fn"] == ("predicted Not food", "observed Food")

@@ -113,7 +113,7 @@ def test_the_html_report_is_standalone_with_charts_and_escapes_names(
     assert record["data"]["data_hash"] in page
     assert xgboost.__version__ in page and "Top 20 features by gain" in page
     assert "Cohen&#x27;s κ" in page  # the methods paragraph, escaped
-    assert "finds In kayfabe images with few false alarms" in page and "(Not in kayfabe images called In kayfabe)" \
+    assert "finds In kayfabe images with few false alarms" in page and "(Not in kayfabe called In kayfabe)" \
         in page  # the category's words in the charts and how to read them
     assert f"False positives: coded Not in kayfabe, predicted In kayfabe</td><td>{record['metrics']['fp']:,}" in page
 

@@ -198,6 +198,14 @@ def test_walkthrough(page, app_url: str, tmp_path: Path, screenshots: Path) -> N
     page.get_by_text("False negatives: coded", exact=False).click()
     expect(page.get_by_text(re.compile("most confident"))).to_contain_text("False negatives")
     wait_idle(page)
+    plot_area = page.locator(".st-key-confusion_chart .nsewdrag").first  # the matrix's cells
+    plot_area.scroll_into_view_if_needed()
+    cells = plot_area.bounding_box()
+    assert cells is not None
+    page.mouse.click(cells["x"] + cells["width"] * 0.75, cells["y"] + cells["height"] * 0.75)  # observed and
+    expect(page.get_by_text(re.compile("most confident"))).to_contain_text("True positives",  # predicted YES
+                                                                           timeout=TIMEOUT_MS)
+    wait_idle(page)
     full_screenshot(page, screenshots / "results.png")
     page.locator(".st-key-results_section button", has_text="SHAP").click()
     expect(page.get_by_text("One image, explained")).to_be_visible(timeout=TIMEOUT_MS)
