@@ -36,7 +36,8 @@ VALUES = ("NO", "YES", "UNSURE")  # a code's value number is its place here
 class CodeLog:
     """Every code read so far, in the order coded.
 
-    ``hashes`` holds the distinct image hashes, sorted (fixed-width bytes);
+    ``hashes`` holds the distinct image hashes, sorted (fixed-width bytes; Python texts where they are not
+    all ASCII of one length);
     ``image`` each code's place in them; ``coder`` each code's place in
     ``coders``; ``value`` its place in :data:`VALUES`. ``last`` is the last
     code's (code_id, sha256, coder, coded_at), the mark checked before reuse.
