@@ -152,12 +152,17 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float,
                                               "lowest": "Lowest scores"}.get) or "highest"
     shown = _ordered(table, order, threshold).head(GALLERY)
     files = image_files(workspace, list(shown["sha256"]))
-    image_grid(files, list(shown["sha256"]), [f"**{row.score:.2f}** · {row.decision}  \n{row.reasons}"
+    image_grid(files, list(shown["sha256"]), [f"**{row.score:.2f}** · {row.decision}  \n{_reasons_lines(row.reasons)}"
                                                for row in shown.itertuples()], "Code")
     _render_send(workspace, table, threshold)
     st.caption(f"How to read: each picture's score is the model's estimate of how likely it is “{positive}” (0 to "
                "1); under it, the features that pushed hardest towards its decision. Images closest to the threshold "
                "are the ones whose codes would teach the next model most: the Code link sends them to coding.")
+
+
+def _reasons_lines(reasons: str) -> str:
+    """One reason per line under a picture, object labels without their "label: " (six pictures share a row)."""
+    return "  \n".join(part.removeprefix("label: ") for part in str(reasons or "").split("; ") if part)
 
 
 def _render_send(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:
