@@ -13,7 +13,6 @@ from kayfabe_ui.sidebar import render_sidebar
 st.set_page_config(page_title="Kayfabe detector", page_icon="🤼", layout="wide")
 
 
-
 def _to_posts() -> None:
     """/posts (a bookmark, or a link typed by hand) opens Posts at the app's root, where the default page lives."""
     st.switch_page(PAGES["posts"])

@@ -57,16 +57,17 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
     intervals = [f"{low:.3f}–{high:.3f}" if pd.notna(low) else "" for low, high
                  in zip(runs["accuracy_low"], runs["accuracy_high"], strict=True)]
     shown = runs.assign(created_at=runs["created_at"].str[:16].str.replace("T", " "), interval=intervals)
+    spreads = [f"{sd:.3f}" if pd.notna(sd) else "" for sd in runs["accuracy_sd"]]  # blank, not "None": one split
     st.dataframe(
-        shown[SHOWN], hide_index=True, key="runs_table",
+        shown[SHOWN].assign(accuracy_sd=spreads), hide_index=True, key="runs_table",
         column_config={
             "created_at": st.column_config.TextColumn("Trained (UTC)"), "name": "Name", "split": "Split",
             "images": st.column_config.NumberColumn("Images", format="localized"),
             "num_boost_round": "Rounds", "eta": "eta", "max_depth": "Depth",
             "min_child_weight": "Min child weight", "gamma": "gamma", "subsample": "Subsample",
             "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
-            "interval": "95 % interval", "accuracy_sd": st.column_config.NumberColumn(
-                "sd over splits", format="%.3f",
+            "interval": "95 % interval", "accuracy_sd": st.column_config.TextColumn(
+                "sd over splits",
                 help="Standard deviation of the accuracy over the folds or repeated splits (blank: one split)"),
             "roc_auc": st.column_config.NumberColumn("ROC AUC", format="%.3f"),
             "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"), "backend": "Where",
