@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from PIL import Image, ImageDraw
 
+from kayfabe_core.response_store import unpacked
 from kayfabe_core.workspace import Workspace, connect
 
 BOX_COLOURS = {"label": "#ffb000", "celebrity": "#00c2ff"}
@@ -59,7 +60,7 @@ def read_image_detail(workspace: Workspace, sha256: str) -> ImageDetail:
             "SELECT operation, response FROM responses WHERE sha256 = ? AND response IS NOT NULL", (sha256,)
         ).fetchall()
     labels["parents"] = labels["parents"].map(lambda text: ", ".join(json.loads(text or "[]")))
-    boxes = tuple(box for operation, text in responses for box in _boxes(operation, json.loads(text)))
+    boxes = tuple(box for operation, stored in responses for box in _boxes(operation, unpacked(stored)))
     return ImageDetail(sha256, str(row[0]), labels, boxes, posts)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kayfabe_core.label_store import store_label_rows
+from kayfabe_core.response_store import packed
 
 OPERATIONS = ("DetectLabels", "DetectModerationLabels", "RecognizeCelebrities")
 
@@ -89,7 +90,7 @@ def store_response(
         "INSERT OR IGNORE INTO responses(sha256, operation, model_version, region, called_at, "
         "request_id, request, response, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (sha256, operation, version, region, called_at, request_id,
-         json.dumps(request or {}), json.dumps(response), origin),
+         json.dumps(request or {}), packed(json.dumps(response).encode()), origin),
     )
     if cursor.rowcount == 0:
         return 0

@@ -54,6 +54,7 @@ from kayfabe_core.errors import InputFileError
 from kayfabe_core.label_store import LabelName, LabelNumbers
 from kayfabe_core.labels import model_version_of
 from kayfabe_core.labels_import_read import LabelRows, Matcher, iter_folder, iter_jsonl, to_record
+from kayfabe_core.response_store import packed
 from kayfabe_core.workspace import Workspace, bump_versions, open_connection
 
 BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call)
@@ -356,7 +357,7 @@ def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
                              f'"response" is not shaped like a {record.operation} response'))
             continue
         responses.append((n, sha256, record.operation, version, record.region, record.called_at,
-                          record.request_id, record.request, orjson.dumps(record.response).decode(), ORIGIN))
+                          record.request_id, record.request, packed(orjson.dumps(record.response)), ORIGIN))
         outcomes.append((OK, key, n))
     return outcomes, responses, LabelBlock.of(labels)
 

@@ -1,6 +1,7 @@
 """One image's detail: labels, posts, and bounding boxes drawn on it."""
 
 import io
+import json
 
 import pytest
 from PIL import Image
@@ -24,6 +25,12 @@ def test_detail_has_labels_posts_and_boxes(workspace: Workspace) -> None:
     assert detail.boxes == (Box("Ada Example", "celebrity", 97.0, 0.1, 0.2, 0.3, 0.4),)
     with pytest.raises(KeyError):
         read_image_detail(workspace, "0" * 64)
+    with transaction(workspace) as conn:  # a workspace from before responses were compressed: JSON text
+        stored = conn.execute("SELECT response FROM responses WHERE operation = 'RecognizeCelebrities'").fetchone()[0]
+        assert isinstance(stored, bytes)
+        conn.execute("UPDATE responses SET response = ? WHERE operation = 'RecognizeCelebrities'",
+                      (json.dumps(celebrities),))
+    assert read_image_detail(workspace, hashes["A"]).boxes == detail.boxes
 
 
 def test_boxes_are_drawn_where_they_say_and_low_ones_skipped() -> None:

@@ -19,6 +19,7 @@ from kayfabe_core.label_store import LabelName
 from kayfabe_core.labels import flatten_response, model_version_of
 from kayfabe_core.labels_import import import_labels
 from kayfabe_core.labels_import_read import LabelRows, label_tuples
+from kayfabe_core.response_store import unpacked
 from kayfabe_core.workspace import Workspace, connect, transaction
 from tests.conftest import make_csv, post_row
 
@@ -92,7 +93,8 @@ def test_matches_by_sha256_signed_url_and_post_link(workspace: Workspace, hashes
         (hashes["A"], "DetectModerationLabels", "7.0", "import"),
         (hashes["B"], "RecognizeCelebrities", "", "import")]
     assert stored[0]["request_id"] == "req-1"
-    assert "ResponseMetadata" not in json.loads(stored[0]["response"])
+    assert isinstance(stored[0]["response"], bytes)  # kept compressed
+    assert unpacked(stored[0]["response"])["Labels"] and "ResponseMetadata" not in unpacked(stored[0]["response"])
 
 
 def test_label_rows_match_flatten_response(workspace: Workspace, hashes: dict[str, str], tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ from kayfabe_core.rekognition import (
     plan_labeling,
 )
 from kayfabe_core.rekognition_rate import RateLimiter
+from kayfabe_core.response_store import unpacked
 from kayfabe_core.workspace import Workspace, connect, open_workspace, transaction
 from tests.conftest import make_csv, post_row
 
@@ -116,7 +117,8 @@ def test_moderation_and_celebrity_answers_are_stored_and_flattened(workspace: Wo
     assert stored["DetectModerationLabels"]["request_id"] == "req-mod"
     assert stored["RecognizeCelebrities"]["region"] == "us-east-1"
     assert stored["RecognizeCelebrities"]["origin"] == "rekognition"
-    assert "ResponseMetadata" not in json.loads(stored["RecognizeCelebrities"]["response"])
+    assert "ResponseMetadata" not in unpacked(stored["RecognizeCelebrities"]["response"])
+    assert unpacked(stored["RecognizeCelebrities"]["response"])["CelebrityFaces"]
     assert json.loads(stored["DetectModerationLabels"]["request"])["MinConfidence"] == 50
     labels = {(row["source"], row["key"]): row for row in _rows(workspace, "SELECT * FROM labels")}
     assert json.loads(labels[("moderation", "Physical Violence")]["parents"]) == ["Violence"]
