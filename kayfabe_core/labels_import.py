@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -62,6 +64,7 @@ PARSERS = 2  # worker processes parsing a large JSON Lines file
 PARALLEL_MIN_BYTES = 8 << 20  # smaller files are parsed in this process
 TEMP_STORE = "FILE"  # the staged responses: FILE (spills to disk) or MEMORY
 CACHE_KIB = 262_144  # page cache of the import's connection: 256 MiB
+PARENT_CHECK_S = 1.0  # how often a parsing worker checks that the importing process is alive
 MAX_EXAMPLES = 5
 ORIGIN = "import"
 EXPECTED = (
@@ -301,9 +304,19 @@ Parsed = tuple[list[Outcome], list[tuple[object, ...]], LabelBlock]  # outcomes,
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(workspace: Workspace) -> None:
-    """Open a worker's matcher."""
+def _init_worker(workspace: Workspace, parent: int) -> None:
+    """Open a worker's matcher, and end the worker when the importing process (``parent``) dies: given by the
+    parent, since a worker still starting when it died would already see another parent."""
     _worker.update(matcher=Matcher(workspace))
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+
+
+def _end_with_parent(parent: int) -> None:
+    """Exit once ``parent`` is gone: an importing process that is killed (out of memory, kill -9) never tells
+    its workers, which then waited for work for ever, holding their memory."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def _parse_lines(lines: list[bytes], first_number: int, now: str) -> Parsed:
@@ -459,7 +472,7 @@ def _import_parallel(workspace: Workspace, path: Path, tally: _Tally, writer: _W
             progress(tally.lines_read)
 
     with ProcessPoolExecutor(max_workers=PARSERS, mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(workspace,)) as pool:
+                             initializer=_init_worker, initargs=(workspace, os.getpid())) as pool:
         try:
             for lines, first in _raw_chunks(path):
                 pending.append(pool.submit(_parse_lines, lines, first, now))

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -421,6 +422,7 @@ def test_a_failure_in_a_parallel_import_leaves_the_workspace_unchanged(
 
 
 KILLED_IMPORT = """
+import multiprocessing
 import sys
 from pathlib import Path
 import kayfabe_core.labels_import as labels_import
@@ -433,11 +435,21 @@ labels_import.CACHE_KIB = 16  # a tiny page cache: written pages spill to the WA
 def report(lines):
     print(lines, flush=True)
     if lines >= 100:
+        print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)  # the workers
         sys.stdin.readline()  # wait here, responses written but not committed, until killed
 
 if __name__ == "__main__":
     labels_import.import_labels(open_workspace(sys.argv[1], create=False), Path(sys.argv[2]), report)
 """
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie waiting to be reaped has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
 
 
 def test_a_killed_import_leaves_the_workspace_unchanged(workspace: Workspace, tmp_path: Path) -> None:
@@ -465,6 +477,8 @@ def test_a_killed_import_leaves_the_workspace_unchanged(workspace: Workspace, tm
         read = 0
         while read < 100:
             read = int(process.stdout.readline())
+        workers = [int(pid) for pid in process.stdout.readline().split()]
+        assert workers  # parsed in worker processes
         assert wal.stat().st_size > wal_before + 8192  # written, not committed
         with sqlite3.connect(workspace.db_path, timeout=0) as other, \
                 pytest.raises(sqlite3.OperationalError, match="locked"):
@@ -472,6 +486,10 @@ def test_a_killed_import_leaves_the_workspace_unchanged(workspace: Workspace, tm
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_running(pid) for pid in workers)  # the workers end with the killed import, not live on
     reopened = open_workspace(workspace.root)
     assert read_data_version(reopened) == before
     assert _stored(reopened) == ([], [])
