@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kayfabe_core.cli_confirm import spending_agreed
@@ -26,15 +26,12 @@ SETTING_OPTIONS = {"region": "region", "bucket": "bucket", "prefix": "prefix", "
                    "max_runtime_s": "max_runtime", "max_wait_s": "max_wait"}
 
 
-_SAGEMAKER_DEFAULTS = {"wait": True, "region": None, "bucket": None, "prefix": None, "role_arn": None,
-                       "instance_type": None, "instance_count": None, "spot": None, "max_runtime": None,
-                       "max_wait": None, "yes": False}
+def warn_sagemaker_options_left_out(args: argparse.Namespace) -> None:
+    """With ``--backend local``, say which SageMaker options were given (and so are left out) on standard error.
 
-
-def warn_sagemaker_options_left_out(args: argparse.Namespace, defaults: dict[str, object] | None = None) -> None:
-    """With ``--backend local``, say which SageMaker options were given (and so are left out) on standard error;
-    ``defaults`` adds the verb's own SageMaker-only options and their defaults."""
-    given = [_option_name(name, value) for name, default in {**_SAGEMAKER_DEFAULTS, **(defaults or {})}.items()
+    The options and their defaults are those :func:`add_sagemaker_arguments` registered (``args.sagemaker_only``).
+    """
+    given = [_option_name(name, value) for name, default in args.sagemaker_only.items()
              if (value := getattr(args, name, default)) != default]
     if given:
         print(f"Warning: {', '.join(given)} go with --backend sagemaker; this runs on this computer, so they are "
@@ -48,25 +45,33 @@ def _option_name(name: str, value: object) -> str:
     return "--" + name.replace("_", "-")
 
 
-def add_sagemaker_arguments(parser: Any) -> None:
-    """Add the SageMaker options of ``train`` (used with ``--backend sagemaker``)."""
+def add_sagemaker_arguments(parser: Any, also: Sequence[argparse.Action] = ()) -> None:
+    """Add the SageMaker options of ``train`` (used with ``--backend sagemaker``). They and ``also`` (a verb's own
+    SageMaker-only options) are named when given to a run on this computer (:func:`warn_sagemaker_options_left_out`).
+    """
     group = parser.add_argument_group("SageMaker (with --backend sagemaker; saved in the workspace for next time)")
-    group.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
+    options = list(also)
+
+    def add(*flags: str, **settings: Any) -> None:
+        options.append(group.add_argument(*flags, **settings))
+
+    add("--wait", action=argparse.BooleanOptionalAction, default=True,
                        help="wait for the job, then evaluate and save the run (default); --no-wait returns at once")
-    group.add_argument("--region", default=None, help="AWS region (default: saved, $KAYFABE_SAGEMAKER_REGION, "
+    add("--region", default=None, help="AWS region (default: saved, $KAYFABE_SAGEMAKER_REGION, "
                                                       "$AWS_REGION or $AWS_DEFAULT_REGION)")
-    group.add_argument("--bucket", default=None, help="S3 bucket in that region for the data and the model")
-    group.add_argument("--prefix", default=None, help="S3 key prefix (default kayfabe)")
-    group.add_argument("--role-arn", default=None, help="IAM role SageMaker acts as")
-    group.add_argument("--instance-type", default=None, help="e.g. ml.m5.large (default)")
-    group.add_argument("--instance-count", type=int, default=None, help="instances (above 1 the data is sharded)")
-    group.add_argument("--spot", action=argparse.BooleanOptionalAction, default=None,
+    add("--bucket", default=None, help="S3 bucket in that region for the data and the model")
+    add("--prefix", default=None, help="S3 key prefix (default kayfabe)")
+    add("--role-arn", default=None, help="IAM role SageMaker acts as")
+    add("--instance-type", default=None, help="e.g. ml.m5.large (default)")
+    add("--instance-count", type=int, default=None, help="instances (above 1 the data is sharded)")
+    add("--spot", action=argparse.BooleanOptionalAction, default=None,
                        help="use spot capacity (cheaper, may wait)")
-    group.add_argument("--max-runtime", type=int, default=None, metavar="SECONDS", help="longest run (default 3600)")
-    group.add_argument("--max-wait", type=int, default=None, metavar="SECONDS",
+    add("--max-runtime", type=int, default=None, metavar="SECONDS", help="longest run (default 3600)")
+    add("--max-wait", type=int, default=None, metavar="SECONDS",
                        help="with --spot: longest wait including the run (default 7200)")
-    group.add_argument("--yes", action="store_true", help="confirm the cost estimate without asking")
+    add("--yes", action="store_true", help="confirm the cost estimate without asking")
     group.add_argument("--poll-seconds", type=float, default=30.0, help=argparse.SUPPRESS)
+    parser.set_defaults(sagemaker_only={option.dest: option.default for option in options})
 
 
 def run_sagemaker_train(args: argparse.Namespace, workspace: Workspace, table: FeatureTable, options: SplitOptions,

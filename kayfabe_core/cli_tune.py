@@ -19,8 +19,6 @@ from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
 from kayfabe_core.feature_table import drop_features
 from kayfabe_core.split import METHODS, SplitOptions
 
-SPLIT_TEST_SIZE = next(knob.default for knob in SPLIT_KNOBS if knob.key == "test_size")  # SageMaker tuning's split
-
 
 def add_tune_verb(verbs: Any) -> None:
     """Register ``tune`` on the CLI's sub-parsers."""
@@ -59,11 +57,12 @@ def add_tune_verb(verbs: Any) -> None:
     tune.add_argument("--name", default="", help="a name for the best run")
     tune.add_argument("--json", action="store_true", help="print the result as one JSON object")
     cloud = tune.add_argument_group("SageMaker tuning (with --backend sagemaker)")
-    cloud.add_argument("--max-jobs", type=int, default=10, help="training jobs in all (default 10)")
-    cloud.add_argument("--parallel-jobs", type=int, default=2, help="training jobs at once (default 2)")
-    cloud.add_argument("--test-size", type=float, default=SPLIT_TEST_SIZE,
-                       help="share of the images held out for the test (default 0.3)")
-    add_sagemaker_arguments(tune)
+    cloud_only = [
+        cloud.add_argument("--max-jobs", type=int, default=10, help="training jobs in all (default 10)"),
+        cloud.add_argument("--parallel-jobs", type=int, default=2, help="training jobs at once (default 2)"),
+        cloud.add_argument("--test-size", type=float, default=knobs["test_size"].default,
+                           help="share of the images held out for the test (default 0.3)")]
+    add_sagemaker_arguments(tune, also=cloud_only)
     tune.set_defaults(handler=run_tune_command)
 
 
@@ -87,7 +86,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
         from kayfabe_core.cli_sagemaker_tuning import run_sagemaker_tune
 
         return run_sagemaker_tune(args, workspace, table, knobs, fixed, time.perf_counter() - started)
-    warn_sagemaker_options_left_out(args, {"max_jobs": 10, "parallel_jobs": 2, "test_size": SPLIT_TEST_SIZE})
+    warn_sagemaker_options_left_out(args)
     options = TuneOptions(knobs, args.trials, args.timeout, args.folds, args.seed,
                           args.preset or DEFAULT_PRESET, fixed)
     group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())
