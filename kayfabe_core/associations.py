@@ -60,7 +60,7 @@ def read_resolved_codes(workspace: Workspace) -> pd.DataFrame:
     numbered codes of :func:`~kayfabe_core.code_log.read_code_log`.
     """
     with connect(workspace) as conn:
-        log = read_code_log(conn, str(workspace.db_path))
+        log = read_code_log(conn, workspace)
     n_images = len(log.hashes)
     yes, no = log.value == VALUES.index("YES"), log.value == VALUES.index("NO")
     by_adjudicator = log.coder == (log.coders.index(ADJUDICATOR) if ADJUDICATOR in log.coders else -1)

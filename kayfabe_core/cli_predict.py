@@ -11,7 +11,7 @@ from typing import Any
 from kayfabe_core.cli_transform import add_transform_arguments, collect_transform, run_transform
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.output_files import writable_file, write_file
-from kayfabe_core.wording import counted
+from kayfabe_core.wording import counted_are
 
 
 def add_predict_verb(verbs: Any) -> None:
@@ -90,8 +90,7 @@ def print_scores(args: argparse.Namespace, run_id: str, table: Any, report: Any,
         print("  Every post of the workspace has a coded image, so none was left to score: add --all to score "
               "them all, or give new PhantomBuster exports to score.")
     if report.not_fetched:
-        print(f"  {counted(report.not_fetched, 'image')} {'is' if report.not_fetched == 1 else 'are'} not fetched "
-              "yet: run fetch-images first.")
+        print(f"  {counted_are(report.not_fetched, 'image')} not fetched yet: run fetch-images first.")
     for operation, count in report.missing_responses.items():
         print(f"  {count:,} images have no {operation} response and were left out: run label first.")
 

@@ -17,7 +17,6 @@ never the case for SHA-256 hex). Only a process that asks keeps logs
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kayfabe_core.sql_columns import read_columns
+from kayfabe_core.workspace import Workspace, database_identity
 
 VALUES = ("NO", "YES", "UNSURE")  # a code's value number is its place here
 
@@ -75,11 +75,10 @@ def keep_code_logs() -> None:
     _KEEPING = True
 
 
-def read_code_log(conn: sqlite3.Connection, db_path: str) -> CodeLog:
-    """Return every code of the database at ``db_path`` (open as ``conn``): the kept log and the codes added
+def read_code_log(conn: sqlite3.Connection, workspace: Workspace) -> CodeLog:
+    """Return every code of ``workspace`` (its database open as ``conn``): the kept log and the codes added
     since, or all of them read afresh when the kept log no longer matches."""
-    stat = os.stat(db_path)
-    key = (os.path.realpath(db_path), stat.st_dev, stat.st_ino)
+    key = database_identity(workspace)
     with _LOCK:
         kept = _KEPT.get(key, _EMPTY)
     if kept.last is not None and not _still_there(conn, kept.last):

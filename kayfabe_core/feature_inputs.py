@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,7 @@ from kayfabe_core.arrays import positions_in
 from kayfabe_core.cache_entries import Kept, prune, read_entry, write_entry
 from kayfabe_core.features_post import read_image_posts
 from kayfabe_core.label_store import read_content_hashes, read_label_numbers
-from kayfabe_core.workspace import INPUTS_VERSION, Workspace, connect, read_data_version
+from kayfabe_core.workspace import INPUTS_VERSION, Workspace, connect, database_identity, read_data_version
 
 INPUTS_FORMAT = 1  # bump when what is kept, or how it is read, changes
 KEEP = 6  # newest entries kept, posts, labels and links together (a million posts: 120, 280 and 6 MB)
@@ -97,8 +96,7 @@ def load_inputs(workspace: Workspace, cuts: Sequence[float], captions: bool) -> 
     with :func:`keep_inputs_in_memory` the same objects are handed out again."""
     cuts = sorted({float(cut) for cut in cuts})
     version = read_data_version(workspace, INPUTS_VERSION)
-    stat = os.stat(workspace.db_path)
-    key = (os.path.realpath(workspace.db_path), stat.st_dev, stat.st_ino, version, tuple(cuts), captions)
+    key = (*database_identity(workspace), version, tuple(cuts), captions)
     with _MEMORY_LOCK:
         remembered = _MEMORY.get(key)
     if remembered is not None:

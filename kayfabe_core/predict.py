@@ -74,7 +74,7 @@ def uncoded_posts(workspace: Workspace) -> list[str]:
         posts = read_columns(conn, "SELECT post_url, pub_date FROM posts", ["post_url", "pub_date"])
         images = read_columns(conn, "SELECT sha256, post_url FROM images WHERE sha256 IS NOT NULL",
                               ["sha256", "post_url"])
-        log = read_code_log(conn, str(workspace.db_path))
+        log = read_code_log(conn, workspace)
     coded = log.hash_texts(np.arange(len(log.hashes)))  # every image with a code (Unsure too)
     coded_posts = images["post_url"][positions_in(images["sha256"], coded) >= 0].unique()
     uncoded = posts[positions_in(posts["post_url"], coded_posts) < 0]

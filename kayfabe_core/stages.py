@@ -57,7 +57,7 @@ def read_material_counts(workspace: Workspace) -> dict[str, int]:
 def read_work_counts(workspace: Workspace) -> dict[str, int]:
     """Return the counts of coded images and of runs."""
     with connect(workspace) as conn:
-        log = read_code_log(conn, str(workspace.db_path))
+        log = read_code_log(conn, workspace)
         decided = np.bincount(log.image[log.value != VALUES.index("UNSURE")], minlength=len(log.hashes))
         return {"images_coded": int(np.count_nonzero(decided)), "runs": _count(conn, "SELECT COUNT(*) FROM runs")}
 

@@ -9,6 +9,11 @@ def counted(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number:,} {noun}"
 
 
+def counted_are(number: int, singular: str) -> str:
+    """Return ``number`` with its noun and verb agreeing: "1 image is", "3 images are"."""
+    return f"{counted(number, singular)} {'is' if number == 1 else 'are'}"
+
+
 def quoted_list(names: list[str], limit: int = 5) -> str:
     """Return ``names`` quoted and joined, the first ``limit`` only: "“a”, “b” and 12 more"."""
     shown = ", ".join(f"“{name}”" for name in names[:limit])

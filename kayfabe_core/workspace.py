@@ -52,6 +52,13 @@ class Workspace:
         return self.images_dir / f"{sha256}.{ext}"
 
 
+def database_identity(workspace: Workspace) -> tuple[str, int, int]:
+    """Return what tells the workspace's database file apart from another put in its place (a workspace made
+    again in the same folder): its real path, device and inode. What a process keeps of it is keyed on this."""
+    stat = os.stat(workspace.db_path)
+    return os.path.realpath(workspace.db_path), stat.st_dev, stat.st_ino
+
+
 def default_workspace_path() -> Path:
     """Return the folder named by $KAYFABE_WORKSPACE, else ``./workspace``."""
     return Path(os.environ.get(ENV_VAR) or "workspace").expanduser()

@@ -17,7 +17,7 @@ from kayfabe_core.predict import PredictionReport, all_posts, import_posts, pred
 from kayfabe_core.rekognition_plan import PRICE_PER_IMAGE_USD
 from kayfabe_core.results import image_files
 from kayfabe_core.runs import read_run
-from kayfabe_core.wording import counted
+from kayfabe_core.wording import counted_are
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, image_grid, progress_of, results_version, show_error, workspace_version
@@ -134,8 +134,7 @@ def _render_report(report: PredictionReport) -> None:
     st.markdown(f"**{report.scored:,}** of {report.images:,} images scored, decided at the run's threshold "
                 f"{report.threshold:.2f} (move it, and choose it for predictions, on the Results page).")
     if report.not_fetched:
-        st.warning(f"{counted(report.not_fetched, 'image')} {'is' if report.not_fetched == 1 else 'are'} not "
-                   "fetched yet, so they cannot be scored.",
+        st.warning(f"{counted_are(report.not_fetched, 'image')} not fetched yet, so they cannot be scored.",
                    icon=":material/warning:")
         st.page_link(PAGES["images"], label="Fetch them on Images & labels", icon=":material/arrow_forward:")
     for operation, count in report.missing_responses.items():

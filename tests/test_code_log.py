@@ -57,8 +57,8 @@ def test_reads_after_new_codes_equal_a_whole_read(workspace: Workspace, keeping:
         pd.testing.assert_frame_equal(resolved, _whole_read(workspace, monkeypatch))
         assert len(keeping) == 1
     with connect(workspace) as conn:
-        log = code_log.read_code_log(conn, str(workspace.db_path))
-        assert code_log.read_code_log(conn, str(workspace.db_path)) is log  # nothing new: the kept log itself
+        log = code_log.read_code_log(conn, workspace)
+        assert code_log.read_code_log(conn, workspace) is log  # nothing new: the kept log itself
     assert log.hashes.dtype.kind == ("O" if odd_texts else "S")
 
 
@@ -71,7 +71,7 @@ def test_only_the_new_codes_are_read(workspace: Workspace, keeping: dict) -> Non
     seen: list[str] = []
     with connect(workspace) as conn:
         conn.set_trace_callback(seen.append)
-        log = code_log.read_code_log(conn, str(workspace.db_path))
+        log = code_log.read_code_log(conn, workspace)
     assert len(log.image) == 52
     assert any("code_id > 50" in statement for statement in seen)  # from the last kept code on
 

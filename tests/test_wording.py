@@ -1,0 +1,9 @@
+"""Numbers in words: the noun and the verb agree with the number."""
+
+from kayfabe_core.wording import counted, counted_are
+
+
+def test_nouns_and_verbs_agree_with_the_number() -> None:
+    assert [counted(n, "image") for n in (0, 1, 2_000)] == ["0 images", "1 image", "2,000 images"]
+    assert counted_are(1, "image") == "1 image is"
+    assert counted_are(3, "image") == "3 images are"
