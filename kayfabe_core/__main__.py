@@ -75,7 +75,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     folder_was_there = Path(args.workspace).expanduser().exists()
     try:
         report = ingest_sources(open_workspace(args.workspace), sources)  # streamed in chunks, one transaction
-    except KayfabeError:
+    except BaseException:  # a bad file, Ctrl-C, anything: a workspace made for this import goes with it
         if made_here:
             remove_new_workspace(args.workspace, keep_folder=folder_was_there)
         raise

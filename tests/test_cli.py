@@ -136,6 +136,21 @@ def test_a_refused_import_into_a_new_folder_leaves_no_workspace(tmp_path: Path) 
     assert (tmp_path / "kept" / "kayfabe.sqlite").exists()  # a workspace that was there stays
 
 
+def test_an_import_stopped_with_ctrl_c_leaves_no_new_workspace(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_core import ingest
+
+    export = tmp_path / "export.csv"
+    export.write_text(make_csv([post_row("A1")]))
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest, "ingest_sources", interrupted)
+    assert main(["ingest", str(tmp_path / "new"), str(export)]) == 130
+    assert not (tmp_path / "new").exists()
+
+
 def test_importing_codes_that_match_nothing_fails_and_says_why(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     ingest_files(open_workspace(tmp_path / "ws"), [("p.csv", make_csv([post_row("A1")]).encode())])
