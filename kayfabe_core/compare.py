@@ -79,12 +79,21 @@ def category_names(records: dict[str, dict[str, Any]]) -> tuple[str, str]:
     return names.pop() if len(names) == 1 else ("YES", "NO")
 
 
-def roc_overlay_figure(workspace: Workspace, run_labels: dict[str, str],
+def prediction_figures(workspace: Workspace, run_labels: dict[str, str], matrices: int,
+                       names: tuple[str, str] = ("YES", "NO")) -> tuple[go.Figure, go.Figure]:
+    """Return the ROC overlay of the runs and the confusion matrices of the first ``matrices`` of them
+    (``run_labels`` maps run id to legend name), reading each run's predictions once."""
+    predictions = {label: read_predictions(workspace, run_id) for run_id, label in run_labels.items()}
+    return (roc_overlay_figure(predictions, names),
+            confusion_grid_figure(dict(list(predictions.items())[:matrices]), names))
+
+
+def roc_overlay_figure(run_predictions: dict[str, pd.DataFrame],
                        names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
-    """Return the ROC curves of several runs on one chart (``run_labels`` maps run id to legend name)."""
+    """Return the ROC curves of several runs on one chart (``run_predictions`` maps legend name to a run's
+    predictions)."""
     figure = go.Figure()
-    for run_id, label in run_labels.items():
-        predictions = read_predictions(workspace, run_id)
+    for label, predictions in run_predictions.items():
         points = roc_points(predictions["observed"].to_numpy(), predictions["score"].to_numpy())
         figure.add_scatter(x=points["false_positive_rate"], y=points["true_positive_rate"], mode="lines", name=label)
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
@@ -106,14 +115,14 @@ def learning_overlay_figure(records: dict[str, dict[str, Any]]) -> go.Figure:
     return figure
 
 
-def confusion_grid_figure(workspace: Workspace, run_labels: dict[str, str],
+def confusion_grid_figure(run_predictions: dict[str, pd.DataFrame],
                           names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
-    """Return the runs' confusion matrices side by side (shares of each observed code, counts in the cells)."""
+    """Return the runs' confusion matrices side by side (shares of each observed code, counts in the cells;
+    ``run_predictions`` maps a run's title to its predictions)."""
     # one set of row names, on the left: repeated beside each matrix they ran over its neighbour at 1024 px
-    figure = make_subplots(rows=1, cols=len(run_labels), subplot_titles=list(run_labels.values()), shared_yaxes=True,
-                           horizontal_spacing=0.04)
-    for column, run_id in enumerate(run_labels, start=1):
-        predictions = read_predictions(workspace, run_id)
+    figure = make_subplots(rows=1, cols=len(run_predictions), subplot_titles=list(run_predictions),
+                           shared_yaxes=True, horizontal_spacing=0.04)
+    for column, predictions in enumerate(run_predictions.values(), start=1):
         metrics = compute_metrics(predictions["observed"].to_numpy(), predictions["score"].to_numpy(), n_boot=0)
         counts = [[metrics.tn, metrics.fp], [metrics.fn, metrics.tp]]
         shares = [[value / max(sum(row), 1) for value in row] for row in counts]

@@ -10,13 +10,12 @@ import streamlit as st
 
 from kayfabe_core.compare import (
     category_names,
-    confusion_grid_figure,
     differing_settings,
     learning_overlay_figure,
     metrics_side_by_side,
     parallel_figure,
+    prediction_figures,
     repeat_run,
-    roc_overlay_figure,
 )
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.methods_text import methods_paragraph
@@ -133,9 +132,7 @@ def _cached_prediction_figures(root: str, results: int, labels: tuple[tuple[str,
                                matrices: int, names: tuple[str, str]) -> tuple[Any, Any]:
     """The ROC overlay and the matrices of the chosen runs, per results version: they read every run's
     predictions (4.5 s a page run for two 5 x 5 runs at 150,000 images)."""
-    workspace, named = Workspace(Path(root)), dict(labels)
-    return (roc_overlay_figure(workspace, named, names),
-            confusion_grid_figure(workspace, dict(labels[:matrices]), names))
+    return prediction_figures(Workspace(Path(root)), dict(labels), matrices, names)
 
 
 def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:

@@ -29,6 +29,7 @@ def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_p
     from kayfabe_core.compare import confusion_grid_figure, roc_overlay_figure
     from kayfabe_core.experiment import run_experiment
     from kayfabe_core.features import FeatureOptions, build_features
+    from kayfabe_core.runs import read_predictions
     from kayfabe_core.split import SplitOptions
     from kayfabe_core.train import TrainSettings
     from kayfabe_core.workspace import open_workspace
@@ -38,10 +39,11 @@ def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_p
     run = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
                          TrainSettings.from_choices("Quick look"))
     names = ("Food", "Not food")
-    matrix = confusion_grid_figure(workspace, {run.run_id: "one"}, names).data[0]
+    predictions = {"one": read_predictions(workspace, run.run_id)}
+    matrix = confusion_grid_figure(predictions, names).data[0]
     assert list(matrix.x) == ["predicted Not food", "predicted Food"]
     assert list(matrix.y) == ["observed Not food", "observed Food"]
-    roc = roc_overlay_figure(workspace, {run.run_id: "one"}, names)
+    roc = roc_overlay_figure(predictions, names)
     assert roc.layout.xaxis.title.text == "False alarm rate<br>(Not food called Food)"
 
 
