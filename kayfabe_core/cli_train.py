@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, run_sagemaker_train, warn_sagemaker_options_left_out
-from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
+from kayfabe_core.constraints import FEATURE_KNOBS, SPLIT_KNOBS, parse_param
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.feature_table import FeatureTable, drop_features
 from kayfabe_core.split import METHODS, SplitOptions
@@ -60,11 +60,17 @@ def add_data_arguments(parser: Any, verb: str, positional: bool = False) -> None
     parser.add_argument("--drop", nargs="+", default=[], metavar="COL", help="columns (or features) to leave out")
     parser.add_argument("--group-by", nargs="+", default=[], metavar="COL,COL",
                         help="columns that together identify a post (images with equal values stay together)")
-    parser.add_argument("--threshold", type=float, default=80.0, help="with --workspace: label confidence cut")
-    parser.add_argument("--min-images", type=int, default=5, help="with --workspace: drop rarer labels")
-    parser.add_argument("--no-parents", action="store_true", help="with --workspace: keep only specific labels")
-    parser.add_argument("--metadata", action="store_true", help="with --workspace: add likes, type, time")
-    parser.add_argument("--caption", action="store_true", help="with --workspace: add caption words")
+    feature_knobs = {knob.key: knob for knob in FEATURE_KNOBS}
+    workspace_only = [  # named as left out when given with --table
+        parser.add_argument("--threshold", type=float, default=feature_knobs["label_threshold"].default,
+                            help="with --workspace: label confidence cut"),
+        parser.add_argument("--min-images", type=int, default=int(feature_knobs["min_images"].default),
+                            help="with --workspace: drop rarer labels"),
+        parser.add_argument("--no-parents", action="store_true", help="with --workspace: keep only specific labels"),
+        parser.add_argument("--metadata", action="store_true", help="with --workspace: add likes, type, time"),
+        parser.add_argument("--caption", action="store_true", help="with --workspace: add caption words")]
+    parser.set_defaults(workspace_only={option.option_strings[0]: (option.dest, option.default)
+                                        for option in workspace_only})
 
 
 def run_train_command(args: argparse.Namespace) -> int:
@@ -120,11 +126,7 @@ def resolve_workspace_argument(args: argparse.Namespace) -> None:
     if args.workspace and (args.label or args.positive):
         print("Warning: --label and --positive go with --table; a workspace's codes and category come from its "
               "Code page, so they are left out.", file=sys.stderr)
-    given = [option for option, value, default in (("--threshold", args.threshold, 80.0),
-                                                   ("--min-images", args.min_images, 5),
-                                                   ("--no-parents", args.no_parents, False),
-                                                   ("--metadata", args.metadata, False),
-                                                   ("--caption", args.caption, False)) if value != default]
+    given = [flag for flag, (dest, default) in args.workspace_only.items() if getattr(args, dest) != default]
     if args.table and given:
         print(f"Warning: {', '.join(given)} build features from a workspace's labels; a table brings its own "
               "features, so they are left out.", file=sys.stderr)
