@@ -102,7 +102,7 @@ def render_fetch(workspace: Workspace) -> None:
             progress = StoppableProgress("Fetching")
             report = fetch_images(workspace, FetchSettings(allow_private=_allow_private()),
                                   progress=progress, stop=progress.stop)
-            progress.finish()
+            progress.finish(told=f"Fetching stopped; the images already fetched are kept. {report.summary()}")
         except KayfabeError as error:
             show_error(error)
             return

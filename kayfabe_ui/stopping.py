@@ -84,3 +84,5 @@ class ClickToStop:
         self._ended.set()
         if self._interrupted is not None:
             raise self._interrupted
+        if _RUNNING.get(self._session, (None,))[0] is threading.current_thread():
+            del _RUNNING[self._session]  # ended without a stop: nothing for the next run to wait for

@@ -19,11 +19,13 @@ from kayfabe_ui.labeling_view import (
     render_problems,
     settle_labelling,
 )
+from kayfabe_ui.stopping import settle_stopped_work
 
 through_the_router()
 st.title("Images & labels")
 st.caption("Fetch every post's pictures once, send them to Amazon Rekognition (after showing "
            "what it will cost), and browse the pictures with their labels before deciding anything.")
+settle_stopped_work()  # a stopped fetch says how it ended (labelling says so itself, below)
 workspace = current_workspace()
 if workspace is None or not stage_guard(
     progress_of(workspace).posts > 0,

@@ -33,3 +33,26 @@ def test_no_interruption_means_no_stop(monkeypatch: pytest.MonkeyPatch) -> None:
     progress(5, 10)
     assert not progress.stop.is_set()
     progress.finish()
+
+
+def test_work_that_ends_is_forgotten_and_a_stopped_one_is_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_ui import stopping
+
+    class Bar:
+        def progress(self, value: float, text: str = "") -> None:
+            self.last = text
+
+    monkeypatch.setattr(labeling_view.st, "progress", lambda *args, **kwargs: Bar())
+    monkeypatch.setattr(stopping, "_RUNNING", {})
+    monkeypatch.setattr(stopping, "_TOLD", {})
+    progress = labeling_view.StoppableProgress("Fetching")
+    assert stopping._RUNNING  # while it runs, a redrawn page would wait for it
+    progress.finish(told="not said: nothing was stopped")
+    assert not stopping._RUNNING and not stopping._TOLD  # ended: nothing kept for this session
+
+    monkeypatch.setattr(labeling_view.st, "progress", lambda *args, **kwargs: InterruptedBar())
+    stopped = labeling_view.StoppableProgress("Fetching")
+    stopped(1, 10)
+    with pytest.raises(RerunException):
+        stopped.finish(told="Fetching stopped")
+    assert stopping._TOLD == {"": "Fetching stopped"}  # the next run of the page says it
