@@ -154,7 +154,8 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
         dimension.tickformat = ".3f" if dimension.label == METRIC_TITLES.get(metric, metric) else "~g"
         if dimension.label == "Split" and splits:  # the split's words on its axis, not numbers
             dimension.tickvals, dimension.ticktext = list(range(len(splits[1]))), list(splits[1])
-    figure.update_layout(height=380, margin={"l": 40, "r": 40, "t": 60, "b": 20},
+    # the split's words sit left of the first axis: room for them, or they were cut at the chart's edge
+    figure.update_layout(height=380, margin={"l": 130 if splits else 40, "r": 40, "t": 60, "b": 20},
                          coloraxis_colorbar={"tickformat": ".2f"})
     return figure
 
