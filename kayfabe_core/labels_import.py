@@ -57,6 +57,7 @@ from kayfabe_core.label_store import LabelName, LabelNumbers
 from kayfabe_core.labels import model_version_of
 from kayfabe_core.labels_import_read import LabelRows, Matcher, iter_folder, iter_jsonl, to_record
 from kayfabe_core.response_store import packed
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace, bump_versions, open_connection
 
 BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call)
@@ -402,7 +403,8 @@ def import_labels(
     leaves the workspace as it was; importing again is idempotent.
     Calls ``progress`` with the lines read so far after each batch. Returns the
     :class:`LabelImportReport`. Raises :class:`InputFileError` when the path does
-    not exist, holds nothing, or holds no usable line (nothing is written then).
+    not exist, holds nothing, holds no usable line, or no usable line matches a
+    fetched image (nothing is written then).
     """
     start = time.perf_counter()
     path = Path(path).expanduser()
@@ -530,6 +532,14 @@ def _check_usable(path: Path, tally: _Tally) -> None:
             f"{path.name} holds no usable Rekognition response: expected {EXPECTED}. "
             f"{tally.first_problem}.",
             HINT,
+        )
+    if tally.unmatched == tally.usable:
+        example = f" For example: {tally.examples[0]}." if tally.examples else ""
+        raise InputFileError(
+            f"No response in {path.name} matched a fetched image of this workspace "
+            f"({counted(tally.usable, 'response')} read), so nothing was stored.{example}",
+            "Fetch the images first (a response is kept by its picture's content hash), and check that the "
+            "file's image_url, post_url or sha256 come from this workspace's posts.",
         )
 
 

@@ -62,6 +62,13 @@ def test_fetch_label_and_import_from_the_command_line(tmp_path: Path, image_serv
     counts = json.loads(imported.stdout)
     assert (counts["lines_read"], counts["responses_stored"], counts["unmatched"], counts["labels"]) == (3, 2, 1, 2)
 
+    lines.write_text(json.dumps({"post_url": "https://www.instagram.com/p/NOPE/", "operation": "DetectLabels",
+                                 "response": {"Labels": []}}) + "\n")
+    matched_nothing = run_cli("import-labels", workspace, str(lines), tmp_path=tmp_path)
+    assert matched_nothing.returncode == 1
+    assert matched_nothing.stderr.startswith("Error: No response in saved.jsonl matched a fetched image of this "
+                                             "workspace (1 response read), so nothing was stored.")
+
 
 def test_commands_on_a_missing_workspace_say_so(tmp_path: Path) -> None:
     result = run_cli("fetch-images", str(tmp_path / "nothing"), tmp_path=tmp_path)

@@ -21,7 +21,7 @@ from kayfabe_core.labels import flatten_response, model_version_of
 from kayfabe_core.labels_import import import_labels
 from kayfabe_core.labels_import_read import LabelRows, label_tuples
 from kayfabe_core.response_store import unpacked
-from kayfabe_core.workspace import Workspace, connect, transaction
+from kayfabe_core.workspace import Workspace, connect, read_data_version, transaction
 from tests.conftest import make_csv, post_row
 
 LABELS = {"Labels": [{"Name": "Person", "Confidence": 99.1, "Parents": [],
@@ -184,6 +184,25 @@ def test_unmatched_and_not_fetched_lines_are_reported(workspace: Workspace, hash
         "https://www.instagram.com/p/C/ (image not fetched yet)",
         "https://cdn.example/v/B_2_n.jpg (image not fetched yet)",
     )
+
+
+def test_a_file_whose_usable_lines_all_match_nothing_is_refused_and_writes_nothing(
+        workspace: Workspace, hashes: dict[str, str], tmp_path: Path) -> None:
+    source = _write(tmp_path / "saved.jsonl", [
+        _line(sha256="f" * 64),
+        "{not json",
+        _line(post_url="https://www.instagram.com/p/C/"),
+    ])
+    before = read_data_version(workspace)
+    with pytest.raises(InputFileError) as refused:
+        import_labels(workspace, source)
+    assert refused.value.message == (
+        "No response in saved.jsonl matched a fetched image of this workspace (2 responses read), so nothing "
+        f"was stored. For example: {'f' * 64} (no fetched image has this sha256).")
+    assert "Fetch the images first" in refused.value.hint
+    assert read_data_version(workspace) == before
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 0
 
 
 def test_bad_lines_are_counted_not_fatal(workspace: Workspace, hashes: dict[str, str], tmp_path: Path) -> None:
