@@ -113,13 +113,20 @@ def open_workspace(path: str | Path, create: bool = True) -> Workspace:
         for folder in (root, root / "images", root / "runs"):
             folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WorkspaceError(
-            f"Could not create the workspace folder {root}: {exc.strerror}.",
-            "Choose a folder you are allowed to write to.",
-        ) from exc
+        raise _cannot_create(root, exc) from exc
     workspace = Workspace(root)
     _migrate(workspace)
     return workspace
+
+
+def _cannot_create(root: Path, exc: OSError) -> WorkspaceError:
+    """Say which existing folder refused the new one: the system's own reason alone can mislead (making a
+    folder inside /proc/1 fails with 'No such file or directory', though /proc/1 exists)."""
+    nearest = next((folder for folder in (root, *root.parents) if folder.exists()), root)
+    why = (f"{nearest} is a file, so no folder can be made inside it" if not nearest.is_dir() else
+           f"{nearest} does not let this app make folders in it (the system said: {exc.strerror})")
+    return WorkspaceError(f"Could not create the workspace folder {root}: {why}.",
+                          "Choose a folder you are allowed to write to, such as one in your home folder.")
 
 
 def open_connection(workspace: Workspace) -> sqlite3.Connection:

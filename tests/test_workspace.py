@@ -49,6 +49,19 @@ def test_a_file_is_not_a_workspace(tmp_path: Path) -> None:
     assert caught.value.message == f"The workspace must be a folder, but {tmp_path / 'f'} is a file."
 
 
+def test_a_folder_that_cannot_be_made_names_what_refused_it(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(WorkspaceError) as inside_a_file:
+        open_workspace(tmp_path / "notes.txt" / "study")
+    assert inside_a_file.value.message == (f"Could not create the workspace folder {tmp_path / 'notes.txt' / 'study'}: "
+                                           f"{tmp_path / 'notes.txt'} is a file, so no folder can be made inside it.")
+    if Path("/proc/1").is_dir():  # Linux: the folder exists, yet making one in it fails with "No such file"
+        with pytest.raises(WorkspaceError) as refused:
+            open_workspace("/proc/1/study")
+        assert refused.value.message.startswith("Could not create the workspace folder /proc/1/study: /proc/1 does "
+                                                "not let this app make folders in it (the system said: ")
+
+
 def test_opening_without_create_needs_an_existing_workspace(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError) as caught:
         open_workspace(tmp_path / "none", create=False)
