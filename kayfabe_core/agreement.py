@@ -8,7 +8,7 @@ resamples images with replacement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -205,18 +205,21 @@ def _resampled_sums(per_image: np.ndarray, n_boot: int, rng: np.random.Generator
     return sums
 
 
-def read_disagreements(workspace: Workspace, coders: Sequence[str] | None = None) -> pd.DataFrame:
+def read_disagreements(workspace: Workspace, coders: Sequence[str] | None = None,
+                       words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Return the images whose coders' latest Yes/No codes differ.
 
     Columns: sha256, post_url (a post showing the image, '' when none), codes
-    (e.g. ``"coder_a: YES · coder_b: NO"``, coders in name order). Sorted by post_url, then sha256.
+    (e.g. ``"coder_a: YES · coder_b: NO"``, coders in name order; ``words`` maps YES and NO to the words to
+    show instead, e.g. the codebook's names). Sorted by post_url, then sha256.
     """
     latest = _latest_decided(workspace, coders)
     differing = latest.groupby("sha256")["value"].transform("nunique") > 1
     latest = latest[differing]
     if latest.empty:
         return pd.DataFrame(columns=["sha256", "post_url", "codes"])
-    codes = (latest["coder"] + ": " + latest["value"]).groupby(latest["sha256"]).agg(" · ".join)
+    values = latest["value"].map(lambda value: (words or {}).get(value, value))
+    codes = (latest["coder"] + ": " + values).groupby(latest["sha256"]).agg(" · ".join)
     with connect(workspace) as conn:
         posts = dict(conn.execute("SELECT sha256, MIN(post_url) FROM images WHERE sha256 IS NOT NULL "
                                   "GROUP BY sha256").fetchall())
@@ -225,12 +228,13 @@ def read_disagreements(workspace: Workspace, coders: Sequence[str] | None = None
     return table.sort_values(["post_url", "sha256"]).reset_index(drop=True)
 
 
-def read_open_disagreements(workspace: Workspace, coders: Sequence[str] | None = None) -> pd.DataFrame:
+def read_open_disagreements(workspace: Workspace, coders: Sequence[str] | None = None,
+                            words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Return the disagreements the team has not decided yet, with each image's file extension.
 
     Columns: those of :func:`read_disagreements`, plus ext. Coder :data:`ADJUDICATOR`'s codes are decisions.
     """
-    cases = read_disagreements(workspace, [name for name in coders or [] if name != ADJUDICATOR] or None)
+    cases = read_disagreements(workspace, [name for name in coders or [] if name != ADJUDICATOR] or None, words)
     with connect(workspace) as conn:
         decided = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM codes WHERE coder = ?",
                                                   (ADJUDICATOR,))}

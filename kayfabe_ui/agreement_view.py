@@ -57,9 +57,9 @@ def render_agreement(workspace: Workspace) -> None:
 
 def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
     """The disagreement queue: decide each image; training then uses the decision."""
-    waiting = read_open_disagreements(workspace, coders)
     book = read_codebook(workspace)
     yes_name, no_name = (book.yes_name, book.no_name) if book else ("YES", "NO")
+    waiting = read_open_disagreements(workspace, coders, words={"YES": yes_name, "NO": no_name})
     st.subheader(f"Disagreements to decide: {len(waiting):,}")
     shown = (f" The first {QUEUE_SHOWN} are shown; each decision brings up the next." if len(waiting) > QUEUE_SHOWN
              else "")
@@ -68,9 +68,7 @@ def render_disagreements(workspace: Workspace, coders: list[str]) -> None:
     for row in waiting.head(QUEUE_SHOWN).itertuples():
         picture, words = st.columns([1, 3])
         show_picture(picture, workspace.image_path(row.sha256, row.ext))
-        said = re.sub(r": (YES|NO)(?= · |$)", lambda found: f": {yes_name if found[1] == 'YES' else no_name}",
-                      str(row.codes))  # each coder's code in the category's words
-        words.markdown(f"{said} · [post]({row.post_url})")
+        words.markdown(f"{_plain(str(row.codes))} · [post]({row.post_url})")
         buttons = words.container(horizontal=True)  # side by side, not half the page apart
         buttons.button(f"Decide {yes_name}", key=f"adjudicate_yes_{row.sha256[:16]}", on_click=code_image,
                        args=(workspace, row.sha256, ADJUDICATOR, "YES"))
@@ -100,3 +98,8 @@ def render_codes_io(workspace: Workspace) -> None:
     # a callable: the CSV is built when the button is clicked, not on every key press while coding
     st.download_button("Download all codes (with history)", lambda: export_codes(workspace), "codes.csv", "text/csv",
                        key="export_codes", icon=":material/download:")
+
+
+def _plain(text: str) -> str:
+    """``text`` shown as typed in Markdown (a coder named ``*ann*`` is not shown in italics)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)

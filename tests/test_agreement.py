@@ -160,6 +160,14 @@ def test_disagreements_list_exactly_the_differing_images(three_coders: Workspace
     assert list(read_disagreements(three_coders, coders=["ann", "cy"])["sha256"]) == ["h02"]
 
 
+def test_disagreements_name_the_codes_in_the_given_words_whatever_the_coders_are_called(
+        workspace: Workspace) -> None:
+    with transaction(workspace) as conn:  # a coder's name that looks like a code once joined
+        append_codes(conn, [("h01", "ann: YES · x", "NO"), ("h01", "bob", "YES")], None)
+    table = read_disagreements(workspace, words={"YES": "In kayfabe", "NO": "Out of character"})
+    assert table["codes"].tolist() == ["ann: YES · x: Out of character · bob: In kayfabe"]
+
+
 def test_disagreements_carry_the_post(workspace: Workspace) -> None:
     hashes = labelled_workspace(workspace)
     with transaction(workspace) as conn:
