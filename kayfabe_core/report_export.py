@@ -23,6 +23,15 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from kayfabe_core.chart_readings import (
+    balance_reading,
+    calibration_reading,
+    confusion_reading,
+    curves_reading,
+    importance_reading,
+    learning_curve_reading,
+    metrics_reading,
+)
 from kayfabe_core.charts_model import (
     balance_figure,
     calibration_figure,
@@ -36,7 +45,7 @@ from kayfabe_core.codes import read_codebook
 from kayfabe_core.constraints import BOOSTER_KNOBS
 from kayfabe_core.evaluate import METRIC_TITLES, Metrics, calibration_points, precision_recall_points, roc_points
 from kayfabe_core.explain import importance_table
-from kayfabe_core.methods_text import bootstrap_words, grouping_words, methods_paragraph, number
+from kayfabe_core.methods_text import grouping_words, methods_paragraph, number
 from kayfabe_core.replication_text import readme_text, train_command
 from kayfabe_core.results import CELLS
 from kayfabe_core.runs import load_booster, read_predictions, read_run, read_test_features, run_folder
@@ -44,22 +53,6 @@ from kayfabe_core.workspace import Workspace, connect
 
 PACKAGE_FOLDER = Path(__file__).resolve().parent
 TOP_FEATURES = 20
-HOW_TO_READ = {
-    "metrics": "each number is measured on the test predictions; the interval is where it would likely land on "
-               "another sample like this one ({bootstrap}).",
-    "confusion": "rows are what the coders said, columns what the model predicted; the diagonal holds the "
-                 "agreements. Each cell shows its count and, under it, its share of the row.",
-    "curves": "each curve traces every threshold at once; the red dot is the one used here. On the ROC curve, a "
-              "curve hugging the top-left corner finds {yes} images with few false alarms and the dotted diagonal "
-              "is guessing; on the precision-recall curve, higher is better: precision at each level of recall.",
-    "calibration": "test images are sorted by score into ten equal groups; each dot is one group, at its average "
-                   "score (across) and the share of it actually coded {yes} (up). Dots on the dotted diagonal mean a "
-                   "score of 0.7 really is right about 70 % of the time.",
-    "importance": "longer bars mark features the trees relied on more (gain: the average improvement of the fit "
-                  "when a tree splits on the feature). Importance says nothing about direction ({yes} or {no}).",
-    "balance": "the share of each code on the training and test sides; similar shares mean the test set looks "
-               "like the training set.",
-}
 STYLE = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1000px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
@@ -123,9 +116,8 @@ def _figure(figure: go.Figure, name: str) -> str:
                        config={"displaylogo": False})
 
 
-def _how(key: str, extra: str = "", names: tuple[str, str] = ("YES", "NO")) -> str:
-    text = HOW_TO_READ[key].replace("{yes}", names[0]).replace("{no}", names[1])  # the category's own words
-    return f"<p class='howto'>How to read: {_esc(text + extra)}</p>"
+def _how(reading: str) -> str:
+    return f"<p class='howto'>{_esc(reading)}</p>"
 
 
 def record_metrics(record: dict[str, Any]) -> Metrics:
@@ -151,15 +143,12 @@ def _metrics_section(record: dict[str, Any]) -> list[str]:
              "</p>", _table(["Metric", "Value", "95 % interval"], rows), _table(["Cell", "Predictions"], cells)]
     positives = metrics.tp + metrics.fn
     baseline = max(positives, metrics.n - positives) / metrics.n if metrics.n else float("nan")
-    extra = f" Always answering the more common code would score an accuracy of {number(baseline)}."
     folds = record.get("folds", [])
     if len(folds) > 1:
-        extra += (f" Over its {len(folds)} models, accuracy varied with a standard deviation of "
-                  f"{number(record.get('accuracy_sd'))}.")
         parts.append(_table(["Repeat", "Fold", "Training images", "Test images", "Accuracy", "Rounds kept"],
                             [[f["repeat"], f["fold"], f"{f['n_train']:,}", f"{f['n_test']:,}", number(f["accuracy"]),
                               f["rounds_kept"]] for f in folds]))
-    parts.append(_how("metrics", extra).replace("{bootstrap}", _esc(bootstrap_words(record))))
+    parts.append(_how(metrics_reading(record, metrics.n, baseline)))
     return parts
 
 
@@ -169,30 +158,27 @@ def _chart_sections(workspace: Workspace, run_id: str, record: dict[str, Any],
     observed, scores = predictions["observed"].to_numpy(), predictions["score"].to_numpy()
     curve = record["curve"]
     words = (str(data["positive_name"]), str(data["negative_name"]))
-    check = ("a validation set carved from the training images (it chose when to stop)"
-             if curve["check_name"] == "validation" else "the test images (watched only, never used to decide)")
     parts = ["<h2>Confusion matrix</h2>",
              _figure(confusion_figure(metrics, words), "confusion"),
-             _how("confusion"), "<h2>ROC and precision-recall curves</h2>",
+             _how(confusion_reading()), "<h2>ROC and precision-recall curves</h2>",
              _figure(roc_figure(roc_points(observed, scores), metrics.roc_auc, metrics.threshold, words), "roc"),
              _figure(precision_recall_figure(precision_recall_points(observed, scores), float(observed.mean()),
                                              metrics.threshold, words), "precision-recall"),
-             _how("curves", names=words), "<h2>Calibration</h2>",
+             _how(curves_reading(words[0])), "<h2>Calibration</h2>",
              _figure(calibration_figure(calibration_points(observed, scores), words), "calibration"),
-             _how("calibration", names=words),
+             _how(calibration_reading(words[0])),
              "<h2>Learning curve (first fold)</h2>",
              _figure(learning_curve_figure(curve["train"], curve["check"], curve["check_name"], curve["best_round"]),
                      "learning-curve"),
-             f"<p class='howto'>How to read: lower loss is a better fit. The blue line is the training images, the "
-             f"orange one {_esc(check)}. When orange flattens or rises while blue keeps falling, more rounds only "
-             "memorise.</p>", f"<h2>Top {TOP_FEATURES} features by gain (first fold's model)</h2>"]
+             _how(learning_curve_reading(curve["check_name"])),
+             f"<h2>Top {TOP_FEATURES} features by gain (first fold's model)</h2>"]
     _, names = read_test_features(workspace, run_id)
     importance = importance_table(load_booster(workspace, run_id), names)
     if importance.empty:
         parts.append("<p>The model made no split at all: no feature mattered.</p>")
     else:
         parts += [_figure(importance_figure(importance, "gain", TOP_FEATURES), "importance"),
-                  _how("importance", names=words)]
+                  _how(importance_reading(words))]
     return parts
 
 
@@ -209,7 +195,7 @@ def _split_section(record: dict[str, Any]) -> list[str]:
              f"{' in the first fold' if split.get('folds', 1) > 1 else ''}.</p>"]
     balance = pd.DataFrame(split.get("balance", []))
     if not balance.empty:
-        parts += [_figure(balance_figure(balance), "balance"), _how("balance")]
+        parts += [_figure(balance_figure(balance), "balance"), _how(balance_reading())]
     warnings = list(split.get("warnings", [])) + list(record.get("data", {}).get("notes", []))
     parts += [f"<p class='warning'>Warning: {_esc(text)}</p>" for text in warnings] or \
         ["<p>The split raised no warnings.</p>"]

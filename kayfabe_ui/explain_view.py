@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from kayfabe_core.chart_readings import calibration_reading, curves_reading, importance_reading, learning_curve_reading
 from kayfabe_core.charts_model import (
     calibration_figure,
     explanation_figure,
@@ -44,18 +45,14 @@ def render_curves(predictions: pd.DataFrame, metrics: Metrics, names: tuple[str,
     left.plotly_chart(roc_figure(roc_points(observed, scores), metrics.roc_auc, metrics.threshold, names), key="roc")
     right.plotly_chart(precision_recall_figure(precision_recall_points(observed, scores), observed.mean(),
                                                metrics.threshold, names), key="pr")
-    st.caption("How to read: each curve traces every threshold at once; the red dot is the current one. On the "
-               f"left, a curve hugging the top-left corner finds {names[0]} images with few false alarms; the dotted "
-               "diagonal is guessing. On the right, higher is better: precision at each level of recall.")
+    st.caption(curves_reading(names[0]))
 
 
 def render_calibration(predictions: pd.DataFrame, names: tuple[str, str]) -> None:
     """Observed YES share against the model's score, per tenth of the test images."""
     points = calibration_points(predictions["observed"].to_numpy(), predictions["score"].to_numpy())
     st.plotly_chart(calibration_figure(points, names), key="calibration")
-    st.caption("How to read: test images are sorted by score into ten equal groups; each dot is one group, at its "
-               f"average score (across) and the share of it actually coded {names[0]} (up). Dots on the dotted "
-               "diagonal mean a score of 0.7 really is right about 70 % of the time.")
+    st.caption(calibration_reading(names[0]))
 
 
 def render_learning_curve(record: dict) -> None:  # type: ignore[type-arg]
@@ -63,10 +60,7 @@ def render_learning_curve(record: dict) -> None:  # type: ignore[type-arg]
     curve = record["curve"]
     st.plotly_chart(learning_curve_figure(curve["train"], curve["check"], curve["check_name"], curve["best_round"]),
                     key="learning_curve")
-    check = ("a validation set carved from the training images (it chose when to stop)"
-             if curve["check_name"] == "validation" else "the test images (watched only, never used to decide)")
-    st.caption("How to read: lower loss is a better fit. The blue line is the training images, the orange one "
-               f"{check}. When orange flattens or rises while blue keeps falling, more rounds only memorise.")
+    st.caption(learning_curve_reading(curve["check_name"]))
 
 
 def render_importance(workspace: Workspace, run_id: str, names: tuple[str, str]) -> None:
@@ -77,9 +71,7 @@ def render_importance(workspace: Workspace, run_id: str, names: tuple[str, str])
         return
     kind = st.selectbox("Importance by", list(IMPORTANCE_KINDS), format_func=IMPORTANCE_KINDS.get, key="importance")
     st.plotly_chart(importance_figure(table, kind), key="importance_chart")
-    st.caption("How to read: longer bars mark features the trees relied on more, by the chosen measure. Importance "
-               f"says nothing about direction ({names[0]} or {names[1]}); the SHAP tab does. Gain is usually the "
-               "most telling.")
+    st.caption(importance_reading(names, on_page=True))
 
 
 def render_shap(workspace: Workspace, run_id: str, names: tuple[str, str]) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from kayfabe_core.chart_readings import confusion_reading, metrics_reading
 from kayfabe_core.charts_model import confusion_figure
 from kayfabe_core.evaluate import METRIC_TITLES, Metrics
 from kayfabe_core.predict import run_threshold, save_run_threshold
@@ -121,12 +122,7 @@ def render_metrics(metrics: Metrics, predictions: pd.DataFrame, record: dict) ->
                       help=METRIC_HELP[name].format(yes=record["data"]["positive_name"],
                                                     no=record["data"]["negative_name"]))
             st.caption(f"95 % interval {low:.3f}–{high:.3f}" if not np.isnan(low) else "no interval")
-    baseline = majority_baseline(predictions["observed"].to_numpy())
-    spread = f" Over its folds, accuracy varied with a standard deviation of {record['accuracy_sd']:.3f}." \
-        if record.get("accuracy_sd") else ""
-    st.caption(f"How to read: each number is measured on the {metrics.n:,} test predictions; the interval is where "
-               "it would likely land on another sample of posts like these (1,000 bootstrap draws of whole posts). "
-               f"Always answering the more common code would score an accuracy of {baseline:.3f}.{spread}")
+    st.caption(metrics_reading(record, metrics.n, majority_baseline(predictions["observed"].to_numpy())))
 
 
 def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
@@ -145,9 +141,7 @@ def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
     with matrix:
         st.plotly_chart(confusion_figure(metrics, names, normalise, clickable=True), key="confusion_chart",
                         on_select=_cell_clicked, selection_mode="points")
-    st.caption("How to read: rows are what the coders said, columns what the model predicted; the diagonal holds "
-               "the agreements. Each cell shows its count and, under it, its share of the row (or column). "
-               "Click a cell (or pick it under “Show the images in”) to see its images below.")
+    st.caption(confusion_reading(clickable=True))
     return str(cell)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from kayfabe_core.chart_readings import balance_reading
 from kayfabe_core.charts_model import balance_figure, learning_curve_figure
 from kayfabe_core.constraints import (
     BOOSTER_KNOBS,
@@ -168,8 +169,7 @@ def choose_split(table: FeatureTable) -> tuple[SplitOptions, int] | None:
     balance = class_balance(table, split.folds[0])
     st.plotly_chart(balance_figure(balance), key="balance_chart")
     what = _first_split(options, len(split.folds))
-    st.caption(f"How to read: each bar is one side of {what}; its colours show how many images of each code it "
-               "holds. Similar proportions on both sides mean the test set looks like the training set.")
+    st.caption(balance_reading(what))
     for warning in split.warnings:
         st.warning(warning, icon=":material/warning:")
     return options, len(split.folds)

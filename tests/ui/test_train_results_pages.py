@@ -149,7 +149,7 @@ def test_k_fold_runs_show_the_spread(demo_copy: Path, open_app) -> None:
     at.button(key="train_button").click().run()
     assert not at.exception
     at.switch_page("pages/5_results.py").run()
-    assert "Over its folds, accuracy varied with a standard deviation of" in texts(at)
+    assert "Over its 3 models, accuracy varied with a standard deviation of" in texts(at)
     predictions = read_predictions(open_workspace(demo_copy), at.session_state["selected_run_id"])
     assert sorted(set(predictions["fold"])) == [1, 2, 3]
     assert len(predictions) == len(set(predictions["item"])) == len(np.unique(predictions["row"]))
