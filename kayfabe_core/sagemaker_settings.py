@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
 from kayfabe_core.constraints import Knob
@@ -98,7 +98,8 @@ def choose_settings(workspace: Workspace, given: Mapping[str, object], environ: 
     _check_names(chosen)
     settings = _layered(workspace, chosen, os.environ if environ is None else environ)
     if save and chosen:
-        _check_given(settings, chosen)
+        # checked before being kept: a refused value kept broke the next command, which had not given it
+        _run_checks(settings, chosen)
         save_settings(workspace, _coerce(saved_settings(workspace), chosen, "given"))
     return settings
 
@@ -142,27 +143,21 @@ def check_settings(settings: SageMakerSettings) -> SageMakerSettings:
     """
     if not settings.region:
         raise AwsSetupError("No AWS region is set for SageMaker training.", REGION_HINT)
-    _check_region(settings)
     if not settings.bucket:
         raise SettingError("No S3 bucket is set: SageMaker reads the training images from one and writes the "
                            "model to it.", "Give a bucket in the training region with --bucket, in the app, or "
                            "in KAYFABE_SAGEMAKER_BUCKET (create one with `aws s3 mb s3://NAME --region REGION`).")
-    _check_bucket(settings)
     if not settings.role_arn:
         raise AwsSetupError("No IAM role is set: SageMaker needs a role to act as, to read the training "
                             "images from S3 and write the model back.", ROLE_HINT)
-    for check in (_check_role, _check_instance, _check_limits):
-        check(settings)
+    _run_checks(settings, ENV_VARS)
     return settings
 
 
-def _check_given(settings: SageMakerSettings, chosen: Mapping[str, object]) -> None:
-    """Check the values just given, in ``settings`` (before they are saved: a refused value kept for next
-    time broke the next command, which had not given it)."""
-    checks = {"region": _check_region, "bucket": _check_bucket, "prefix": _check_bucket, "role_arn": _check_role,
-              "instance_type": _check_instance, "instance_count": _check_limits, "max_runtime_s": _check_limits,
-              "max_wait_s": _check_limits, "spot": _check_limits}
-    for check in dict.fromkeys(checks[name] for name in chosen if name in checks):
+def _run_checks(settings: SageMakerSettings, names: Iterable[str]) -> None:
+    """Run the checks of the settings ``names`` (each check once, in the table's order)."""
+    wanted = set(names)
+    for check in dict.fromkeys(check for name, check in _CHECKS.items() if name in wanted):
         check(settings)
 
 
@@ -199,6 +194,15 @@ def _check_bucket(settings: SageMakerSettings) -> None:
     if not _PREFIX.match(settings.prefix):
         raise SettingError(f"The S3 prefix “{settings.prefix}” holds characters S3 keys should not hold.",
                            "Use letters, digits and - _ . / only, for example kayfabe/training.")
+
+
+# The check of each setting (one check may cover several): check_settings runs them all, a save those of the
+# settings just given.
+_CHECKS: dict[str, Callable[[SageMakerSettings], None]] = {
+    "region": _check_region, "bucket": _check_bucket, "prefix": _check_bucket, "role_arn": _check_role,
+    "instance_type": _check_instance, "instance_count": _check_limits, "spot": _check_limits,
+    "max_runtime_s": _check_limits, "max_wait_s": _check_limits,
+}
 
 
 def _layered(workspace: Workspace, given: Mapping[str, object], environ: Mapping[str, str]) -> SageMakerSettings:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
+from kayfabe_core import sagemaker_settings
 from kayfabe_core.errors import KayfabeError, SettingError
 from kayfabe_core.rekognition_client import AwsSetupError
 from kayfabe_core.sagemaker_cost import ON_DEMAND_USD_PER_HOUR, estimate_cost
@@ -37,7 +38,9 @@ def test_defaults_then_workspace_then_environment_then_given(workspace: Workspac
 
 
 @pytest.mark.parametrize("given", [{"bucket": "b"}, {"region": "mars-1"}, {"instance_count": "0"},
-                                   {"instance_type": "m5.large"}, {"max_runtime_s": "-1"}])
+                                   {"instance_type": "m5.large"}, {"max_runtime_s": "-1"},
+                                   {"prefix": "a b"}, {"role_arn": "arn:aws:iam::1:role/x"},
+                                   {"spot": "true", "max_wait_s": "60"}])
 def test_a_refused_value_is_not_kept_for_next_time(workspace: Workspace, given: dict[str, object]) -> None:
     choose_settings(workspace, {"bucket": "good-bucket", "region": "eu-west-1"}, {})
     before = saved_settings(workspace)
@@ -45,6 +48,11 @@ def test_a_refused_value_is_not_kept_for_next_time(workspace: Workspace, given: 
         choose_settings(workspace, given, {})
     assert saved_settings(workspace) == before
     assert choose_settings(workspace, {"instance_count": "2"}, {}).instance_count == 2  # the next command is fine
+
+
+def test_every_setting_has_its_check() -> None:
+    assert set(sagemaker_settings._CHECKS) == set(sagemaker_settings.ENV_VARS) == \
+        {field.name for field in fields(SageMakerSettings)}
 
 
 def test_the_region_falls_back_to_the_aws_variables(workspace: Workspace) -> None:
