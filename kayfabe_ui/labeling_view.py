@@ -30,7 +30,7 @@ from kayfabe_core.work_lock import LABELLING, exclusive, wait_until_free
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import inputs_version, show_error
-from kayfabe_ui.stopping import ClickToStop, session_id
+from kayfabe_ui.stopping import ClickToStop
 
 OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels": "moderation labels",
                   "RecognizeCelebrities": "known people"}
@@ -79,14 +79,6 @@ def wait_for_labelling(workspace: Workspace) -> None:
     if not wait_until_free(workspace, LABELLING, 0):
         with st.spinner("Storing the answers to the calls already sent…"):
             wait_until_free(workspace, LABELLING, LOCK_WAIT_S)
-
-
-def settle_labelling(workspace: Workspace) -> None:
-    """:func:`wait_for_labelling`, then say what a run stopped in this browser session stored."""
-    wait_for_labelling(workspace)
-    stopped = _STOPPED.pop(session_id(), None)
-    if stopped:
-        st.info(stopped, icon=":material/stop_circle:")
 
 
 def render_fetch(workspace: Workspace) -> None:
@@ -156,25 +148,18 @@ def render_labeling(workspace: Workspace) -> None:
             workers = workers_for_rate(float(rate))
             client = make_rekognition_client(region.strip() or None, workers=workers)
             progress = StoppableProgress("Labelling")
-            with exclusive(workspace, LABELLING, LOCK_WAIT_S):  # the next run shows the message, then plans
+            with exclusive(workspace, LABELLING, LOCK_WAIT_S):
                 report = label_images(workspace, client, operations, rate_per_s=float(rate), workers=workers,
                                       progress=progress, stop=progress.stop, region=region.strip())
-                if progress.stopped:
-                    _STOPPED[session_id()] = (
-                        f"Labelling stopped: {report.responses_stored:,} responses were stored before the stop. "
-                        "Start again to label the rest; images already labelled are not sent or paid for again.")
-            progress.finish()
+            # short enough for a toast (the counts below say what is left and that nothing is paid twice)
+            progress.finish(told=f"Labelling stopped: {report.responses_stored:,} responses were stored before the "
+                                 "stop. Start again to label the rest.")
         except KayfabeError as error:
             show_error(error)
             return
         _redraw_telling("labelling", "success", f"Stored {report.responses_stored:,} responses; "
                         f"{report.errors_stored:,} images could not be labelled (see below); "
                         f"{report.left_for_retry:,} left to retry.")
-
-
-# What a stopped labelling run stored, by browser session, shown once by the next run: Streamlit closes a
-# stopped run's session state, so what it writes there after the stop is lost.
-_STOPPED: dict[str, str] = {}
 
 
 RATE = "rate"  # the rate input's key

@@ -17,7 +17,7 @@ from kayfabe_ui.labeling_view import (
     render_import,
     render_labeling,
     render_problems,
-    settle_labelling,
+    wait_for_labelling,
 )
 from kayfabe_ui.stopping import settle_stopped_work
 
@@ -25,7 +25,7 @@ through_the_router()
 st.title("Images & labels")
 st.caption("Fetch every post's pictures once, send them to Amazon Rekognition (after showing "
            "what it will cost), and browse the pictures with their labels before deciding anything.")
-settle_stopped_work()  # a stopped fetch says how it ended (labelling says so itself, below)
+settle_stopped_work()  # a stopped fetch or labelling says how it ended
 workspace = current_workspace()
 if workspace is None or not stage_guard(
     progress_of(workspace).posts > 0,
@@ -33,7 +33,7 @@ if workspace is None or not stage_guard(
     "posts", "Go to Posts",
 ):
     st.stop()
-settle_labelling(workspace)
+wait_for_labelling(workspace)  # a labelling elsewhere may still be storing: count after it
 progress = progress_of(workspace)
 counts = st.columns(3)
 counts[0].metric("Images in posts", f"{progress.images:,}")

@@ -167,7 +167,7 @@ def test_labelling_stops_on_stop_and_resumes_without_paying_twice(  # type: igno
 
     # 4. The page waits for the calls already sent, then says what was stored and what is left,
     #    with no extra click (Streamlit draws the page again while the stopped run still stores).
-    stopped = page.locator('[data-testid="stAlert"]', has_text="Labelling stopped")
+    stopped = page.locator('[data-testid="stToast"]', has_text="Labelling stopped")
     expect(stopped).to_be_visible(timeout=TIMEOUT_MS)
     made = _wait_until_ended(rekognition, workspace_root)
     stored = _stored(workspace_root)
