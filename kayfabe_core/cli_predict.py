@@ -53,7 +53,7 @@ class _IntermixedParser(argparse.ArgumentParser):
 
 def run_predict_command(args: argparse.Namespace) -> int:
     """Choose the posts, score them (here in chunks, or on SageMaker), write the CSV; return the exit status."""
-    from kayfabe_core.predict import all_posts, import_posts, predict_posts, uncoded_posts
+    from kayfabe_core.predict import all_posts, import_posts, predict_posts, scoring_run, uncoded_posts
     from kayfabe_core.scoring import latest_workspace_run
     from kayfabe_core.workspace import open_workspace
 
@@ -62,6 +62,7 @@ def run_predict_command(args: argparse.Namespace) -> int:
     if args.job:  # a batch transform started before: only its scores are left to collect
         return collect_transform(args, workspace, args.job)
     run_id = args.run or latest_workspace_run(workspace)
+    scoring_run(workspace, run_id)  # before importing the posts: a refused run leaves the workspace as it was
     if args.files:
         files = [(Path(path).name, _read(Path(path))) for path in args.files]
         _, posts = import_posts(workspace, files)

@@ -133,6 +133,23 @@ def scores_table(images: pd.DataFrame, scores: pd.DataFrame, threshold: float,
     return table[list(SCORE_COLUMNS)]
 
 
+def scoring_run(workspace: Workspace, run_id: str) -> dict[str, object]:
+    """Return the record of run ``run_id`` once it is known to be able to score posts (check it before importing
+    posts to score: a refused run then leaves the workspace as it was).
+
+    Raises :class:`~kayfabe_core.errors.WorkspaceError` when there is no such run or its files are missing or
+    damaged, :class:`StageNotReadyError` when it was trained on an uploaded table.
+    """
+    record = read_run(workspace, run_id)
+    origin = record["data"]["origin"]  # type: ignore[index]
+    if origin["kind"] != "workspace":
+        raise StageNotReadyError(f"Run {run_id} was trained on an uploaded table ({origin.get('file')}), whose "
+                                 "features cannot be rebuilt from images.", "Choose a run trained on a workspace.")
+    read_test_features(workspace, run_id)
+    load_booster(workspace, run_id)
+    return record
+
+
 def plan_scoring(workspace: Workspace, run_id: str, post_urls: Sequence[str]) -> ScoringPlan:
     """Return which images of ``post_urls`` the run can score, and what it needs to score them.
 
@@ -140,11 +157,8 @@ def plan_scoring(workspace: Workspace, run_id: str, post_urls: Sequence[str]) ->
     features use, are counted in the plan's report and left out. Raises
     :class:`StageNotReadyError` when the run was trained on an uploaded table.
     """
-    record = read_run(workspace, run_id)
+    record = scoring_run(workspace, run_id)
     origin = record["data"]["origin"]  # type: ignore[index]
-    if origin["kind"] != "workspace":
-        raise StageNotReadyError(f"Run {run_id} was trained on an uploaded table ({origin.get('file')}), whose "
-                                 "features cannot be rebuilt from images.", "Choose a run trained on a workspace.")
     _, names = read_test_features(workspace, run_id)
     images = _images_of(workspace, post_urls)
     fetched = images[images["sha256"].notna()]

@@ -165,20 +165,39 @@ def run_folder(workspace: Workspace, run_id: str) -> Path:
     return folder
 
 
+def _damaged(run_id: str, path: Path) -> WorkspaceError:
+    return WorkspaceError(f"The file {path.name} of run {run_id} is damaged or missing ({path.parent}).",
+                          "Train the run again; the settings are in its record on the Runs page (`runs WORKSPACE "
+                          "--json` on the command line).")
+
+
 def read_predictions(workspace: Workspace, run_id: str) -> pd.DataFrame:
     """Return every test prediction: repeat, fold, item, post, observed (1 = YES), score."""
-    return pd.read_csv(run_folder(workspace, run_id) / "predictions.csv", dtype={"item": str, "post": str})
+    path = run_folder(workspace, run_id) / "predictions.csv"
+    try:
+        return pd.read_csv(path, dtype={"item": str, "post": str})
+    except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors
+        raise _damaged(run_id, path) from exc
 
 
 def load_booster(workspace: Workspace, run_id: str) -> xgb.Booster:
     """Return the run's (first fold's) booster."""
+    path = run_folder(workspace, run_id) / MODEL_FILE
     booster = xgb.Booster()
-    booster.load_model(str(run_folder(workspace, run_id) / MODEL_FILE))
+    try:
+        booster.load_model(str(path))
+    except xgb.core.XGBoostError as exc:
+        raise _damaged(run_id, path) from exc
     return booster
 
 
 def read_test_features(workspace: Workspace, run_id: str) -> tuple[sp.csr_matrix, tuple[str, ...]]:
     """Return the first fold's test rows (in predictions order) and the feature names."""
     folder = run_folder(workspace, run_id)
-    names = tuple(json.loads((folder / "feature_names.json").read_text()))
-    return sp.load_npz(folder / "test_features.npz").tocsr(), names
+    path = folder / "feature_names.json"
+    try:
+        names = tuple(str(name) for name in json.loads(path.read_text(encoding="utf-8")))
+        path = folder / "test_features.npz"
+        return sp.load_npz(path).tocsr(), names
+    except (OSError, ValueError, TypeError) as exc:  # JSONDecodeError and a bad .npz are ValueErrors
+        raise _damaged(run_id, path) from exc

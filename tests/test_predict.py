@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kayfabe_core.errors import StageNotReadyError
+from kayfabe_core.errors import StageNotReadyError, WorkspaceError
 from kayfabe_core.experiment import run_experiment
 from kayfabe_core.features import FeatureOptions, build_features
-from kayfabe_core.predict import predict_posts, run_threshold, save_run_threshold, uncoded_posts
+from kayfabe_core.predict import all_posts, predict_posts, run_threshold, save_run_threshold, uncoded_posts
 from kayfabe_core.runs import read_predictions, read_run
 from kayfabe_core.sagemaker_client import make_sagemaker_clients
 from kayfabe_core.sagemaker_finish import finish_job
@@ -25,8 +25,8 @@ from kayfabe_core.scoring import latest_workspace_run, score_images
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.tables import read_feature_table
 from kayfabe_core.train import TrainSettings
-from kayfabe_core.workspace import Workspace, open_workspace
-from tests.conftest import copy_workspace
+from kayfabe_core.workspace import Workspace, connect, open_workspace
+from tests.conftest import copy_workspace, make_csv, post_row
 from tests.predict_support import capture_downloads
 from tests.sagemaker_support import (
     REGION,
@@ -132,6 +132,35 @@ def test_cli_predict_without_a_workspace_run_says_so(tmp_path: Path) -> None:
                            str(tmp_path / "s.csv")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "needs a model trained on this workspace" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_predict_checks_the_run_before_importing_the_posts_to_score(demo_root: Path, tmp_path: Path) -> None:
+    workspace = open_workspace(copy_workspace(demo_root, tmp_path / "ws", images=False), create=False)
+    export = tmp_path / "new.csv"
+    export.write_text(make_csv([post_row("NEW1"), post_row("NEW2")]))
+    before = _counts(workspace)
+    done = subprocess.run([sys.executable, "-m", "kayfabe_core", "predict", str(workspace.root), "--run", "nope",
+                           "--out", str(tmp_path / "s.csv"), str(export)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: There is no run called nope in this workspace.")
+    assert _counts(workspace) == before  # the export was not imported
+
+
+def test_damaged_run_files_give_one_message(demo: Workspace, tmp_path: Path) -> None:
+    run_id = latest_workspace_run(demo)
+    for name in ("feature_names.json", "model.ubj", "test_features.npz"):
+        damaged = open_workspace(copy_workspace(demo.root, tmp_path / name, images=False), create=False)
+        (damaged.runs_dir / run_id / name).write_text("not what it was")
+        with pytest.raises(WorkspaceError) as caught:
+            predict_posts(damaged, run_id, all_posts(damaged))
+        assert caught.value.message.startswith(f"The file {name} of run {run_id} is damaged or missing")
+
+
+def _counts(workspace: Workspace) -> tuple[int, int]:
+    with connect(workspace) as conn:
+        return (conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
+                conn.execute("SELECT COUNT(*) FROM images").fetchone()[0])
 
 
 # --- a run trained on SageMaker (moto server) ----------------------------------------------------------------------
