@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kayfabe_core.errors import InputFileError
-from kayfabe_core.workspace import WORKSPACE_PARTS  # a file written over one of these destroys the workspace
+from kayfabe_core.workspace import DB_NAME, WORKSPACE_PARTS  # a file written over a part destroys the workspace
 
 
 def writable_file(name: str | Path, example: str = "scores.csv", workspace: Path | None = None,
@@ -32,15 +32,29 @@ def writable_file(name: str | Path, example: str = "scores.csv", workspace: Path
 
 def _refuse_own_files(path: Path, example: str, workspace: Path | None, inputs: Sequence[str | Path]) -> None:
     target = path.resolve()
-    if workspace is not None:
-        root = Path(workspace).expanduser().resolve()
+    # this command's workspace, and any other one the file would land in
+    roots = [Path(workspace).expanduser().resolve()] if workspace is not None else []
+    roots += [folder for folder in target.parents if (folder / DB_NAME).is_file()]
+    for root in roots:
         parts = {(root / part).resolve() for part in WORKSPACE_PARTS}
         if target in parts or any(parent in parts for parent in target.parents):
             raise InputFileError(f"{path} is part of the workspace {root}: writing it there would destroy the "
                                  "workspace.", f"Give a file name outside it, e.g. {root.parent / example}.")
+    if _is_database(target):
+        raise InputFileError(f"{path} is a database (SQLite), not a file of results: writing over it would lose it.",
+                             f"Give another file name, e.g. {folder_of(path) / example}.")
     if any(target == Path(source).expanduser().resolve() for source in inputs):
         raise InputFileError(f"{path} is also a file being read: writing the results over it would lose it.",
                              f"Give another file name, e.g. {folder_of(path) / example}.")
+
+
+def _is_database(path: Path) -> bool:
+    """Whether ``path`` is an existing SQLite database (a workspace's, renamed or copied, or anyone's)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def folder_of(path: Path) -> Path:

@@ -61,3 +61,21 @@ def test_export_codes_over_the_database_is_refused_and_the_workspace_survives(
     assert main(["export-codes", str(root), str(root / "kayfabe.sqlite")]) == 1
     assert "would destroy the workspace" in capsys.readouterr().err
     assert (root / "kayfabe.sqlite").read_bytes() == before
+
+
+def test_another_workspace_or_any_database_is_refused_too(tmp_path: Path) -> None:
+    from kayfabe_core.workspace import open_workspace
+
+    mine, other = open_workspace(tmp_path / "mine").root, open_workspace(tmp_path / "other").root
+    before = (other / "kayfabe.sqlite").read_bytes()
+    for target in (other / "kayfabe.sqlite", other / "runs" / "x.csv"):
+        with pytest.raises(InputFileError, match=f"is part of the workspace {other}: writing it there would destroy"):
+            writable_file(target, "codes.csv", mine)
+    copied = tmp_path / "backup.db"
+    copied.write_bytes(before)
+    with pytest.raises(InputFileError, match="is a database \\(SQLite\\), not a file of results"):
+        writable_file(copied, "codes.csv", mine)
+    assert (other / "kayfabe.sqlite").read_bytes() == before == copied.read_bytes()
+    plain = tmp_path / "old.csv"
+    plain.write_text("old")
+    assert writable_file(plain, "codes.csv", mine) == plain  # an ordinary file may be replaced, as before
