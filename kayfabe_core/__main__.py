@@ -153,12 +153,15 @@ def _cmd_label(args: argparse.Namespace) -> int:
 
     workspace = open_workspace(args.workspace, create=False)
     plan = plan_labeling(workspace, args.operations)
+    said = sys.stderr if args.json else sys.stdout  # with --json, standard output holds the JSON alone
     print(f"{plan.calls_needed:,} Rekognition calls needed ({plan.calls_skipped:,} already stored, "
-          f"not repeated): about ${plan.estimated_usd:,.2f}. {FREE_TIER_NOTE}")
+          f"not repeated): about ${plan.estimated_usd:,.2f}. {FREE_TIER_NOTE}", file=said)
     if plan.calls_needed == 0:
+        if args.json:
+            print(json.dumps(plan.to_dict(), indent=2))
         return 0
     if not spending_agreed(args.yes, "Labelling",
-                           "Send the images to Amazon Rekognition and pay for it? [y/N] ", sys.stdout):
+                           "Send the images to Amazon Rekognition and pay for it? [y/N] ", said):
         return 1
     rate = _rate_from_quota(args) if args.rate == "auto" else float(args.rate)
     workers = args.workers or workers_for_rate(rate)

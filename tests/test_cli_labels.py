@@ -46,10 +46,14 @@ def test_fetch_label_and_import_from_the_command_line(tmp_path: Path, image_serv
 
     labelled = run_cli("label", workspace, "--endpoint-url", moto_url, "--yes", "--json", tmp_path=tmp_path)
     assert labelled.returncode == 0, labelled.stderr
-    report = json.loads(labelled.stdout[labelled.stdout.index("{"):])
+    report = json.loads(labelled.stdout)  # with --json, standard output is the JSON alone; the estimate is on stderr
+    assert labelled.stderr.startswith("2 Rekognition calls needed (0 already stored, not repeated)")
     assert (report["calls_made"], report["responses_stored"]) == (2, 2)
     again = run_cli("label", workspace, "--endpoint-url", moto_url, "--yes", tmp_path=tmp_path)
     assert again.stdout.startswith("0 Rekognition calls needed (2 already stored, not repeated)")
+    again_json = run_cli("label", workspace, "--endpoint-url", moto_url, "--json", tmp_path=tmp_path)
+    assert again_json.returncode == 0
+    assert json.loads(again_json.stdout)["calls_needed"] == 0 and json.loads(again_json.stdout)["calls_skipped"] == 2
 
     lines = tmp_path / "saved.jsonl"
     response = {"ModerationLabels": [{"Name": "Violence", "ParentName": "", "Confidence": 80.0, "TaxonomyLevel": 1}],
