@@ -17,7 +17,7 @@ from kayfabe_core.images import StoredImage, mark_fetched, save_image_bytes
 from kayfabe_core.ingest import IngestReport, read_export, write_export
 from kayfabe_core.labels import store_response
 from kayfabe_core.wording import counted
-from kayfabe_core.workspace import Workspace, connect, open_workspace, read_meta, transaction, write_meta
+from kayfabe_core.workspace import Workspace, connect, folder_kind, open_workspace, read_meta, transaction, write_meta
 
 DEMO_SEED = 2021
 DEMO_FILE_NAME = "thunderquill_official.csv"
@@ -41,8 +41,15 @@ def build_demo_workspace(path: str | Path, seed: int = DEMO_SEED) -> DemoSummary
 
     Returns a :class:`DemoSummary`; when the demo is already there, returns at
     once with ``already_there``. Raises :class:`WorkspaceError` when the
-    workspace already holds other posts (the demo never mixes with real data).
+    workspace already holds other posts (the demo never mixes with real data),
+    when ``path`` is blank, or when it is a folder of other files.
     """
+    if not str(path).strip():
+        raise WorkspaceError("No folder was given for the demo workspace.",
+                             "Name a new folder, e.g. python -m kayfabe_core demo demo-workspace.")
+    if folder_kind(path) == "other":  # a user's folder of other files: the demo would spread its own among them
+        raise WorkspaceError(f"{Path(path).expanduser()} holds other files and no workspace, so the demo was not "
+                             "built there.", "Build the demo into a new or empty folder, e.g. demo-workspace.")
     workspace = open_workspace(path)
     if read_meta(workspace, "demo_seed") == str(seed):
         return DemoSummary(workspace.root, _empty_report(), 0, 0, 0, already_there=True)

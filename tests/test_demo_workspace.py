@@ -53,3 +53,13 @@ def test_demo_refuses_a_workspace_with_real_posts(tmp_path: Path) -> None:
         build_demo_workspace(tmp_path / "mine")
     assert caught.value.message == (
         f"The workspace {workspace.root} already holds 1 post of your own, so the demo was not added to it.")
+
+
+def test_demo_refuses_a_blank_path_and_a_folder_of_other_files(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="No folder was given for the demo workspace"):
+        build_demo_workspace("  ")
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "chapter1.docx").write_text("x")
+    with pytest.raises(WorkspaceError, match="holds other files and no workspace, so the demo was not built there"):
+        build_demo_workspace(tmp_path / "thesis")
+    assert sorted(path.name for path in (tmp_path / "thesis").iterdir()) == ["chapter1.docx"]
