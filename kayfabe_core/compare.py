@@ -103,15 +103,18 @@ def roc_overlay_figure(run_predictions: dict[str, pd.DataFrame],
     return figure
 
 
+CHECK_WORDS = {"validation": "validation images", "test": "test images"}  # what a run's curve watched
+
+
 def learning_overlay_figure(records: dict[str, dict[str, Any]]) -> go.Figure:
     """Return each run's check-set loss per round (first fold) on one chart."""
     figure = go.Figure()
     for label, record in records.items():
         curve = record["curve"]
         figure.add_scatter(y=curve["check"], x=list(range(1, len(curve["check"]) + 1)), mode="lines",
-                           name=f"{label} ({curve['check_name']})")
+                           name=f"{label} ({CHECK_WORDS.get(curve['check_name'], curve['check_name'])})")
     figure.update_layout(height=340, margin=MARGIN, xaxis_title="Boosting round",
-                         yaxis_title="Log loss on check images (lower is better)", legend=TOP_LEGEND)
+                         yaxis_title="Log loss on the images each run<br>watched (lower is better)", legend=TOP_LEGEND)
     return figure
 
 

@@ -20,6 +20,7 @@ from kayfabe_core.associations import ADJUDICATOR, read_latest_codes, read_resol
 from kayfabe_core.constraints import BOOSTER_KNOBS
 from kayfabe_core.runs import read_run
 from kayfabe_core.train import VALIDATION_SHARE
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace, connect
 
 SOURCE_WORDS = {"label": "object and scene labels", "moderation": "moderation labels",
@@ -187,7 +188,7 @@ def resolution_sentence(workspace: Workspace, coders: pd.DataFrame, decided: pd.
         return (f"The team decided the code of {adjudicated:,} images." if adjudicated else "")
     words = ["An image's code was the majority of its coders' codes"]
     if adjudicated:
-        words.append(f", or the team's decision where the coders disagreed ({adjudicated:,} images)")
+        words.append(f", or the team's decision where the coders disagreed ({counted(adjudicated, 'image')})")
     words.append(f"; {ties:,} image{'' if ties == 1 else 's'} with tied codes {'was' if ties == 1 else 'were'} "
                  "left out." if ties else ".")
     return "".join(words)

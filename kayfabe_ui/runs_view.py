@@ -180,7 +180,9 @@ def render_comparison(workspace: Workspace, selected: pd.DataFrame) -> None:
     left.plotly_chart(roc, key="roc_overlay")
     right.plotly_chart(learning_overlay_figure(records), key="learning_overlay")  # type: ignore[arg-type]
     st.caption(f"How to read: on the left, the curve nearer the top-left corner separates {names[0]} from "
-               f"{names[1]} better at every threshold; on the right, lower loss on the check images is a better fit.")
+               f"{names[1]} better at every threshold; on the right, lower loss is a better fit, on the images "
+               "each run watched as it trained (named in the legend: validation images carved from its training "
+               "images, or its test images).")
     st.plotly_chart(matrices, key="confusion_grid")
     more = f" Matrices are drawn for the first {MAX_MATRICES} runs chosen." if len(labels) > MAX_MATRICES else ""
     st.caption("How to read: each matrix has observed codes in rows and predictions in columns; the shares are of "

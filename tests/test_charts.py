@@ -47,6 +47,17 @@ def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_p
     assert roc.layout.xaxis.title.text == "False alarm rate<br>(Not food called Food)"
 
 
+
+def test_the_learning_overlay_names_what_each_run_watched() -> None:
+    from kayfabe_core.compare import learning_overlay_figure
+
+    records = {"a": {"curve": {"check": [0.6, 0.5], "check_name": "validation"}},
+               "b": {"curve": {"check": [0.7, 0.4], "check_name": "test"}}}
+    figure = learning_overlay_figure(records)
+    assert [trace.name for trace in figure.data] == ["a (validation images)", "b (test images)"]
+    assert "check images" not in figure.layout.yaxis.title.text
+
+
 def test_an_empty_predicted_column_reads_no_images_not_nan() -> None:
     from kayfabe_core.charts_model import confusion_figure
     from kayfabe_core.evaluate import Metrics

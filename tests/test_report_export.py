@@ -239,6 +239,9 @@ def test_one_coder_and_decisions_are_told_honestly(trained: tuple[Workspace, Exp
     assert "or the team's decision where the coders disagreed (3 images)" in text
     assert f"; {ties_before - 3} images with tied codes were left out." in text
     assert "Some codes were added after this model was trained" in text
+    with sqlite3.connect(decided.db_path) as conn:  # one decision only: "1 image", not "1 images"
+        conn.execute("DELETE FROM codes WHERE coder = ? AND sha256 != ?", (ADJUDICATOR, tied[0]))
+    assert "or the team's decision where the coders disagreed (1 image)" in methods_paragraph(decided, result.run_id)
 
 
 def _decided_images(workspace: Workspace) -> set[str]:
