@@ -231,18 +231,33 @@ def _score(booster: xgb.Booster, plan: ScoringPlan, hashes: list[str], matrix: s
     scores = booster.predict(data, iteration_range=rounds)
     contributions = booster.predict(data, pred_contribs=True, iteration_range=rounds)[:, :-1]
     return pd.DataFrame({"sha256": hashes, "score": scores.astype(float),
-                         "reasons": _reasons(contributions, scores >= plan.report.threshold, plan.names)})
+                         "reasons": _reasons(contributions, scores >= plan.report.threshold, plan.names, matrix)})
 
 
-def _reasons(contributions: np.ndarray, decided_yes: np.ndarray, names: tuple[str, ...]) -> list[str]:
-    """The features that pushed hardest towards each image's decision, as text."""
+def _reasons(contributions: np.ndarray, decided_yes: np.ndarray, names: tuple[str, ...],
+             matrix: sp.csr_matrix) -> list[str]:
+    """The features that pushed hardest towards each image's decision, as text, each with its value on the
+    image (``matrix``): a label present or absent (an absent label pushes too), a number as it is."""
     signed = np.where(decided_yes[:, None], contributions, -contributions)
     top = _largest_columns(signed, REASONS)
+    rows = np.repeat(np.arange(len(top)), top.shape[1])
+    values = np.asarray(matrix[rows, top.ravel()]).reshape(top.shape) if top.size else top.astype(float)
     reasons = []
     for row, columns in enumerate(top):
-        parts = [f"{names[c]} ({contributions[row, c]:+.2f})" for c in columns if signed[row, c] > 0]
+        parts = [f"{_with_value(names[c], values[row, place])} ({contributions[row, c]:+.2f})"
+                 for place, c in enumerate(columns) if signed[row, c] > 0]
         reasons.append("; ".join(parts))
     return reasons
+
+
+YES_NO_FEATURES = ("label: ", "moderation: ", "celebrity: ", "hashtag: ", "caption word: ")  # 1 = present
+
+
+def _with_value(name: str, value: float) -> str:
+    """``name`` with the image's value: "label: Food absent", "likes = 120"."""
+    if name.startswith(YES_NO_FEATURES):
+        return f"{name} {'present' if value else 'absent'}"
+    return f"{name} = {value:g}"
 
 
 def _largest_columns(values: np.ndarray, count: int) -> np.ndarray:

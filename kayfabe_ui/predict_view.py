@@ -155,7 +155,8 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float,
                                                for row in shown.itertuples()], "Code")
     _render_send(workspace, table, threshold)
     st.caption(f"How to read: each picture's score is the model's estimate of how likely it is “{positive}” (0 to "
-               "1); under it, the features that pushed hardest towards its decision. Images closest to the threshold "
+               "1); under it, the features that pushed hardest towards its decision, each present or absent on the "
+               "picture (a label's absence pushes too), with its push in log-odds. Images closest to the threshold "
                "are the ones whose codes would teach the next model most: the Code link sends them to coding.")
 
 

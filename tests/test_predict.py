@@ -247,15 +247,22 @@ def test_uncoded_posts_are_those_without_a_coded_image(workspace: Workspace) -> 
 
 
 def test_reasons_are_the_strongest_pushes_in_order() -> None:
+    import scipy.sparse as sp
+
     from kayfabe_core.predict import _reasons
 
     rng = np.random.default_rng(0)
     contributions = rng.normal(size=(200, 30))
     decided_yes = rng.random(200) < 0.5
-    names = tuple(f"f{n}" for n in range(30))
-    reasons = _reasons(contributions, decided_yes, names)
+    names = tuple(f"label: f{n}" for n in range(30))
+    present = sp.csr_matrix((rng.random((200, 30)) < 0.3).astype(float))
+    reasons = _reasons(contributions, decided_yes, names, present)
     for row in range(200):
         signed = contributions[row] if decided_yes[row] else -contributions[row]
         best = [column for column in np.argsort(-signed)[:3] if signed[column] > 0]
-        assert reasons[row] == "; ".join(f"f{column} ({contributions[row, column]:+.2f})" for column in best)
-    assert _reasons(np.array([[0.5, -0.2]]), np.array([True]), ("a", "b")) == ["a (+0.50)"]  # fewer than 3 columns
+        assert reasons[row] == "; ".join(
+            f"label: f{column} {'present' if present[row, column] else 'absent'} ({contributions[row, column]:+.2f})"
+            for column in best)
+    two = sp.csr_matrix(np.array([[1.0, 120.0]]))
+    assert _reasons(np.array([[0.5, 0.2]]), np.array([True]), ("label: a", "likes"), two) == \
+        ["label: a present (+0.50); likes = 120 (+0.20)"]  # fewer than 3 columns; a number as it is
