@@ -22,6 +22,8 @@ if table is None:
 split = choose_split(table)
 settings = choose_settings((table.positive_name, table.negative_name))
 if split is None or settings is None:
+    st.info("Training and tuning wait for settings that work: change the one the red message above names, and "
+            "they come back.", icon=":material/pending:")
     st.stop()
 train_tab, tune_tab = st.tabs(["Train with these settings", "Or let a tuner search them"])
 with train_tab:

@@ -122,6 +122,12 @@ def test_a_split_that_cannot_work_says_why_and_hides_train(demo_copy: Path, open
     assert not at.exception
     assert "cannot be cut into folds" in at.error[0].value
     assert not any(button.key == "train_button" for button in at.button)
+    assert "Training and tuning wait for settings that work" in at.info[-1].value  # not a page that just ends
+    at.radio(key="split_method").set_value("grouped").run()
+    at.number_input(key="split_folds").set_value(1).run()
+    assert at.error[0].value.startswith("Cross-validation needs at least 2 folds; got 1.")
+    at.number_input(key="split_folds").set_value(2).run()
+    assert not at.error and any(button.key == "train_button" for button in at.button)
 
 
 def test_stratified_split_warns_about_carousels(demo_copy: Path, open_app) -> None:
