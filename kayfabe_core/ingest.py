@@ -159,8 +159,8 @@ def _open_all(files: Sequence[Opened], opener: Callable[[Opened], ExportSource])
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        raise InputFileError(f"{len(problems)} of the {len(files)} files cannot be imported. "
-                             + " ".join(problem.message for problem in problems), problems[0].hint)
+        raise InputFileError(f"{len(problems)} of the {len(files)} files cannot be imported:"  # one line each
+                             + "".join(f"\n- {problem.message}" for problem in problems), problems[0].hint)
     return sources
 
 

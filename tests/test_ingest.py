@@ -297,8 +297,9 @@ def test_every_bad_file_of_several_is_named_and_nothing_is_written(workspace: Wo
     with pytest.raises(InputFileError) as caught:
         ingest_files(workspace, files)
     message = caught.value.message
-    assert message.startswith("2 of the 3 files cannot be imported.")
-    assert "empty.csv" in message and "notes.txt" in message and "good.csv" not in message
+    assert message.startswith("2 of the 3 files cannot be imported:\n- ")
+    lines = message.split("\n- ")[1:]  # one line per file (a list on the page)
+    assert len(lines) == 2 and "empty.csv" in lines[0] and "notes.txt" in lines[1] and "good.csv" not in message
     with connect(workspace) as conn:
         assert conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
     for name, raw in files:
