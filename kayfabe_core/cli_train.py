@@ -75,6 +75,7 @@ def add_data_arguments(parser: Any, verb: str, positional: bool = False) -> None
 
 def run_train_command(args: argparse.Namespace) -> int:
     """Build the features, run the experiment, print the summary; return the exit status."""
+    from kayfabe_core.capacity import estimate_local
     from kayfabe_core.experiment import run_experiment
     from kayfabe_core.train import TrainSettings
     from kayfabe_core.workspace import default_workspace_path, open_workspace
@@ -97,6 +98,9 @@ def run_train_command(args: argparse.Namespace) -> int:
     if args.backend == "sagemaker":
         return run_sagemaker_train(args, workspace, table, options, settings, features_seconds)
     warn_sagemaker_options_left_out(args)
+    estimate = estimate_local(table, options, max(options.folds, 1) * options.repeats, settings.rounds, workspace)
+    if estimate.too_big:
+        print(f"Warning: {estimate.advice(command_line=True)}", file=sys.stderr)
     progress = None if args.json else _round_printer()
     result = run_experiment(workspace, table, options, settings, args.name, progress,
                             features_seconds=features_seconds)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from kayfabe_core.capacity import estimate_local
 from kayfabe_core.chart_readings import balance_reading
 from kayfabe_core.charts_model import balance_figure, learning_curve_figure
 from kayfabe_core.constraints import (
@@ -271,8 +272,11 @@ def render_train(workspace: Workspace, table: FeatureTable, options: SplitOption
                  settings: TrainSettings, name: str = "") -> None:
     """Draw the Train button (on this computer); on success open the run on the Results page."""
     trainings = n_folds * settings.rounds
+    estimate = estimate_local(table, options, n_folds, settings.rounds, workspace)
     st.caption(f"{counted(n_folds, 'model')} × up to {counted(settings.rounds, 'round')} "
-               f"({counted(trainings, 'round')} in all), on this computer.")
+               f"({counted(trainings, 'round')} in all) on this computer: {estimate.sentence()}.")
+    if estimate.too_big:
+        st.warning(estimate.advice(), icon=":material/cloud_upload:")
     if not st.button("Train", type="primary", key="train_button", icon=":material/model_training:",
                      shortcut="Ctrl+Enter", help="Shortcut: Ctrl+Enter"):
         return

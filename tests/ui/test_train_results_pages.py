@@ -50,6 +50,19 @@ def test_train_page_describes_the_data_and_split(demo_copy: Path, open_app) -> N
     assert at.slider(key="knob_eta_1").value == pytest.approx(0.2)
     assert not at.warning  # grouped by post: no leakage warning
     assert at.button(key="tune_button") and at.multiselect(key="tune_knobs")  # the tuner's tab
+    assert "1 model × up to 100 rounds (100 rounds in all) on this computer: about 1 s and" in shown
+
+
+def test_a_training_too_big_for_this_computer_suggests_sagemaker(demo_copy: Path, open_app,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_core import capacity
+
+    monkeypatch.setattr(capacity, "LONG_S", 0)  # any training is "long"
+    at = open_app(demo_copy)
+    at.switch_page("pages/4_train.py").run()
+    assert not at.exception
+    advice = [warning.value for warning in at.warning if "large for this computer" in warning.value]
+    assert advice and "Amazon SageMaker trains it on AWS machines" in advice[0]
 
 
 def test_click_train_lands_on_results_matching_the_saved_predictions(demo_copy: Path, open_app) -> None:
