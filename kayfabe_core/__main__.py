@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from kayfabe_core.cli_confirm import spending_agreed
+from kayfabe_core.cli_parser import Parser
 from kayfabe_core.cli_predict import add_predict_verb
 from kayfabe_core.cli_runs import add_runs_verb
 from kayfabe_core.cli_sagemaker import add_jobs_verb
@@ -262,8 +263,8 @@ def _read_file(path: Path) -> bytes:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with one sub-command per verb."""
-    parser = argparse.ArgumentParser(prog="python -m kayfabe_core", description=__doc__.splitlines()[0])
-    verbs = parser.add_subparsers(dest="verb", required=True)
+    parser = Parser(prog="python -m kayfabe_core", description=__doc__.splitlines()[0].replace("``", ""))
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     demo = verbs.add_parser("demo", help="build the demo workspace (no AWS, no internet)")
     demo.add_argument("workspace", help="folder of the workspace to create")
     demo.set_defaults(handler=_cmd_demo)

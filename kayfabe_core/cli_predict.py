@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kayfabe_core.cli_parser import Parser
 from kayfabe_core.cli_transform import add_transform_arguments, collect_transform, run_transform
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.output_files import writable_file, write_file
@@ -32,7 +33,7 @@ def add_predict_verb(verbs: Any) -> None:
     predict.set_defaults(handler=run_predict_command)
 
 
-class _IntermixedParser(argparse.ArgumentParser):
+class _IntermixedParser(Parser):
     """A sub-parser whose positional arguments may come between and after its options.
 
     argparse alone takes all positionals from the first run of them, so in

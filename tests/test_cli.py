@@ -178,3 +178,22 @@ def test_ctrl_c_during_tuning_keeps_the_trials_and_exits_130(tmp_path: Path, dem
     assert process.returncode == 130
     assert "Stopping after the current fold (the trials done are kept)" in err and "Traceback" not in err
     assert "trials" in out
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["train", "--workspace", "ws", "--test-size", "abc"],
+     "Error: Argument --test-size: expected a number, not 'abc'."),
+    (["train", "--workspace", "ws", "--seed", "x"], "Error: Argument --seed: expected a whole number, not 'x'."),
+    (["predict", "ws"], "Error: The following arguments are required: --out."),
+    ([], "Error: The following arguments are required: VERB."),
+])
+def test_option_errors_are_one_message_and_exit_1(argv: list[str], said: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from kayfabe_core.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(said + "\n")  # no usage block before it
+    assert err.endswith("--help`.\n") and err.count("\n") == 2
