@@ -45,6 +45,7 @@ from typing import Any
 from kayfabe_core.cli_confirm import spending_agreed
 from kayfabe_core.cli_parser import Parser
 from kayfabe_core.cli_predict import add_predict_verb
+from kayfabe_core.cli_progress import BAR_OPEN, bar, draw
 from kayfabe_core.cli_runs import add_runs_verb
 from kayfabe_core.cli_sagemaker import add_jobs_verb
 from kayfabe_core.cli_train import add_train_verb
@@ -87,17 +88,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-_BAR_OPEN: list[bool] = [False]  # a progress bar is drawn without its line ended (an error then starts a new line)
-
-
 def _progress_printer(what: str) -> Callable[[int, int], None]:
     """Return a callback drawing a one-line text progress bar on stderr."""
     def show(done: int, total: int) -> None:
-        filled = int(30 * done / max(total, 1))
-        end = "\n" if done >= total else ""
-        _BAR_OPEN[0] = done < total
-        print(f"\r{what} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}", end=end,
-              file=sys.stderr, flush=True)
+        draw(bar(what, done, total), finished=done >= total)
     return show
 
 
@@ -339,11 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:  # Ctrl-C: every write is a transaction, so the step under way left nothing behind
-        print(f"{chr(10) if _BAR_OPEN[0] else ''}Stopped (Ctrl-C). What had finished is kept; the step under way "
+        print(f"{chr(10) if BAR_OPEN[0] else ''}Stopped (Ctrl-C). What had finished is kept; the step under way "
               "was not saved.", file=sys.stderr)
         return 130
     except KayfabeError as error:
-        print(f"{chr(10) if _BAR_OPEN[0] else ''}Error: {error.message}", file=sys.stderr)
+        print(f"{chr(10) if BAR_OPEN[0] else ''}Error: {error.message}", file=sys.stderr)
         if error.hint:
             print(f"What to do: {error.hint}", file=sys.stderr)
         return 1

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from kayfabe_core.cli_parser import Parser
+from kayfabe_core.cli_progress import bar, draw
 from kayfabe_core.cli_transform import add_transform_arguments, collect_transform, run_transform
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.output_files import writable_file, write_file
@@ -106,7 +106,5 @@ def _read(path: Path) -> bytes:
 
 def _printer() -> Any:
     def show(done: int, total: int) -> None:
-        filled = int(30 * done / max(total, 1))
-        print(f"\rScoring [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}",
-              end="\n" if done >= total else "", file=sys.stderr, flush=True)
+        draw(bar("Scoring", done, total), finished=done >= total)
     return show

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kayfabe_core.cli_progress import draw
 from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, run_sagemaker_train, warn_sagemaker_options_left_out
 from kayfabe_core.constraints import FEATURE_KNOBS, SPLIT_KNOBS, parse_param
 from kayfabe_core.errors import InputFileError
@@ -172,9 +173,9 @@ def _round_printer() -> Any:
         now = time.perf_counter()
         if report.round == report.rounds or now - last[0] > 0.2:
             last[0] = now
-            print(f"\rTraining fold {report.fold_index + 1}/{report.n_folds}: round {report.round}/{report.rounds}, "
-                  f"loss {report.train_loss:.3f} (training) {report.check_loss:.3f} ({report.check_name})",
-                  end="\n" if report.round == report.rounds else "", file=sys.stderr, flush=True)
+            draw(f"Training fold {report.fold_index + 1}/{report.n_folds}: round {report.round}/{report.rounds}, "
+                 f"loss {report.train_loss:.3f} (training) {report.check_loss:.3f} ({report.check_name})",
+                 finished=report.round == report.rounds)
     return show
 
 

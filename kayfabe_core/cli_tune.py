@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from kayfabe_core.cli_progress import draw
 from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, warn_sagemaker_options_left_out
 from kayfabe_core.cli_train import add_data_arguments, load_table, resolve_workspace_argument
 from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
@@ -136,13 +137,13 @@ def _trial_printer() -> Any:
         if report.fold < report.folds:
             if now - last[0] > 0.5:
                 last[0] = now
-                print(f"\rTrial {report.trial} ({report.trial + 1}/{report.trials}): fold {report.fold + 1}/"
-                      f"{report.folds}…", end="", file=sys.stderr, flush=True)
+                draw(f"Trial {report.trial} ({report.trial + 1}/{report.trials}): fold {report.fold + 1}/"
+                     f"{report.folds}…", finished=False)
             return
         record, best = report.finished[-1], report.best
-        print(f"\rTrial {record.number} ({record.number + 1}/{report.trials}): accuracy {record.accuracy:.3f} "
-              f"(sd {record.sd:.3f}){' (the start)' if record.number == 0 else ''}; best so far "
-              f"{best.accuracy:.3f} (trial {best.number})", file=sys.stderr, flush=True)
+        draw(f"Trial {record.number} ({record.number + 1}/{report.trials}): accuracy {record.accuracy:.3f} "
+             f"(sd {record.sd:.3f}){' (the start)' if record.number == 0 else ''}; best so far "
+             f"{best.accuracy:.3f} (trial {best.number})", finished=True)
     return show
 
 

@@ -98,8 +98,18 @@ def test_an_error_after_a_half_drawn_progress_bar_starts_on_its_own_line(
         raise KayfabeError("The network went away.", "Try again.")
 
     monkeypatch.setattr(cli, "_cmd_fetch", half_then_fail)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: the bar is drawn in place
     assert cli.main(["fetch-images", "ws"]) == 1
     assert "3/10\nError: The network went away." in capsys.readouterr().err
+
+
+def test_progress_to_a_pipe_is_written_once_finished(capsys: pytest.CaptureFixture[str]) -> None:
+    from kayfabe_core import __main__ as cli
+
+    show = cli._progress_printer("Fetching images")
+    for done in range(301):
+        show(done, 300)
+    assert capsys.readouterr().err == f"Fetching images [{'#' * 30}] 300/300\n"  # not 300 redraws
 
 
 def test_ctrl_c_stops_with_one_line_and_no_traceback(tmp_path: Path, demo_root: Path) -> None:
