@@ -13,7 +13,7 @@ from typing import Any
 from kayfabe_core.cli_progress import draw
 from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, run_sagemaker_train, warn_sagemaker_options_left_out
 from kayfabe_core.constraints import FEATURE_KNOBS, SPLIT_KNOBS, parse_param
-from kayfabe_core.errors import InputFileError
+from kayfabe_core.errors import InputFileError, SettingError
 from kayfabe_core.feature_table import FeatureTable, drop_features
 from kayfabe_core.split import METHODS, SplitOptions
 
@@ -89,13 +89,11 @@ def run_train_command(args: argparse.Namespace) -> int:
     features_seconds = time.perf_counter() - started
     workspace = open_workspace(args.workspace or args.save_in or default_workspace_path(),
                                create=not args.workspace)
-    overrides: dict[str, object] = dict(parse_param(text) for text in args.param)
-    if args.rounds is not None:
-        overrides["num_boost_round"] = args.rounds
-    settings = TrainSettings.from_choices(args.preset, overrides)
+    settings = TrainSettings.from_choices(args.preset, given_settings(args))
     group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())
     method = args.split or ("grouped" if args.workspace or group_by else "stratified")
     options = SplitOptions(method, args.test_size, args.folds, args.repeats, args.seed, group_by)
+    warn_split_options_left_out(args, SplitOptions().test_size)
     if args.backend == "sagemaker":
         return run_sagemaker_train(args, workspace, table, options, settings, features_seconds)
     warn_sagemaker_options_left_out(args)
@@ -135,6 +133,31 @@ def resolve_workspace_argument(args: argparse.Namespace) -> None:
     if args.table and given:
         print(f"Warning: {', '.join(given)} build features from a workspace's labels; a table brings its own "
               "features, so they are left out.", file=sys.stderr)
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, object]:
+    """Return the XGBoost settings given with --param (and --rounds); raise :class:`SettingError` when one is
+    given twice with different values (the last one silently won before)."""
+    settings: dict[str, object] = {}
+    pairs = [parse_param(text) for text in args.param]
+    if args.rounds is not None:
+        pairs.append(("num_boost_round", str(args.rounds)))
+    for key, value in pairs:
+        if key in settings and settings[key] != value:
+            raise SettingError(f"The setting {key} was given twice: {settings[key]} and {value}.",
+                               "Give each setting once (--rounds sets num_boost_round).")
+        settings[key] = value
+    return settings
+
+
+def warn_split_options_left_out(args: argparse.Namespace, test_size_default: float) -> None:
+    """Name the options that the other choices make unused (they were silently ignored)."""
+    if args.folds and args.test_size != test_size_default:
+        print("Warning: --test-size is not used with --folds: each fold is the test set once (a fold's share is "
+              "one over the number of folds), so it is left out.", file=sys.stderr)
+    if args.workspace and args.save_in:
+        print(f"Warning: --save-in goes with --table; a run trained on a workspace is saved in it ({args.workspace}), "
+              "so it is left out.", file=sys.stderr)
 
 
 def load_table(args: argparse.Namespace) -> FeatureTable:

@@ -15,8 +15,9 @@ from typing import Any
 
 from kayfabe_core.cli_progress import draw
 from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, warn_sagemaker_options_left_out
-from kayfabe_core.cli_train import add_data_arguments, load_table, resolve_workspace_argument
-from kayfabe_core.constraints import SPLIT_KNOBS, parse_param
+from kayfabe_core.cli_train import add_data_arguments, given_settings, load_table, resolve_workspace_argument
+from kayfabe_core.constraints import SPLIT_KNOBS
+from kayfabe_core.errors import SettingError
 from kayfabe_core.feature_table import drop_features
 from kayfabe_core.split import METHODS, SplitOptions
 
@@ -79,10 +80,12 @@ def run_tune_command(args: argparse.Namespace) -> int:
     if args.drop and args.workspace:
         table = drop_features(table, args.drop)
     workspace = open_workspace(args.workspace or args.save_in or default_workspace_path(), create=not args.workspace)
-    fixed: dict[str, object] = dict(parse_param(text) for text in args.param)
-    if args.rounds is not None:
-        fixed["num_boost_round"] = args.rounds
+    fixed = given_settings(args)
     knobs = dict(parse_range(text) for text in (args.vary or DEFAULT_VARIED))
+    both = [key for key in knobs if key in fixed]
+    if both:
+        raise SettingError(f"{', '.join(both)} {'is' if len(both) == 1 else 'are'} both fixed (--param) and searched "
+                           "(--vary).", "Fix a setting with --param, or search it with --vary, not both.")
     if args.backend == "sagemaker":
         from kayfabe_core.cli_sagemaker_tuning import run_sagemaker_tune
 

@@ -115,6 +115,23 @@ def test_sagemaker_options_on_this_computer_are_named_as_left_out(demo_copy: Pat
     assert "--force goes with --delete-data JOB" in capsys.readouterr().err
 
 
+def test_contradicting_options_are_refused_or_named_as_left_out(demo_copy: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", str(demo_copy), "--rounds", "80", "--param", "num_boost_round=50"]) == 1
+    assert "Error: The setting num_boost_round was given twice: 50 and 80." in capsys.readouterr().err
+    assert main(["train", str(demo_copy), "--param", "max_depth=3", "--param", "max_depth=5"]) == 1
+    assert "The setting max_depth was given twice: 3 and 5." in capsys.readouterr().err
+    assert main(["tune", str(demo_copy), "--vary", "eta", "--param", "eta=0.1"]) == 1
+    assert "Error: eta is both fixed (--param) and searched (--vary)." in capsys.readouterr().err
+    runs_before = len(list_runs(open_workspace(demo_copy)))
+    assert main(["train", str(demo_copy), "--preset", "quick", "--folds", "2", "--test-size", "0.2",
+                 "--save-in", str(demo_copy.parent / "elsewhere"), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "Warning: --test-size is not used with --folds" in err
+    assert "Warning: --save-in goes with --table" in err
+    assert len(list_runs(open_workspace(demo_copy))) == runs_before + 1
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not ORIGINAL_TABLE.exists(), reason="the original study's table is not in shared/datasets")
 def test_the_original_study_and_its_grouped_version(tmp_path: Path) -> None:
