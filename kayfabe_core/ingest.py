@@ -174,7 +174,7 @@ def _read_sources(sources: Sequence[ExportSource], state: RowState, add: Callabl
     """Feed every chunk of every source through the rules into ``add``; return how each file was read."""
     reports = []
     for source in sources:
-        rows = 0
+        rows, linked, unlinked = 0, state.linked_rows, state.rows_without_post_url
         for chunk in read_chunks(source, chunk_rows):
             rows += len(chunk)
             add(split_chunk(chunk, state))
@@ -182,6 +182,10 @@ def _read_sources(sources: Sequence[ExportSource], state: RowState, add: Callabl
             raise InputFileError(f"{source.name} has column names but no rows: there is no post in it. Nothing "
                                  "was imported.", "Export the posts again from PhantomBuster (an export stopped "
                                  "before its first post holds only the header), or leave this file out.")
+        if state.linked_rows == linked and state.rows_without_post_url > unlinked:
+            raise InputFileError(f"No row of {source.name} has a post link (a postUrl starting with https://), so "
+                                 "nothing was imported.", "Check that this is a PhantomBuster export of Instagram "
+                                 "posts: its postUrl column holds links like https://www.instagram.com/p/….")
         text = source.text
         reports.append(FileReport(source.name, rows, text.encoding, text.delimiter, text.notes))
     return tuple(reports)

@@ -45,6 +45,7 @@ COUNT_FIELDS = ("like_count", "comment_count", "view_count")
 Columns = dict[str, list[Any]]
 """A table as column name -> values (cheaper than a DataFrame to build and to write)."""
 
+_WEB_LINK = ("https://", "http://")  # what a post link starts with
 _SCHEME_HOST = re.compile(r"^[a-zA-Z]+://[^/]*")
 _EXPIRY = re.compile(r"[?&]oe=([0-9A-Fa-f]{1,12})(?:&|$)")
 _EXPIRY_RE2 = r"[?&]oe=(?P<hex>[0-9A-Fa-f]{1,12})(?:&|$)"  # the same in Arrow's RE2
@@ -118,7 +119,7 @@ def _pick(state: RowState, errors: list[str], post_urls: list[str], image_keys: 
         if error:
             state.error_rows += 1
             continue
-        if not url:
+        if not url.startswith(_WEB_LINK):  # blank, or words where a link belongs ("not a url")
             state.rows_without_post_url += 1
             continue
         state.linked_rows += 1

@@ -317,3 +317,16 @@ def test_a_file_with_only_its_header_is_refused_and_nothing_is_written(workspace
     assert caught.value.message == ("header.csv has column names but no rows: there is no post in it. Nothing was "
                                     "imported.")
     assert _rows(workspace, "SELECT COUNT(*) FROM posts") == [(0,)]
+
+
+def test_words_where_the_post_link_belongs_are_not_a_post(workspace: Workspace) -> None:
+    good, junk = post_row("A"), post_row("B")
+    junk["postUrl"] = "not a url"
+    report = ingest_files(workspace, [("mixed.csv", make_csv([good, junk]).encode())])
+    assert (report.posts, report.rows_without_post_url) == (1, 1)  # the junk row is counted, not kept
+    with pytest.raises(InputFileError) as caught:
+        ingest_files(workspace, [("junk.csv", make_csv([junk]).encode())])
+    assert caught.value.message == ("No row of junk.csv has a post link (a postUrl starting with https://), so "
+                                    "nothing was imported.")
+    with connect(workspace) as conn:
+        assert [row[0] for row in conn.execute("SELECT post_url FROM posts")] == ["https://www.instagram.com/p/A/"]
