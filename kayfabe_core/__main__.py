@@ -52,6 +52,7 @@ from kayfabe_core.cli_train import add_train_verb
 from kayfabe_core.cli_tune import add_tune_verb
 from kayfabe_core.errors import InputFileError, KayfabeError
 from kayfabe_core.report_text import format_ingest_report
+from kayfabe_core.wording import counted
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -209,10 +210,11 @@ def _cmd_import_labels(args: argparse.Namespace) -> int:
 
 def _cmd_import_codes(args: argparse.Namespace) -> int:
     from kayfabe_core.codes_io import import_codes
+    from kayfabe_core.output_files import read_input_file
     from kayfabe_core.workspace import open_workspace
 
     path = Path(args.file)
-    report = import_codes(open_workspace(args.workspace, create=False), path.name, _read_file(path), args.coder)
+    report = import_codes(open_workspace(args.workspace, create=False), path.name, read_input_file(path), args.coder)
     _print_report(report, args.json, f"Imported codes from {path.name}")
     if report.rows_read and report.unmatched_rows == report.rows_read:  # nothing in the file is in the workspace
         raise InputFileError(f"no row of {path.name} matched an image of this workspace, so no code was added.",
@@ -239,20 +241,15 @@ def _cmd_clear_cache(args: argparse.Namespace) -> int:
     from kayfabe_core.feature_cache import clear_feature_cache
     from kayfabe_core.workspace import open_workspace
 
-    tables = clear_feature_cache(open_workspace(args.workspace, create=False))
-    tables_text = "1 feature table" if tables == 1 else f"{tables:,} feature tables"
-    print(f"Emptied {Path(args.workspace) / 'cache'}: {tables_text} and the kept feature inputs deleted. "
-          "Nothing else was touched; they are built again when a training needs them.")
+    workspace = open_workspace(args.workspace, create=False)
+    held = any(path.is_file() for path in (workspace.root / "cache").rglob("*"))
+    tables = clear_feature_cache(workspace)
+    if not held:
+        print(f"The cache {workspace.root / 'cache'} was already empty: nothing was deleted.")
+        return 0
+    print(f"Emptied {workspace.root / 'cache'}: {counted(tables, 'feature table')} and the kept feature inputs "
+          "deleted. Nothing else was touched; they are built again when a training needs them.")
     return 0
-
-
-def _read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputFileError(f"The file {path} does not exist.", "Check the path and try again.") from exc
-    except IsADirectoryError as exc:
-        raise InputFileError(f"{path} is a folder, not a CSV file.", "Give the path of a .csv file.") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:

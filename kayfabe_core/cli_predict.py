@@ -10,8 +10,7 @@ from typing import Any
 from kayfabe_core.cli_parser import Parser
 from kayfabe_core.cli_progress import bar, draw
 from kayfabe_core.cli_transform import add_transform_arguments, collect_transform, run_transform
-from kayfabe_core.errors import InputFileError
-from kayfabe_core.output_files import writable_file, write_file
+from kayfabe_core.output_files import read_input_file, writable_file, write_file
 from kayfabe_core.wording import counted_are
 
 
@@ -65,7 +64,7 @@ def run_predict_command(args: argparse.Namespace) -> int:
     run_id = args.run or latest_workspace_run(workspace)
     scoring_run(workspace, run_id)  # before importing the posts: a refused run leaves the workspace as it was
     if args.files:
-        files = [(Path(path).name, _read(Path(path))) for path in args.files]
+        files = [(Path(path).name, read_input_file(Path(path))) for path in args.files]
         _, posts = import_posts(workspace, files)
     else:
         posts = all_posts(workspace) if args.all else uncoded_posts(workspace)
@@ -95,13 +94,6 @@ def print_scores(args: argparse.Namespace, run_id: str, table: Any, report: Any,
         print(f"  {counted_are(report.not_fetched, 'image')} not fetched yet: run fetch-images first.")
     for operation, count in report.missing_responses.items():
         print(f"  {count:,} images have no {operation} response and were left out: run label first.")
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        raise InputFileError(f"The file {path} cannot be read.", "Check the path and try again.") from None
 
 
 def _printer() -> Any:

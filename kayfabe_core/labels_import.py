@@ -55,7 +55,7 @@ from kayfabe_core.arrays import unique_sorted
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.label_store import LabelName, LabelNumbers
 from kayfabe_core.labels import model_version_of
-from kayfabe_core.labels_import_read import LabelRows, Matcher, iter_folder, iter_jsonl, to_record
+from kayfabe_core.labels_import_read import LabelRows, Matcher, iter_folder, iter_jsonl, not_json, to_record
 from kayfabe_core.response_store import packed
 from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace, bump_versions, open_connection
@@ -334,7 +334,7 @@ def _parse_lines(lines: list[bytes], first_number: int, now: str) -> Parsed:
             try:
                 yield "line", number, loads(raw)
             except ValueError as exc:
-                yield "line", number, ValueError(f"is not JSON ({exc})")
+                yield "line", number, not_json(exc)
 
     gc.disable()  # the chunk's objects hold no cycles: reference counting frees them, collections only cost
     try:

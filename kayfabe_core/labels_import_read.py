@@ -55,7 +55,15 @@ def iter_jsonl(path: Path, label: str = "line") -> Iterator[tuple[str, int, Any]
             try:
                 yield label, number, loads(raw)
             except ValueError as exc:
-                yield label, number, ValueError(f"is not JSON ({exc})")
+                yield label, number, not_json(exc)
+
+
+def not_json(exc: ValueError) -> ValueError:
+    """Say why a line is not JSON in a reader's words (the parser's own reason names its internals)."""
+    if "UTF-8" in str(exc):
+        return ValueError("is not text (not UTF-8: a binary file, or text saved in another encoding)")
+    column = getattr(exc, "colno", None)
+    return ValueError(f"is not JSON (it breaks off at character {column})" if column else "is not JSON")
 
 
 def iter_folder(folder: Path) -> Iterator[tuple[str, int, Any]]:

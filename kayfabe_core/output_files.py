@@ -1,4 +1,5 @@
-"""Files the command line writes for the user (codes, scores): checked before the work, written whole."""
+"""Files the command line reads (exports, codes) and writes for the user (codes, scores): checked before the
+work, written whole."""
 
 from __future__ import annotations
 
@@ -73,3 +74,17 @@ def write_file(name: str | Path, data: bytes, example: str = "scores.csv", works
         raise InputFileError(f"Cannot write {path}: {error.strerror or error}.",
                              "Free some space or give another file name.") from error
     return path
+
+
+def read_input_file(path: Path, kind: str = "CSV") -> bytes:
+    """Return the bytes of the file at ``path``; raise :class:`InputFileError` saying what is there instead."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputFileError(f"The file {path} does not exist.", "Check the path and try again.") from exc
+    except IsADirectoryError as exc:
+        raise InputFileError(f"{path} is a folder, not a {kind} file.",
+                             f"Give the path of a .{kind.lower()} file.") from exc
+    except OSError as exc:
+        raise InputFileError(f"The file {path} cannot be read ({exc.strerror}).",
+                             "Check that you may read it, and try again.") from exc

@@ -42,6 +42,7 @@ from kayfabe_core.sagemaker_data import CONTENT_TYPE, download_object, libsvm_te
 from kayfabe_core.sagemaker_launch import APP_TAG, job_prefix, new_job_name, training_image
 from kayfabe_core.sagemaker_settings import SageMakerSettings, check_settings
 from kayfabe_core.sagemaker_transform_store import read_transform, save_transform, update_transform
+from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
 
 MAX_PAYLOAD_MB = 6  # the built-in container's own limit per request
@@ -73,7 +74,7 @@ class TransformPlan:
         settings = self.settings
         return (f"SageMaker batch transform {self.job_name} in {settings.region} on {settings.instance_count} × "
                 f"{settings.instance_type}: scores {len(self.order):,} images with run {self.run_id} "
-                f"({len(self.input_files):,} files, {self.upload_bytes / 1e6:,.1f} MB uploaded to s3://"
+                f"({counted(len(self.input_files), 'file')}, {self.upload_bytes / 1e6:,.1f} MB uploaded to s3://"
                 f"{settings.bucket}/{job_prefix(settings, self.job_name)}/); no endpoint is created.")
 
 

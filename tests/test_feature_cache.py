@@ -100,6 +100,8 @@ def test_the_cli_empties_the_cache_and_nothing_else(filled: Workspace, capsys: p
     assert main(["clear-cache", str(filled.root)]) == 0
     assert "1 feature table and the kept feature inputs deleted" in capsys.readouterr().out
     assert not list(cache_folder(filled).iterdir()) and not list(inputs_folder(filled).iterdir())
+    assert main(["clear-cache", str(filled.root)]) == 0  # a second time: nothing was there
+    assert "was already empty: nothing was deleted" in capsys.readouterr().out
     assert load_features(filled, OPTIONS)[1] is False  # built again, from the tables still there
     assert main(["clear-cache", str(tmp_path / "nowhere")]) == 1
     assert "No workspace found" in capsys.readouterr().err

@@ -301,7 +301,7 @@ def test_many_batches_commit_once(workspace: Workspace, hashes: dict[str, str], 
     report = import_labels(workspace, source, seen.append)
     assert (report.responses_stored, report.labels, report.bad_lines) == (3, 5, 1)
     assert (report.already_stored, report.images_matched) == (1, 2)
-    assert report.problems == ("line 2 is not JSON (invalid literal, expected 'null': line 1 column 1 (char 0))",)
+    assert report.problems == ("line 2 is not JSON (it breaks off at character 1)",)
     assert seen == [1, 2, 3, 4, 5, 5]
     assert read_data_version(workspace) == before + 1
     with connect(workspace) as conn:
@@ -513,3 +513,12 @@ def test_a_killed_import_leaves_the_workspace_unchanged(workspace: Workspace, tm
     assert read_data_version(reopened) == before
     assert _stored(reopened) == ([], [])
     assert import_labels(reopened, source).responses_stored == 300 + 75 + 60
+
+
+def test_a_binary_file_is_said_to_be_no_text(workspace: Workspace, tmp_path: Path) -> None:
+    source = tmp_path / "photo.jsonl"
+    source.write_bytes(b"\xff\xd8\xff\xe0 not a line of text \x00\x81")
+    with pytest.raises(InputFileError) as caught:
+        import_labels(workspace, source)
+    assert caught.value.message.endswith("Line 1 is not text (not UTF-8: a binary file, or text saved in another "
+                                         "encoding).")

@@ -147,6 +147,14 @@ def test_cli_predict_checks_the_run_before_importing_the_posts_to_score(demo_roo
     assert _counts(workspace) == before  # the export was not imported
 
 
+def test_cli_predict_says_a_missing_export_does_not_exist(demo: Workspace, tmp_path: Path) -> None:
+    missing = subprocess.run([sys.executable, "-m", "kayfabe_core", "predict", str(demo.root), "--out",
+                              str(tmp_path / "s.csv"), str(tmp_path / "gone.csv")], cwd=ROOT, capture_output=True,
+                             text=True, timeout=120)
+    assert missing.returncode == 1  # said as ingest says it
+    assert missing.stderr.startswith(f"Error: The file {tmp_path / 'gone.csv'} does not exist.")
+
+
 def test_damaged_run_files_give_one_message(demo: Workspace, tmp_path: Path) -> None:
     run_id = latest_workspace_run(demo)
     for name in ("feature_names.json", "model.ubj", "test_features.npz"):
