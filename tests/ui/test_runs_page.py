@@ -50,7 +50,7 @@ def test_comparing_two_runs_shows_only_what_differs(two_runs: tuple[Path, str, s
     assert not at.exception
     assert "Comparing 2 runs" in texts(at)
     differs = at.dataframe[1].value
-    depth, columns = "XGBoost: Tree depth (max_depth)", "XGBoost: Labels per tree (colsample_bytree)"
+    depth, columns = "XGBoost: Tree depth (max_depth)", "XGBoost: Features per tree (colsample_bytree)"
     assert depth in differs.index and columns not in differs.index
     assert list(differs.loc[depth]) == ["5", "3"]
     side = at.dataframe[2].value

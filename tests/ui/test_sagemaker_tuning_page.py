@@ -111,8 +111,8 @@ def resources_table(at: AppTest) -> Any:
 def test_launch_sends_the_chosen_ranges_and_job_counts(demo_copy: Path, open_app, aws: Any) -> None:
     at = fill(tuner_tab(open_app, demo_copy))
     assert at.multiselect(key="smt_knobs").options == [  # only what SageMaker's XGBoost can tune
-        "Rounds (trees)", "Learning rate (eta)", "Tree depth (max_depth)", "Images per leaf (min_child_weight)",
-        "Split penalty (gamma)", "Images per tree (subsample)", "Labels per tree (colsample_bytree)",
+        "Rounds (trees)", "Learning rate (eta)", "Tree depth (max_depth)", "Smallest leaf (min_child_weight)",
+        "Split penalty (gamma)", "Images per tree (subsample)", "Features per tree (colsample_bytree)",
         "Weight shrinkage, L2 (lambda)", "Weight pruning, L1 (alpha)"]
     assert at.slider(key="smt_range_eta").value == (0.01, 0.5)  # the local tuner's range, from the same table
     shown = texts(at)
