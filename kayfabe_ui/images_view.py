@@ -106,6 +106,11 @@ def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: 
                                min(state.get_int(state.GALLERY_PAGE, 1), pages), key="gallery_page")
     state.set_int(state.GALLERY_PAGE, int(number))
     right.caption(f"{total:,} images match · {PAGE_SIZE} per page · newest post first")
+    if total == 0 and choices:
+        st.info(f"No image carries {'this label' if len(choices) == 1 else 'all of these labels'} at "
+                f"{threshold:.0f} % confidence or more. Lower the confidence, or remove a label (an image must carry "
+                "every chosen one).", icon=":material/search_off:")
+        return None
     page = matches.iloc[(int(number) - 1) * PAGE_SIZE:int(number) * PAGE_SIZE]
     tops = read_top_labels(workspace, list(page["sha256"]), threshold, 3)
     missing = sum(not workspace.image_path(row.sha256, row.ext).is_file() for row in page.itertuples())

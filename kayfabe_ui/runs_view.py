@@ -53,6 +53,10 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
     if wanted:
         text = runs[["name", "note", "split", "run_id", "backend"]].astype(str).agg(" ".join, axis=1)
         runs = runs[text.str.contains(wanted, case=False, regex=False)]
+        if runs.empty:
+            st.info(f"No run's name, note, split or id holds “{wanted}”. Clear the filter to see every run.",
+                    icon=":material/search_off:")
+            return runs
     intervals = [f"{low:.3f}–{high:.3f}" if pd.notna(low) else "" for low, high
                  in zip(runs["accuracy_low"], runs["accuracy_high"], strict=True)]
     shown = runs.assign(created_at=runs["created_at"].str[:16].str.replace("T", " "), interval=intervals)
@@ -74,7 +78,8 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
             "billable_seconds": st.column_config.NumberColumn("Billed seconds", format="%d"),
             "data_hash": "Data version", "note": "Note", "run_id": "Run id"})
     st.caption(f"{counted(len(runs), 'run')}. Click a column header to sort. Accuracy is on the test images at "
-               "threshold 0.5; the interval is a bootstrap over posts.")
+               "threshold 0.5; the interval is a bootstrap over posts (over images or the chosen groups for a run on "
+               "an uploaded table).")
     names = {row.run_id: f"{label_of(row)} · accuracy {row.accuracy:.3f} · {row.split}" for row in shown.itertuples()}
     chosen = st.multiselect("Runs to open, repeat, delete (one) or compare (two or more)", list(names),
                             format_func=names.get, key="runs_selected", placeholder="Choose runs")

@@ -40,6 +40,8 @@ def test_the_table_lists_every_run_with_its_interval(two_runs: tuple[Path, str, 
     assert row["interval"] == f"{low:.3f}–{high:.3f}" and row["max_depth"] == 5
     at.text_input(key="runs_filter").set_value("quick").run()
     assert list(at.dataframe[0].value["run_id"]) == [second]
+    at.text_input(key="runs_filter").set_value("zzzz").run()
+    assert not at.exception and "No run's name, note, split or id holds “zzzz”" in at.info[0].value
 
 
 def test_comparing_two_runs_shows_only_what_differs(two_runs: tuple[Path, str, str], open_app) -> None:
