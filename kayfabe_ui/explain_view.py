@@ -108,9 +108,12 @@ def _render_one_image(workspace: Workspace, data: ShapData, names: tuple[str, st
 def render_folds(record: dict) -> None:  # type: ignore[type-arg]
     """Accuracy of every fold and repeat."""
     folds = pd.DataFrame(record["folds"])
+    counts = st.column_config.NumberColumn
     st.dataframe(folds, hide_index=True, column_config={
+        "repeat": counts("Repeat", format="%d"), "fold": counts("Fold", format="%d"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
         "seconds": st.column_config.NumberColumn("Seconds", format="%.2f"),
-        "rounds_kept": "Rounds kept", "n_train": "Training images", "n_test": "Test images"})
+        "rounds_kept": counts("Rounds kept", format="localized"),
+        "n_train": counts("Training images", format="localized"), "n_test": counts("Test images", format="localized")})
     st.caption("How to read: one row per trained model. The spread of accuracy across rows shows how much the "
                "result depends on which images happened to land in the test set.")
