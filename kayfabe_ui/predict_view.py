@@ -42,7 +42,7 @@ def choose_run(workspace: Workspace) -> str | None:
                 icon=":material/info:")
         return None
     labels = {row.run_id: f"{row.name or row.run_id}{' · trained on SageMaker' if row.backend == 'sagemaker' else ''}"
-                          f" · accuracy {row.accuracy:.3f}" for row in runs.itertuples()}
+                          f" · accuracy {row.accuracy:.3f} at 0.5" for row in runs.itertuples()}
     return str(st.selectbox("Run", list(labels), format_func=labels.get, key="predict_run"))
 
 
