@@ -31,7 +31,7 @@ def posts_per_month_figure(by_month: pd.DataFrame) -> go.Figure:
     return figure
 
 
-SOURCE_COLOURS = {"label": "#4c78a8", "moderation": "#e45756", "celebrity": "#72b7b2"}
+SOURCE_COLOURS = {"label": "#72b7b2", "moderation": "#b279a2", "celebrity": "#eeca3b"}  # not the codes' red and blue
 YES_COLOUR, NO_COLOUR = "#e45756", "#4c78a8"  # the two codes, the same on every chart of the app
 
 

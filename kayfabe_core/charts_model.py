@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from kayfabe_core.charts import NO_COLOUR, YES_COLOUR
 from kayfabe_core.evaluate import Metrics
+from kayfabe_core.explain import feature_with_value
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 TRAIN_COLOUR, CHECK_COLOUR = "#4c78a8", "#f58518"
@@ -153,7 +154,8 @@ def shap_beeswarm_figure(points: pd.DataFrame, order: list[str], names: tuple[st
     frame = points.assign(present=np.where(points["value"].isna(), "absent", "present"))
     figure = px.strip(frame, x="shap", y="feature", color="present", category_orders={"feature": order},
                       stripmode="overlay",  # present and absent dots on their feature's row, not half a row off
-                      color_discrete_map={"present": YES_COLOUR, "absent": "#9ecae9"},
+                      # greys: red and blue mean the two codes on every chart of the app
+                      color_discrete_map={"present": "#3b3b3b", "absent": "#c4c4c4"},
                       labels={"shap": f"Push towards {names[0]} (right) or {names[1]} (left), log-odds",
                               "feature": "",
                               "present": "Feature on the image"})
@@ -168,7 +170,8 @@ def explanation_figure(explanation: pd.DataFrame, names: tuple[str, str] = ("YES
     """Return bars of one image's largest SHAP contributions (red pushes YES, blue pushes NO)."""
     shown = explanation.iloc[::-1]
     colours = [YES_COLOUR if value > 0 else NO_COLOUR for value in shown["shap"]]
-    figure = go.Figure(go.Bar(x=shown["shap"], y=shown["feature"], orientation="h", marker_color=colours))
+    bars = [feature_with_value(name, value) for name, value in zip(shown["feature"], shown["value"], strict=True)]
+    figure = go.Figure(go.Bar(x=shown["shap"], y=bars, orientation="h", marker_color=colours))
     figure.update_layout(height=max(240, 24 * len(shown) + 60), margin=MARGIN,
                          xaxis_title=f"Push towards {names[0]} (right) or {names[1]} (left), log-odds")
     return figure

@@ -74,3 +74,16 @@ def explain_image(contributions: np.ndarray, row: int, matrix: sp.csr_matrix, na
     return pd.DataFrame({"feature": [names[i] for i in order],
                          "value": [values[i] if i in present else np.nan for i in order],
                          "shap": shares[order]})
+
+
+YES_NO_FEATURES = ("label: ", "moderation: ", "celebrity: ", "hashtag: ", "caption word: ")  # 1: on the image
+
+
+def feature_with_value(name: str, value: float | None) -> str:
+    """``name`` with an image's value of it: "label: Food present", "label: Food absent" (0 or missing),
+    "likes = 120", "likes not known" (missing). An absent label pushes a score too; without the word a reader
+    takes "Food" as found on the picture."""
+    missing = value is None or bool(np.isnan(value))
+    if name.startswith(YES_NO_FEATURES):
+        return f"{name} {'absent' if missing or value == 0 else 'present'}"
+    return f"{name} not known" if missing else f"{name} = {value:g}"

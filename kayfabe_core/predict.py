@@ -20,6 +20,7 @@ import xgboost as xgb
 from kayfabe_core.arrays import positions_in
 from kayfabe_core.code_log import read_code_log
 from kayfabe_core.errors import StageNotReadyError
+from kayfabe_core.explain import feature_with_value
 from kayfabe_core.feature_inputs import load_label_inputs
 from kayfabe_core.features import FeatureOptions, label_cuts
 from kayfabe_core.ingest import IngestReport, read_export, store_export
@@ -244,20 +245,11 @@ def _reasons(contributions: np.ndarray, decided_yes: np.ndarray, names: tuple[st
     values = np.asarray(matrix[rows, top.ravel()]).reshape(top.shape) if top.size else top.astype(float)
     reasons = []
     for row, columns in enumerate(top):
-        parts = [f"{_with_value(names[c], values[row, place])} ({contributions[row, c]:+.2f})"
+        parts = [f"{feature_with_value(names[c], values[row, place])} ({contributions[row, c]:+.2f})"
                  for place, c in enumerate(columns) if signed[row, c] > 0]
         reasons.append("; ".join(parts))
     return reasons
 
-
-YES_NO_FEATURES = ("label: ", "moderation: ", "celebrity: ", "hashtag: ", "caption word: ")  # 1 = present
-
-
-def _with_value(name: str, value: float) -> str:
-    """``name`` with the image's value: "label: Food absent", "likes = 120"."""
-    if name.startswith(YES_NO_FEATURES):
-        return f"{name} {'present' if value else 'absent'}"
-    return f"{name} = {value:g}"
 
 
 def _largest_columns(values: np.ndarray, count: int) -> np.ndarray:

@@ -83,8 +83,8 @@ def render_shap(workspace: Workspace, run_id: str, names: tuple[str, str]) -> No
     st.plotly_chart(shap_beeswarm_figure(points, order, names), key="shap_beeswarm")
     st.caption(f"How to read: one dot per test image ({len(data.items):,}) and feature, for the 15 features with the "
                f"largest average effect. Dots right of the line pushed that image towards {names[0]}, left towards "
-               f"{names[1]}; red "
-               "dots are images where the feature is present. SHAP values come from XGBoost's own pred_contribs.")
+               f"{names[1]}; dark dots are images where the feature is present, light ones where it is absent. "
+               "SHAP values come from XGBoost's own pred_contribs.")
     _render_one_image(workspace, data, names)
 
 
@@ -102,7 +102,8 @@ def _render_one_image(workspace: Workspace, data: ShapData, names: tuple[str, st
     explanation = explain_image(data.contributions, row, data.matrix, data.names)  # type: ignore[arg-type]
     right.plotly_chart(explanation_figure(explanation, names), key="shap_one")
     st.caption("How to read: each bar is how much one feature moved this image's score, in log-odds, starting "
-               f"from the average image; red bars push towards {names[0]}, blue towards {names[1]}.")
+               f"from the average image; red bars push towards {names[0]}, blue towards {names[1]}. Each label is "
+               "named present or absent on this picture: a missing label pushes too.")
 
 
 def render_folds(record: dict) -> None:  # type: ignore[type-arg]

@@ -132,3 +132,18 @@ def test_explain_image(trained: tuple[xgb.Booster, sp.csr_matrix, np.ndarray]) -
         assert (np.isnan(value) and dense[row, column] == 0) or value == dense[row, column]
     assert table["shap"].tolist() == pytest.approx(
         [contributions[row, NAMES.index(feature)] for feature in table["feature"]])
+
+
+def test_a_feature_is_named_with_its_value_on_the_image() -> None:
+    import pandas as pd
+
+    from kayfabe_core.charts_model import explanation_figure
+    from kayfabe_core.explain import feature_with_value
+
+    assert [feature_with_value("label: Food", value) for value in (1.0, 0.0, np.nan, None)] == [
+        "label: Food present", "label: Food absent", "label: Food absent", "label: Food absent"]
+    assert feature_with_value("hashtag: #wwe", 1) == "hashtag: #wwe present"
+    assert [feature_with_value("likes", value) for value in (120.0, 0.0, np.nan)] == [
+        "likes = 120", "likes = 0", "likes not known"]
+    explanation = pd.DataFrame({"feature": ["label: Food", "likes"], "value": [np.nan, 3.0], "shap": [-1.5, 0.2]})
+    assert list(explanation_figure(explanation).data[0].y) == ["likes = 3", "label: Food absent"]

@@ -222,7 +222,7 @@ def test_a_run_trained_on_sagemaker_predicts_here_too(demo_root: Path, tmp_path:
     choice = at.selectbox(key="predict_run")
     assert choice.value == run_id
     accuracy = record["metrics"]["accuracy"]  # type: ignore[index]
-    assert choice.options == [f"cloud · trained on SageMaker · accuracy {accuracy:.3f}"]
+    assert choice.options == [f"cloud · trained on SageMaker · accuracy {accuracy:.3f} at 0.5"]
     at.radio(key="predict_posts").set_value("all").run()
     assert not at.exception
     shown = "\n".join(md.value for md in at.markdown)
