@@ -87,14 +87,33 @@ def draw_boxes(image_bytes: bytes, boxes: tuple[Box, ...], min_confidence: float
         picture = opened.convert("RGB")
     draw = ImageDraw.Draw(picture)
     width, height = picture.size
-    for box in boxes:
-        if box.confidence < min_confidence:
-            continue
+    shown = [box for box in boxes if box.confidence >= min_confidence]
+    taken: list[tuple[float, float, float, float]] = []  # the name tags drawn so far
+    for box in shown:
         corners = (box.left * width, box.top * height,
                    (box.left + box.width) * width, (box.top + box.height) * height)
-        colour = BOX_COLOURS.get(box.source, "#ffffff")
-        draw.rectangle(corners, outline=colour, width=max(2, width // 160))
-        draw.text((corners[0] + 3, corners[1] + 2), f"{box.name} {box.confidence:.0f}", fill=colour)
+        draw.rectangle(corners, outline=BOX_COLOURS.get(box.source, "#ffffff"), width=max(2, width // 160))
+    for box in shown:  # the names after every outline: no outline crosses a name
+        taken.append(_name_tag(draw, box, (box.left * width + 3, box.top * height + 2), taken))
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _name_tag(draw: ImageDraw.ImageDraw, box: Box, corner: tuple[float, float],
+              taken: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    """Write the box's name and confidence on a dark tag at ``corner``, moved down below any tag it would cover
+    (boxes of one person, say Woman and Adult, share a corner); return the tag's rectangle."""
+    text = f"{box.name} {box.confidence:.0f}"
+    left, top, right, bottom = draw.textbbox(corner, text)
+    tag = (left - 2, top - 1, right + 2, bottom + 1)
+    while any(_overlap(tag, other) for other in taken):
+        shift = tag[3] - tag[1] + 1
+        tag = (tag[0], tag[1] + shift, tag[2], tag[3] + shift)
+    draw.rectangle(tag, fill="#000000")
+    draw.text((tag[0] + 2, tag[1] + 1 + (corner[1] - top)), text, fill=BOX_COLOURS.get(box.source, "#ffffff"))
+    return tag
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

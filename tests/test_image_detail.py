@@ -40,3 +40,16 @@ def test_boxes_are_drawn_where_they_say_and_low_ones_skipped() -> None:
     assert drawn.getpixel((20, 20))[0] > 240                  # outside: untouched
     plain = Image.open(io.BytesIO(draw_boxes(picture("white"), (box,), 95))).convert("RGB")
     assert plain.getpixel((50, 62))[2] > 240                  # below the threshold: no box
+
+
+def test_names_of_boxes_sharing_a_corner_are_stacked_not_overlaid() -> None:
+    from PIL import ImageDraw
+
+    from kayfabe_core.image_detail import _name_tag, _overlap
+
+    draw = ImageDraw.Draw(Image.new("RGB", (400, 400), "white"))
+    taken: list[tuple[float, float, float, float]] = []
+    for name in ("Woman", "Adult", "Person"):
+        taken.append(_name_tag(draw, Box(name, "label", 92.0, 0.1, 0.1, 0.5, 0.5), (43.0, 42.0), taken))
+    assert not any(_overlap(a, b) for i, a in enumerate(taken) for b in taken[i + 1:])
+    assert taken[0][1] < taken[1][1] < taken[2][1] and taken[0][0] == taken[1][0] == taken[2][0]  # one column
