@@ -27,7 +27,7 @@ class Knob:
     step: float
     does: str  # what it does, in plain words
     raising: str  # what raising it tends to do
-    shown_as: str = ""  # how a slider shows the value (printf style), when not the kind's usual form
+    shown_as: str = ""  # how a slider shows it (printf style, or a name: "percent"), when not as its kind usually is
 
     def check(self, value: object) -> int | float:
         """Return ``value`` as this knob's type; raise :class:`SettingError` if it is not one or out of range."""
@@ -97,7 +97,8 @@ BOOSTER_KNOBS: tuple[Knob, ...] = (
 SPLIT_KNOBS: tuple[Knob, ...] = (
     Knob("test_size", "Test share", float, 0.1, 0.5, 0.3, 0.05,
          "The share of coded images held back to test the model; it never sees them while training.",
-         "A bigger test set measures more precisely but leaves fewer images to learn from."),
+         "A bigger test set measures more precisely but leaves fewer images to learn from.",
+         shown_as="percent"),  # 0.3 shown as 30%, as the other shares on the page
     Knob("folds", "Cross-validation folds (0 = one split)", int, 0, 10, 0, 1,
          "Cuts the images into this many parts; each part is the test set once.",
          "More folds use more images for training each time and take longer."),

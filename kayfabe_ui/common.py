@@ -11,6 +11,7 @@ import streamlit as st
 from PIL import Image
 
 from kayfabe_core.code_log import keep_code_logs
+from kayfabe_core.constraints import Knob
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.feature_inputs import keep_inputs_in_memory
 from kayfabe_core.stages import Progress, read_material_counts, read_work_counts
@@ -156,3 +157,8 @@ def image_grid(files: dict[str, str], items: list[str], captions: list[str], lin
                 st.page_link(PAGES["code"], label=link_label, query_params={"image": item},  # no icon: the word
                              help="Open this image on the Code page")  # fits six to a row at 1024 px
                 st.caption(caption)
+
+
+def knob_format(knob: Knob) -> str:
+    """How a slider of the constraints table shows its value: the knob's own form, else by its kind."""
+    return knob.shown_as or {int: "%d", float: "%.2f"}[knob.kind]

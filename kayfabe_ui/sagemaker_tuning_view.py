@@ -40,13 +40,12 @@ from kayfabe_core.train import TrainSettings
 from kayfabe_core.tune import KNOBS, LOG_SCALE, SEARCH_RANGES
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import PAGES, show_error
+from kayfabe_ui.common import PAGES, knob_format, show_error
 from kayfabe_ui.sagemaker_jobs_view import card_heading, is_stale, render_resources
 from kayfabe_ui.sagemaker_view import checked_settings, confirm_cost, settings_form
 
 POLL_SECONDS = 10
 STALE_AFTER_S = POLL_SECONDS / 2  # a full rerun (any widget) asks AWS only when the last check is this old
-KNOB_FORMAT = {int: "%d", float: "%.2f"}
 COUNTS = {knob.key: knob for knob in TUNING_KNOBS}
 DEFAULTS = SageMakerTuneOptions()
 CHART_HOW_TO_READ = ("How to read: each dot is one finished training job's log loss on the validation images "
@@ -116,7 +115,7 @@ def _choose_options() -> SageMakerTuneOptions | None:
             scale = " Searched on a log scale (small values as finely as large ones)." if key in LOG_SCALE else ""
             ranges[key] = columns[position % 2].slider(
                 f"{knob.title}: range", knob.kind(knob.low), knob.kind(knob.high), (knob.kind(low), knob.kind(high)),
-                knob.kind(knob.step), key=f"smt_range_{key}", format=KNOB_FORMAT[knob.kind],
+                knob.kind(knob.step), key=f"smt_range_{key}", format=knob_format(knob),
                 help=f"{knob.does} {knob.raising}{scale}")
         left, right = st.columns(2)
         counts = {key: int(column.number_input(

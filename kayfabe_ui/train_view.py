@@ -39,13 +39,12 @@ from kayfabe_core.train import RoundReport, TrainSettings
 from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import PAGES, show_error, stage_guard, workspace_version
+from kayfabe_ui.common import PAGES, knob_format, show_error, stage_guard, workspace_version
 from kayfabe_ui.sagemaker_jobs_view import has_unfinished_jobs
 from kayfabe_ui.stopping import ClickToStop
 
 WHERE = {"local": "This computer", "sagemaker": "Amazon SageMaker"}
 SOURCES = {"workspace": "The coded images of this workspace", "table": "A ready-made feature table (CSV)"}
-KNOB_FORMAT = {int: "%d", float: "%.2f"}
 
 
 @st.cache_resource(max_entries=6, show_spinner="Building the feature table…")
@@ -93,7 +92,7 @@ def _knob_input(knob: Knob, value: float, key: str, container: object = st, disa
     help_text = f"{knob.does} {knob.raising}{note}"
     return container.slider(knob.title, knob.kind(knob.low), knob.kind(knob.high),  # type: ignore[attr-defined,no-any-return]
                             knob.kind(value), knob.kind(knob.step), key=key, help=help_text, persist_state=state.KEPT,
-                            format=knob.shown_as or KNOB_FORMAT[knob.kind], disabled=disabled)
+                            format=knob_format(knob), disabled=disabled)
 
 
 def _workspace_table(workspace: Workspace) -> FeatureTable:

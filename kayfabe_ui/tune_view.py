@@ -29,13 +29,12 @@ from kayfabe_core.tune import (
 )
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import PAGES, show_error
+from kayfabe_ui.common import PAGES, knob_format, show_error
 from kayfabe_ui.sagemaker_tuning_view import has_unfinished_tunings, render_sagemaker_tuning
 from kayfabe_ui.stopping import ClickToStop
 from kayfabe_ui.train_view import WHERE
 
 KNOBS = knob_table(BOOSTER_KNOBS)
-KNOB_FORMAT = {int: "%d", float: "%.2f"}
 HOW_TO_READ = ("How to read: each dot is one trial's mean accuracy over the same cross-validation folds; the "
                "orange line is the best so far and the dashed line the starting settings (trial 0). Where the "
                "orange line rises above the dashed one, the search found better settings; a line that has stayed "
@@ -127,7 +126,7 @@ def _choose_options(split_options: SplitOptions) -> TuneOptions | None:
         scale = " Searched on a log scale (small values as finely as large ones)." if key in LOG_SCALE else ""
         ranges[key] = columns[position % 2].slider(
             f"{knob.title}: range", knob.kind(knob.low), knob.kind(knob.high), (knob.kind(low), knob.kind(high)),
-            knob.kind(knob.step), key=f"tune_range_{key}", persist_state=state.KEPT, format=KNOB_FORMAT[knob.kind],
+            knob.kind(knob.step), key=f"tune_range_{key}", persist_state=state.KEPT, format=knob_format(knob),
             help=f"{knob.does} {knob.raising}{scale}")
     left, middle, right, last = st.columns(4)
     names = list(PRESETS)

@@ -195,6 +195,8 @@ def test_settings_are_as_left_after_visiting_results(demo_copy: Path, open_app) 
     assert not at.exception
     assert at.slider(key="knob_eta_1").value == 0.3
     assert at.slider(key="split_test_size").value == 0.2
+    assert at.slider(key="split_test_size").proto.format == "percent"  # shown as 20%, like the page's other shares
+    assert at.slider(key="knob_eta_1").proto.format == "%.2f"
     assert at.toggle(key="feature_metadata").value is True
     assert at.number_input(key="tune_trials").value == 12
 
