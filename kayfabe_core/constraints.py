@@ -99,8 +99,9 @@ SPLIT_KNOBS: tuple[Knob, ...] = (
          "The share of coded images held back to test the model; it never sees them while training.",
          "A bigger test set measures more precisely but leaves fewer images to learn from.",
          shown_as="percent"),  # 0.3 shown as 30%, as the other shares on the page
-    Knob("folds", "Cross-validation folds (0 = one split)", int, 0, 10, 0, 1,
-         "Cuts the images into this many parts; each part is the test set once.",
+    Knob("folds", "Folds (0 = one split)", int, 0, 10, 0, 1,  # short: one line in its quarter of the page
+         "Cross-validation: cuts the images into this many parts, and each part is the test set once (0: one "
+         "split with the test share instead; 1 is not a split).",
          "More folds use more images for training each time and take longer."),
     Knob("repeats", "Repeats", int, 1, 20, 1, 1,
          "Does the whole split again with a different random draw, to see how much the score moves.",
