@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from kayfabe_core.constraints import BOOSTER_KNOBS, FEATURE_KNOBS, SPLIT_KNOBS
+from kayfabe_core.constraints import BOOSTER_KNOBS, FEATURE_KNOBS, SHORT_TITLES, SPLIT_KNOBS
 from kayfabe_core.errors import SettingError
 from kayfabe_core.evaluate import METRIC_TITLES, compute_metrics, roc_points
 from kayfabe_core.experiment import ExperimentResult, run_experiment
@@ -148,10 +148,9 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
     columns = varied or ["max_depth"]
     splits = pd.factorize(runs["split"].astype(str), sort=True) if "split" in columns else None
     frame = runs[columns + [metric]].assign(**({"split": splits[0]} if splits else {})).astype(float)
-    titles = {knob.key: knob.title.split(" (")[0] for knob in BOOSTER_KNOBS}  # "Tree depth", not "max_depth"
     figure = px.parallel_coordinates(frame, dimensions=columns + [metric], color=metric,
                                      color_continuous_scale="Viridis", range_color=_metric_range(frame[metric]),
-                                     labels={**titles, "split": "Split", "images": "Images",
+                                     labels={**SHORT_TITLES, "split": "Split", "images": "Images",
                                              metric: METRIC_TITLES.get(metric, metric)})
     for dimension in figure.data[0].dimensions:  # 0.804, not 0.8041594 at the ends of the score's axis
         dimension.tickformat = ".3f" if dimension.label == METRIC_TITLES.get(metric, metric) else "~g"

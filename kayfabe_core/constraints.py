@@ -128,6 +128,9 @@ FEATURE_KNOBS: tuple[Knob, ...] = (
 
 BOOSTER_DEFAULTS: dict[str, int | float] = {knob.key: knob.kind(knob.default) for knob in BOOSTER_KNOBS}
 
+# the settings' names where space is short (table headers, chart axes): "Tree depth", not "max_depth"
+SHORT_TITLES: dict[str, str] = {knob.key: knob.title.split(" (")[0] for knob in BOOSTER_KNOBS}
+
 PRESETS: dict[str, dict[str, int | float]] = {
     "XGBoost defaults": dict(BOOSTER_DEFAULTS),
     "Original study (2021)": {**BOOSTER_DEFAULTS, "max_depth": 5, "eta": 0.2, "gamma": 4.0,

@@ -17,6 +17,7 @@ from kayfabe_core.compare import (
     prediction_figures,
     repeat_run,
 )
+from kayfabe_core.constraints import SHORT_TITLES
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.methods_text import methods_paragraph
 from kayfabe_core.report_export import export_replication_bundle, export_report_html
@@ -66,8 +67,8 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
         column_config={
             "created_at": st.column_config.TextColumn("Trained (UTC)"), "name": "Name", "split": "Split",
             "images": st.column_config.NumberColumn("Images", format="localized"),
-            "num_boost_round": "Rounds", "eta": "eta", "max_depth": "Depth",
-            "min_child_weight": "Min child weight", "gamma": "gamma", "subsample": "Subsample",
+            **{key: SHORT_TITLES[key] for key in ("num_boost_round", "eta", "max_depth", "min_child_weight",
+                                                  "gamma", "subsample")},  # as the chart under it names them
             "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
             "interval": "95 % interval", "accuracy_sd": st.column_config.TextColumn(
                 "sd over splits",

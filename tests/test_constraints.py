@@ -179,3 +179,10 @@ def test_numbers_in_messages_are_written_as_people_write_them() -> None:
         seed.check(-1)
     assert "must be between 0 and 2,147,483,647; got -1" in caught.value.message
     assert "preset" not in caught.value.hint  # presets set XGBoost's knobs, not the split's
+
+
+def test_short_titles_are_the_titles_without_xgboosts_names() -> None:
+    from kayfabe_core.constraints import SHORT_TITLES
+
+    assert (SHORT_TITLES["max_depth"], SHORT_TITLES["eta"], SHORT_TITLES["min_child_weight"]) == (
+        "Tree depth", "Learning rate", "Smallest leaf")
