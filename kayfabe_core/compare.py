@@ -152,13 +152,18 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
                                      color_continuous_scale="Viridis", range_color=_metric_range(frame[metric]),
                                      labels={**SHORT_TITLES, "split": "Split", "images": "Images",
                                              metric: METRIC_TITLES.get(metric, metric)})
-    for dimension in figure.data[0].dimensions:  # 0.804, not 0.8041594 at the ends of the score's axis
-        dimension.tickformat = ".3f" if dimension.label == METRIC_TITLES.get(metric, metric) else "~g"
+    # 0.804, not 0.8041594 at the ends of the score's axis; a fourth place when the runs are within 0.01, or its
+    # ticks read 0.803, 0.803
+    score_format = ".3f" if float(frame[metric].max() - frame[metric].min()) >= 0.01 else ".4f"
+    for dimension in figure.data[0].dimensions:
+        dimension.tickformat = score_format if dimension.label == METRIC_TITLES.get(metric, metric) else "~g"
         if dimension.label == "Split" and splits:  # the split's words on its axis, not numbers
             dimension.tickvals, dimension.ticktext = list(range(len(splits[1]))), list(splits[1])
     # the split's words sit left of the first axis: room for them, or they were cut at the chart's edge
     figure.update_layout(height=380, margin={"l": 130 if splits else 40, "r": 40, "t": 60, "b": 20},
                          coloraxis_colorbar={"tickformat": ".2f"})
+    # the ticks already show each axis's values: plotly's range labels above and below repeated the end ones
+    figure.update_traces(rangefont={"color": "rgba(0,0,0,0)"})
     return figure
 
 

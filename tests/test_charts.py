@@ -19,10 +19,14 @@ def test_the_runs_parallel_plot_names_settings_in_words_and_rounds_the_score() -
 
     runs = pd.DataFrame({"num_boost_round": [100, 300, 100], "eta": [0.2, 0.05, 0.2], "max_depth": [5, 5, 3],
                          "min_child_weight": [6, 6, 6], "gamma": [4, 4, 4], "subsample": [0.8, 0.8, 0.8],
-                         "accuracy": [0.8041594, 0.7954939, 0.801]})
-    dimensions = parallel_figure(runs, "accuracy").data[0].dimensions
+                         "accuracy": [0.8141594, 0.7954939, 0.801]})
+    figure = parallel_figure(runs, "accuracy")
+    dimensions = figure.data[0].dimensions
     assert [d.label for d in dimensions] == ["Rounds", "Learning rate", "Tree depth", "Accuracy"]
     assert dimensions[-1].tickformat == ".3f"
+    assert figure.data[0].rangefont.color == "rgba(0,0,0,0)"  # the end values once, as ticks, not twice
+    close = parallel_figure(runs.assign(accuracy=[0.8041, 0.8032, 0.8035]), "accuracy")
+    assert close.data[0].dimensions[-1].tickformat == ".4f"  # runs within 0.01: ticks that still differ
 
 
 def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_path) -> None:  # type: ignore[no-untyped-def]
