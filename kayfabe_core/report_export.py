@@ -47,7 +47,7 @@ from kayfabe_core.evaluate import METRIC_TITLES, Metrics, calibration_points, pr
 from kayfabe_core.explain import importance_table
 from kayfabe_core.methods_text import grouping_words, methods_paragraph, number
 from kayfabe_core.replication_text import readme_text, train_command
-from kayfabe_core.results import CELLS
+from kayfabe_core.results import CELLS, cell_meaning
 from kayfabe_core.runs import load_booster, read_predictions, read_run, read_test_features, run_folder
 from kayfabe_core.workspace import Workspace, connect
 
@@ -135,10 +135,8 @@ def _metrics_section(record: dict[str, Any]) -> list[str]:
          "–".join(number(value) for value in metrics.intervals[name]) if name in metrics.intervals else "none"]
         for name, title in METRIC_TITLES.items()]
     yes, no = record["data"]["positive_name"], record["data"]["negative_name"]
-    cells: list[list[object]] = [[f"{CELLS[key]}: coded {coded}, predicted {called}", f"{count:,}"]
-                                 for key, coded, called, count in (
-        ("tp", yes, yes, metrics.tp), ("fp", no, yes, metrics.fp), ("fn", yes, no, metrics.fn),
-        ("tn", no, no, metrics.tn))]
+    cells: list[list[object]] = [[f"{CELLS[key]}: {cell_meaning(key, (yes, no))}", f"{getattr(metrics, key):,}"]
+                                 for key in ("tp", "fp", "fn", "tn")]
     parts = ["<h2>Metrics</h2>", f"<p>{metrics.n:,} test predictions at a score threshold of {metrics.threshold:g}."
              "</p>", _table(["Metric", "Value", "95 % interval"], rows), _table(["Cell", "Predictions"], cells)]
     positives = metrics.tp + metrics.fn

@@ -14,6 +14,14 @@ from kayfabe_core.runs import load_booster, read_predictions, read_run, read_tes
 from kayfabe_core.workspace import Workspace, connect
 
 CELLS = {"fp": "False positives", "fn": "False negatives", "tp": "True positives", "tn": "True negatives"}
+
+
+def cell_meaning(cell: str, names: tuple[str, str]) -> str:
+    """Say what a confusion cell holds in the category's own words: "coded NO, predicted YES" for fp."""
+    positive, negative = names
+    observed = positive if cell in ("tp", "fn") else negative
+    predicted = positive if cell in ("tp", "fp") else negative
+    return f"coded {observed}, predicted {predicted}"
 SHAP_ROWS = 2000
 
 

@@ -12,7 +12,7 @@ from kayfabe_core.chart_readings import confusion_reading, metrics_reading
 from kayfabe_core.charts_model import confusion_figure
 from kayfabe_core.evaluate import METRIC_TITLES, Metrics
 from kayfabe_core.predict import run_threshold, save_run_threshold
-from kayfabe_core.results import CELLS, image_files, majority_baseline, metrics_at, predictions_in_cell
+from kayfabe_core.results import CELLS, cell_meaning, image_files, majority_baseline, metrics_at, predictions_in_cell
 from kayfabe_core.runs import list_runs, read_predictions, read_run
 from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace
@@ -151,14 +151,6 @@ def _cell_clicked() -> None:
     cell = points[0].get("customdata") if points else None
     if cell in CELLS:
         st.session_state["confusion_cell"] = cell
-
-
-def cell_meaning(cell: str, names: tuple[str, str]) -> str:
-    """Say what a confusion cell holds in the category's own words."""
-    positive, negative = names
-    observed = positive if cell in ("tp", "fn") else negative
-    predicted = positive if cell in ("tp", "fp") else negative
-    return f"coded {observed}, predicted {predicted}"
 
 
 def render_cell_images(workspace: Workspace, predictions: pd.DataFrame, threshold: float, cell: str,
