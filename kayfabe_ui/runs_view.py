@@ -97,7 +97,7 @@ def render_one_run(workspace: Workspace, row: Any) -> None:
         if st.form_submit_button("Save name and note", icon=":material/save:"):
             _guarded(lambda: rename_run(workspace, row.run_id, name, note))
             st.rerun()
-    left, middle, right = st.columns(3)
+    left, middle, right = st.columns(3, vertical_alignment="bottom")  # the buttons on one line, under the box
     if left.button("Open on Results", key="open_results", icon=":material/insights:"):
         state.set_text(state.SELECTED_RUN, row.run_id)
         st.switch_page(PAGES["results"])
