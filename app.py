@@ -6,7 +6,7 @@ sidebar and hands over to the page chosen in the navigation.
 
 import streamlit as st
 
-from kayfabe_ui.common import PAGES
+from kayfabe_ui.common import PAGES, routed_run
 from kayfabe_ui.memory import freeze_after_imports
 from kayfabe_ui.sidebar import render_sidebar
 
@@ -29,7 +29,9 @@ navigation = st.navigation([
     st.Page(PAGES["predict"], title="Predict", icon=":material/online_prediction:", url_path="predict"),
 ])
 render_sidebar()
+routed_run()  # the page runs inside this navigation: it need not send the session through app.py again
 try:
     navigation.run()
 finally:
+    routed_run(False)
     freeze_after_imports()  # Streamlit's collection after each run then skips the imported modules' objects

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -31,21 +32,33 @@ keep_code_logs()  # the pages read the codes after every code: keep them, read o
 keep_inputs_in_memory()  # and build the features again from the same posts and labels
 
 
+_RUN = threading.local()  # per script run (each run has its own thread): whether app.py's navigation runs it
+ROUTER_RERUN = "_router_rerun"  # session key: this session was sent through app.py once already
+
+
+def routed_run(routed: bool = True) -> None:
+    """Mark this script run as started by app.py's navigation (app.py calls it just before the page runs, and
+    with False once it has run: a session's later runs may share the thread)."""
+    _RUN.routed = routed
+
+
 def through_the_router() -> None:
     """Make sure this page runs inside app.py's navigation (with the sidebar); call first on every page.
 
-    A page file can run on its own: when the first visit after the server starts opens a page's
-    address (say a bookmark of /images), Streamlit still follows the pages/ folder's old rules, runs
-    the file alone and lists the folder's files in the sidebar. Then this switches those rules off
-    and runs the app again from app.py, which opens the same page. Only on a session's first run:
-    a rerun later would drop what the user just clicked (the next run goes through app.py anyway).
+    A page file can run on its own: when the first visits after the server starts open a page's address
+    (say a bookmark of /images), Streamlit still follows the pages/ folder's old rules, runs the file alone
+    and lists the folder's files in the sidebar. Then this switches those rules off and runs the app again
+    from app.py, which opens the same page. Each run is checked, not a setting shared by the sessions: two
+    sessions opened at once both ran alone, and the second saw the rules already off and stayed alone. Once
+    per session at most (a page run outside app.py for good would otherwise rerun for ever).
     """
     from streamlit.runtime.pages_manager import PagesManager  # not a public API: see the test
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        if not st.session_state:
-            st.rerun()
+    if getattr(_RUN, "routed", False) or st.session_state.get(ROUTER_RERUN):
+        return
+    PagesManager.uses_pages_directory = False
+    st.session_state[ROUTER_RERUN] = True
+    st.rerun()
 
 
 def show_error(error: KayfabeError) -> None:
