@@ -43,10 +43,13 @@ class LocalEstimate:
         return self.seconds > LONG_S or short_of_memory
 
     def sentence(self) -> str:
-        """E.g. "about 2 s and 90 MB of memory here (the rate of 3 earlier runs of this workspace)"."""
+        """E.g. "about 2 s at the pace of 3 earlier runs of this workspace; XGBoost's copy of the data takes
+        about 90 MB of memory"."""
         source = (f"the pace of {self.runs_used} earlier run{'s' if self.runs_used != 1 else ''} of this workspace"
                   if self.runs_used else "the pace of a 2-core laptop")
-        return f"about {duration_words(self.seconds)} and {megabytes(self.memory_mb)} of memory here ({source})"
+        memory = megabytes(self.memory_mb)
+        return (f"about {duration_words(self.seconds)} at {source}; XGBoost's copy of the data takes "
+                f"{memory if memory.startswith('under') else 'about ' + memory} of memory")
 
     def advice(self, command_line: bool = False) -> str:
         """What to do when the training is too big for this computer ('' when it is not), in the words of the

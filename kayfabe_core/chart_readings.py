@@ -69,3 +69,9 @@ def balance_reading(side_of: str = "the split") -> str:
     """The class balance bars of a split (``side_of``: which split, e.g. "fold 1 of 5")."""
     return (f"{PREFIX}each bar is one side of {side_of}; its colours show how many images of each code it holds. "
             "Similar proportions on both sides mean the test set looks like the training set.")
+
+
+def first_model_note(models: int) -> str:
+    """For a run of several models (folds, repeats): say that a chart shows the first one only ('' for one)."""
+    return (f" It shows the first of the run's {models:,} models (the metrics above pool all of them)."
+            if models > 1 else "")

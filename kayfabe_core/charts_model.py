@@ -172,6 +172,6 @@ def explanation_figure(explanation: pd.DataFrame, names: tuple[str, str] = ("YES
     colours = [YES_COLOUR if value > 0 else NO_COLOUR for value in shown["shap"]]
     bars = [feature_with_value(name, value) for name, value in zip(shown["feature"], shown["value"], strict=True)]
     figure = go.Figure(go.Bar(x=shown["shap"], y=bars, orientation="h", marker_color=colours))
-    figure.update_layout(height=max(240, 24 * len(shown) + 60), margin=MARGIN,
-                         xaxis_title=f"Push towards {names[0]} (right) or {names[1]} (left), log-odds")
+    figure.update_layout(height=max(240, 24 * len(shown) + 80), margin=MARGIN,  # two lines: whole at 1024 px
+                         xaxis_title=f"Push towards {names[0]} (right)<br>or {names[1]} (left), log-odds")
     return figure

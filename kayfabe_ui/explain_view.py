@@ -7,7 +7,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from kayfabe_core.chart_readings import calibration_reading, curves_reading, importance_reading, learning_curve_reading
+from kayfabe_core.chart_readings import (
+    calibration_reading,
+    curves_reading,
+    first_model_note,
+    importance_reading,
+    learning_curve_reading,
+)
 from kayfabe_core.charts_model import (
     calibration_figure,
     explanation_figure,
@@ -60,10 +66,10 @@ def render_learning_curve(record: dict) -> None:  # type: ignore[type-arg]
     curve = record["curve"]
     st.plotly_chart(learning_curve_figure(curve["train"], curve["check"], curve["check_name"], curve["best_round"]),
                     key="learning_curve")
-    st.caption(learning_curve_reading(curve["check_name"]))
+    st.caption(learning_curve_reading(curve["check_name"]) + first_model_note(len(record.get("folds", []))))
 
 
-def render_importance(workspace: Workspace, run_id: str, names: tuple[str, str]) -> None:
+def render_importance(workspace: Workspace, run_id: str, names: tuple[str, str], models: int = 1) -> None:
     """Bars of the top features by the chosen importance kind."""
     table = cached_importance(str(workspace.root), run_id)
     if table.empty:
@@ -71,11 +77,11 @@ def render_importance(workspace: Workspace, run_id: str, names: tuple[str, str])
         return
     kind = st.selectbox("Importance by", list(IMPORTANCE_KINDS), format_func=IMPORTANCE_KINDS.get, key="importance")
     st.plotly_chart(importance_figure(table, kind), key="importance_chart")
-    st.caption(importance_reading(names, on_page=True))
+    st.caption(importance_reading(names, on_page=True) + first_model_note(models))
 
 
-def render_shap(workspace: Workspace, run_id: str, names: tuple[str, str]) -> None:
-    """SHAP summary (one dot per image and feature) and one image's explanation."""
+def render_shap(workspace: Workspace, run_id: str, names: tuple[str, str], models: int = 1) -> None:
+    """SHAP summary (one dot per image and feature) and one image's explanation (the first of ``models``)."""
     data = cached_shap(str(workspace.root), run_id)
     summary = shap_summary(data.contributions, data.names, top=15)
     order = list(summary["feature"])
@@ -84,7 +90,7 @@ def render_shap(workspace: Workspace, run_id: str, names: tuple[str, str]) -> No
     st.caption(f"How to read: one dot per test image ({len(data.items):,}) and feature, for the 15 features with the "
                f"largest average effect. Dots right of the line pushed that image towards {names[0]}, left towards "
                f"{names[1]}; dark dots are images where the feature is present, light ones where it is absent. "
-               "SHAP values come from XGBoost's own pred_contribs.")
+               f"SHAP values come from XGBoost's own pred_contribs.{first_model_note(models)}")
     _render_one_image(workspace, data, names)
 
 

@@ -76,8 +76,8 @@ PAGE_SIZE = COLUMNS * ROWS
 def choose_filters(workspace: Workspace) -> tuple[list[LabelChoice], float]:
     """Draw the confidence slider and the label picker; return the chosen labels and threshold."""
     left, right = st.columns([1, 3])
-    threshold = left.slider("Minimum confidence (%)", 50, 100, 80, step=1, key="min_confidence",
-                            persist_state=state.KEPT,
+    threshold = left.slider("Minimum confidence", 50, 100, 80, step=1, key="min_confidence",
+                            persist_state=state.KEPT, format="%d %%",  # "80 %", as the Train page's cuts
                             help="Rekognition's confidence that the label is there. Labels below "
                                  "this are ignored everywhere on this page; no new calls are made.")
     every = _cached_label_keys(*_labels_key(workspace))  # all stored labels: a choice survives a threshold change
@@ -107,9 +107,10 @@ def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: 
     state.set_int(state.GALLERY_PAGE, int(number))
     right.caption(f"{total:,} images match · {PAGE_SIZE} per page · newest post first")
     if total == 0 and choices:
-        st.info(f"No image carries {'this label' if len(choices) == 1 else 'all of these labels'} at "
-                f"{threshold:.0f} % confidence or more. Lower the confidence, or remove a label (an image must carry "
-                "every chosen one).", icon=":material/search_off:")
+        at_least = f"{threshold:.0f} % confidence" + (" or more" if threshold < 100 else "")
+        st.info(f"No image carries {'this label' if len(choices) == 1 else 'all of these labels'} at {at_least}. "
+                "Lower the confidence, or remove a label (an image must carry every chosen one).",
+                icon=":material/search_off:")
         return None
     page = matches.iloc[(int(number) - 1) * PAGE_SIZE:int(number) * PAGE_SIZE]
     tops = read_top_labels(workspace, list(page["sha256"]), threshold, 3)

@@ -43,8 +43,9 @@ def label_of(row: Any) -> str:
     return f"{row.name or row.created_at[5:16].replace('T', ' ')} ·{row.run_id[-4:]}"
 
 
-def render_runs_table(workspace: Workspace) -> pd.DataFrame:
-    """Draw the filterable, sortable table of runs and a run picker; return the chosen rows."""
+def render_runs_table(workspace: Workspace) -> pd.DataFrame | None:
+    """Draw the filterable, sortable table of runs and a run picker; return the chosen rows (None: the filter
+    left no run to choose)."""
     message = state.get_value(state.RUNS_MESSAGE)
     if message:
         st.success(str(message), icon=":material/task_alt:")
@@ -57,7 +58,7 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame:
         if runs.empty:
             st.info(f"No run's name, note, split or id holds “{wanted}”. Clear the filter to see every run.",
                     icon=":material/search_off:")
-            return runs
+            return None
     intervals = [f"{low:.3f}–{high:.3f}" if pd.notna(low) else "" for low, high
                  in zip(runs["accuracy_low"], runs["accuracy_high"], strict=True)]
     shown = runs.assign(created_at=runs["created_at"].str[:16].str.replace("T", " "), interval=intervals)

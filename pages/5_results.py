@@ -55,8 +55,8 @@ elif section == "Calibration":
 elif section == "Learning curve":
     render_learning_curve(record)
 elif section == "Importance":
-    render_importance(workspace, run_id, names)
+    render_importance(workspace, run_id, names, len(record.get("folds", [])))
 elif section == "SHAP":
-    render_shap(workspace, run_id, names)
+    render_shap(workspace, run_id, names, len(record.get("folds", [])))
 elif section == "Folds":
     render_folds(record)

@@ -19,7 +19,9 @@ if workspace is None or not stage_guard(
 ):
     st.stop()
 selected = render_runs_table(workspace)
-if len(selected) == 1:
+if selected is None:
+    pass  # the filter matched nothing, and said so
+elif len(selected) == 1:
     render_one_run(workspace, next(selected.itertuples()))
 elif len(selected) > 1:
     render_comparison(workspace, selected)

@@ -43,9 +43,10 @@ def test_a_local_run_sets_the_pace_of_the_next_estimate(demo_root: Path, tmp_pat
 def test_sagemaker_is_suggested_when_too_long_or_short_of_memory() -> None:
     small = LocalEstimate(seconds=2, memory_mb=90, available_mb=8000, runs_used=3)
     assert not small.too_big and small.advice() == ""
-    assert small.sentence() == "about 2 s and 90 MB of memory here (the pace of 3 earlier runs of this workspace)"
+    assert small.sentence() == ("about 2 s at the pace of 3 earlier runs of this workspace; XGBoost's copy of the "
+                                "data takes about 90 MB of memory")
     long = LocalEstimate(seconds=capacity.LONG_S + 1, memory_mb=90, available_mb=8000, runs_used=0)
-    assert long.too_big and long.advice().startswith("This training is large for this computer: about 15 min")
+    assert long.too_big and long.advice().startswith("This training is large for this computer: about 15 min at")
     assert "Amazon SageMaker trains it" in long.advice() and "“Drop labels seen on fewer images than”" in long.advice()
     assert "--backend sagemaker trains it" in long.advice(command_line=True) and "--min-images" in \
         long.advice(command_line=True)

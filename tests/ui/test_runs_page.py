@@ -42,6 +42,7 @@ def test_the_table_lists_every_run_with_its_interval(two_runs: tuple[Path, str, 
     assert list(at.dataframe[0].value["run_id"]) == [second]
     at.text_input(key="runs_filter").set_value("zzzz").run()
     assert not at.exception and "No run's name, note, split or id holds “zzzz”" in at.info[0].value
+    assert not any("Choose one run" in info.value for info in at.info)  # nothing to choose from: not asked
 
 
 def test_comparing_two_runs_shows_only_what_differs(two_runs: tuple[Path, str, str], open_app) -> None:

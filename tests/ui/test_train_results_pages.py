@@ -50,7 +50,7 @@ def test_train_page_describes_the_data_and_split(demo_copy: Path, open_app) -> N
     assert at.slider(key="knob_eta_1").value == pytest.approx(0.2)
     assert not at.warning  # grouped by post: no leakage warning
     assert at.button(key="tune_button") and at.multiselect(key="tune_knobs")  # the tuner's tab
-    assert "1 model × up to 100 rounds (100 rounds in all) on this computer: about 1 s and" in shown
+    assert "1 model × up to 100 rounds (100 rounds in all) on this computer: about 1 s at the pace of" in shown
 
 
 def test_a_training_too_big_for_this_computer_suggests_sagemaker(demo_copy: Path, open_app,
@@ -172,6 +172,9 @@ def test_k_fold_runs_show_the_spread(demo_copy: Path, open_app) -> None:
     predictions = read_predictions(open_workspace(demo_copy), at.session_state["selected_run_id"])
     assert sorted(set(predictions["fold"])) == [1, 2, 3]
     assert len(predictions) == len(set(predictions["item"])) == len(np.unique(predictions["row"]))
+    for section in ("Learning curve", "Importance", "SHAP"):  # drawn from the first model only: said so
+        at.segmented_control(key="results_section").set_value(section).run()
+        assert "It shows the first of the run's 3 models" in texts(at), section
 
 
 def test_results_guard_on_a_workspace_without_runs(tmp_path: Path, open_app) -> None:
