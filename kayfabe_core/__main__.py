@@ -275,14 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_label_verbs(verbs: Any) -> None:
     fetch = verbs.add_parser("fetch-images", help="download each post's images once")
-    fetch.add_argument("workspace")
+    fetch.add_argument("workspace", help="folder of an existing workspace")
     fetch.add_argument("--workers", type=_workers_arg, default=8, help="downloads at once (default 8)")
     fetch.add_argument("--allow-private", action="store_true",
                        help="allow links to private or loopback addresses (for tests on this computer)")
-    fetch.add_argument("--json", action="store_true")
+    fetch.add_argument("--json", action="store_true", help="print the report as one JSON object")
     fetch.set_defaults(handler=_cmd_fetch)
     label = verbs.add_parser("label", help="get Amazon Rekognition labels (shows the cost first)")
-    label.add_argument("workspace")
+    label.add_argument("workspace", help="folder of an existing workspace")
     label.add_argument("--operations", nargs="+", default=["DetectLabels"],
                        choices=["DetectLabels", "DetectModerationLabels", "RecognizeCelebrities"])
     label.add_argument("--rate", type=_rate_arg, default=5.0,
@@ -292,26 +292,27 @@ def _add_label_verbs(verbs: Any) -> None:
     label.add_argument("--region", default=None, help="AWS region (default: from your AWS configuration)")
     label.add_argument("--endpoint-url", default=None, help=argparse.SUPPRESS)
     label.add_argument("--yes", action="store_true", help="confirm the cost estimate without asking")
-    label.add_argument("--json", action="store_true")
+    label.add_argument("--json", action="store_true", help="print the report as one JSON object")
     label.set_defaults(handler=_cmd_label)
     imported = verbs.add_parser("import-labels", help="import saved Rekognition responses")
-    imported.add_argument("workspace")
+    imported.add_argument("workspace", help="folder of an existing workspace")
     imported.add_argument("path", help="a JSON Lines file, or a folder of JSON documents")
-    imported.add_argument("--json", action="store_true")
+    imported.add_argument("--json", action="store_true", help="print the report as one JSON object")
     imported.set_defaults(handler=_cmd_import_labels)
     codes_in = verbs.add_parser("import-codes", help="import hand codes from a CSV file")
-    codes_in.add_argument("workspace")
-    codes_in.add_argument("file", help="CSV with sha256, image_url or postUrl, and value (YES/NO, 1/0, true/false)")
+    codes_in.add_argument("workspace", help="folder of an existing workspace")
+    codes_in.add_argument("file", help="CSV with sha256, image_url or postUrl, and a value column: YES, NO or UNSURE "
+                                       "(also y/n, 1/0, true/false, or the codebook's two names)")
     codes_in.add_argument("--coder", default=None, help="coder name for rows without a coder column")
-    codes_in.add_argument("--json", action="store_true")
+    codes_in.add_argument("--json", action="store_true", help="print the report as one JSON object")
     codes_in.set_defaults(handler=_cmd_import_codes)
     codes_out = verbs.add_parser("export-codes", help="export every code with its history to a CSV file")
-    codes_out.add_argument("workspace")
-    codes_out.add_argument("file")
+    codes_out.add_argument("workspace", help="folder of an existing workspace")
+    codes_out.add_argument("file", help="the CSV file to write (codes.csv, say); not inside a workspace")
     codes_out.set_defaults(handler=_cmd_export_codes)
     clear = verbs.add_parser("clear-cache", help="delete the workspace's cache/ (feature tables and inputs kept "
                                                  "for training; rebuilt when needed)")
-    clear.add_argument("workspace")
+    clear.add_argument("workspace", help="folder of an existing workspace")
     clear.set_defaults(handler=_cmd_clear_cache)
 
 

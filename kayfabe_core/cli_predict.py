@@ -18,7 +18,7 @@ def add_predict_verb(verbs: Any) -> None:
     """Register ``predict`` on the CLI's sub-parsers."""
     predict = verbs.add_parser("predict", help="score posts with a saved run")
     predict.__class__ = _IntermixedParser  # FILE.csv may follow the options: predict WS --run R new.csv --out s.csv
-    predict.add_argument("workspace")
+    predict.add_argument("workspace", help="folder of an existing workspace")
     predict.add_argument("files", nargs="*", help="PhantomBuster CSV exports to import and score "
                                                   "(default: the workspace's posts with no coded image)")
     predict.add_argument("--run", default=None, help="run id (default: the newest run trained on the workspace)")

@@ -9,7 +9,7 @@ from typing import Any
 def add_runs_verb(verbs: Any) -> None:
     """Register ``runs`` on the CLI's sub-parsers."""
     runs = verbs.add_parser("runs", help="list the runs of a workspace")
-    runs.add_argument("workspace")
+    runs.add_argument("workspace", help="folder of an existing workspace")
     runs.add_argument("--json", action="store_true", help="print one JSON list of runs")
     runs.set_defaults(handler=run_runs_command)
 

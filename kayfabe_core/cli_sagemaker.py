@@ -144,7 +144,7 @@ def add_jobs_verb(verbs: Any) -> None:
     """Register ``jobs`` on the CLI's sub-parsers."""
     jobs = verbs.add_parser("jobs", help="list the SageMaker training and tuning jobs of a workspace (and refresh, "
                                          "stop, clean up)")
-    jobs.add_argument("workspace")
+    jobs.add_argument("workspace", help="folder of an existing workspace")
     action = jobs.add_mutually_exclusive_group()
     action.add_argument("--refresh", action="store_true",
                         help="ask AWS how unfinished jobs stand, and save the runs of completed ones (for a tuning "

@@ -27,10 +27,15 @@ def add_train_verb(verbs: Any) -> None:
                        help="where to train: local (this computer, default) or sagemaker (AWS, costs money)")
     train.add_argument("--split", choices=list(METHODS), default=None,
                        help="grouped (default with a workspace or --group-by), stratified, random or time")
-    train.add_argument("--test-size", type=float, default=knobs["test_size"].default)
+    train.add_argument("--test-size", type=float, default=knobs["test_size"].default,
+                       help=f"share of images held back for testing, {knobs['test_size'].low:g} to "
+                            f"{knobs['test_size'].high:g} (default {knobs['test_size'].default:g}; not with --folds)")
     train.add_argument("--folds", type=int, default=0, help="k-fold cross-validation (0 = one split)")
-    train.add_argument("--repeats", type=int, default=1)
-    train.add_argument("--seed", type=int, default=int(knobs["seed"].default))
+    train.add_argument("--repeats", type=int, default=1, help="do the whole split again this many times, with "
+                       "other random draws, to see how much the score moves (default 1)")
+    train.add_argument("--seed", type=int, default=int(knobs["seed"].default),
+                       help=f"seeds the split and the model: the same seed gives the same run (default "
+                            f"{int(knobs['seed'].default)})")
     train.add_argument("--rounds", type=int, default=None, help="boosting rounds (default from the preset)")
     train.add_argument("--preset", default=None,
                        help="defaults, original-2021 (the default), quick or careful")
