@@ -157,13 +157,14 @@ def show_picture(place: Any, path: Path | str) -> None:
         place.caption(f":material/hide_image: picture file missing from images/ ({Path(path).name[:12]}…)")
 
 
-def image_grid(files: dict[str, str], items: list[str], captions: list[str], link_label: str) -> None:
-    """Draw images six to a row, each with its caption and a link that opens it on the Code page."""
-    # a row of columns per six pictures, the link right under each picture: with one set of columns for all,
+def image_grid(files: dict[str, str], items: list[str], captions: list[str], link_label: str,
+               per_row: int = 6) -> None:
+    """Draw images ``per_row`` to a row, each with its caption and a link that opens it on the Code page."""
+    # a row of columns per row of pictures, the link right under each picture: with one set of columns for all,
     # and the link under captions of different lengths, pictures and links drifted out of line
-    for start in range(0, len(items), 6):
-        for column, item, caption in zip(st.columns(6), items[start:start + 6], captions[start:start + 6],
-                                         strict=False):
+    for start in range(0, len(items), per_row):
+        for column, item, caption in zip(st.columns(per_row), items[start:start + per_row],
+                                         captions[start:start + per_row], strict=False):
             with column:
                 if item in files:
                     show_picture(st, files[item])

@@ -152,7 +152,8 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float,
     shown = _ordered(table, order, threshold).head(GALLERY)
     files = image_files(workspace, list(shown["sha256"]))
     image_grid(files, list(shown["sha256"]), [f"**{row.score:.2f}** · {row.decision}  \n{_reasons_lines(row.reasons)}"
-                                               for row in shown.itertuples()], "Code")
+                                               for row in shown.itertuples()], "Code",
+               per_row=4)  # four: three reasons a line each, no word broken in two at 1024 px
     _render_send(workspace, table, threshold)
     st.caption(f"How to read: each picture's score is the model's estimate of how likely it is “{positive}” (0 to "
                "1); under it, the features that pushed hardest towards its decision, each present or absent on the "
