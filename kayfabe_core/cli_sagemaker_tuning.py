@@ -34,6 +34,10 @@ def run_sagemaker_tune(args: argparse.Namespace, workspace: Workspace, table: Fe
     from kayfabe_core.split import SplitOptions
     from kayfabe_core.train import TrainSettings
 
+    given = [flag for flag, (dest, default) in args.local_only.items() if getattr(args, dest) != default]
+    if given:  # the estimate counts --max-jobs: a --trials 5 left silently out showed "up to 10 training jobs"
+        print(f"Warning: {', '.join(given)} go with tuning on this computer; SageMaker runs --max-jobs training "
+              f"jobs ({args.max_jobs} here) on one split with --test-size, so they are left out.", file=sys.stderr)
     chosen = choose_settings(workspace, {name: getattr(args, option) for name, option in SETTING_OPTIONS.items()})
     group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())
     method = args.split or ("grouped" if args.workspace or group_by else "stratified")

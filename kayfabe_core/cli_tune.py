@@ -37,11 +37,14 @@ def add_tune_verb(verbs: Any) -> None:
                       help="where to tune: local (this computer, default) or sagemaker (AWS, costs money)")
     tune.add_argument("--split", choices=[name for name in METHODS if name != "time"], default=None,
                       help="grouped (default with a workspace or --group-by), stratified or random")
-    tune.add_argument("--folds", type=int, default=5, help="cross-validation folds every trial shares (default 5)")
-    tune.add_argument("--trials", type=int, default=30,
-                      help="settings to try, the starting preset (trial 0) included (default 30)")
-    tune.add_argument("--timeout", type=float, default=None, metavar="S",
-                      help="start no new trial after S seconds")
+    local_only = [  # named as left out when given with --backend sagemaker
+        tune.add_argument("--folds", type=int, default=5,
+                          help="cross-validation folds every trial shares (default 5)"),
+        tune.add_argument("--trials", type=int, default=30,
+                          help="settings to try, the starting preset (trial 0) included (default 30)"),
+        tune.add_argument("--timeout", type=float, default=None, metavar="S",
+                          help="start no new trial after S seconds")]
+    tune.set_defaults(local_only={option.option_strings[0]: (option.dest, option.default) for option in local_only})
     tune.add_argument("--seed", type=int, default=seed, help="seeds the folds, the models and the search")
     tune.add_argument("--vary", "--tune", dest="vary", action="extend", nargs="+", default=None,
                       metavar="KEY[=LOW:HIGH]",

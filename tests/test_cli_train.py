@@ -130,6 +130,11 @@ def test_contradicting_options_are_refused_or_named_as_left_out(demo_copy: Path,
     assert "Warning: --test-size is not used with --folds" in err
     assert "Warning: --save-in goes with --table" in err
     assert len(list_runs(open_workspace(demo_copy))) == runs_before + 1
+    assert main(["tune", str(demo_copy), "--backend", "sagemaker", "--trials", "5", "--folds", "3", "--region",
+                 "us-east-1", "--bucket", "my-bucket", "--role-arn", "arn:aws:iam::123456789012:role/Kayfabe"]) == 1
+    err = capsys.readouterr().err  # stopped at the confirmation: nothing sent
+    assert "Warning: --folds, --trials go with tuning on this computer; SageMaker runs --max-jobs training jobs " \
+           "(10 here)" in err and "up to 10 training jobs" in err
 
 
 @pytest.mark.slow
