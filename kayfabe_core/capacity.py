@@ -14,7 +14,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.split import SplitOptions
@@ -66,10 +65,11 @@ class LocalEstimate:
                 f"{fewer}.")
 
 
-def estimate_local(table: FeatureTable, options: SplitOptions, models: int, rounds: int,
+def estimate_local(table: FeatureTable, options: SplitOptions, rounds: int,
                    workspace: Workspace | None = None) -> LocalEstimate:
-    """Estimate training ``models`` models (folds × repeats) of up to ``rounds`` rounds on the training side of
-    ``table`` split by ``options``."""
+    """Estimate training the models of ``options`` (folds × repeats) with up to ``rounds`` rounds each on the
+    training side of ``table``."""
+    models = max(options.folds, 1) * options.repeats
     train_share = (options.folds - 1) / options.folds if options.folds else 1 - options.test_size
     cells = float(table.matrix.nnz) * train_share
     rate, runs_used = _rate(workspace)
@@ -81,28 +81,21 @@ def _rate(workspace: Workspace | None) -> tuple[float, int]:
     """Seconds per training cell and round: from this workspace's newest local runs that recorded their size."""
     if workspace is None:
         return SECONDS_PER_CELL_ROUND, 0
-    with connect(workspace) as conn:
-        records = [row[0] for row in conn.execute(
-            "SELECT record FROM runs WHERE backend = 'local' AND json_extract(record, '$.data.n_cells') IS NOT NULL "
-            "ORDER BY created_at DESC LIMIT ?", (RUNS_READ,))]
+    with connect(workspace) as conn:  # the three parts needed, not whole records (curves, balance): every Train run
+        rows = conn.execute(
+            "SELECT json_extract(record, '$.data.n_cells'), json_extract(record, '$.data.n_images'), "
+            "json_extract(record, '$.folds') FROM runs WHERE backend = 'local' AND "
+            "json_extract(record, '$.data.n_cells') IS NOT NULL ORDER BY created_at DESC LIMIT ?",
+            (RUNS_READ,)).fetchall()
     seconds = work = 0.0
-    for text in records:
-        spent, done = _run_work(text)
-        seconds, work = seconds + spent, work + done
+    for cells, images, folds in rows:
+        per_row = float(cells) / max(int(images), 1)
+        for fold in json.loads(folds or "[]"):
+            seconds += float(fold.get("seconds", 0))
+            work += per_row * float(fold.get("n_train", 0)) * float(fold.get("rounds_kept", 0))
     if work <= 0 or seconds <= 0:
         return SECONDS_PER_CELL_ROUND, 0
-    return seconds / work, len(records)
-
-
-def _run_work(record_text: str) -> tuple[float, float]:
-    """Return a run record's training seconds and its work (training cells × rounds kept, over its models)."""
-    record: dict[str, Any] = json.loads(record_text)
-    data = record["data"]
-    per_row = float(data["n_cells"]) / max(int(data["n_images"]), 1)
-    folds = record.get("folds", [])
-    seconds = sum(float(fold.get("seconds", 0)) for fold in folds)
-    work = sum(per_row * float(fold.get("n_train", 0)) * float(fold.get("rounds_kept", 0)) for fold in folds)
-    return seconds, work
+    return seconds / work, len(rows)
 
 
 def available_memory_mb() -> float | None:

@@ -102,7 +102,7 @@ def run_train_command(args: argparse.Namespace) -> int:
     if args.backend == "sagemaker":
         return run_sagemaker_train(args, workspace, table, options, settings, features_seconds)
     warn_sagemaker_options_left_out(args)
-    estimate = estimate_local(table, options, max(options.folds, 1) * options.repeats, settings.rounds, workspace)
+    estimate = estimate_local(table, options, settings.rounds, workspace)
     if estimate.too_big:
         print(f"Warning: {estimate.advice(command_line=True)}", file=sys.stderr)
     progress = None if args.json else _round_printer()

@@ -271,7 +271,7 @@ def render_train(workspace: Workspace, table: FeatureTable, options: SplitOption
                  settings: TrainSettings, name: str = "") -> None:
     """Draw the Train button (on this computer); on success open the run on the Results page."""
     trainings = n_folds * settings.rounds
-    estimate = estimate_local(table, options, n_folds, settings.rounds, workspace)
+    estimate = estimate_local(table, options, settings.rounds, workspace)
     st.caption(f"{counted(n_folds, 'model')} × up to {counted(settings.rounds, 'round')} "
                f"({counted(trainings, 'round')} in all) on this computer: {estimate.sentence()}.")
     if estimate.too_big:

@@ -20,11 +20,11 @@ from tests.conftest import copy_workspace
 def test_without_runs_the_benchmark_pace_is_used(demo_root: Path, tmp_path: Path) -> None:
     workspace = open_workspace(copy_workspace(demo_root, tmp_path / "ws", images=False), create=False)
     table = build_features(workspace, FeatureOptions())
-    one_split = estimate_local(table, SplitOptions(test_size=0.3), 1, 100, workspace)
+    one_split = estimate_local(table, SplitOptions(test_size=0.3), 100, workspace)
     assert one_split.runs_used == 0
     assert one_split.seconds == pytest.approx(table.matrix.nnz * 0.7 * 100 * capacity.SECONDS_PER_CELL_ROUND)
     assert one_split.memory_mb == pytest.approx(table.matrix.nnz * 0.7 * capacity.BYTES_PER_CELL / 1e6)
-    folded = estimate_local(table, SplitOptions(folds=5, repeats=2), 10, 100, workspace)
+    folded = estimate_local(table, SplitOptions(folds=5, repeats=2), 100, workspace)
     assert folded.seconds == pytest.approx(one_split.seconds * 10 * 0.8 / 0.7)
 
 
@@ -35,7 +35,7 @@ def test_a_local_run_sets_the_pace_of_the_next_estimate(demo_root: Path, tmp_pat
     result = run_experiment(workspace, table, SplitOptions(), settings)
     spent = sum(fold["seconds"] for fold in result.record["folds"])  # type: ignore[union-attr]
     assert result.record["data"]["n_cells"] == table.matrix.nnz  # type: ignore[index]
-    again = estimate_local(table, SplitOptions(), 1, settings.rounds, workspace)
+    again = estimate_local(table, SplitOptions(), settings.rounds, workspace)
     assert again.runs_used == 1
     assert again.seconds == pytest.approx(spent, rel=0.15)  # the same work at the pace it just had
 
