@@ -98,7 +98,7 @@ def run_train_command(args: argparse.Namespace) -> int:
     group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())
     method = args.split or ("grouped" if args.workspace or group_by else "stratified")
     options = SplitOptions(method, args.test_size, args.folds, args.repeats, args.seed, group_by)
-    warn_split_options_left_out(args, SplitOptions().test_size)
+    warn_split_options_left_out(args)
     if args.backend == "sagemaker":
         return run_sagemaker_train(args, workspace, table, options, settings, features_seconds)
     warn_sagemaker_options_left_out(args)
@@ -155,9 +155,9 @@ def given_settings(args: argparse.Namespace) -> dict[str, object]:
     return settings
 
 
-def warn_split_options_left_out(args: argparse.Namespace, test_size_default: float) -> None:
+def warn_split_options_left_out(args: argparse.Namespace) -> None:
     """Name the options that the other choices make unused (they were silently ignored)."""
-    if args.folds and args.test_size != test_size_default:
+    if args.folds and args.test_size != SplitOptions().test_size:
         print("Warning: --test-size is not used with --folds: each fold is the test set once (a fold's share is "
               "one over the number of folds), so it is left out.", file=sys.stderr)
     if args.workspace and args.save_in:
