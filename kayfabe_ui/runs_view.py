@@ -152,7 +152,7 @@ def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:
         show_error(error)
         return
     progress.finish()
-    name = read_run(workspace, result.run_id).get("name") or result.run_id
+    name = result.record.get("name") or result.run_id  # the record just saved, not read again
     state.set_value(state.RUNS_MESSAGE, f"Saved run “{name}”: accuracy {result.summary['accuracy']:.3f} on "
                                         f"average, standard deviation {result.summary.get('accuracy_sd', 0):.3f} "
                                         f"over {repeats} splits.")

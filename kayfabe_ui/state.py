@@ -25,9 +25,17 @@ def get_workspace_path() -> Path:
     names (a reload) when that folder holds a workspace, else the default."""
     if WORKSPACE_PATH not in st.session_state:
         named = st.query_params.get(WORKSPACE_PARAM)
-        kept = named and folder_kind(named) == "workspace"  # an address never makes a workspace anywhere
+        kept = named and _holds_workspace(named)  # an address never makes a workspace anywhere
         st.session_state[WORKSPACE_PATH] = str(named if kept else default_workspace_path())
     return Path(st.session_state[WORKSPACE_PATH])
+
+
+def _holds_workspace(folder: str) -> bool:
+    """Whether ``folder`` (from the address: anything typed) holds a workspace; False where it cannot be read."""
+    try:
+        return folder_kind(folder) == "workspace"
+    except (OSError, ValueError):  # no permission, a name the system refuses (an embedded NUL)
+        return False
 
 
 def workspace_into_address() -> None:

@@ -38,3 +38,16 @@ def test_an_address_never_makes_a_workspace(tmp_path: Path, monkeypatch: pytest.
     assert not elsewhere.exists()
     assert "workspace" not in at.query_params
     assert not at.exception and "Traceback" not in texts(at)
+
+
+def test_an_address_the_system_cannot_read_opens_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_ui import state
+
+    def no_permission(path: object) -> str:
+        raise PermissionError(13, "Permission denied")  # a folder the server may not look into
+
+    default = open_workspace(tmp_path / "default")
+    monkeypatch.setattr(state, "folder_kind", no_permission)
+    at = _session_at(monkeypatch, default.root, "/root/private/study")
+    assert at.session_state["workspace_path"] == str(default.root)
+    assert not at.exception
