@@ -20,7 +20,7 @@ from kayfabe_core.associations import ADJUDICATOR, read_latest_codes, read_resol
 from kayfabe_core.constraints import BOOSTER_KNOBS
 from kayfabe_core.runs import read_run
 from kayfabe_core.train import VALIDATION_SHARE
-from kayfabe_core.wording import counted
+from kayfabe_core.wording import counted, join_words
 from kayfabe_core.workspace import Workspace, connect
 
 SOURCE_WORDS = {"label": "object and scene labels", "moderation": "moderation labels",
@@ -88,11 +88,6 @@ def interval(pair: object, digits: int = 3) -> str:
 def count_word(count: int) -> str:
     """Return a small count as a word (two, three), a larger one as digits."""
     return NUMBER_WORDS.get(count, f"{count:,}")
-
-
-def join_words(words: list[str]) -> str:
-    """Return "a", "a and b" or "a, b and c"."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def quoted(text: object) -> str:

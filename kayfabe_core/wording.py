@@ -18,3 +18,8 @@ def quoted_list(names: list[str], limit: int = 5) -> str:
     """Return ``names`` quoted and joined, the first ``limit`` only: "“a”, “b” and 12 more"."""
     shown = ", ".join(f"“{name}”" for name in names[:limit])
     return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
+
+
+def join_words(words: list[str]) -> str:
+    """Return "a", "a and b" or "a, b and c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -30,6 +30,7 @@ from kayfabe_core.sagemaker_settings import (
 )
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import TrainSettings
+from kayfabe_core.wording import join_words
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui.common import show_error
 from kayfabe_ui.sagemaker_jobs_view import render_jobs
@@ -130,8 +131,7 @@ def _sources_sentence(sources: dict[str, str]) -> str:
     parts = [f"{where} ({', '.join(names)})" for where, names in groups.items() if where != "the app's defaults"]
     if "the app's defaults" in groups:
         parts.append("the app's defaults (" + ("the rest" if parts else "all") + ")")
-    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-    return (f"Filled in from {listed}. What you launch with is saved in this workspace for next time "
+    return (f"Filled in from {join_words(parts)}. What you launch with is saved in this workspace for next time "
             "(`KAYFABE_SAGEMAKER_…` environment variables win over saved values).")
 
 
@@ -148,17 +148,14 @@ def checked_settings(workspace: Workspace, given: dict[str, Any]) -> SageMakerSe
         blank = [label for label, value in (("the AWS region", settings.region), ("the S3 bucket", settings.bucket),
                                             ("the IAM role", settings.role_arn)) if not str(value or "").strip()]
         if blank:
-            st.info(f"To train on SageMaker, fill in {_joined(blank)} above; they are kept in the workspace for next "
-                    "time. Nothing is sent to AWS until you have seen and accepted the cost.", icon=":material/info:")
+            st.info(f"To train on SageMaker, fill in {join_words(blank)} above; they are kept in the workspace for "
+                    "next time. Nothing is sent to AWS until you have seen and accepted the cost.",
+                    icon=":material/info:")
             return None
         return check_settings(settings)
     except KayfabeError as error:
         show_error(error)
         return None
-
-
-def _joined(parts: list[str]) -> str:
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
 def _plan(workspace: Workspace, launched: int, table: FeatureTable, options: SplitOptions, train: TrainSettings,
