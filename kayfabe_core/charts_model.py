@@ -52,7 +52,7 @@ def learning_curve_figure(train: list[float], check: list[float], check_name: st
 
 def confusion_figure(metrics: Metrics, names: tuple[str, str], normalise: str = "observed",
                      clickable: bool = False) -> go.Figure:
-    """Return the 2×2 confusion matrix: rows observed, columns predicted, counts and rates in each cell.
+    """Return the 2×2 confusion matrix: rows coded (observed), columns predicted, counts and rates in each cell.
 
     ``names`` is (positive, negative). ``normalise`` is "observed" (rates along rows) or "predicted".
     ``clickable`` lays an invisible dot over each cell, its cell's key ("tp", ...) as its custom data.
@@ -66,7 +66,7 @@ def confusion_figure(metrics: Metrics, names: tuple[str, str], normalise: str = 
     shares = [[f"{rate:.0%}" if np.isfinite(rate) else "no images" for rate in row] for row in rates]  # 0 of 0
     text = [[f"<b>{int(counts[r, c]):,}</b><br>{shares[r][c]}<br>{words[r][c]}" for c in range(2)]
             for r in range(2)]
-    rows = [f"observed {negative}", f"observed {positive}"]
+    rows = [f"coded {negative}", f"coded {positive}"]  # what the coders said, as the cell list says
     columns = [f"predicted {negative}", f"predicted {positive}"]
     figure = go.Figure(go.Heatmap(z=np.nan_to_num(rates), x=columns, y=rows, text=text, texttemplate="%{text}",
                                   colorscale="Blues", zmin=0, zmax=1, showscale=False,

@@ -132,7 +132,7 @@ def confusion_grid_figure(run_predictions: dict[str, pd.DataFrame],
         text = [[f"{counts[r][c]:,}<br>{shares[r][c]:.0%}" for c in range(2)] for r in range(2)]
         yes, no = names
         figure.add_trace(go.Heatmap(z=shares, x=[f"predicted {no}", f"predicted {yes}"],
-                                    y=[f"observed {no}", f"observed {yes}"],
+                                    y=[f"coded {no}", f"coded {yes}"],
                                     text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
                                     showscale=False), row=1, col=column)
     figure.update_yaxes(autorange="reversed")

@@ -131,7 +131,7 @@ def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
     matrix, choices = row.container(width=MATRIX_WIDTH), row.container(width=CHOICES_WIDTH)
     with choices:
         normalise = st.segmented_control("Shares of", ["observed", "predicted"], default="observed",
-                                         format_func={"observed": "rows (observed)",
+                                         format_func={"observed": "rows (coded)",
                                                       "predicted": "columns (predicted)"}.get,
                                          key="confusion_normalise", required=True) or "observed"
         # the choices' words stay the same at every threshold (the counts are in the matrix): words that change

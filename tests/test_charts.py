@@ -46,7 +46,7 @@ def test_the_runs_matrices_and_curves_speak_the_categorys_words(demo_root, tmp_p
     predictions = {"one": read_predictions(workspace, run.run_id)}
     matrix = confusion_grid_figure(predictions, names).data[0]
     assert list(matrix.x) == ["predicted Not food", "predicted Food"]
-    assert list(matrix.y) == ["observed Not food", "observed Food"]
+    assert list(matrix.y) == ["coded Not food", "coded Food"]
     roc = roc_overlay_figure(predictions, names)
     assert roc.layout.xaxis.title.text == "False alarm rate<br>(Not food called Food)"
 
@@ -96,6 +96,6 @@ def test_a_clickable_matrix_has_one_dot_per_cell_naming_its_cell() -> None:
     assert len(confusion_figure(metrics, ("Food", "Not food")).data) == 1  # the report's: no dots
     dots = confusion_figure(metrics, ("Food", "Not food"), clickable=True).data[1]
     where = {key: (x, y) for key, x, y in zip(dots.customdata, dots.x, dots.y, strict=True)}
-    assert where["tp"] == ("predicted Food", "observed Food")
-    assert where["fp"] == ("predicted Food", "observed Not food")
-    assert where["fn"] == ("predicted Not food", "observed Food")
+    assert where["tp"] == ("predicted Food", "coded Food")
+    assert where["fp"] == ("predicted Food", "coded Not food")
+    assert where["fn"] == ("predicted Not food", "coded Food")
