@@ -134,6 +134,14 @@ def settings_sources(workspace: Workspace, environ: Mapping[str, str] | None = N
     return sources
 
 
+REQUIRED = {"region": "the AWS region", "bucket": "the S3 bucket", "role_arn": "the IAM role"}  # no default
+
+
+def blank_required(settings: SageMakerSettings) -> list[str]:
+    """Return the words for each required setting still blank (see :data:`REQUIRED`), in the table's order."""
+    return [words for name, words in REQUIRED.items() if not str(getattr(settings, name) or "").strip()]
+
+
 def check_settings(settings: SageMakerSettings) -> SageMakerSettings:
     """Return ``settings`` after checking everything that needs no AWS call.
 

@@ -23,6 +23,7 @@ from kayfabe_core.sagemaker_settings import (
     SAGEMAKER_KNOBS,
     VOLUME_SIZE_GB,
     SageMakerSettings,
+    blank_required,
     check_settings,
     choose_settings,
     load_settings,
@@ -145,8 +146,7 @@ def checked_settings(workspace: Workspace, given: dict[str, Any]) -> SageMakerSe
     role is still blank, with what to fill in: no red error before the person has typed anything)."""
     try:
         settings = choose_settings(workspace, given, save=False)
-        blank = [label for label, value in (("the AWS region", settings.region), ("the S3 bucket", settings.bucket),
-                                            ("the IAM role", settings.role_arn)) if not str(value or "").strip()]
+        blank = blank_required(settings)
         if blank:
             st.info(f"To train on SageMaker, fill in {join_words(blank)} above; they are kept in the workspace for "
                     "next time. Nothing is sent to AWS until you have seen and accepted the cost.",

@@ -123,3 +123,10 @@ def test_spot_is_estimated_and_unknown_prices_are_said() -> None:
     assert not unknown.price_known and unknown.total_usd is None
     assert unknown.sentence.startswith("The price of ml.zz9.huge is not in the app's table")
     assert "eu-west-1 prices differ" in estimate_cost(replace(SETTINGS, region="eu-west-1")).sentence
+
+
+def test_blank_required_names_every_blank_setting_the_form_must_ask_for() -> None:
+    assert sagemaker_settings.blank_required(SageMakerSettings()) == ["the AWS region", "the S3 bucket",
+                                                                      "the IAM role"]
+    assert sagemaker_settings.blank_required(replace(SETTINGS, bucket="  ")) == ["the S3 bucket"]
+    assert sagemaker_settings.blank_required(SETTINGS) == []
