@@ -116,10 +116,9 @@ def _render_buttons(workspace: Workspace, sha256: str, coder: str, book: Codeboo
 def render_codebook_editor(workspace: Workspace) -> None:
     """The codebook as editable text; saving adds a new version stamped on later codes."""
     book = read_codebook(workspace) or DEFAULT_BOOK
-    saved = state.get_value(state.CODEBOOK_SAVED)
+    saved = state.take_value(state.CODEBOOK_SAVED)
     if saved:
         st.success(f"Saved as version {saved}; codes from now on carry it.")
-        state.set_value(state.CODEBOOK_SAVED, None)
     with st.form("codebook"):
         category = st.text_input("Category", book.category)
         left, right = st.columns(2)

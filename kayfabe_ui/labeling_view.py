@@ -112,7 +112,7 @@ def _tell_once(section: str) -> None:
     """Say what the last fetch or labelling of this session did, if it was in ``section``."""
     told = state.get_value(state.IMAGES_MESSAGE)
     if isinstance(told, tuple) and told[0] == section:
-        state.set_value(state.IMAGES_MESSAGE, None)
+        state.take_value(state.IMAGES_MESSAGE)
         (st.warning if told[1] == "warning" else st.success)(told[2], icon=":material/task_alt:")
 
 

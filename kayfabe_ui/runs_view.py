@@ -46,10 +46,9 @@ def label_of(row: Any) -> str:
 def render_runs_table(workspace: Workspace) -> pd.DataFrame | None:
     """Draw the filterable, sortable table of runs and a run picker; return the chosen rows (None: the filter
     left no run to choose)."""
-    message = state.get_value(state.RUNS_MESSAGE)
+    message = state.take_value(state.RUNS_MESSAGE)
     if message:
         st.success(str(message), icon=":material/task_alt:")
-        state.set_value(state.RUNS_MESSAGE, None)
     runs = cached_runs(str(workspace.root), results_version(workspace))
     wanted = st.text_input("Filter", key="runs_filter", placeholder="Part of a name, a note, a split (e.g. grouped)")
     if wanted:

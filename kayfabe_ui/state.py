@@ -120,4 +120,10 @@ def get_value(key: str, default: object = None) -> object:
     """Return what is kept under ``key`` (one of this module's names), or ``default``."""
     return st.session_state.get(key, default)
 
+
+def take_value(key: str) -> object:
+    """Return what is kept under ``key`` and forget it (None when nothing is): a message told once, after the
+    page is drawn again."""
+    return st.session_state.pop(key, None)
+
 SELECTED_RUN = "selected_run_id"

@@ -43,10 +43,9 @@ if code_tab.open:
             st.info("Type your name under **Coder** in the sidebar to start coding.", icon=":material/person:")
             st.stop()
         order, seed = choose_order()
-        message = state.get_value(state.CODING_MESSAGE)
+        message = state.take_value(state.CODING_MESSAGE)
         if message is not None:
             show_error(message)  # type: ignore[arg-type]
-            state.set_value(state.CODING_MESSAGE, None)
         try:
             sha256 = current_image(workspace, coder.strip(), order, seed)
         except KayfabeError as error:
