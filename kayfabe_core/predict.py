@@ -34,6 +34,7 @@ OPERATION_OF_SOURCE = {"label": "DetectLabels", "moderation": "DetectModerationL
                        "celebrity": "RecognizeCelebrities"}
 REASONS = 3
 SCORE_COLUMNS = ("post_url", "image_url", "sha256", "score", "decision", "reasons")
+REASON_SEPARATOR = "; "  # between the reasons of one image in the ``reasons`` column
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -247,8 +248,13 @@ def _reasons(contributions: np.ndarray, decided_yes: np.ndarray, names: tuple[st
     for row, columns in enumerate(top):
         parts = [f"{feature_with_value(names[c], values[row, place])} ({contributions[row, c]:+.2f})"
                  for place, c in enumerate(columns) if signed[row, c] > 0]
-        reasons.append("; ".join(parts))
+        reasons.append(REASON_SEPARATOR.join(parts))
     return reasons
+
+
+def reason_list(reasons: str) -> list[str]:
+    """Return the reasons of one image (its ``reasons`` cell of the scores table) one by one."""
+    return [part for part in str(reasons or "").split(REASON_SEPARATOR) if part]
 
 
 

@@ -13,7 +13,14 @@ import streamlit as st
 from kayfabe_core.coding import send_to_coding
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.ingest import IngestReport
-from kayfabe_core.predict import PredictionReport, all_posts, import_posts, predict_posts, uncoded_posts
+from kayfabe_core.predict import (
+    PredictionReport,
+    all_posts,
+    import_posts,
+    predict_posts,
+    reason_list,
+    uncoded_posts,
+)
 from kayfabe_core.rekognition_plan import PRICE_PER_IMAGE_USD
 from kayfabe_core.results import image_files
 from kayfabe_core.runs import read_run
@@ -163,7 +170,7 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float,
 
 def _reasons_lines(reasons: str) -> str:
     """One reason per line under a picture, object labels without their "label: " (six pictures share a row)."""
-    return "  \n".join(part.removeprefix("label: ") for part in str(reasons or "").split("; ") if part)
+    return "  \n".join(reason.removeprefix("label: ") for reason in reason_list(reasons))
 
 
 def _render_send(workspace: Workspace, table: pd.DataFrame, threshold: float) -> None:

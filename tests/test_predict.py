@@ -274,3 +274,12 @@ def test_reasons_are_the_strongest_pushes_in_order() -> None:
     two = sp.csr_matrix(np.array([[1.0, 120.0]]))
     assert _reasons(np.array([[0.5, 0.2]]), np.array([True]), ("label: a", "likes"), two) == \
         ["label: a present (+0.50); likes = 120 (+0.20)"]  # fewer than 3 columns; a number as it is
+
+
+def test_an_images_reasons_read_back_one_by_one() -> None:
+    from kayfabe_core.predict import reason_list
+
+    assert reason_list("label: a present (+0.50); likes = 120 (+0.20)") == ["label: a present (+0.50)",
+                                                                          "likes = 120 (+0.20)"]
+    assert reason_list("") == []
+    assert reason_list(None) == []  # type: ignore[arg-type]  # a scored image with no push towards its decision
