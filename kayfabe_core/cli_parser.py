@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import NoReturn
 
 
@@ -20,3 +21,23 @@ def plain_option_error(message: str) -> str:
     for kind, words in (("float", "a number"), ("int", "a whole number")):
         message = message.replace(f"invalid {kind} value: ", f"expected {words}, not ")
     return message[:1].upper() + message[1:]
+
+
+def only_with(parser: argparse.ArgumentParser, group: str, options: Sequence[argparse.Action]) -> None:
+    """Remember ``options`` as the group ``group`` of ``parser``: options that go only with some way of running
+    the verb, named by :func:`given_options` when given to another way."""
+    parser.set_defaults(**{group: list(options)})
+
+
+def given_options(args: argparse.Namespace, group: str) -> list[str]:
+    """Return the options of ``group`` (see :func:`only_with`) given on this command line, as typed (``--spot``
+    or ``--no-spot`` for an on/off option)."""
+    given = []
+    for option in getattr(args, group, []):
+        value = getattr(args, option.dest, option.default)
+        if value == option.default:
+            continue
+        flags = option.option_strings
+        negative = isinstance(option, argparse.BooleanOptionalAction) and value is False
+        given.append(next((flag for flag in flags if flag.startswith("--no-")), flags[-1]) if negative else flags[0])
+    return given

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kayfabe_core.cli_confirm import spending_agreed
+from kayfabe_core.cli_parser import given_options, only_with
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -29,20 +30,12 @@ SETTING_OPTIONS = {"region": "region", "bucket": "bucket", "prefix": "prefix", "
 def warn_sagemaker_options_left_out(args: argparse.Namespace) -> None:
     """With ``--backend local``, say which SageMaker options were given (and so are left out) on standard error.
 
-    The options and their defaults are those :func:`add_sagemaker_arguments` registered (``args.sagemaker_only``).
+    The options are those :func:`add_sagemaker_arguments` registered.
     """
-    given = [_option_name(name, value) for name, default in args.sagemaker_only.items()
-             if (value := getattr(args, name, default)) != default]
+    given = given_options(args, "sagemaker_only")
     if given:
         print(f"Warning: {', '.join(given)} go with --backend sagemaker; this runs on this computer, so they are "
               "left out.", file=sys.stderr)
-
-
-def _option_name(name: str, value: object) -> str:
-    """The option as typed: --no-wait, --spot or --no-spot, else --name-with-dashes."""
-    if isinstance(value, bool) and name in ("wait", "spot"):
-        return f"--{name}" if value else f"--no-{name}"
-    return "--" + name.replace("_", "-")
 
 
 def add_sagemaker_arguments(parser: Any, also: Sequence[argparse.Action] = ()) -> None:
@@ -71,7 +64,7 @@ def add_sagemaker_arguments(parser: Any, also: Sequence[argparse.Action] = ()) -
                        help="with --spot: longest wait including the run (default 7200)")
     add("--yes", action="store_true", help="confirm the cost estimate without asking")
     group.add_argument("--poll-seconds", type=float, default=30.0, help=argparse.SUPPRESS)
-    parser.set_defaults(sagemaker_only={option.dest: option.default for option in options})
+    only_with(parser, "sagemaker_only", options)
 
 
 def run_sagemaker_train(args: argparse.Namespace, workspace: Workspace, table: FeatureTable, options: SplitOptions,

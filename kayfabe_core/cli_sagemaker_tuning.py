@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kayfabe_core.cli_confirm import spending_agreed
+from kayfabe_core.cli_parser import given_options
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -34,7 +35,7 @@ def run_sagemaker_tune(args: argparse.Namespace, workspace: Workspace, table: Fe
     from kayfabe_core.split import SplitOptions
     from kayfabe_core.train import TrainSettings
 
-    given = [flag for flag, (dest, default) in args.local_only.items() if getattr(args, dest) != default]
+    given = given_options(args, "local_only")
     if given:  # the estimate counts --max-jobs: a --trials 5 left silently out showed "up to 10 training jobs"
         print(f"Warning: {', '.join(given)} go with tuning on this computer; SageMaker runs --max-jobs training "
               f"jobs ({args.max_jobs} here) on one split with --test-size, so they are left out.", file=sys.stderr)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kayfabe_core.cli_parser import given_options, only_with
 from kayfabe_core.cli_progress import draw
 from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, run_sagemaker_train, warn_sagemaker_options_left_out
 from kayfabe_core.constraints import FEATURE_KNOBS, SPLIT_KNOBS, parse_param
@@ -75,8 +76,7 @@ def add_data_arguments(parser: Any, verb: str, positional: bool = False) -> None
         parser.add_argument("--no-parents", action="store_true", help="with --workspace: keep only specific labels"),
         parser.add_argument("--metadata", action="store_true", help="with --workspace: add likes, type, time"),
         parser.add_argument("--caption", action="store_true", help="with --workspace: add caption words")]
-    parser.set_defaults(workspace_only={option.option_strings[0]: (option.dest, option.default)
-                                        for option in workspace_only})
+    only_with(parser, "workspace_only", workspace_only)
 
 
 def run_train_command(args: argparse.Namespace) -> int:
@@ -134,7 +134,7 @@ def resolve_workspace_argument(args: argparse.Namespace) -> None:
     if args.workspace and (args.label or args.positive):
         print("Warning: --label and --positive go with --table; a workspace's codes and category come from its "
               "Code page, so they are left out.", file=sys.stderr)
-    given = [flag for flag, (dest, default) in args.workspace_only.items() if getattr(args, dest) != default]
+    given = given_options(args, "workspace_only")
     if args.table and given:
         print(f"Warning: {', '.join(given)} build features from a workspace's labels; a table brings its own "
               "features, so they are left out.", file=sys.stderr)

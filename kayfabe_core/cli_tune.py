@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from kayfabe_core.cli_parser import only_with
 from kayfabe_core.cli_progress import draw
 from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, warn_sagemaker_options_left_out
 from kayfabe_core.cli_train import add_data_arguments, given_settings, load_table, resolve_workspace_argument
@@ -44,7 +45,7 @@ def add_tune_verb(verbs: Any) -> None:
                           help="settings to try, the starting preset (trial 0) included (default 30)"),
         tune.add_argument("--timeout", type=float, default=None, metavar="S",
                           help="start no new trial after S seconds")]
-    tune.set_defaults(local_only={option.option_strings[0]: (option.dest, option.default) for option in local_only})
+    only_with(tune, "local_only", local_only)
     tune.add_argument("--seed", type=int, default=seed, help="seeds the folds, the models and the search")
     tune.add_argument("--vary", "--tune", dest="vary", action="extend", nargs="+", default=None,
                       metavar="KEY[=LOW:HIGH]",
