@@ -36,7 +36,6 @@ A problem with the input prints one message on stderr and exits 1.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,6 +50,7 @@ from kayfabe_core.cli_sagemaker import add_jobs_verb
 from kayfabe_core.cli_train import add_train_verb
 from kayfabe_core.cli_tune import add_tune_verb
 from kayfabe_core.errors import InputFileError, KayfabeError
+from kayfabe_core.json_text import json_text
 from kayfabe_core.report_text import format_ingest_report
 from kayfabe_core.wording import counted
 
@@ -83,7 +83,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             remove_new_workspace(args.workspace, keep_folder=folder_was_there)
         raise
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json_text(report.to_dict(), indent=2))
     else:
         print(format_ingest_report(report))
     return 0
@@ -99,7 +99,7 @@ def _progress_printer(what: str) -> Callable[[int, int], None]:
 def _print_report(report: Any, as_json: bool, title: str) -> None:
     data = report.to_dict()
     if as_json:
-        print(json.dumps(data, indent=2))
+        print(json_text(data, indent=2))
         return
     print(title)
     for key, value in data.items():
@@ -154,7 +154,7 @@ def _cmd_label(args: argparse.Namespace) -> int:
           f"not repeated): about ${plan.estimated_usd:,.2f}. {FREE_TIER_NOTE}", file=said)
     if plan.calls_needed == 0:
         if args.json:
-            print(json.dumps(plan.to_dict(), indent=2))
+            print(json_text(plan.to_dict(), indent=2))
         return 0
     if not spending_agreed(args.yes, "Labelling",
                            "Send the images to Amazon Rekognition and pay for it? [y/N] ", said):

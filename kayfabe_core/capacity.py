@@ -81,11 +81,13 @@ def _rate(workspace: Workspace | None) -> tuple[float, int]:
     """Seconds per training cell and round: from this workspace's newest local runs that recorded their size."""
     if workspace is None:
         return SECONDS_PER_CELL_ROUND, 0
-    with connect(workspace) as conn:  # the three parts needed, not whole records (curves, balance): every Train run
+    # the three parts needed, not whole records (curves, balance): every Train run. A record stored before
+    # records were strict JSON may hold NaN, which json_extract refuses (SQLite before 3.42): it is skipped
+    cells_of = "CASE WHEN json_valid(record) THEN json_extract(record, '$.data.n_cells') END"
+    with connect(workspace) as conn:
         rows = conn.execute(
-            "SELECT json_extract(record, '$.data.n_cells'), json_extract(record, '$.data.n_images'), "
-            "json_extract(record, '$.folds') FROM runs WHERE backend = 'local' AND "
-            "json_extract(record, '$.data.n_cells') IS NOT NULL ORDER BY created_at DESC LIMIT ?",
+            f"SELECT {cells_of}, json_extract(record, '$.data.n_images'), json_extract(record, '$.folds') "
+            f"FROM runs WHERE backend = 'local' AND {cells_of} IS NOT NULL ORDER BY created_at DESC LIMIT ?",
             (RUNS_READ,)).fetchall()
     seconds = work = 0.0
     for cells, images, folds in rows:

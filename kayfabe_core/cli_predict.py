@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from kayfabe_core.cli_parser import Parser
 from kayfabe_core.cli_progress import bar, draw
 from kayfabe_core.cli_transform import add_transform_arguments, collect_transform, run_transform
+from kayfabe_core.json_text import json_text
 from kayfabe_core.output_files import read_input_file, writable_file, write_file
 from kayfabe_core.wording import counted_are
 
@@ -82,7 +82,7 @@ def print_scores(args: argparse.Namespace, run_id: str, table: Any, report: Any,
                inputs=getattr(args, "files", None) or ())
     data = {"run_id": run_id, "out": str(args.out), **report.to_dict(), **(extra or {})}
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(json_text(data, indent=2))
         return
     posts = f" of {n_posts:,} posts" if n_posts is not None else ""
     print(f"Scored {report.scored:,} of {report.images:,} images{posts} with run {run_id} "

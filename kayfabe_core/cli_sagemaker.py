@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kayfabe_core.cli_confirm import spending_agreed
 from kayfabe_core.cli_parser import given_options, only_with
+from kayfabe_core.json_text import json_text
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -92,7 +93,7 @@ def run_sagemaker_train(args: argparse.Namespace, workspace: Workspace, table: F
 
 def _print_started(args: argparse.Namespace, workspace: Workspace, status: Any, cost: dict[str, object]) -> int:
     if args.json:
-        print(json.dumps({**status.to_dict(), "cost": cost}, indent=2))
+        print(json_text({**status.to_dict(), "cost": cost}, indent=2))
     else:
         print(f"Training job {status.job_name}: {status.status}. Follow it, and save its run when it completes, "
               f"with: python -m kayfabe_core jobs {workspace.root} --refresh")
@@ -127,7 +128,8 @@ def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: An
     for warning in warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**result.summary, "job_name": job_name, "warnings": warnings}, indent=2))
+        print(json_text({**result.summary, "job_name": job_name,
+                         "warnings": warnings + result.model_warnings}, indent=2))
     else:
         print(format_summary(result.summary, result.record, workspace.runs_dir / result.run_id))
     return 0
@@ -193,7 +195,7 @@ def run_jobs_command(args: argparse.Namespace) -> int:
 
 def _print(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
     if args.json:
-        print(json.dumps(data, indent=2, default=str))
+        print(json_text(data, indent=2, default=str))
     else:
         print(text or data.get("status", ""))
 
@@ -207,7 +209,7 @@ def _print_jobs(args: argparse.Namespace, workspace: Workspace) -> None:
     jobs = list_jobs(workspace)
     if args.json:
         records = [{"kind": "training", **record} for record in json.loads(jobs.to_json(orient="records"))]
-        print(json.dumps(records + tuning_records(workspace), indent=2))
+        print(json_text(records + tuning_records(workspace), indent=2))
         return
     if jobs.empty:
         if not print_tunings(workspace):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kayfabe_core.cli_confirm import spending_agreed
 from kayfabe_core.cli_parser import given_options
+from kayfabe_core.json_text import json_text
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -56,7 +57,7 @@ def run_sagemaker_tune(args: argparse.Namespace, workspace: Workspace, table: Fe
     print(f"Started. {status.sentence}", file=sys.stderr)
     if not args.wait:
         if args.json:
-            print(json.dumps({**status.to_dict(), "cost": plan.cost.to_dict()}, indent=2))
+            print(json_text({**status.to_dict(), "cost": plan.cost.to_dict()}, indent=2))
         else:
             print(f"Tuning job {status.job_name}: {status.status}. Follow it, and save the best as a run when it "
                   f"ends, with: python -m kayfabe_core jobs {workspace.root} --refresh")
@@ -89,7 +90,7 @@ def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: An
     for warning in warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**result.summary, "tuning_job": job_name, "settings": result.record["settings"],
+        print(json_text({**result.summary, "tuning_job": job_name, "settings": result.record["settings"],
                           "warnings": warnings}, indent=2, default=str))
     else:
         print(format_summary(result.summary, result.record, workspace.runs_dir / result.run_id))
@@ -162,10 +163,10 @@ def run_tuning_action(args: argparse.Namespace, workspace: Workspace) -> bool:
     clients = make_sagemaker_clients(str(read_tuning_job(workspace, name).detail.get("region", "")), with_logs=False)
     if args.stop:
         status = stop_tuning(workspace, clients.sagemaker, name)
-        print(json.dumps(status.to_dict(), indent=2, default=str) if args.json else status.sentence)
+        print(json_text(status.to_dict(), indent=2, default=str) if args.json else status.sentence)
         return True
     deleted = delete_tuning_data(workspace, clients.s3, name, force=args.force)
-    print(json.dumps({"job_name": name, "objects": deleted.objects, "bytes": deleted.bytes}) if args.json else
+    print(json_text({"job_name": name, "objects": deleted.objects, "bytes": deleted.bytes}) if args.json else
           f"Deleted {deleted.objects:,} objects ({deleted.bytes / 1e6:,.2f} MB) of tuning job {name} from S3.")
     return True
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -16,6 +15,7 @@ from kayfabe_core.cli_sagemaker import add_sagemaker_arguments, run_sagemaker_tr
 from kayfabe_core.constraints import FEATURE_KNOBS, SPLIT_KNOBS, parse_param
 from kayfabe_core.errors import InputFileError, SettingError
 from kayfabe_core.feature_table import FeatureTable, drop_features
+from kayfabe_core.json_text import json_text
 from kayfabe_core.split import METHODS, SplitOptions
 
 
@@ -109,12 +109,14 @@ def run_train_command(args: argparse.Namespace) -> int:
     result = run_experiment(workspace, table, options, settings, args.name, progress,
                             features_seconds=features_seconds)
     warnings = list(result.record["split"]["warnings"]) + list(table.notes)  # type: ignore[index]
-    if method != "grouped" and not group_by and not args.workspace:
+    if method in ("stratified", "random") and not group_by and not args.workspace:  # time: one time, one side
         warnings.insert(0, "No --group-by given: images of one post may sit on both sides of this row split.")
     for warning in warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**result.summary, "warnings": warnings}, indent=2))
+        # the model's warnings (a flat model) after the split's: the text output prints them in its summary
+        print(json_text({**result.summary, "warnings": warnings + result.model_warnings},
+                        indent=2))
     else:
         print(format_summary(result.summary, result.record, workspace.runs_dir / result.run_id))
     return 0

@@ -4,7 +4,6 @@ or (``--backend sagemaker``) as a SageMaker hyperparameter tuning job."""
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -20,6 +19,7 @@ from kayfabe_core.cli_train import add_data_arguments, given_settings, load_tabl
 from kayfabe_core.constraints import SPLIT_KNOBS
 from kayfabe_core.errors import SettingError
 from kayfabe_core.feature_table import drop_features
+from kayfabe_core.json_text import json_text
 from kayfabe_core.split import METHODS, SplitOptions
 
 
@@ -112,7 +112,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
     if result.message:
         print(result.message, file=sys.stderr)
     if args.json:
-        print(json.dumps({**result.summary(), "warnings": warnings}, indent=2))
+        print(json_text({**result.summary(), "warnings": warnings}, indent=2))
     else:
         print(format_tuning(result, workspace.runs_dir))
     return 130 if result.stopped else 0  # stopped by Ctrl-C: the trials done are kept and shown, but not all ran

@@ -32,6 +32,11 @@ class ExperimentResult:
     record: dict[str, object]
     summary: dict[str, object]
 
+    @property
+    def model_warnings(self) -> list[str]:
+        """What the models learned that a reader must know (a model giving every test image the same score)."""
+        return [str(warning) for warning in self.record.get("model_warnings", [])]  # type: ignore[attr-defined]
+
 
 def run_experiment(workspace_root: object, table: FeatureTable, split_options: SplitOptions,
                    settings: TrainSettings, name: str = "", on_round: RoundCallback | None = None,

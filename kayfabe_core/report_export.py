@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import io
-import json
 import subprocess
 import zipfile
 from dataclasses import fields
@@ -45,6 +44,7 @@ from kayfabe_core.codes import read_codebook
 from kayfabe_core.constraints import BOOSTER_KNOBS
 from kayfabe_core.evaluate import METRIC_TITLES, Metrics, calibration_points, precision_recall_points, roc_points
 from kayfabe_core.explain import importance_table
+from kayfabe_core.json_text import json_text
 from kayfabe_core.methods_text import grouping_words, methods_paragraph, number
 from kayfabe_core.replication_text import readme_text, train_command
 from kayfabe_core.results import CELLS, cell_meaning
@@ -260,7 +260,7 @@ def export_replication_bundle(workspace: Workspace, run_id: str) -> bytes:
         if path.is_file():
             files[path.relative_to(folder).as_posix()] = path.read_bytes()
     if "record.json" not in files:
-        files["record.json"] = json.dumps(record, indent=2, default=str).encode()
+        files["record.json"] = json_text(record, indent=2, default=str).encode()
     files["methods.txt"] = (methods_paragraph(workspace, run_id) + "\n").encode("utf-8")
     command, caveats = train_command(record, workspace.root)
     listed = sorted({name.split("/")[0] + ("/" if "/" in name else "") for name in files} | {"README.txt"})

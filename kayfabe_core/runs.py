@@ -26,6 +26,7 @@ import scipy.sparse as sp
 import xgboost as xgb
 
 from kayfabe_core.errors import WorkspaceError
+from kayfabe_core.json_text import json_text, metrics_restored
 from kayfabe_core.workspace import RESULTS_VERSION, Workspace, connect, transaction
 
 MODEL_FILE = "model.ubj"
@@ -56,7 +57,7 @@ def save_run(workspace: Workspace, record: dict[str, object], boosters: list[xgb
         _write_csv(predictions, partial / "predictions.csv")
         sp.save_npz(partial / "test_features.npz", test_matrix.tocsr(), compressed=False)  # 10x faster to write
         (partial / "feature_names.json").write_text(json.dumps(list(names)))
-        (partial / "record.json").write_text(json.dumps(record, indent=2, default=str))
+        (partial / "record.json").write_text(json_text(record, indent=2, default=str))
         partial.rename(final)
     except OSError as error:
         shutil.rmtree(partial, ignore_errors=True)
@@ -66,7 +67,7 @@ def save_run(workspace: Workspace, record: dict[str, object], boosters: list[xgb
         with transaction(workspace, RESULTS_VERSION) as conn:
             conn.execute("INSERT INTO runs (run_id, created_at, backend, name, record) VALUES (?, ?, ?, ?, ?)",
                          (run_id, record["created_at"], record["backend"], record.get("name", ""),
-                          json.dumps(record, default=str)))
+                          json_text(record, default=str)))
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
@@ -94,7 +95,7 @@ def list_runs(workspace: Workspace) -> pd.DataFrame:
     with connect(workspace) as conn:
         rows = conn.execute("SELECT run_id, created_at, name, note, backend, record FROM runs "
                             "ORDER BY created_at DESC, run_id DESC").fetchall()
-    out = [_run_row(run_id, created_at, name, note, backend, json.loads(record_text))
+    out = [_run_row(run_id, created_at, name, note, backend, metrics_restored(json.loads(record_text)))
            for run_id, created_at, name, note, backend, record_text in rows]
     return pd.DataFrame(out, columns=RUN_COLUMNS)
 
@@ -151,7 +152,7 @@ def read_run(workspace: Workspace, run_id: str) -> dict[str, object]:
         raise WorkspaceError(f"There is no run called {run_id} in this workspace.",
                              "Pick a run from the list on the Runs page (`runs WORKSPACE` lists them on the "
                              "command line).")
-    record: dict[str, object] = json.loads(row[0])
+    record: dict[str, object] = metrics_restored(json.loads(row[0]))
     record.update(name=row[1], note=row[2])
     return record
 

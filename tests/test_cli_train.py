@@ -194,3 +194,45 @@ def test_many_unknown_drops_are_named_five_at_a_time(demo_copy: Path, capsys: py
     assert main(["train", "--workspace", str(demo_copy), "--drop", *drops]) == 1
     assert "There is no feature called “label: Nothing 0”, “label: Nothing 1”, “label: Nothing 2”, " \
            "“label: Nothing 3”, “label: Nothing 4” and 7 more." in capsys.readouterr().err
+
+
+def _strict(text: str) -> object:
+    """Parse ``text`` as strict JSON (NaN, Infinity refused, as SQLite, jq and R refuse them)."""
+    def refuse(word: str) -> None:
+        raise ValueError(f"not JSON: {word}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_run_with_an_undefined_metric_is_stored_as_json_and_the_next_training_works(
+        demo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)  # random features, 28 % YES: the model scores every image alike, none YES
+    table = pd.DataFrame((rng.random((60, 5)) < 0.4).astype(int), columns=[f"f{n}" for n in range(5)])
+    table["code"] = (rng.random(60) < 0.28).astype(int)
+    path = tmp_path / "flat.csv"
+    table.to_csv(path, index=False)
+    assert main(["train", "--table", str(path), "--label", "code", "--split", "stratified", "--seed", "1",
+                 "--save-in", str(demo_copy), "--json"]) == 0
+    summary = _strict(capsys.readouterr().out)
+    assert summary["precision"] is None  # type: ignore[index]  # no image predicted YES: undefined, as null
+    assert any("same score" in warning for warning in summary["warnings"])  # type: ignore[index]
+    run_id = str(summary["run_id"])  # type: ignore[index]
+    _strict((demo_copy / "runs" / run_id / "record.json").read_text())
+    assert np.isnan(read_run(open_workspace(demo_copy), run_id)["metrics"]["precision"])  # type: ignore[index]
+    assert main(["train", str(demo_copy), "--preset", "quick", "--json"]) == 0  # failed: "malformed JSON"
+    _strict(capsys.readouterr().out)
+
+
+def test_the_pace_of_earlier_runs_skips_a_record_stored_with_nan(demo_copy: Path) -> None:
+    import sqlite3
+
+    from kayfabe_core.capacity import _rate
+
+    assert main(["train", str(demo_copy), "--preset", "quick", "--json"]) == 0
+    conn = sqlite3.connect(demo_copy / "kayfabe.sqlite")
+    with conn:  # a record written before records were strict JSON
+        conn.execute("UPDATE runs SET record = replace(record, '\"f1\":', '\"precision_old\": NaN, \"f1\":')")
+    conn.close()
+    assert _rate(open_workspace(demo_copy))[1] == 0  # the NaN record is skipped, not read
