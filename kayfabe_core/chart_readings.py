@@ -65,6 +65,15 @@ def importance_reading(names: tuple[str, str], on_page: bool = False) -> str:
             f"{names[1]}){direction}.")
 
 
+def shap_reading(n_images: int, names: tuple[str, str]) -> str:
+    """The SHAP dots of the 15 strongest features (``names``: the category's YES and NO)."""
+    return (f"{PREFIX}one dot per test image ({n_images:,}) and feature, for the 15 features with the largest "
+            f"average effect. Dots right of the line pushed that image towards {names[0]}, left towards {names[1]}; "
+            "dark dots are images where the feature is present (a value other than 0), light ones where it is "
+            "absent, and mid-grey ones (uploaded tables only) where it is stored as 0. SHAP values come from "
+            "XGBoost's own pred_contribs.")
+
+
 def balance_reading(side_of: str = "the split") -> str:
     """The class balance bars of a split (``side_of``: which split, e.g. "fold 1 of 5")."""
     return (f"{PREFIX}each bar is one side of {side_of}; its colours show how many images of each code it holds. "

@@ -150,12 +150,15 @@ def importance_figure(table: pd.DataFrame, kind: str, top: int = 20) -> go.Figur
 
 
 def shap_beeswarm_figure(points: pd.DataFrame, order: list[str], names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
-    """Return one dot per image and feature: SHAP value across, colour = feature present (or its value)."""
-    frame = points.assign(present=np.where(points["value"].isna(), "absent", "present"))
-    figure = px.strip(frame, x="shap", y="feature", color="present", category_orders={"feature": order},
+    """Return one dot per image and feature: SHAP value across, colour = the feature present (a value other than
+    0), stored as 0 (uploaded tables only: a label's absence is stored as nothing) or absent."""
+    value = points["value"]
+    frame = points.assign(present=np.select([value.isna(), value == 0], ["absent", "stored as 0"], "present"))
+    figure = px.strip(frame, x="shap", y="feature", color="present",
+                      category_orders={"feature": order, "present": ["present", "stored as 0", "absent"]},
                       stripmode="overlay",  # present and absent dots on their feature's row, not half a row off
                       # greys: red and blue mean the two codes on every chart of the app
-                      color_discrete_map={"present": "#3b3b3b", "absent": "#c4c4c4"},
+                      color_discrete_map={"present": "#3b3b3b", "stored as 0": "#8c8c8c", "absent": "#c4c4c4"},
                       labels={"shap": f"Push towards {names[0]} (right) or {names[1]} (left), log-odds",
                               "feature": "",
                               "present": "Feature on the image"})

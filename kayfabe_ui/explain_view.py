@@ -13,6 +13,7 @@ from kayfabe_core.chart_readings import (
     first_model_note,
     importance_reading,
     learning_curve_reading,
+    shap_reading,
 )
 from kayfabe_core.charts_model import (
     calibration_figure,
@@ -87,10 +88,7 @@ def render_shap(workspace: Workspace, run_id: str, names: tuple[str, str], model
     order = list(summary["feature"])
     points = shap_points(data.contributions, data.matrix, data.names, order)  # type: ignore[arg-type]
     st.plotly_chart(shap_beeswarm_figure(points, order, names), key="shap_beeswarm")
-    st.caption(f"How to read: one dot per test image ({len(data.items):,}) and feature, for the 15 features with the "
-               f"largest average effect. Dots right of the line pushed that image towards {names[0]}, left towards "
-               f"{names[1]}; dark dots are images where the feature is present, light ones where it is absent. "
-               f"SHAP values come from XGBoost's own pred_contribs.{first_model_note(models)}")
+    st.caption(shap_reading(len(data.items), names) + first_model_note(models))
     _render_one_image(workspace, data, names)
 
 

@@ -30,7 +30,7 @@ def test_every_reading_starts_alike_and_uses_the_category_words() -> None:
              readings.curves_reading(names[0]), readings.calibration_reading(names[0]),
              readings.learning_curve_reading("validation"), readings.learning_curve_reading("test"),
              readings.importance_reading(names), readings.importance_reading(names, on_page=True),
-             readings.balance_reading("fold 1 of 5")]
+             readings.balance_reading("fold 1 of 5"), readings.shap_reading(577, names)]
     assert all(text.startswith(readings.PREFIX) for text in every)
     assert "finds In kayfabe images" in readings.curves_reading(names[0])
     assert "actually coded In kayfabe" in readings.calibration_reading(names[0])
@@ -40,3 +40,5 @@ def test_every_reading_starts_alike_and_uses_the_category_words() -> None:
     assert "carved from the training images" in readings.learning_curve_reading("validation")
     assert "the test images (watched only" in readings.learning_curve_reading("test")
     assert "one side of fold 1 of 5;" in readings.balance_reading("fold 1 of 5")
+    assert "(577) and feature" in readings.shap_reading(577, names)
+    assert "towards In kayfabe, left towards Not in kayfabe" in readings.shap_reading(577, names)
