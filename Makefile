@@ -7,7 +7,15 @@ BIN := $(VENV)/bin
 DEMO_WORKSPACE ?= demo-workspace
 PORT ?= 8501
 
-.PHONY: demo test install install-dev app lint bench clean
+.PHONY: help demo test install install-dev app lint bench clean
+
+help:
+	@echo "make demo         install, build the demo workspace (./$(DEMO_WORKSPACE)), serve the app on port $(PORT)"
+	@echo "make test         install the app and the test tools, run every test"
+	@echo "make app          serve the app on the workspace of \$$KAYFABE_WORKSPACE (default ./workspace)"
+	@echo "make lint         ruff and mypy"
+	@echo "make bench        the import benchmark (see the README's Speed section for the others)"
+	@echo "make clean        remove .venv and the demo workspace"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
