@@ -19,8 +19,14 @@ IMPORTANCE_KINDS = {
 }
 
 
-def importance_table(booster: xgb.Booster, names: tuple[str, ...]) -> pd.DataFrame:
-    """Return one row per feature the trees use: feature, gain, total_gain, weight, cover (by gain)."""
+def importance_table(booster: xgb.Booster, names: tuple[str, ...], rounds: int | None = None) -> pd.DataFrame:
+    """Return one row per feature the trees use: feature, gain, total_gain, weight, cover (by gain).
+
+    ``rounds``: the rounds the run kept (early stopping keeps the best round's trees; those grown after it, which
+    the scores and SHAP values leave out, are left out here too). None: every tree.
+    """
+    if rounds is not None and 0 < rounds < booster.num_boosted_rounds():
+        booster = booster[:rounds]
     columns = {}
     for kind in IMPORTANCE_KINDS:
         scores = booster.get_score(importance_type=kind)

@@ -171,7 +171,7 @@ def _chart_sections(workspace: Workspace, run_id: str, record: dict[str, Any],
              _how(learning_curve_reading(curve["check_name"])),
              f"<h2>Top {TOP_FEATURES} features by gain (first fold's model)</h2>"]
     _, names = read_test_features(workspace, run_id)
-    importance = importance_table(load_booster(workspace, run_id), names)
+    importance = importance_table(load_booster(workspace, run_id), names, int(curve["best_round"]))
     if importance.empty:
         parts.append("<p>The model made no split at all: no feature mattered.</p>")
     else:

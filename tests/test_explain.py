@@ -147,3 +147,13 @@ def test_a_feature_is_named_with_its_value_on_the_image() -> None:
         "likes = 120", "likes = 0", "likes not known"]
     explanation = pd.DataFrame({"feature": ["label: Food", "likes"], "value": [np.nan, 3.0], "shap": [-1.5, 0.2]})
     assert list(explanation_figure(explanation).data[0].y) == ["likes = 3", "label: Food absent"]
+
+
+def test_importance_counts_only_the_trees_the_run_kept(trained: tuple[xgb.Booster, sp.csr_matrix, np.ndarray]) -> None:
+    booster, _, _ = trained  # 20 rounds grown; say early stopping kept the first 8
+    kept = importance_table(booster, NAMES, rounds=8)
+    every = importance_table(booster, NAMES)
+    expected = booster[:8].get_score(importance_type="weight")
+    assert kept["weight"].sum() == sum(expected.values()) < every["weight"].sum()
+    assert importance_table(booster, NAMES, rounds=20).equals(every)
+    assert importance_table(booster, NAMES, rounds=None).equals(every)
