@@ -95,37 +95,43 @@ def thinned(points: pd.DataFrame, most: int = MAX_CURVE_POINTS) -> pd.DataFrame:
     return points.iloc[np.unique(np.linspace(0, len(points) - 1, most).round().astype(int))]
 
 
-def roc_figure(points: pd.DataFrame, auc: float, threshold: float, names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
-    """Return the ROC curve with the diagonal of guessing and the current threshold marked (axes in the
-    category's ``names`` of YES and NO)."""
+def roc_figure(points: pd.DataFrame, metrics: Metrics, names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
+    """Return the ROC curve with the diagonal of guessing and the threshold of ``metrics`` marked where its
+    confusion matrix puts it (axes in the category's ``names`` of YES and NO)."""
     yes, no = names
     figure = px.line(thinned(points), x="false_positive_rate", y="true_positive_rate", hover_data=["threshold"],
                      labels={"false_positive_rate": f"False alarm rate<br>({no} called {yes})",
                              "true_positive_rate": f"Recall ({yes} images found)"})
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="guessing")
-    figure.add_trace(_threshold_marker(points, "false_positive_rate", "true_positive_rate", threshold))
-    figure.update_layout(height=340, margin=MARGIN, title=f"ROC curve (area {auc:.3f})", showlegend=False)
+    negatives = metrics.fp + metrics.tn
+    figure.add_trace(_threshold_marker(metrics.fp / negatives if negatives else np.nan, metrics.recall,
+                                       metrics.threshold))
+    figure.update_layout(height=340, margin=MARGIN, title=f"ROC curve (area {metrics.roc_auc:.3f})",
+                         showlegend=False)
     return figure
 
 
-def precision_recall_figure(points: pd.DataFrame, base_rate: float, threshold: float,
+def precision_recall_figure(points: pd.DataFrame, base_rate: float, metrics: Metrics,
                             names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
-    """Return the precision-recall curve with the YES share (what guessing gets) and the threshold."""
+    """Return the precision-recall curve with the YES share (what guessing gets) and the threshold of
+    ``metrics`` marked (none where no image is called YES: precision is undefined there)."""
     yes = names[0]
     figure = px.line(thinned(points), x="recall", y="precision", hover_data=["threshold"],
                      labels={"recall": f"Recall ({yes} images found)", "precision": f"Precision ({yes} calls right)"})
     figure.add_hline(y=base_rate, line_dash="dot", line_color="grey", annotation_text="guessing",
                      annotation_position="bottom left")  # clear of the curve's end at recall 1
-    figure.add_trace(_threshold_marker(points, "recall", "precision", threshold))
+    figure.add_trace(_threshold_marker(metrics.recall, metrics.precision, metrics.threshold))
     figure.update_layout(height=340, margin=MARGIN, title="Precision and recall", showlegend=False)
     figure.update_yaxes(range=[0, 1.02])
     return figure
 
 
-def _threshold_marker(points: pd.DataFrame, x: str, y: str, threshold: float) -> go.Scatter:
-    nearest = points.iloc[int(np.argmin(np.abs(points["threshold"].to_numpy() - threshold)))]
-    return go.Scatter(x=[nearest[x]], y=[nearest[y]], mode="markers", marker={"size": 12, "color": YES_COLOUR},
-                      name=f"threshold {threshold:.2f}")
+def _threshold_marker(x: float, y: float, threshold: float) -> go.Scatter:
+    """The dot of the threshold in use, at the rates its confusion matrix gives (the curve's nearest point
+    could be one step off; an undefined rate draws no dot)."""
+    shown = bool(np.isfinite(x) and np.isfinite(y))
+    return go.Scatter(x=[x] if shown else [], y=[y] if shown else [], mode="markers",
+                      marker={"size": 12, "color": YES_COLOUR}, name=f"threshold {threshold:.2f}")
 
 
 def calibration_figure(points: pd.DataFrame, names: tuple[str, str] = ("YES", "NO")) -> go.Figure:

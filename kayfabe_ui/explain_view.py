@@ -50,9 +50,9 @@ def render_curves(predictions: pd.DataFrame, metrics: Metrics, names: tuple[str,
     """ROC and precision-recall curves side by side, the threshold marked on both."""
     observed, scores = predictions["observed"].to_numpy(), predictions["score"].to_numpy()
     left, right = st.columns(2)
-    left.plotly_chart(roc_figure(roc_points(observed, scores), metrics.roc_auc, metrics.threshold, names), key="roc")
-    right.plotly_chart(precision_recall_figure(precision_recall_points(observed, scores), observed.mean(),
-                                               metrics.threshold, names), key="pr")
+    left.plotly_chart(roc_figure(roc_points(observed, scores), metrics, names), key="roc")
+    right.plotly_chart(precision_recall_figure(precision_recall_points(observed, scores), observed.mean(), metrics,
+                                               names), key="pr")
     st.caption(curves_reading(names[0]))
 
 

@@ -220,9 +220,10 @@ def test_long_curves_are_thinned_for_drawing_keeping_their_ends() -> None:
     assert len(short) <= 2_000 and short.index.is_monotonic_increasing
     pd.testing.assert_frame_equal(short.iloc[[0, -1]], points.iloc[[0, -1]])
     assert len(thinned(points.head(50), 2_000)) == 50  # short curves are left whole
-    assert len(roc_figure(points, 0.8, 0.5).data[0].x) <= MAX_CURVE_POINTS
+    metrics = compute_metrics(observed, scores, 0.5, n_boot=0)
+    assert len(roc_figure(points, metrics).data[0].x) <= MAX_CURVE_POINTS
     pr_points = precision_recall_points(observed, scores)
-    assert len(precision_recall_figure(pr_points, 0.4, 0.5).data[0].x) <= MAX_CURVE_POINTS
+    assert len(precision_recall_figure(pr_points, 0.4, metrics).data[0].x) <= MAX_CURVE_POINTS
 
 
 def test_smaller_chunks_for_many_groups_give_the_same_intervals_up_to_chance(
@@ -257,3 +258,21 @@ def test_an_image_tested_in_several_repeats_is_drawn_once_with_all_its_predictio
     once = repeated.iloc[:300]
     assert metrics_of_predictions(once, 0.5, seed=1, n_boot=200).intervals == \
         metrics_of_predictions(once.drop(columns="row"), 0.5, seed=1, n_boot=200).intervals
+
+
+def test_the_threshold_dot_sits_where_the_confusion_matrix_puts_it() -> None:
+    from kayfabe_core.charts_model import precision_recall_figure, roc_figure
+
+    rng = np.random.default_rng(5)
+    observed = (rng.random(577) < 0.47).astype(int)
+    scores = np.round(np.clip(observed * 0.25 + rng.random(577) * 0.75, 0, 1), 3)  # ties, as real scores have
+    for threshold in (0.3, 0.5, 0.62, 0.9):
+        metrics = compute_metrics(observed, scores, threshold, n_boot=0)
+        roc_dot = roc_figure(roc_points(observed, scores), metrics).data[-1]
+        assert (roc_dot.x[0], roc_dot.y[0]) == (metrics.fp / (metrics.fp + metrics.tn), metrics.recall)
+        pr_dot = precision_recall_figure(precision_recall_points(observed, scores), 0.47, metrics).data[-1]
+        assert (pr_dot.x[0], pr_dot.y[0]) == (metrics.recall, metrics.precision)
+    nothing_yes = compute_metrics(observed, scores, float(scores.max()) + 0.001, n_boot=0)
+    assert nothing_yes.tp + nothing_yes.fp == 0 and np.isnan(nothing_yes.precision)
+    pr_dot = precision_recall_figure(precision_recall_points(observed, scores), 0.47, nothing_yes).data[-1]
+    assert len(pr_dot.x) == 0  # precision undefined: no dot rather than an invented one
