@@ -15,14 +15,17 @@ from kayfabe_core.methods_text import bootstrap_words
 PREFIX = "How to read: "
 
 
-def metrics_reading(record: Mapping[str, Any], n_predictions: int, baseline: float) -> str:
-    """The metrics: what they were measured on, what the interval means, the majority baseline, the spread."""
+def metrics_reading(record: Mapping[str, Any], n_predictions: int, baseline: float,
+                    spread: float | None = None) -> str:
+    """The metrics: what they were measured on, what the interval means, the majority baseline, and the spread
+    of the run's models' accuracies at the threshold shown (``spread``, see
+    :func:`~kayfabe_core.evaluate.accuracy_spread`; None for one model)."""
     folds = record.get("folds", [])
-    spread = (f" Over its {len(folds)} models, accuracy varied with a standard deviation of "
-              f"{float(record['accuracy_sd']):.3f}." if len(folds) > 1 and record.get("accuracy_sd") else "")
+    varied = (f" Over its {len(folds)} models, accuracy at this threshold varied with a standard deviation of "
+              f"{spread:.3f}." if len(folds) > 1 and spread is not None else "")
     return (f"{PREFIX}each number is measured on the {n_predictions:,} test predictions; the interval is where it "
             f"would likely land on another sample like this one ({bootstrap_words(record)}, {N_BOOT:,} draws). "
-            f"Always answering the more common code would score an accuracy of {baseline:.3f}.{spread}")
+            f"Always answering the more common code would score an accuracy of {baseline:.3f}.{varied}")
 
 
 def confusion_reading(clickable: bool = False) -> str:

@@ -204,6 +204,20 @@ def _auc_from_histograms(positive: np.ndarray, negative: np.ndarray) -> np.ndarr
         return wins / (positive.sum(axis=0, dtype=np.float64) * negative.sum(axis=0, dtype=np.float64))
 
 
+def fold_accuracies(predictions: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    """Return each model's test accuracy at ``threshold``: columns repeat, fold, accuracy, in the order the
+    predictions list them (``predictions`` as a run saves them: repeat, fold, observed, score)."""
+    hits = (predictions["score"].to_numpy() >= threshold) == (predictions["observed"].to_numpy() == 1)
+    accuracy = pd.Series(hits).groupby([predictions["repeat"], predictions["fold"]], sort=False).mean()
+    return accuracy.rename("accuracy").reset_index()
+
+
+def accuracy_spread(predictions: pd.DataFrame, threshold: float) -> float | None:
+    """Return the standard deviation (sample) of the models' accuracies at ``threshold``; None for one model."""
+    accuracies = fold_accuracies(predictions, threshold)["accuracy"]
+    return float(accuracies.std(ddof=1)) if len(accuracies) > 1 else None
+
+
 def roc_points(observed: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
     """Return the ROC curve: columns false_positive_rate, true_positive_rate, threshold."""
     fpr, tpr, thresholds = roc_curve(observed, scores)

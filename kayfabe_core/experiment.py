@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from kayfabe_core.evaluate import metrics_of_predictions
+from kayfabe_core.evaluate import fold_accuracies, metrics_of_predictions
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.runs import new_run_id, save_run
 from kayfabe_core.split import Split, SplitOptions, class_balance, group_ids, make_split
@@ -147,9 +147,7 @@ def model_warnings(predictions: pd.DataFrame, settings: dict[str, object]) -> li
 
 
 def _fold_accuracy(predictions: pd.DataFrame) -> list[float]:
-    hits = (predictions["score"].to_numpy() >= 0.5) == (predictions["observed"].to_numpy() == 1)
-    keys = [predictions["repeat"], predictions["fold"]]
-    return [float(value) for value in pd.Series(hits).groupby(keys, sort=False).mean()]
+    return [float(value) for value in fold_accuracies(predictions, 0.5)["accuracy"]]
 
 
 def _record(draft: dict[str, object], models: list[FoldModel], metrics: dict[str, object],

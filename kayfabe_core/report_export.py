@@ -42,7 +42,15 @@ from kayfabe_core.charts_model import (
 )
 from kayfabe_core.codes import read_codebook
 from kayfabe_core.constraints import BOOSTER_KNOBS
-from kayfabe_core.evaluate import METRIC_TITLES, Metrics, calibration_points, precision_recall_points, roc_points
+from kayfabe_core.evaluate import (
+    METRIC_TITLES,
+    Metrics,
+    accuracy_spread,
+    calibration_points,
+    fold_accuracies,
+    precision_recall_points,
+    roc_points,
+)
 from kayfabe_core.explain import importance_table
 from kayfabe_core.json_text import json_text
 from kayfabe_core.methods_text import grouping_words, methods_paragraph, number
@@ -75,7 +83,7 @@ def export_report_html(workspace: Workspace, run_id: str) -> bytes:
         f"made {_esc(_when(datetime.now(UTC).isoformat(timespec='seconds')))}</p>",
         f"<p>{_esc(listing['note'])}</p>" if listing.get("note") else "",
         "<h2>Methods</h2>", f"<p class='methods'>{_esc(methods_paragraph(workspace, run_id))}</p>",
-        *_metrics_section(record), *_chart_sections(workspace, run_id, record, predictions),
+        *_metrics_section(record, predictions), *_chart_sections(workspace, run_id, record, predictions),
         *_split_section(record), *_settings_section(record), *_codebook_section(workspace, record),
         *_versions_section(record),
     ]
@@ -128,7 +136,7 @@ def record_metrics(record: dict[str, Any]) -> Metrics:
     return Metrics(**values)
 
 
-def _metrics_section(record: dict[str, Any]) -> list[str]:
+def _metrics_section(record: dict[str, Any], predictions: pd.DataFrame) -> list[str]:
     metrics = record_metrics(record)
     rows: list[list[object]] = [
         [title, number(getattr(metrics, name)),
@@ -143,10 +151,12 @@ def _metrics_section(record: dict[str, Any]) -> list[str]:
     baseline = max(positives, metrics.n - positives) / metrics.n if metrics.n else float("nan")
     folds = record.get("folds", [])
     if len(folds) > 1:
-        parts.append(_table(["Repeat", "Fold", "Training images", "Test images", "Accuracy", "Rounds kept"],
-                            [[f["repeat"], f["fold"], f"{f['n_train']:,}", f"{f['n_test']:,}", number(f["accuracy"]),
-                              f["rounds_kept"]] for f in folds]))
-    parts.append(_how(metrics_reading(record, metrics.n, baseline)))
+        at = fold_accuracies(predictions, metrics.threshold).set_index(["repeat", "fold"])["accuracy"]
+        parts.append(_table(["Repeat", "Fold", "Training images", "Test images",
+                             f"Accuracy at {metrics.threshold:g}", "Rounds kept"],
+                            [[f["repeat"], f["fold"], f"{f['n_train']:,}", f"{f['n_test']:,}",
+                              number(at[(f["repeat"], f["fold"])]), f["rounds_kept"]] for f in folds]))
+    parts.append(_how(metrics_reading(record, metrics.n, baseline, accuracy_spread(predictions, metrics.threshold))))
     return parts
 
 

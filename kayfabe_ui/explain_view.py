@@ -24,7 +24,7 @@ from kayfabe_core.charts_model import (
     roc_figure,
     shap_beeswarm_figure,
 )
-from kayfabe_core.evaluate import Metrics, calibration_points, precision_recall_points, roc_points
+from kayfabe_core.evaluate import Metrics, calibration_points, fold_accuracies, precision_recall_points, roc_points
 from kayfabe_core.explain import IMPORTANCE_KINDS, explain_image, importance_table, shap_points, shap_summary
 from kayfabe_core.results import ShapData, image_files, read_shap
 from kayfabe_core.runs import load_booster, read_run, read_test_features
@@ -111,13 +111,15 @@ def _render_one_image(workspace: Workspace, data: ShapData, names: tuple[str, st
                "named present or absent on this picture: a missing label pushes too.")
 
 
-def render_folds(record: dict) -> None:  # type: ignore[type-arg]
-    """Accuracy of every fold and repeat."""
-    folds = pd.DataFrame(record["folds"])
+def render_folds(record: dict, predictions: pd.DataFrame, threshold: float) -> None:  # type: ignore[type-arg]
+    """Accuracy of every fold and repeat at the threshold chosen above."""
+    saved = pd.DataFrame(record["folds"])
+    folds = saved.drop(columns="accuracy").merge(fold_accuracies(predictions, threshold), on=["repeat", "fold"],
+                                                 how="left")[saved.columns]
     counts = st.column_config.NumberColumn
     st.dataframe(folds, hide_index=True, column_config={
         "repeat": counts("Repeat", format="%d"), "fold": counts("Fold", format="%d"),
-        "accuracy": st.column_config.NumberColumn("Accuracy", format="%.3f"),
+        "accuracy": st.column_config.NumberColumn(f"Accuracy at {threshold:.2f}", format="%.3f"),
         "seconds": st.column_config.NumberColumn("Seconds", format="%.2f"),
         "rounds_kept": counts("Rounds kept", format="localized"),
         "n_train": counts("Training images", format="localized"), "n_test": counts("Test images", format="localized")})

@@ -10,7 +10,7 @@ import streamlit as st
 
 from kayfabe_core.chart_readings import confusion_reading, metrics_reading
 from kayfabe_core.charts_model import confusion_figure
-from kayfabe_core.evaluate import METRIC_TITLES, Metrics
+from kayfabe_core.evaluate import METRIC_TITLES, Metrics, accuracy_spread
 from kayfabe_core.predict import run_threshold, save_run_threshold
 from kayfabe_core.results import CELLS, cell_meaning, image_files, majority_baseline, metrics_at, predictions_in_cell
 from kayfabe_core.runs import list_runs, read_predictions, read_run
@@ -122,7 +122,8 @@ def render_metrics(metrics: Metrics, predictions: pd.DataFrame, record: dict) ->
                       help=METRIC_HELP[name].format(yes=record["data"]["positive_name"],
                                                     no=record["data"]["negative_name"]))
             st.caption(f"95 % interval {low:.3f}–{high:.3f}" if not np.isnan(low) else "no interval")
-    st.caption(metrics_reading(record, metrics.n, majority_baseline(predictions["observed"].to_numpy())))
+    st.caption(metrics_reading(record, metrics.n, majority_baseline(predictions["observed"].to_numpy()),
+                               accuracy_spread(predictions, metrics.threshold)))
 
 
 def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:

@@ -59,4 +59,4 @@ elif section == "Importance":
 elif section == "SHAP":
     render_shap(workspace, run_id, names, len(record.get("folds", [])))
 elif section == "Folds":
-    render_folds(record)
+    render_folds(record, predictions, threshold)

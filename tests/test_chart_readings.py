@@ -19,9 +19,10 @@ def test_metrics_reading_names_what_the_bootstrap_resampled() -> None:
 
 def test_the_spread_is_told_only_for_several_models() -> None:
     folded = {**WORKSPACE_RUN, "folds": [{}, {}, {}], "accuracy_sd": 0.0421}
-    assert readings.metrics_reading(folded, 10, 0.5).endswith(
-        " Over its 3 models, accuracy varied with a standard deviation of 0.042.")
-    assert "Over its" not in readings.metrics_reading({**WORKSPACE_RUN, "accuracy_sd": 0.0421}, 10, 0.5)
+    assert readings.metrics_reading(folded, 10, 0.5, 0.0193).endswith(
+        " Over its 3 models, accuracy at this threshold varied with a standard deviation of 0.019.")
+    assert "Over its" not in readings.metrics_reading(folded, 10, 0.5)  # no spread given: none told
+    assert "Over its" not in readings.metrics_reading({**WORKSPACE_RUN, "accuracy_sd": 0.0421}, 10, 0.5, 0.03)
 
 
 def test_every_reading_starts_alike_and_uses_the_category_words() -> None:

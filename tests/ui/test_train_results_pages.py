@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from kayfabe_core.associations import read_resolved_codes
 from kayfabe_core.evaluate import compute_metrics
 from kayfabe_core.features import FeatureOptions, build_features
-from kayfabe_core.runs import list_runs, read_predictions
+from kayfabe_core.runs import list_runs, read_predictions, read_run
 from kayfabe_core.workspace import open_workspace
 from tests.conftest import copy_workspace
 from tests.ui.conftest import texts
@@ -168,8 +168,18 @@ def test_k_fold_runs_show_the_spread(demo_copy: Path, open_app) -> None:
     at.button(key="train_button").click().run()
     assert not at.exception
     at.switch_page("pages/5_results.py").run()
-    assert "Over its 3 models, accuracy varied with a standard deviation of" in texts(at)
-    predictions = read_predictions(open_workspace(demo_copy), at.session_state["selected_run_id"])
+    run_id = at.session_state["selected_run_id"]
+    record = read_run(open_workspace(demo_copy), run_id)
+    said = (f"Over its 3 models, accuracy at this threshold varied with a standard deviation of "
+            f"{record['accuracy_sd']:.3f}")
+    assert said in texts(at)
+    predictions = read_predictions(open_workspace(demo_copy), run_id)
+    at.slider(key=f"threshold_{run_id}").set_value(0.3).run()  # the spread follows the threshold
+    hits = (predictions["score"] >= 0.3) == (predictions["observed"] == 1)
+    assert f"standard deviation of {hits.groupby(predictions['fold']).mean().std():.3f}" in texts(at)
+    at.segmented_control(key="results_section").set_value("Folds").run()
+    shown = at.dataframe[-1].value
+    assert list(shown["accuracy"].round(6)) == list(hits.groupby(predictions["fold"]).mean().round(6))
     assert sorted(set(predictions["fold"])) == [1, 2, 3]
     assert len(predictions) == len(set(predictions["item"])) == len(np.unique(predictions["row"]))
     for section in ("Learning curve", "Importance", "SHAP"):  # drawn from the first model only: said so
