@@ -82,8 +82,11 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame | None:
                "threshold 0.5; the interval is a bootstrap over posts (over images or the chosen groups for a run on "
                "an uploaded table).")
     names = {row.run_id: f"{label_of(row)} · accuracy {row.accuracy:.3f} · {row.split}" for row in shown.itertuples()}
+    chosen_next = state.take_value(state.RUNS_CHOSEN_NEXT)
+    if isinstance(chosen_next, list):  # set anew after a rename or delete: the browser held the old names, and its
+        state.set_value(state.RUNS_CHOSEN, [run for run in chosen_next if run in names])  # next click raised
     chosen = st.multiselect("Runs to open, repeat, delete (one) or compare (two or more)", list(names),
-                            format_func=names.get, key="runs_selected", placeholder="Choose runs")
+                            format_func=names.get, key=state.RUNS_CHOSEN, placeholder="Choose runs")
     return shown.set_index("run_id", drop=False).loc[chosen] if chosen else shown.iloc[0:0]
 
 
@@ -96,6 +99,7 @@ def render_one_run(workspace: Workspace, row: Any) -> None:
         note = right.text_input("Note", row.note, key=f"note_{row.run_id}")
         if st.form_submit_button("Save name and note", icon=":material/save:"):
             _guarded(lambda: rename_run(workspace, row.run_id, name, note))
+            state.set_value(state.RUNS_CHOSEN_NEXT, [row.run_id])
             st.rerun()
     left, middle, right = st.columns(3, vertical_alignment="bottom")  # the buttons on one line, under the box
     if left.button("Open on Results", key="open_results", icon=":material/insights:"):
@@ -111,6 +115,7 @@ def render_one_run(workspace: Workspace, row: Any) -> None:
         st.write("Delete this run, its model and its predictions? This cannot be undone.")
         if st.button("Delete for good", key="delete_run", type="primary"):
             _guarded(lambda: delete_run(workspace, row.run_id))
+            state.set_value(state.RUNS_CHOSEN_NEXT, [])
             st.rerun()
 
 
