@@ -65,7 +65,9 @@ STYLE = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;m
 padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
 th{background:#f5f5f5}.howto{color:#555;font-size:.92em}.warning{background:#fff4e5;border-left:4px solid #f0a030;
-padding:.4em .8em}.meta{color:#666}.methods{background:#f7f9fc;padding:.8em 1em;border-left:4px solid #4c78a8}"""
+padding:.4em .8em}.meta{color:#666}.methods{background:#f7f9fc;padding:.8em 1em;border-left:4px solid #4c78a8}
+.pair{display:flex;flex-wrap:wrap;gap:1em}"""  # the ROC and precision-recall curves side by side
+PAIR_WIDTH = 480  # px: two charts on the page's 1,000 px line
 
 
 def export_report_html(workspace: Workspace, run_id: str) -> bytes:
@@ -119,9 +121,17 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _figure(figure: go.Figure, name: str) -> str:
-    return pio.to_html(figure, full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",
-                       config={"displaylogo": False})
+def _figure(figure: go.Figure, name: str, width: int | None = None) -> str:
+    """The chart as a div of the report. Streamlit's theme grows a chart's margins to fit its axis labels; the
+    page's own plotly.js does not, so here the axes make room themselves (names were cut to 2–3 letters).
+    ``width`` in pixels for a chart of a pair (drawn before its neighbour exists, it would take the whole line)."""
+    shown = go.Figure(figure)
+    shown.update_xaxes(automargin=True)
+    shown.update_yaxes(automargin=True)
+    shown.update_layout(margin={"l": 20, "r": 20, "t": 50, "b": 20}, width=width)
+    return pio.to_html(shown, full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",
+                       default_width=f"{width}px" if width else "100%",
+                       config={"displaylogo": False, "responsive": True})
 
 
 def _how(reading: str) -> str:
@@ -169,9 +179,9 @@ def _chart_sections(workspace: Workspace, run_id: str, record: dict[str, Any],
     parts = ["<h2>Confusion matrix</h2>",
              _figure(confusion_figure(metrics, words), "confusion"),
              _how(confusion_reading()), "<h2>ROC and precision-recall curves</h2>",
-             _figure(roc_figure(roc_points(observed, scores), metrics, words), "roc"),
+             "<div class='pair'>", _figure(roc_figure(roc_points(observed, scores), metrics, words), "roc", PAIR_WIDTH),
              _figure(precision_recall_figure(precision_recall_points(observed, scores), float(observed.mean()),
-                                             metrics, words), "precision-recall"),
+                                             metrics, words), "precision-recall", PAIR_WIDTH), "</div>",
              _how(curves_reading(words[0])), "<h2>Calibration</h2>",
              _figure(calibration_figure(calibration_points(observed, scores), words), "calibration"),
              _how(calibration_reading(words[0])),

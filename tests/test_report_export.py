@@ -116,6 +116,10 @@ def test_the_html_report_is_standalone_with_charts_and_escapes_names(
     assert "finds In kayfabe images with few false alarms" in page and "(Not in kayfabe called In kayfabe)" \
         in page  # the category's words in the charts and how to read them
     assert f"False positives: coded Not in kayfabe, predicted In kayfabe</td><td>{record['metrics']['fp']:,}" in page
+    # outside Streamlit nothing grows a chart's margins: each axis makes room for its labels itself, and the two
+    # curves said to be "left" and "right" are side by side at a fixed width
+    assert page.count('"automargin":true') >= 2 * page.count("Plotly.newPlot")
+    assert "<div class='pair'>" in page and page.count('"width":480') == 2
 
     evil = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
                           TrainSettings.from_choices("quick"), name=EVIL_NAME)
