@@ -113,7 +113,10 @@ def _tell_once(section: str) -> None:
     told = state.get_value(state.IMAGES_MESSAGE)
     if isinstance(told, tuple) and told[0] == section:
         state.take_value(state.IMAGES_MESSAGE)
-        (st.warning if told[1] == "warning" else st.success)(told[2], icon=":material/task_alt:")
+        if told[1] == "warning":  # a warning's icon, not the done tick (seen inside a yellow box)
+            st.warning(told[2], icon=":material/warning:")
+        else:
+            st.success(told[2], icon=":material/task_alt:")
 
 
 def _allow_private() -> bool:

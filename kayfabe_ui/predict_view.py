@@ -86,6 +86,13 @@ def choose_posts(workspace: Workspace) -> list[str] | None:
     upload = st.file_uploader("PhantomBuster CSV export", type=["csv", "tsv", "txt"], key="predict_upload")
     if upload is None:
         return None
+    digest = hashlib.sha256(upload.getvalue()).hexdigest()
+    if state.get_value(state.PREDICT_IMPORTED) != digest:  # choosing a file writes nothing: a click imports it
+        st.caption("Importing adds these posts to this workspace (as the Posts page does); posts already there are "
+                   "not duplicated.")
+        if not st.button(f"Import {upload.name} and score its posts", key="predict_import", icon=":material/upload:"):
+            return None
+        state.set_value(state.PREDICT_IMPORTED, digest)
     try:
         report, posts = cached_import(str(workspace.root), upload.name, upload.getvalue())
     except KayfabeError as error:

@@ -102,6 +102,7 @@ CODEBOOK_SAVED = "codebook_saved"  # the version just saved, told once after the
 PENDING_WORKSPACE = "pending_workspace"  # a folder of other files the user is asked about before it is opened
 IMAGES_MESSAGE = "images_message"  # (section, level, text): what a fetch or labelling did, told after the redraw
 RUNS_MESSAGE = "runs_message"  # what a repeat saved, told once after the Runs page is drawn again
+PREDICT_IMPORTED = "predict_imported"  # the hash of the export last imported on Predict (imported on a click)
 RUNS_CHOSEN = "runs_selected"  # the Runs page's run picker
 RUNS_CHOSEN_NEXT = "runs_chosen_next"  # what the picker holds after a rename or delete: set before it is drawn
 CODE_NOTE = "code_note"

@@ -88,6 +88,10 @@ def test_a_new_export_scored_on_the_page_and_from_the_cli_gives_the_same_scores(
         downloads.clear()  # the page opened on every post (all are coded): those scores were offered first
         at.file_uploader(key="predict_upload").set_value(("new-2022.csv", csv_file.read_bytes(), "text/csv")).run()
         assert not at.exception
+        assert not known ^ set(all_posts(workspace))  # choosing the file imported nothing: a click does
+        at.button(key="predict_import").click().run()
+        assert not at.exception
+        assert set(export.posts) <= set(all_posts(workspace))
         images = len(export.pictures)
         assert f"new-2022.csv: {len(export.posts)} posts ({len(export.posts)} new to this workspace)." in texts(at)
         assert f"{images} images are not fetched yet, so they cannot be scored." in texts(at)
