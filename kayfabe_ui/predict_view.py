@@ -165,7 +165,7 @@ def _render_gallery(workspace: Workspace, table: pd.DataFrame, threshold: float,
                                               "lowest": "Lowest scores"}.get) or "highest"
     shown = _ordered(table, order, threshold).head(GALLERY)
     files = image_files(workspace, list(shown["sha256"]))
-    image_grid(files, list(shown["sha256"]), [f"**{row.score:.2f}** · {row.decision}  \n{_reasons_lines(row.reasons)}"
+    image_grid(files, list(shown["sha256"]), [f"**{row.score:.3f}** · {row.decision}  \n{_reasons_lines(row.reasons)}"
                                                for row in shown.itertuples()], "Code",
                per_row=4)  # four: three reasons a line each, no word broken in two at 1024 px
     _render_send(workspace, table, threshold)

@@ -63,8 +63,8 @@ class TuningProgress(ClickToStop):
         best = report.best
         doing = (f"trial {report.trial}{' (the start)' if report.trial == 0 else ''}: fold {report.fold + 1} of "
                  f"{report.folds}" if report.fold < report.folds
-                 else f"trial {report.trial}: accuracy {report.finished[-1].accuracy:.1%}")
-        so_far = f"; best so far {best.accuracy:.1%} (trial {best.number})" if best else ""
+                 else f"trial {report.trial}: accuracy {report.finished[-1].accuracy:.3f}")
+        so_far = f"; best so far {best.accuracy:.3f} (trial {best.number})" if best else ""
         self._bar.progress(report.done, text=f"{finished} of {report.trials} trials done; {doing}{so_far}. "
                                              "Stop keeps the trials done.")
         if finished != self._plotted and finished:
@@ -179,14 +179,14 @@ def _show_latest(workspace: Workspace) -> None:
     if detail.get("message"):
         st.info(detail["message"], icon=":material/info:")
     left, middle, right = st.columns(3)
-    left.metric("Start (trial 0)", f"{start['accuracy']:.1%}", help=f"Standard deviation over the folds: "
-                f"{start['sd']:.1%}")
-    middle.metric(f"Best (trial {best['number']})", f"{best['accuracy']:.1%}",
-                  f"{best['accuracy'] - start['accuracy']:+.1%}",
-                  help=f"Standard deviation over the folds: {best['sd']:.1%}")
+    left.metric("Start (trial 0)", f"{start['accuracy']:.3f}", help=f"Standard deviation over the folds: "
+                f"{start['sd']:.3f}")
+    middle.metric(f"Best (trial {best['number']})", f"{best['accuracy']:.3f}",
+                  f"{best['accuracy'] - start['accuracy']:+.3f}",
+                  help=f"Standard deviation over the folds: {best['sd']:.3f}")
     right.metric("Trials", f"{len(complete):,}", help=f"Tuning {job_id}")
-    st.caption(f"Spread: the folds' accuracies vary by about {best['sd']:.1%} (standard deviation) for the best "
-               f"settings and {start['sd']:.1%} for the start. The best of many trials is picked on the same folds "
+    st.caption(f"Spread: the folds' accuracies vary by about {best['sd']:.3f} (standard deviation) for the best "
+               f"settings and {start['sd']:.3f} for the start. The best of many trials is picked on the same folds "
                "that score it, so its score flatters it a little: trust a gain larger than the spread more than a "
                "smaller one, and check it on new data or other seeds.")
     st.dataframe(_comparison(detail, best["params"]), hide_index=True, key="tune_comparison")
