@@ -40,8 +40,12 @@ class ExperimentResult:
 
 def run_experiment(workspace_root: object, table: FeatureTable, split_options: SplitOptions,
                    settings: TrainSettings, name: str = "", on_round: RoundCallback | None = None,
-                   stop: threading.Event | None = None, features_seconds: float = 0.0) -> ExperimentResult:
+                   stop: threading.Event | None = None, features_seconds: float = 0.0,
+                   notes: tuple[str, ...] = ()) -> ExperimentResult:
     """Split ``table``, train each fold, evaluate and save the run in the workspace.
+
+    ``notes``: what a reader of the results must know beyond what the models show (kept with the models'
+    warnings, e.g. that a tuner chose the settings on these very folds).
 
     ``workspace_root`` is a :class:`~kayfabe_core.workspace.Workspace`. Raises
     :class:`~kayfabe_core.errors.SettingError` for a split that does not fit
@@ -60,8 +64,9 @@ def run_experiment(workspace_root: object, table: FeatureTable, split_options: S
                "train_s": time.perf_counter() - started - split_seconds}
     predictions = predictions_frame(models, table.context["item"].to_numpy(), post_values(table, groups),
                                     table.observed)
-    return complete_run(workspace_root, draft_record(table, split, settings, name), models, predictions,
-                        table.matrix[models[0].fold.test], table.names, split_options.seed, timings)
+    draft = {**draft_record(table, split, settings, name), "notes": list(notes)}
+    return complete_run(workspace_root, draft, models, predictions, table.matrix[models[0].fold.test], table.names,
+                        split_options.seed, timings)
 
 
 def draft_record(table: FeatureTable, split: Split, settings: TrainSettings, name: str,
@@ -120,10 +125,12 @@ def complete_run(workspace: Workspace, draft: dict[str, object], models: list[Fo
     when the run cannot be saved.
     """
     started = time.perf_counter()
+    draft = dict(draft)
+    notes = list(draft.pop("notes", []))  # type: ignore[call-overload]  # see run_experiment
     metrics = metrics_of_predictions(predictions, 0.5, seed).to_dict()
     fold_accuracy = _fold_accuracy(predictions)
     record = _record(draft, models, metrics, fold_accuracy, {**timings, "evaluate_s": time.perf_counter() - started})
-    record["model_warnings"] = model_warnings(predictions, dict(draft["settings"]))  # type: ignore[call-overload]
+    record["model_warnings"] = model_warnings(predictions, dict(draft["settings"])) + notes  # type: ignore[call-overload]
     saved = time.perf_counter()
     save_run(workspace, record, [m.booster for m in models], predictions, test_matrix, names)
     record["timings"]["save_s"] = time.perf_counter() - saved  # type: ignore[index]

@@ -268,8 +268,11 @@ def _save_best_run(workspace: Workspace, table: FeatureTable, split_options: Spl
     from kayfabe_core.experiment import run_experiment
 
     try:
-        return run_experiment(workspace, table, split_options, settings,
-                              name or f"tuned (best of {done} trials)", stop=stop).run_id
+        note = (f"A tuner chose these settings as the best of {done} trials scored on these same folds, so these "
+                "figures flatter them a little: confirm the gain over other seeds (Repeat on the Runs page) or on new "
+                "data before believing it.")
+        return run_experiment(workspace, table, split_options, settings, name or f"tuned (best of {done} trials)",
+                              stop=stop, notes=(note,)).run_id
     except TrainingStopped:
         return None
 

@@ -152,6 +152,9 @@ def test_the_best_becomes_a_run_and_every_trial_is_kept(demo: tuple[Workspace, F
     assert record["name"] == "tuned (best of 12 trials)"
     assert record["settings"] == result.best_settings
     assert record["split"]["options"]["folds"] == 3 and record["split"]["grouped_by"] == "post"
+    assert any("best of 12 trials scored on these same folds" in warning  # said wherever the run's figures are
+               for warning in record["model_warnings"])
+    assert "notes" not in record
     assert np.mean([fold["accuracy"] for fold in record["folds"]]) == pytest.approx(result.best_score, abs=1e-12)
     # best_params are enough to train the best again with the default preset
     assert set(DEFAULT_VARIED) | {"num_boost_round"} == set(result.best_params)
