@@ -214,7 +214,8 @@ def _split_section(record: dict[str, Any]) -> list[str]:
     balance = pd.DataFrame(split.get("balance", []))
     if not balance.empty:
         parts += [_figure(balance_figure(balance), "balance"), _how(balance_reading())]
-    warnings = list(split.get("warnings", [])) + list(record.get("data", {}).get("notes", []))
+    warnings = (list(split.get("warnings", [])) + list(record.get("data", {}).get("notes", []))
+                + list(record.get("model_warnings", [])))
     parts += [f"<p class='warning'>Warning: {_esc(text)}</p>" for text in warnings] or \
         ["<p>The split raised no warnings.</p>"]
     return parts
