@@ -18,6 +18,7 @@ from kayfabe_core.constraints import SPLIT_KNOBS, check_settings
 from kayfabe_core.errors import SettingError
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.leakage import leakage_warnings
+from kayfabe_core.wording import counted
 
 METHODS = {
     "grouped": "Grouped by post: all images of a post on the same side (recommended)",
@@ -103,7 +104,19 @@ def make_split(table: FeatureTable, options: SplitOptions) -> Split:
     post_numbers = groups if groups is not None and not options.group_by else None  # then groups are posts
     warnings = leakage_warnings(table, options.method, grouped_by, folds[0].train, folds[0].test, post_numbers)
     warnings += _coarse_groups_warning(table, folds[0], groups, grouped_by, options)
+    warnings += _undated_warning(table, options)
     return Split(options, tuple(folds), grouped_by, tuple(warnings))
+
+
+def _undated_warning(table: FeatureTable, options: SplitOptions) -> list[str]:
+    """A split by time puts the images without a date on the training side: say how many."""
+    if options.method != "time":
+        return []
+    undated = int(pd.to_datetime(table.context["time"], utc=True, errors="coerce").isna().sum())
+    if not undated:
+        return []
+    return [f"{counted(undated, 'image')} without a date went to the training side (a split by time cannot place "
+            "them among the newer images); drop those rows, or choose another split, if that matters."]
 
 
 def _check_groups(groups: np.ndarray | None, grouped_by: str, options: SplitOptions) -> None:
@@ -232,7 +245,7 @@ def grouped_folds(observed: np.ndarray, groups: np.ndarray, folds: int, rng: np.
 
 
 def _time_holdout(table: FeatureTable, test_size: float) -> tuple[np.ndarray, np.ndarray]:
-    times = pd.to_datetime(table.context["time"], utc=True)
+    times = pd.to_datetime(table.context["time"], utc=True, errors="coerce")  # no date: training (said)
     if times.isna().all():
         raise SettingError("A split by time needs each image's date, and this data has none.",
                            "Choose a split grouped by post or stratified instead.")

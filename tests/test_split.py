@@ -145,6 +145,17 @@ def test_time_split_with_a_tie_at_the_cut_keeps_the_order() -> None:
     assert times.iloc[fold.test].min() >= times.iloc[fold.train].max()
 
 
+def test_a_time_split_says_how_many_undated_images_went_to_training() -> None:
+    table = make_table(n_posts=80)
+    assert not any("without a date" in text for text in make_split(table, SplitOptions("time")).warnings)
+    table.context["time"] = table.context["time"].where(np.arange(table.n_images) % 10 != 0)  # every tenth undated
+    undated = int(table.context["time"].isna().sum())
+    split = make_split(table, SplitOptions("time", test_size=0.25))
+    (fold,) = split.folds
+    assert set(np.flatnonzero(table.context["time"].isna())) <= set(fold.train)
+    assert f"{undated} images without a date went to the training side" in " ".join(split.warnings)
+
+
 def test_time_split_without_dates_is_refused() -> None:
     with pytest.raises(SettingError, match="needs each image's date"):
         make_split(make_table(with_times=False), SplitOptions("time"))
