@@ -166,10 +166,13 @@ def agreement_sentence(workspace: Workspace, names: list[str], coders: pd.DataFr
                 "coders, too few to "
                 f"measure their agreement (at least {MIN_IMAGES} are needed).")
     symbol = STATISTIC_SYMBOLS.get(agreement.statistic_name, agreement.statistic_name)
-    both = "both coders" if len(agreement.coders) == 2 else "two or more coders"
     low_high = interval((agreement.ci_low, agreement.ci_high), 2)
-    return (f"On the {agreement.images:,} images coded by {both} they agreed on {agreement.percent * 100:.1f} % of the "
-            f"images ({symbol} = {number(agreement.statistic, 2)}, {low_high}, bootstrap over images).")
+    # with two coders a pair is an image; with more, an image has several pairs of coders: the share is of pairs
+    agreed = ("they agreed on {:.1f} % of the images" if len(agreement.coders) == 2 else
+              "{:.1f} % of the pairs of coders who coded the same image agreed").format(agreement.percent * 100)
+    both = "both coders" if len(agreement.coders) == 2 else "two or more coders"
+    return (f"On the {agreement.images:,} images coded by {both} {agreed} ({symbol} = "
+            f"{number(agreement.statistic, 2)}, {low_high}, bootstrap over images).")
 
 
 def resolution_sentence(workspace: Workspace, coders: pd.DataFrame, decided: pd.DataFrame) -> str:

@@ -46,7 +46,10 @@ def render_agreement(workspace: Workspace) -> None:
         return
     cells = st.columns(3)
     cells[0].metric("Images coded by two or more", f"{agreement.images:,}")
-    cells[1].metric("Percent agreement", f"{agreement.percent:.1%}")
+    cells[1].metric("Percent agreement", f"{agreement.percent:.1%}",
+                    help="The share of images both coders coded alike" if len(agreement.coders) == 2 else
+                    "The share of pairs of coders, on the same image, who coded it alike (with three coders an image "
+                    "has three pairs)")
     cells[2].metric(agreement.statistic_name, f"{agreement.statistic:.2f}",
                     help="Agreement beyond what chance alone would give: 1 is perfect, 0 is chance level.")
     st.caption(f"95 % interval for {agreement.statistic_name}: {agreement.ci_low:.2f} to {agreement.ci_high:.2f} "

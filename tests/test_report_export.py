@@ -251,3 +251,23 @@ def test_one_coder_and_decisions_are_told_honestly(trained: tuple[Workspace, Exp
 def _decided_images(workspace: Workspace) -> set[str]:
     with sqlite3.connect(workspace.db_path) as conn:
         return {row[0] for row in conn.execute("SELECT sha256 FROM codes WHERE value IN ('YES', 'NO')")}
+
+
+def test_with_three_coders_the_agreement_is_said_of_pairs_of_coders(demo_root: Path, tmp_path: Path) -> None:
+    from kayfabe_core.codes import append_codes
+    from kayfabe_core.workspace import transaction
+
+    copy_workspace(demo_root, tmp_path / "ws", images=False)
+    workspace = open_workspace(tmp_path / "ws", create=False)
+    with sqlite3.connect(workspace.db_path) as conn:  # coder_c codes 80 images both others coded, as coder_a did
+        shared = conn.execute("SELECT a.sha256, a.value FROM codes a JOIN codes b ON a.sha256 = b.sha256 "
+                              "WHERE a.coder = 'coder_a' AND b.coder = 'coder_b' LIMIT 80").fetchall()
+    with transaction(workspace, codes_only=True) as conn:
+        append_codes(conn, [(sha256, "coder_c", value) for sha256, value in shared], None)
+    run = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
+                         TrainSettings.from_choices("quick"))
+    text = methods_paragraph(workspace, run.run_id)
+    agreement = measure_agreement(workspace, ["coder_a", "coder_b", "coder_c"])
+    assert (f"images coded by two or more coders {agreement.percent * 100:.1f} % of the pairs of coders who coded "
+            "the same image agreed") in text
+    assert "they agreed on" not in text
