@@ -28,13 +28,17 @@ def test_without_runs_the_benchmark_pace_is_used(demo_root: Path, tmp_path: Path
     assert folded.seconds == pytest.approx(one_split.seconds * 10 * 0.8 / 0.7)
 
 
-def test_a_local_run_sets_the_pace_of_the_next_estimate(demo_root: Path, tmp_path: Path) -> None:
+def test_a_local_run_sets_the_pace_of_the_next_estimate(demo_root: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = open_workspace(copy_workspace(demo_root, tmp_path / "ws", images=False), create=False)
     table = build_features(workspace, FeatureOptions())
     settings = TrainSettings.from_choices("original-2021")
     result = run_experiment(workspace, table, SplitOptions(), settings)
     spent = sum(fold["seconds"] for fold in result.record["folds"])  # type: ignore[union-attr]
     assert result.record["data"]["n_cells"] == table.matrix.nnz  # type: ignore[index]
+    small = estimate_local(table, SplitOptions(), settings.rounds, workspace)
+    assert small.runs_used == 0  # the demo's run is too small to tell a pace: mostly fixed costs
+    monkeypatch.setattr(capacity, "MIN_WORK", 0)  # as a run large enough would be
     again = estimate_local(table, SplitOptions(), settings.rounds, workspace)
     assert again.runs_used == 1
     assert again.seconds == pytest.approx(spent, rel=0.15)  # the same work at the pace it just had
