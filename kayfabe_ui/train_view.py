@@ -18,6 +18,7 @@ from kayfabe_core.constraints import (
     FEATURE_KNOBS,
     PRESET_NOTES,
     PRESETS,
+    SHORT_TITLES,
     SPLIT_KNOBS,
     Knob,
 )
@@ -36,7 +37,7 @@ from kayfabe_core.tables import (
     suggest_dropped_columns,
 )
 from kayfabe_core.train import RoundReport, TrainSettings
-from kayfabe_core.wording import counted
+from kayfabe_core.wording import counted, join_words
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, knob_format, show_error, stage_guard, workspace_version
@@ -196,7 +197,7 @@ def choose_settings(names: tuple[str, str] = ("YES", "NO")) -> TrainSettings | N
     category, names = names, list(PRESETS)
     preset = st.selectbox("Preset", names, index=names.index(DEFAULT_PRESET), key="train_preset",
                           persist_state=state.KEPT)
-    st.caption(PRESET_NOTES[preset])
+    note = st.empty()  # the preset's words, and what was changed from it (known once the knobs are drawn)
     values = PRESETS[preset]
     chosen: dict[str, object] = {}
     with st.expander("Every setting, with what it does (hover the ? next to each)", icon=":material/tune:"):
@@ -204,6 +205,9 @@ def choose_settings(names: tuple[str, str] = ("YES", "NO")) -> TrainSettings | N
         for position, knob in enumerate(BOOSTER_KNOBS):
             chosen[knob.key] = _knob_input(_in_words(knob, category), values[knob.key],
                                            f"knob_{knob.key}_{names.index(preset)}", columns[position % 2])
+    changed = [f"{SHORT_TITLES.get(knob.key, knob.key).lower()} {float(chosen[knob.key]):g}"  # type: ignore[arg-type]
+               for knob in BOOSTER_KNOBS if chosen[knob.key] != values[knob.key]]
+    note.caption(PRESET_NOTES[preset] + (f" Changed from it below: {join_words(changed)}." if changed else ""))
     try:
         return TrainSettings.from_choices(preset, chosen)
     except KayfabeError as error:

@@ -159,6 +159,10 @@ def test_a_preset_sets_every_slider(demo_copy: Path, open_app) -> None:
     assert at.slider(key="knob_max_depth_2").value == 3
     assert at.slider(key="knob_num_boost_round_2").value == 30
     assert "1 model × up to 30 rounds" in texts(at)
+    assert "Changed from it" not in texts(at)
+    at.slider(key="knob_num_boost_round_2").set_value(200).run()
+    at.slider(key="knob_max_depth_2").set_value(4).run()
+    assert "Changed from it below: rounds 200 and tree depth 4." in texts(at)  # the preset's words no longer all
 
 
 def test_k_fold_runs_show_the_spread(demo_copy: Path, open_app) -> None:
