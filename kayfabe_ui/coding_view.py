@@ -142,7 +142,8 @@ def render_codebook_editor(workspace: Workspace) -> None:
 def choose_order() -> tuple[str, int]:
     """Draw the order choice and seed; return them."""
     left, right = st.columns([3, 1])
-    order = left.selectbox("Order", list(ORDERS), format_func=ORDERS.get, key="coding_order", persist_state=state.KEPT)
+    order = left.selectbox("Order", list(ORDERS), format_func=ORDERS.get, key=state.CODING_ORDER,
+                          persist_state=state.KEPT)
     seed = right.number_input("Seed", 0, 10_000, 0, key="coding_seed", persist_state=state.KEPT,
                               help="The same seed gives the same random order, for every coder.")
     return str(order), int(seed)

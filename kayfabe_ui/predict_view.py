@@ -187,6 +187,7 @@ def _render_send(workspace: Workspace, table: pd.DataFrame, threshold: float) ->
                     icon=":material/playlist_add:"):
         chosen = _ordered(table, "uncertain", threshold).drop_duplicates("sha256").head(count)
         send_to_coding(workspace, list(chosen["sha256"]))
+        state.set_value(state.CODING_ORDER, "sent")  # the Code page opens on them, as said below
         st.success(f"{len(chosen):,} images wait on the Code page under the order “Sent from Predict first”.",
                    icon=":material/task_alt:")
         st.page_link(PAGES["code"], label="Go to Code", icon=":material/arrow_forward:")
