@@ -150,7 +150,9 @@ def _render_report(report: PredictionReport) -> None:
     if report.not_fetched:
         st.warning(f"{counted_are(report.not_fetched, 'image')} not fetched yet, so they cannot be scored.",
                    icon=":material/warning:")
-        st.page_link(PAGES["images"], label="Fetch them on Images & labels", icon=":material/arrow_forward:")
+        if st.button("Fetch them on Images & labels", key="predict_to_fetch", icon=":material/arrow_forward:"):
+            state.set_value(state.IMAGES_SECTION, "Fetch & label")  # open on fetching, not on the gallery
+            st.switch_page(PAGES["images"])
     for operation, count in report.missing_responses.items():
         st.warning(f"{count:,} images have no {operation} response, which this run's features need: scoring them "
                    "would treat every such label as absent, so they are left out. Label them on Images & labels "

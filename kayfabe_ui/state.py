@@ -99,6 +99,7 @@ CODING_HISTORY = "coding_history"
 CODING_SKIPPED = "coding_skipped"
 CODING_MESSAGE = "coding_message"
 CODING_ORDER = "coding_order"  # the Code page's order choice
+IMAGES_SECTION = "images_section"  # the Images & labels page's section: Gallery, Fetch & label, ...
 CODEBOOK_SAVED = "codebook_saved"  # the version just saved, told once after the page is drawn again
 PENDING_WORKSPACE = "pending_workspace"  # a folder of other files the user is asked about before it is opened
 IMAGES_MESSAGE = "images_message"  # (section, level, text): what a fetch or labelling did, told after the redraw

@@ -44,7 +44,7 @@ SECTIONS = ["Gallery", "Label frequency", "Labels and codes", "Fetch & label"]
 labelled = progress.images_labelled > 0
 # One section at a time: a hidden tab would still compute (seconds each on 100,000 posts).
 section = st.segmented_control("Show", SECTIONS, default="Gallery" if labelled else "Fetch & label",
-                               key="images_section", persist_state=state.KEPT, required=True) or "Gallery"
+                               key=state.IMAGES_SECTION, persist_state=state.KEPT, required=True) or "Gallery"
 if section == "Fetch & label":
     render_fetch(workspace)
     render_labeling(workspace)
