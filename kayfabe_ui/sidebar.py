@@ -18,6 +18,7 @@ def render_sidebar() -> None:
     """Draw the workspace box and the checklist of stages in the sidebar."""
     workspace = _open_quietly()
     state.workspace_into_address()  # a reload opens this workspace again
+    state.coder_kept_in_address()  # and with the coder's name
     if workspace is not None:
         wait_for_labelling(workspace)  # the checklist's counts include what a stopped run still stores
     with st.sidebar:

@@ -86,6 +86,15 @@ def coder_from_address() -> None:
         st.session_state[CODER] = st.query_params[CODER_PARAM]
 
 
+def coder_kept_in_address() -> None:
+    """On every page: take the coder's name from the address after a reload, and keep it there (a reload of any
+    page, not only Code's, opens with the name)."""
+    coder_from_address()
+    name = str(st.session_state.get(CODER) or "").strip()
+    if name:
+        coder_into_address(name)
+
+
 def coder_into_address(name: str) -> None:
     """Put the coder's ``name`` in the address (or take it out when empty), so a reload keeps it."""
     if name and st.query_params.get(CODER_PARAM) != name:

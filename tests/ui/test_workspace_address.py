@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kayfabe_core.workspace import open_workspace
+from tests.conftest import copy_workspace
 from tests.ui.conftest import APP, texts
 
 
@@ -51,3 +52,18 @@ def test_an_address_the_system_cannot_read_opens_the_default(tmp_path: Path, mon
     at = _session_at(monkeypatch, default.root, "/root/private/study")
     assert at.session_state["workspace_path"] == str(default.root)
     assert not at.exception
+
+
+def test_the_coders_name_is_kept_in_the_address_of_every_page(demo_root: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    demo_copy = Path(copy_workspace(demo_root, tmp_path / "ws", images=False))
+    at = _session_at(monkeypatch, demo_copy, None)
+    at.session_state["coder"] = "ana"
+    at.switch_page("pages/4_train.py").run()
+    assert at.query_params["coder"] == "ana"  # a reload of Train keeps the name, not only one of Code
+    reloaded = AppTest.from_file(APP, default_timeout=60)
+    reloaded.query_params["coder"] = "ana"
+    reloaded.switch_page("pages/4_train.py").run()  # a reload of Train: a new session, the name from the address
+    assert reloaded.session_state["coder"] == "ana"
+    reloaded.switch_page("pages/3_code.py").run()
+    assert reloaded.sidebar.text_input(key="coder").value == "ana"
