@@ -155,16 +155,29 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
     # 0.804, not 0.8041594 at the ends of the score's axis; a fourth place when the runs are within 0.01, or its
     # ticks read 0.803, 0.803
     score_format = ".3f" if float(frame[metric].max() - frame[metric].min()) >= 0.01 else ".4f"
-    for dimension in figure.data[0].dimensions:
-        dimension.tickformat = score_format if dimension.label == METRIC_TITLES.get(metric, metric) else "~g"
-        if dimension.label == "Split" and splits:  # the split's words on its axis, not numbers
+    for dimension, column in zip(figure.data[0].dimensions, columns + [metric], strict=True):
+        dimension.tickformat = score_format if column == metric else "~g"
+        if column == "split" and splits:  # the split's words on its axis, not numbers
             dimension.tickvals, dimension.ticktext = list(range(len(splits[1]))), list(splits[1])
+        elif column != metric:  # ticks at the runs' own values only: "1922.2" images was never a setting
+            values = sorted(frame[column].unique())
+            dimension.tickvals, dimension.ticktext = values, [f"{value:g}" for value in values]
+        dimension.label = _two_lines(dimension.label)  # side by side at 1024 px, one-line titles overlapped
     # the split's words sit left of the first axis: room for them, or they were cut at the chart's edge
     figure.update_layout(height=380, margin={"l": 130 if splits else 40, "r": 40, "t": 60, "b": 20},
                          coloraxis_colorbar={"tickformat": ".2f"})
     # the ticks already show each axis's values: plotly's range labels above and below repeated the end ones
     figure.update_traces(rangefont={"color": "rgba(0,0,0,0)"})
     return figure
+
+
+def _two_lines(title: str) -> str:
+    """``title`` over two lines at its middle space when longer than a short word ("Smallest<br>leaf")."""
+    words = title.split(" ")
+    if len(title) <= 10 or len(words) < 2:
+        return title
+    cut = min(range(1, len(words)), key=lambda at: abs(len(" ".join(words[:at])) - len(" ".join(words[at:]))))
+    return " ".join(words[:cut]) + "<br>" + " ".join(words[cut:])
 
 
 def _metric_range(values: pd.Series) -> tuple[float, float]:

@@ -22,8 +22,11 @@ def test_the_runs_parallel_plot_names_settings_in_words_and_rounds_the_score() -
                          "accuracy": [0.8141594, 0.7954939, 0.801]})
     figure = parallel_figure(runs, "accuracy")
     dimensions = figure.data[0].dimensions
-    assert [d.label for d in dimensions] == ["Rounds", "Learning rate", "Tree depth", "Accuracy"]
+    assert [d.label for d in dimensions] == ["Rounds", "Learning<br>rate", "Tree depth", "Accuracy"]  # fits at 1024
     assert dimensions[-1].tickformat == ".3f"
+    assert list(dimensions[0].tickvals) == [100, 300] and list(dimensions[1].ticktext) == ["0.05", "0.2"]
+    images = parallel_figure(runs.assign(images=[1922, 1923, 1923]), "accuracy").data[0].dimensions[0]
+    assert list(images.ticktext) == ["1922", "1923"]  # the runs' own values: no 1922.2 images
     assert figure.data[0].rangefont.color == "rgba(0,0,0,0)"  # the end values once, as ticks, not twice
     close = parallel_figure(runs.assign(accuracy=[0.8041, 0.8032, 0.8035]), "accuracy")
     assert close.data[0].dimensions[-1].tickformat == ".4f"  # runs within 0.01: ticks that still differ
