@@ -10,6 +10,7 @@ import streamlit as st
 
 from kayfabe_core.compare import (
     category_names,
+    data_difference,
     differing_settings,
     learning_overlay_figure,
     metrics_side_by_side,
@@ -180,6 +181,9 @@ def render_comparison(workspace: Workspace, selected: pd.DataFrame) -> None:
                 "difference below is down to chance (or to a change in the codes).")
     if not differs.empty:
         st.dataframe(differs.astype(str), key="differing")
+    different_data = data_difference(records)  # type: ignore[arg-type]
+    if different_data:
+        st.warning(different_data, icon=":material/warning:")
     st.markdown("**Metrics, with 95 % intervals**")
     st.dataframe(metrics_side_by_side(records), key="side_by_side")  # type: ignore[arg-type]
     st.caption("How to read: when two runs' intervals overlap a lot, the data cannot tell them apart; repeat each "

@@ -116,3 +116,16 @@ def test_shap_dots_tell_a_stored_zero_from_a_present_feature() -> None:
     dots = {trace.name: sorted(zip(trace.y, trace.x, strict=True)) for trace in figure.data}
     assert dots == {"present": [("label: Food", 0.3), ("rekog_rope", 0.5)], "stored as 0": [("rekog_rope", -0.1)],
                     "absent": [("label: Food", -0.3), ("rekog_rope", -0.2)]}  # a 0 was drawn as present
+
+
+def test_runs_trained_on_different_data_are_said_to_have_different_test_images() -> None:
+    from kayfabe_core.compare import data_difference
+
+    def record(data_hash: str, images: int) -> dict[str, object]:
+        return {"data": {"data_hash": data_hash, "n_images": images}}
+
+    assert data_difference({"a": record("h1", 1923), "b": record("h1", 1923)}) == ""
+    said = data_difference({"a": record("h1", 1923), "b": record("h2", 1922)})
+    assert said.startswith("These runs were trained on different data (1,922 and 1,923 images)")
+    assert "Their training and test images differ too" in said
+    assert "(" not in data_difference({"a": record("h1", 1923), "b": record("h2", 1923)}).split(":")[0]
