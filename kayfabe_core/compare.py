@@ -81,7 +81,7 @@ def metrics_side_by_side(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
             low, high = metrics["intervals"][name]
             cells[METRIC_TITLES[name]] = f"{metrics[name]:.3f} ({low:.3f}–{high:.3f})"
         sd = record.get("accuracy_sd")
-        cells["SD of accuracy"] = f"{sd:.3f}" if sd is not None else "one split"
+        cells["sd over splits"] = f"{sd:.3f}" if sd is not None else "one split"
         rows[label] = cells
     return pd.DataFrame(rows)
 

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from kayfabe_core.constraints import BOOSTER_KNOBS, DEFAULT_PRESET, PRESET_NOTES, PRESETS, knob_table
+from kayfabe_core.constraints import BOOSTER_KNOBS, DEFAULT_PRESET, PRESET_NOTES, PRESETS, SHORT_TITLES, knob_table
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.split import METHODS, SplitOptions
@@ -198,12 +198,23 @@ def _show_latest(workspace: Workspace) -> None:
         if st.button("Open the tuned run on Results", key="tune_open_run", icon=":material/arrow_forward:"):
             state.set_text(state.SELECTED_RUN, str(run_id))
             st.switch_page(PAGES["results"])
-    with st.expander(f"Every trial ({len(trials):,}) and earlier tunings ({len(tunings):,})",
-                     icon=":material/list:"):
+    with st.expander(f"Every trial of this tuning ({len(trials):,}), and every tuning of this workspace "
+                     f"({len(tunings):,})", icon=":material/list:"):
         shown = pd.concat([trials[["number", "state", "accuracy", "sd", "seconds"]],
                            pd.DataFrame(list(trials["params"]), index=trials.index)], axis=1)
-        st.dataframe(shown, hide_index=True, key="tune_trials_table")
-        st.dataframe(tunings, hide_index=True, key="tune_history")
+        st.dataframe(shown.rename(columns={"number": "Trial", "state": "State", "accuracy": "Accuracy",
+                                           "sd": "sd over folds", "seconds": "Seconds", **SHORT_TITLES}),
+                     hide_index=True, key="tune_trials_table",
+                     column_config={"Accuracy": st.column_config.NumberColumn(format="%.3f"),
+                                    "sd over folds": st.column_config.NumberColumn(format="%.3f"),
+                                    "Seconds": st.column_config.NumberColumn(format="%.1f")})
+        st.dataframe(tunings.assign(created_at=tunings["created_at"].str[:16].str.replace("T", " ")), hide_index=True,
+                     key="tune_history", column_config={
+                         "job_id": "Tuning", "created_at": "Started (UTC)", "state": "State", "trials": "Trials done",
+                         "baseline_score": st.column_config.NumberColumn("Start (trial 0)", format="%.3f"),
+                         "best_score": st.column_config.NumberColumn("Best", format="%.3f"),
+                         "best_trial": st.column_config.NumberColumn("Best trial", format="%d"),
+                         "run_id": "Saved as run"})
 
 
 def _comparison(detail: dict[str, object], best: dict[str, float]) -> pd.DataFrame:
