@@ -87,17 +87,21 @@ def choose_posts(workspace: Workspace) -> list[str] | None:
     if upload is None:
         return None
     digest = hashlib.sha256(upload.getvalue()).hexdigest()
+    clicked = False
     if state.get_value(state.PREDICT_IMPORTED) != digest:  # choosing a file writes nothing: a click imports it
         st.caption("Importing adds these posts to this workspace (as the Posts page does); posts already there are "
                    "not duplicated.")
-        if not st.button(f"Import {upload.name} and score its posts", key="predict_import", icon=":material/upload:"):
+        clicked = st.button(f"Import {upload.name} and score its posts", key="predict_import", icon=":material/upload:")
+        if not clicked:
             return None
-        state.set_value(state.PREDICT_IMPORTED, digest)
     try:
         report, posts = cached_import(str(workspace.root), upload.name, upload.getvalue())
     except KayfabeError as error:
         show_error(error)
         return None
+    if clicked:  # imported: draw again, so the sidebar counts the new posts (the import is kept, not run twice)
+        state.set_value(state.PREDICT_IMPORTED, digest)
+        st.rerun()
     st.caption(f"{upload.name}: {report.posts:,} posts ({report.new_posts:,} new to this workspace). New images "
                "are fetched and labelled on the Images & labels page, with the cost shown first; labels already "
                "stored are reused.")

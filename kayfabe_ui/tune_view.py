@@ -160,6 +160,7 @@ def _run(workspace: Workspace, table: FeatureTable, split_options: SplitOptions,
     progress.finish(told=result.message)
     if result.run_id:
         state.set_text(state.SELECTED_RUN, result.run_id)
+        st.rerun()  # the sidebar's count of runs was drawn before the tuning saved one; the result is in the workspace
 
 
 def _show_latest(workspace: Workspace) -> None:
