@@ -145,9 +145,11 @@ PRESET_NOTES: dict[str, str] = {
     "XGBoost defaults": "XGBoost's own defaults with 100 rounds.",
     "Original study (2021)": "What the 2021 kayfabe study ran on SageMaker: depth 5, eta 0.2, gamma 4, "
                              "min_child_weight 6, subsample 0.8, 100 rounds.",
-    "Quick look": "Small, shallow and fast: good for a classroom demo.",
-    "Careful (slow learning, early stopping)": "Learns slowly and stops when the validation score "
-                                               "stops improving.",
+    "Quick look": "Small, shallow and fast, good for a classroom demo: depth 3, eta 0.3, 30 rounds.",
+    "Careful (slow learning, early stopping)": "Learns slowly and stops when the validation score stops improving: "
+                                               "depth 4, eta 0.05, subsample and colsample_bytree 0.8, "
+                                               "min_child_weight 2, up to 1,000 rounds, stopping after 30 "
+                                               "without improvement.",
 }
 DEFAULT_PRESET = "Original study (2021)"
 

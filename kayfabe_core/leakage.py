@@ -14,14 +14,15 @@ from kayfabe_core.feature_table import FeatureTable
 
 
 def leakage_warnings(table: FeatureTable, method: str, grouped_by: str, train: np.ndarray,
-                     test: np.ndarray, post_numbers: np.ndarray | None = None) -> list[str]:
+                     test: np.ndarray, post_numbers: np.ndarray | None = None, splits: int = 1) -> list[str]:
     """Return plain-language warnings for this table and one (training, test) pair (``post_numbers``: each
-    row's post numbered, when the caller has them)."""
+    row's post numbered, when the caller has them; ``splits``: how many pairs the split has, this the first)."""
     warnings = []
     shared = _posts_on_both_sides(table, train, test, post_numbers)
+    where = "this split" if splits == 1 else f"the first of its {splits:,} splits (the others are alike)"
     if shared:
         warnings.append(
-            f"{shared:,} posts have images on both sides of this split. Slides of one carousel look alike, "
+            f"{shared:,} posts have images on both sides of {where}. Slides of one carousel look alike, "
             "so the test score will be optimistic: choose the split grouped by post.")
     if table.post_level and not grouped_by:
         warnings.append(

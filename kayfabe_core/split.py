@@ -102,7 +102,8 @@ def make_split(table: FeatureTable, options: SplitOptions) -> Split:
     for fold in folds:
         _check_side(table, fold, options)
     post_numbers = groups if groups is not None and not options.group_by else None  # then groups are posts
-    warnings = leakage_warnings(table, options.method, grouped_by, folds[0].train, folds[0].test, post_numbers)
+    warnings = leakage_warnings(table, options.method, grouped_by, folds[0].train, folds[0].test, post_numbers,
+                                len(folds))
     warnings += _coarse_groups_warning(table, folds[0], groups, grouped_by, options)
     warnings += _undated_warning(table, options)
     return Split(options, tuple(folds), grouped_by, tuple(warnings))

@@ -225,13 +225,14 @@ def test_a_run_with_an_undefined_metric_is_stored_as_json_and_the_next_training_
     _strict(capsys.readouterr().out)
 
 
-def test_the_pace_of_earlier_runs_skips_a_record_stored_with_nan(demo_copy: Path,
+def test_the_pace_of_earlier_runs_skips_a_record_stored_with_nan(demo_root: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
     from kayfabe_core import capacity
     from kayfabe_core.capacity import _rate
 
+    demo_copy = copy_workspace(demo_root, tmp_path / "ws", images=False)  # its own: every record is damaged below
     monkeypatch.setattr(capacity, "MIN_WORK", 0)  # the demo's runs are small: count them anyway
     assert main(["train", str(demo_copy), "--preset", "quick", "--json"]) == 0
     assert _rate(open_workspace(demo_copy))[1] == 1

@@ -107,7 +107,13 @@ def test_stratified_cuts_posts_and_says_so() -> None:
     (fold,) = split.folds
     shared = posts_of(table, fold.train) & posts_of(table, fold.test)
     assert shared
-    assert any(f"{len(shared):,} posts have images on both sides" in warning for warning in split.warnings)
+    assert any(f"{len(shared):,} posts have images on both sides of this split." in warning
+               for warning in split.warnings)
+    folded = make_split(table, SplitOptions("stratified", folds=4))  # counted on the first fold: said so
+    first = folded.folds[0]
+    shared = posts_of(table, first.train) & posts_of(table, first.test)
+    assert any(f"{len(shared):,} posts have images on both sides of the first of its 4 splits (the others are "
+               "alike)." in warning for warning in folded.warnings)
 
 
 def test_stratified_folds_keep_the_share() -> None:
