@@ -101,10 +101,12 @@ def render_summary(record: dict) -> None:  # type: ignore[type-arg]
            f"{options['test_size']:.0%} test share") + (f", {options['repeats']} repeats" if options["repeats"] > 1
                                                         else "")
     source = data["origin"].get("file", "this workspace")
+    first = ("" if split["folds"] == 1 else " in the first fold" if options["folds"] else
+             " in the first split")  # repeated splits are splits, as Train calls them, not folds
     st.markdown(f"**{data['n_images']:,} images** from {source}, **{data['n_features']:,} features**; split "
                 f"{split_words(options, split['grouped_by'])}, {how}, seed {options['seed']}; "
                 f"{record['n_train']:,} training and {record['n_test']:,} test images"
-                f"{' in the first fold' if split['folds'] > 1 else ''}.")
+                f"{first}.")
     for warning in record.get("model_warnings", []):
         st.warning(warning, icon=":material/warning:")
     for warning in split["warnings"]:
