@@ -143,7 +143,8 @@ def render_confusion(metrics: Metrics, names: tuple[str, str]) -> str:
                         format_func=lambda key: f"{CELLS[key]}: {cell_meaning(key, names)}")
     with matrix:
         st.plotly_chart(confusion_figure(metrics, names, normalise, clickable=True), key="confusion_chart",
-                        on_select=_cell_clicked, selection_mode="points")
+                        on_select=_cell_clicked, selection_mode="points",
+                        config={"displayModeBar": False})  # four cells to click: zoom and pan only get in the way
     st.caption(confusion_reading(clickable=True))
     return str(cell)
 
