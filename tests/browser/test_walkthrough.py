@@ -190,7 +190,7 @@ def test_walkthrough(page, app_url: str, tmp_path: Path, screenshots: Path) -> N
     wait_idle(page)
     page.locator(".st-key-train_button button").first.click()
     expect(page.locator("h1", has_text="Results")).to_be_visible(timeout=TIMEOUT_MS)
-    expect(page).to_have_url(re.compile(r"/results/?$"))
+    expect(page).to_have_url(re.compile(r"/results/?\?coder=ana$"))  # the coder kept in every page's address
     wait_idle(page)
     _no_exception(page)
     accuracy = float(_metric_value(page, "Accuracy").inner_text())
