@@ -55,8 +55,8 @@ def learning_curve_reading(check_name: str) -> str:
     """The learning curve; ``check_name`` is the record's (``validation`` or ``test``)."""
     check = ("a validation set carved from the training images (it chose when to stop)"
              if check_name == "validation" else "the test images (watched only, never used to decide)")
-    return (f"{PREFIX}lower loss is a better fit. The blue line is the training images, the orange one {check}. "
-            "When orange flattens or rises while blue keeps falling, more rounds only memorise.")
+    return (f"{PREFIX}lower loss is a better fit. The grey line is the training images, the orange one {check}. "
+            "When orange flattens or rises while grey keeps falling, more rounds only memorise.")
 
 
 def importance_reading(names: tuple[str, str], on_page: bool = False) -> str:

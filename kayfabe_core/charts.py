@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from kayfabe_core.gallery import SOURCE_NAMES
 
-TYPE_COLOURS = {"Photo": "#1f77b4", "Carousel": "#ff7f0e", "Video": "#2ca02c"}
+TYPE_COLOURS = {"Photo": "#72b7b2", "Carousel": "#f58518", "Video": "#b279a2"}  # not the codes' red and blue
 
 
 def posts_per_month_figure(by_month: pd.DataFrame) -> go.Figure:

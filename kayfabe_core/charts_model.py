@@ -12,7 +12,7 @@ from kayfabe_core.evaluate import Metrics
 from kayfabe_core.explain import feature_with_value
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
-TRAIN_COLOUR, CHECK_COLOUR = "#4c78a8", "#f58518"
+TRAIN_COLOUR, CHECK_COLOUR = "#555555", "#f58518"  # dark grey and orange: blue and red mean the two codes
 
 
 def balance_figure(balance: pd.DataFrame) -> go.Figure:
