@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -208,8 +209,17 @@ def fold_accuracies(predictions: pd.DataFrame, threshold: float = 0.5) -> pd.Dat
     """Return each model's test accuracy at ``threshold``: columns repeat, fold, accuracy, in the order the
     predictions list them (``predictions`` as a run saves them: repeat, fold, observed, score)."""
     hits = (predictions["score"].to_numpy() >= threshold) == (predictions["observed"].to_numpy() == 1)
-    accuracy = pd.Series(hits).groupby([predictions["repeat"], predictions["fold"]], sort=False).mean()
-    return accuracy.rename("accuracy").reset_index()
+    keyed = pd.DataFrame({"repeat": predictions["repeat"].to_numpy(), "fold": predictions["fold"].to_numpy(),
+                          "accuracy": hits})  # by position: the frame's own index may be anything
+    return keyed.groupby(["repeat", "fold"], sort=False)["accuracy"].mean().reset_index()
+
+
+def folds_at(record: dict[str, Any], predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Return the run's folds (``record["folds"]``: repeat, fold, sizes, rounds kept, seconds) with each model's
+    accuracy at ``threshold`` instead of the one saved at 0.5."""
+    saved = pd.DataFrame(record["folds"])
+    at = fold_accuracies(predictions, threshold)
+    return saved.drop(columns="accuracy").merge(at, on=["repeat", "fold"], how="left")[saved.columns]
 
 
 def accuracy_spread(predictions: pd.DataFrame, threshold: float) -> float | None:

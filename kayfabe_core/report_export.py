@@ -47,7 +47,7 @@ from kayfabe_core.evaluate import (
     Metrics,
     accuracy_spread,
     calibration_points,
-    fold_accuracies,
+    folds_at,
     precision_recall_points,
     roc_points,
 )
@@ -161,11 +161,10 @@ def _metrics_section(record: dict[str, Any], predictions: pd.DataFrame) -> list[
     baseline = max(positives, metrics.n - positives) / metrics.n if metrics.n else float("nan")
     folds = record.get("folds", [])
     if len(folds) > 1:
-        at = fold_accuracies(predictions, metrics.threshold).set_index(["repeat", "fold"])["accuracy"]
         parts.append(_table(["Repeat", "Fold", "Training images", "Test images",
-                             f"Accuracy at {metrics.threshold:g}", "Rounds kept"],
-                            [[f["repeat"], f["fold"], f"{f['n_train']:,}", f"{f['n_test']:,}",
-                              number(at[(f["repeat"], f["fold"])]), f["rounds_kept"]] for f in folds]))
+                             f"Accuracy at {metrics.threshold:.2f}", "Rounds kept"],
+                            [[f.repeat, f.fold, f"{f.n_train:,}", f"{f.n_test:,}", number(f.accuracy), f.rounds_kept]
+                             for f in folds_at(record, predictions, metrics.threshold).itertuples()]))
     parts.append(_how(metrics_reading(record, metrics.n, baseline, accuracy_spread(predictions, metrics.threshold))))
     return parts
 

@@ -24,7 +24,7 @@ from kayfabe_core.charts_model import (
     roc_figure,
     shap_beeswarm_figure,
 )
-from kayfabe_core.evaluate import Metrics, calibration_points, fold_accuracies, precision_recall_points, roc_points
+from kayfabe_core.evaluate import Metrics, calibration_points, folds_at, precision_recall_points, roc_points
 from kayfabe_core.explain import IMPORTANCE_KINDS, explain_image, importance_table, shap_points, shap_summary
 from kayfabe_core.results import ShapData, image_files, read_shap
 from kayfabe_core.runs import load_booster, read_run, read_test_features
@@ -113,9 +113,7 @@ def _render_one_image(workspace: Workspace, data: ShapData, names: tuple[str, st
 
 def render_folds(record: dict, predictions: pd.DataFrame, threshold: float) -> None:  # type: ignore[type-arg]
     """Accuracy of every fold and repeat at the threshold chosen above."""
-    saved = pd.DataFrame(record["folds"])
-    folds = saved.drop(columns="accuracy").merge(fold_accuracies(predictions, threshold), on=["repeat", "fold"],
-                                                 how="left")[saved.columns]
+    folds = folds_at(record, predictions, threshold)
     counts = st.column_config.NumberColumn
     st.dataframe(folds, hide_index=True, column_config={
         "repeat": counts("Repeat", format="%d"), "fold": counts("Fold", format="%d"),

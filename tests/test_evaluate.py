@@ -276,3 +276,16 @@ def test_the_threshold_dot_sits_where_the_confusion_matrix_puts_it() -> None:
     assert nothing_yes.tp + nothing_yes.fp == 0 and np.isnan(nothing_yes.precision)
     pr_dot = precision_recall_figure(precision_recall_points(observed, scores), 0.47, nothing_yes).data[-1]
     assert len(pr_dot.x) == 0  # precision undefined: no dot rather than an invented one
+
+
+def test_fold_accuracies_go_by_position_whatever_the_frames_index() -> None:
+    from kayfabe_core.evaluate import fold_accuracies
+
+    predictions = pd.DataFrame({"repeat": [1, 1, 1, 1], "fold": [1, 1, 2, 2], "observed": [1, 0, 1, 0],
+                                "score": [0.9, 0.1, 0.1, 0.9]})  # fold 1 all right, fold 2 all wrong
+    expected = [1.0, 0.0]
+    assert list(fold_accuracies(predictions, 0.5)["accuracy"]) == expected
+    assert list(fold_accuracies(predictions.set_axis([10, 11, 12, 13]), 0.5)["accuracy"]) == expected
+    shuffled = predictions.iloc[::-1]  # index 3, 2, 1, 0: fold 2's rows first
+    assert dict(zip(fold_accuracies(shuffled, 0.5)["fold"], fold_accuracies(shuffled, 0.5)["accuracy"],
+                    strict=True)) == {1: 1.0, 2: 0.0}
