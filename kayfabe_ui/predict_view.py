@@ -12,7 +12,6 @@ import streamlit as st
 
 from kayfabe_core.coding import send_to_coding
 from kayfabe_core.errors import KayfabeError
-from kayfabe_core.ingest import IngestReport
 from kayfabe_core.predict import (
     PredictionReport,
     all_posts,
@@ -53,12 +52,6 @@ def choose_run(workspace: Workspace) -> str | None:
     return str(st.selectbox("Run", list(labels), format_func=labels.get, key="predict_run"))
 
 
-@st.cache_data(show_spinner="Importing the export…", max_entries=4)
-def cached_import(root: str, name: str, data: bytes) -> tuple[IngestReport, list[str]]:
-    """Import an uploaded export once per file (importing again would change nothing)."""
-    return import_posts(Workspace(Path(root)), [(name, data)])
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def _cached_uncoded(root: str, version: int) -> list[str]:
     """The posts with no coded image, per data version (0.5 s at 100,000 posts)."""
@@ -86,22 +79,24 @@ def choose_posts(workspace: Workspace) -> list[str] | None:
     upload = st.file_uploader("PhantomBuster CSV export", type=["csv", "tsv", "txt"], key="predict_upload")
     if upload is None:
         return None
-    digest = hashlib.sha256(upload.getvalue()).hexdigest()
-    clicked = False
-    if state.get_value(state.PREDICT_IMPORTED) != digest:  # choosing a file writes nothing: a click imports it
+    # choosing a file writes nothing: a click imports it, into this workspace, once; what it found is kept with
+    # the workspace and the file's hash (another workspace, or another file, asks again)
+    key = (str(workspace.root), hashlib.sha256(upload.getvalue()).hexdigest())
+    imported = state.get_value(state.PREDICT_IMPORTED)
+    if not (isinstance(imported, tuple) and imported[0] == key):
         st.caption("Importing adds these posts to this workspace (as the Posts page does); posts already there are "
                    "not duplicated.")
-        clicked = st.button(f"Import {upload.name} and score its posts", key="predict_import", icon=":material/upload:")
-        if not clicked:
+        if not st.button(f"Import {upload.name} and score its posts", key="predict_import", icon=":material/upload:"):
             return None
-    try:
-        report, posts = cached_import(str(workspace.root), upload.name, upload.getvalue())
-    except KayfabeError as error:
-        show_error(error)
-        return None
-    if clicked:  # imported: draw again, so the sidebar counts the new posts (the import is kept, not run twice)
-        state.set_value(state.PREDICT_IMPORTED, digest)
-        st.rerun()
+        with st.spinner("Importing the export…"):
+            try:
+                found = import_posts(workspace, [(upload.name, upload.getvalue())])
+            except KayfabeError as error:
+                show_error(error)
+                return None
+        state.set_value(state.PREDICT_IMPORTED, (key, found))
+        st.rerun()  # drawn again, so the sidebar counts the new posts
+    report, posts = imported[1]
     st.caption(f"{upload.name}: {report.posts:,} posts ({report.new_posts:,} new to this workspace). New images "
                "are fetched and labelled on the Images & labels page, with the cost shown first; labels already "
                "stored are reused.")

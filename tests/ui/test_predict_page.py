@@ -165,3 +165,31 @@ def test_a_large_fully_coded_workspace_waits_to_be_asked_before_scoring_everythi
     assert at.radio(key="predict_posts").value == "uncoded"
     assert "Every post in this workspace has a coded image" in texts(at)
     assert "images scored" not in texts(at)
+
+
+def test_a_chosen_export_is_imported_on_a_click_into_the_open_workspace_only(demo_root: Path, tmp_path: Path,
+                                                                             open_app) -> None:
+    from kayfabe_core.demo.generator import make_sample_export
+
+    roots = [copy_workspace(demo_root, tmp_path / name, images=False) for name in ("one", "two")]
+    for root in roots:  # a run to score with, in each
+        workspace = open_workspace(root)
+        run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
+                       TrainSettings.from_choices("quick"))
+    before = [set(all_posts(open_workspace(root))) for root in roots]
+    at = open_app(roots[0])
+    at.switch_page("pages/7_predict.py").run()
+    at.radio(key="predict_posts").set_value("upload").run()
+    at.file_uploader(key="predict_upload").set_value(("lantern.csv", make_sample_export().encode(), "text/csv")).run()
+    assert set(all_posts(open_workspace(roots[0]))) == before[0]  # chosen, not imported
+    at.button(key="predict_import").click().run()
+    assert not at.exception
+    added = set(all_posts(open_workspace(roots[0]))) - before[0]
+    assert added and "lantern.csv: " in texts(at)
+    at.run()  # drawn again: nothing imported twice
+    assert set(all_posts(open_workspace(roots[0]))) - before[0] == added
+    at.session_state["workspace_path"] = str(roots[1])  # another workspace, the same file still chosen
+    at.run()
+    assert not at.exception
+    assert set(all_posts(open_workspace(roots[1]))) == before[1]  # asked again, not imported behind its back
+    assert at.button(key="predict_import")
