@@ -58,15 +58,16 @@ def differing_settings(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 
 def data_difference(records: dict[str, dict[str, Any]]) -> str:
-    """Say, when the runs were not trained on the same data (its hash differs: a code added or changed, other
-    posts, other cuts), that their test images differ too ('' when the data is the same)."""
-    hashes = {str(record["data"]["data_hash"]) for record in records.values()}
-    if len(hashes) < 2:
+    """Say, when the runs were not split from the same coded images (a code added or changed, other posts), that
+    their test images differ too ('' when they are the same, or when a run saved before runs recorded their
+    images' hash cannot tell). Runs that differ only in their features (other cuts) are the same here."""
+    hashes = {record["data"].get("codes_hash") for record in records.values()}
+    if len(hashes) < 2 or None in hashes:
         return ""
     images = sorted({int(record["data"]["n_images"]) for record in records.values()})
     counts = (f" ({' and '.join(f'{count:,}' for count in images)} images)" if len(images) > 1 else "")
-    return (f"These runs were trained on different data{counts}: codes were added or changed between them, or "
-            "their labels or posts differ. Their training and test images differ too, so a difference in their "
+    return (f"These runs were trained on different coded images{counts}: codes were added or changed between "
+            "them, or other posts were coded. Their training and test images differ too, so a difference in their "
             "figures mixes the settings with the data. To compare settings alone, train them again now, on the "
             "same data (Repeat, or Train with each run's settings).")
 

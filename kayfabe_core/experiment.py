@@ -78,6 +78,7 @@ def draft_record(table: FeatureTable, split: Split, settings: TrainSettings, nam
         "data": {"origin": table.origin, "n_images": table.n_images, "n_features": table.n_features,
                  "n_cells": int(table.matrix.nnz),  # the table's size, for the next estimate of training time
                  "n_positive": table.n_positive, "data_hash": table.data_hash(),
+                 "codes_hash": table.codes_hash(),
                  "positive_name": table.positive_name, "negative_name": table.negative_name,
                  "post_level": list(table.post_level), "identifiers": list(table.identifiers),
                  "notes": list(table.notes)},

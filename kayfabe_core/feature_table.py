@@ -61,6 +61,13 @@ class FeatureTable:
         digest.update("\n".join(self.context["item"].astype(str).tolist()).encode())
         return digest.hexdigest()[:16]
 
+    def codes_hash(self) -> str:
+        """Return a short hash of the images and their codes alone: runs with equal ones were split from the same
+        coded images (their features may differ: other cuts, other columns)."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.observed).tobytes())
+        digest.update("\n".join(self.context["item"].astype(str).tolist()).encode())
+        return digest.hexdigest()[:16]
+
 
 def build_matrix(rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     """Return a float32 CSR matrix in canonical form (sorted columns in each row) from unique (row, column,

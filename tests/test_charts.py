@@ -121,11 +121,30 @@ def test_shap_dots_tell_a_stored_zero_from_a_present_feature() -> None:
 def test_runs_trained_on_different_data_are_said_to_have_different_test_images() -> None:
     from kayfabe_core.compare import data_difference
 
-    def record(data_hash: str, images: int) -> dict[str, object]:
-        return {"data": {"data_hash": data_hash, "n_images": images}}
+    def record(codes_hash: str | None, images: int, data_hash: str = "d") -> dict[str, object]:
+        data: dict[str, object] = {"data_hash": data_hash, "n_images": images}
+        return {"data": data if codes_hash is None else {**data, "codes_hash": codes_hash}}
 
     assert data_difference({"a": record("h1", 1923), "b": record("h1", 1923)}) == ""
+    assert data_difference({"a": record("h1", 1923, "d1"), "b": record("h1", 1923, "d2")}) == ""  # features only
     said = data_difference({"a": record("h1", 1923), "b": record("h2", 1922)})
-    assert said.startswith("These runs were trained on different data (1,922 and 1,923 images)")
+    assert said.startswith("These runs were trained on different coded images (1,922 and 1,923 images)")
     assert "Their training and test images differ too" in said
     assert "(" not in data_difference({"a": record("h1", 1923), "b": record("h2", 1923)}).split(":")[0]
+    assert data_difference({"a": record(None, 1923), "b": record("h2", 1922)}) == ""  # an older run: cannot tell
+
+
+def test_two_runs_differing_only_in_their_features_share_their_coded_images(demo_root, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kayfabe_core.compare import data_difference
+    from kayfabe_core.experiment import run_experiment
+    from kayfabe_core.features import FeatureOptions, build_features
+    from kayfabe_core.split import SplitOptions
+    from kayfabe_core.train import TrainSettings
+    from kayfabe_core.workspace import open_workspace
+    from tests.conftest import copy_workspace
+
+    workspace = open_workspace(copy_workspace(demo_root, tmp_path / "ws", images=False))
+    runs = [run_experiment(workspace, build_features(workspace, FeatureOptions(min_images=images)), SplitOptions(),
+                           TrainSettings.from_choices("quick")).record for images in (5, 10)]
+    assert runs[0]["data"]["data_hash"] != runs[1]["data"]["data_hash"]  # type: ignore[index]
+    assert data_difference({"a": runs[0], "b": runs[1]}) == ""  # type: ignore[dict-item]
