@@ -72,9 +72,9 @@ def shap_reading(n_images: int, names: tuple[str, str]) -> str:
     """The SHAP dots of the 15 strongest features (``names``: the category's YES and NO)."""
     return (f"{PREFIX}one dot per test image ({n_images:,}) and feature, for the 15 features with the largest "
             f"average effect. Dots right of the line pushed that image towards {names[0]}, left towards {names[1]}; "
-            "dark dots are images where the feature is present (a value other than 0), light ones where it is "
-            "absent, and mid-grey ones (uploaded tables only) where it is stored as 0. SHAP values come from "
-            "XGBoost's own pred_contribs.")
+            "dark dots are images where the feature is present (a label on the picture, a 1 in a yes/no column, "
+            "any value of a number such as likes), light ones where it is absent or not known. SHAP values come "
+            "from XGBoost's own pred_contribs.")
 
 
 def balance_reading(side_of: str = "the split") -> str:

@@ -156,15 +156,14 @@ def importance_figure(table: pd.DataFrame, kind: str, top: int = 20) -> go.Figur
 
 
 def shap_beeswarm_figure(points: pd.DataFrame, order: list[str], names: tuple[str, str] = ("YES", "NO")) -> go.Figure:
-    """Return one dot per image and feature: SHAP value across, colour = the feature present (a value other than
-    0), stored as 0 (uploaded tables only: a label's absence is stored as nothing) or absent."""
-    value = points["value"]
-    frame = points.assign(present=np.select([value.isna(), value == 0], ["absent", "stored as 0"], "present"))
+    """Return one dot per image and feature: SHAP value across, colour = the feature present or absent (see
+    :func:`present_values`)."""
+    frame = points.assign(present=np.where(present_values(points), "present", "absent"))
     figure = px.strip(frame, x="shap", y="feature", color="present",
-                      category_orders={"feature": order, "present": ["present", "stored as 0", "absent"]},
+                      category_orders={"feature": order, "present": ["present", "absent"]},
                       stripmode="overlay",  # present and absent dots on their feature's row, not half a row off
                       # greys: red and blue mean the two codes on every chart of the app
-                      color_discrete_map={"present": "#3b3b3b", "stored as 0": "#8c8c8c", "absent": "#c4c4c4"},
+                      color_discrete_map={"present": "#3b3b3b", "absent": "#c4c4c4"},
                       labels={"shap": f"Push towards {names[0]} (right) or {names[1]} (left), log-odds",
                               "feature": "",
                               "present": "Feature on the image"})
@@ -173,6 +172,16 @@ def shap_beeswarm_figure(points: pd.DataFrame, order: list[str], names: tuple[st
     figure.update_layout(height=max(300, 26 * len(order) + 100), margin=MARGIN,
                          legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0})  # above the top row
     return figure
+
+
+def present_values(points: pd.DataFrame) -> np.ndarray:
+    """Mark each point (feature, value) whose feature is present on its image. A yes/no feature (every value
+    stored 0 or 1: a label, a 0/1 column of an uploaded table) is present where it is 1; a number (likes, the
+    weekday, where Monday is 0) wherever it has a value at all."""
+    value = points["value"]
+    yes_no = value.isin([0, 1]) | value.isna()
+    binary = yes_no.groupby(points["feature"]).transform("all").to_numpy()
+    return np.where(binary, value.to_numpy() == 1, value.notna().to_numpy())
 
 
 def explanation_figure(explanation: pd.DataFrame, names: tuple[str, str] = ("YES", "NO")) -> go.Figure:

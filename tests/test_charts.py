@@ -104,18 +104,20 @@ def test_a_clickable_matrix_has_one_dot_per_cell_naming_its_cell() -> None:
     assert where["fn"] == ("predicted Not food", "coded Food")
 
 
-def test_shap_dots_tell_a_stored_zero_from_a_present_feature() -> None:
+def test_shap_dots_call_a_yes_no_feature_present_where_it_is_1_and_a_number_wherever_it_has_a_value() -> None:
     import numpy as np
 
     from kayfabe_core.charts_model import shap_beeswarm_figure
 
-    points = pd.DataFrame({"feature": ["rekog_rope"] * 3 + ["label: Food"] * 2,
-                           "shap": [0.5, -0.1, -0.2, 0.3, -0.3], "value": [1.0, 0.0, np.nan, 1.0, np.nan],
-                           "row": [0, 1, 2, 0, 1]})
-    figure = shap_beeswarm_figure(points, ["rekog_rope", "label: Food"])
+    points = pd.DataFrame({"feature": ["rekog_rope"] * 3 + ["label: Food"] * 2 + ["weekday"] * 3,
+                           "shap": [0.5, -0.1, -0.2, 0.3, -0.3, 0.1, 0.2, -0.4],
+                           "value": [1.0, 0.0, np.nan, 1.0, np.nan, 0.0, 4.0, np.nan],
+                           "row": [0, 1, 2, 0, 1, 0, 1, 2]})
+    figure = shap_beeswarm_figure(points, ["rekog_rope", "label: Food", "weekday"])
     dots = {trace.name: sorted(zip(trace.y, trace.x, strict=True)) for trace in figure.data}
-    assert dots == {"present": [("label: Food", 0.3), ("rekog_rope", 0.5)], "stored as 0": [("rekog_rope", -0.1)],
-                    "absent": [("label: Food", -0.3), ("rekog_rope", -0.2)]}  # a 0 was drawn as present
+    assert dots == {"present": [("label: Food", 0.3), ("rekog_rope", 0.5), ("weekday", 0.1), ("weekday", 0.2)],
+                    "absent": [("label: Food", -0.3), ("rekog_rope", -0.2), ("rekog_rope", -0.1),
+                               ("weekday", -0.4)]}  # a 0/1 column's 0 is absent; Monday (0) is a weekday
 
 
 def test_runs_trained_on_different_data_are_said_to_have_different_test_images() -> None:
