@@ -128,8 +128,7 @@ def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: An
     for warning in warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.json:
-        print(json_text({**result.summary, "job_name": job_name,
-                         "warnings": warnings + result.model_warnings}, indent=2))
+        print(json_text({**result.summary_with(warnings), "job_name": job_name}, indent=2))
     else:
         print(format_summary(result.summary, result.record, workspace.runs_dir / result.run_id))
     return 0

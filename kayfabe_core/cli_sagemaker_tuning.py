@@ -90,8 +90,8 @@ def _wait_and_finish(args: argparse.Namespace, workspace: Workspace, clients: An
     for warning in warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.json:
-        print(json_text({**result.summary, "tuning_job": job_name, "settings": result.record["settings"],
-                          "warnings": warnings}, indent=2, default=str))
+        print(json_text({**result.summary_with(warnings), "tuning_job": job_name,
+                         "settings": result.record["settings"]}, indent=2, default=str))
     else:
         print(format_summary(result.summary, result.record, workspace.runs_dir / result.run_id))
         settings = result.record["settings"]

@@ -114,9 +114,7 @@ def run_train_command(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.json:
-        # the model's warnings (a flat model) after the split's: the text output prints them in its summary
-        print(json_text({**result.summary, "warnings": warnings + result.model_warnings},
-                        indent=2))
+        print(json_text(result.summary_with(warnings), indent=2))
     else:
         print(format_summary(result.summary, result.record, workspace.runs_dir / result.run_id))
     return 0

@@ -37,6 +37,11 @@ class ExperimentResult:
         """What the models learned that a reader must know (a model giving every test image the same score)."""
         return [str(warning) for warning in self.record.get("model_warnings", [])]  # type: ignore[attr-defined]
 
+    def summary_with(self, warnings: list[str]) -> dict[str, object]:
+        """The summary the command line prints as JSON: ``warnings`` (the split's, the data's), then the
+        models'."""
+        return {**self.summary, "warnings": [*warnings, *self.model_warnings]}
+
 
 def run_experiment(workspace_root: object, table: FeatureTable, split_options: SplitOptions,
                    settings: TrainSettings, name: str = "", on_round: RoundCallback | None = None,
