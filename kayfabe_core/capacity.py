@@ -21,7 +21,8 @@ from kayfabe_core.workspace import Workspace, connect
 
 SECONDS_PER_CELL_ROUND = 1.1e-8  # the 2-core benchmark machine's rate, when no run of this workspace says better
 BYTES_PER_CELL = 40
-RUNS_READ = 5  # newest local runs whose rate is used
+RUNS_USED = 5  # newest local runs large enough (MIN_WORK) whose pace is used ...
+RUNS_READ = 50  # ... among this many newest (a big run behind five quick looks still counts)
 MIN_WORK = 1e8  # cells × rounds of a run whose pace is trusted (about 1 s): smaller runs are mostly fixed costs
 # (on the demo 100 rounds took 1.1 s, 11 ms a round, and 20,000 rounds then took 10 s: an estimate 12 times over)
 LONG_S = 15 * 60  # longer than this on this computer: SageMaker is suggested
@@ -94,6 +95,8 @@ def _rate(workspace: Workspace | None) -> tuple[float, int]:
     seconds = work = 0.0
     used = 0
     for cells, images, folds in rows:
+        if used == RUNS_USED:
+            break
         per_row = float(cells) / max(int(images), 1)
         folds_read = json.loads(folds or "[]")
         run_work = sum(per_row * float(fold.get("n_train", 0)) * float(fold.get("rounds_kept", 0))

@@ -72,3 +72,18 @@ def test_the_command_line_warns_before_a_training_too_big_for_this_computer(
     monkeypatch.setattr(capacity, "LONG_S", 0)  # any training is "long"
     assert main(["train", "--workspace", str(workspace), "--preset", "quick", "--json"]) == 0
     assert "Warning: This training is large for this computer" in capsys.readouterr().err
+
+
+def test_a_big_run_behind_five_quick_looks_still_sets_the_pace(demo_root: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = open_workspace(copy_workspace(demo_root, tmp_path / "ws", images=False), create=False)
+    table = build_features(workspace, FeatureOptions())
+    big = run_experiment(workspace, table, SplitOptions(), TrainSettings.from_choices("original-2021"))  # 100 rounds
+    for _ in range(5):
+        run_experiment(workspace, table, SplitOptions(), TrainSettings.from_choices("quick"))  # 30 rounds each
+    cells_per_round = table.matrix.nnz * 0.7
+    monkeypatch.setattr(capacity, "MIN_WORK", cells_per_round * 60)  # between a quick look's work and the big one's
+    rate, used = capacity._rate(workspace)
+    assert used == 1  # only the big run, read past the five newer quick ones
+    spent = sum(fold["seconds"] for fold in big.record["folds"])  # type: ignore[union-attr]
+    assert rate == pytest.approx(spent / (cells_per_round * 100), rel=0.05)
