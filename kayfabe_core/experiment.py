@@ -69,9 +69,8 @@ def run_experiment(workspace_root: object, table: FeatureTable, split_options: S
                "train_s": time.perf_counter() - started - split_seconds}
     predictions = predictions_frame(models, table.context["item"].to_numpy(), post_values(table, groups),
                                     table.observed)
-    draft = {**draft_record(table, split, settings, name), "notes": list(notes)}
-    return complete_run(workspace_root, draft, models, predictions, table.matrix[models[0].fold.test], table.names,
-                        split_options.seed, timings)
+    return complete_run(workspace_root, draft_record(table, split, settings, name), models, predictions,
+                        table.matrix[models[0].fold.test], table.names, split_options.seed, timings, notes)
 
 
 def draft_record(table: FeatureTable, split: Split, settings: TrainSettings, name: str,
@@ -121,22 +120,21 @@ def predictions_frame(models: list[FoldModel], items: np.ndarray, posts: np.ndar
 
 def complete_run(workspace: Workspace, draft: dict[str, object], models: list[FoldModel],
                  predictions: pd.DataFrame, test_matrix: sp.csr_matrix, names: tuple[str, ...], seed: int,
-                 timings: dict[str, float]) -> ExperimentResult:
+                 timings: dict[str, float], notes: tuple[str, ...] = ()) -> ExperimentResult:
     """Evaluate trained ``models`` on their test rows, save the run and return it.
 
     ``draft`` is :func:`draft_record`'s dict (with any backend details added);
     ``predictions`` is :func:`predictions_frame`'s table; ``test_matrix`` holds
-    the first fold's test rows. The boosters may come from anywhere (this
-    computer or SageMaker). Raises :class:`~kayfabe_core.errors.WorkspaceError`
+    the first fold's test rows; ``notes`` join the models' warnings (see :func:`run_experiment`). The boosters
+    may come from anywhere (this computer or SageMaker). Raises :class:`~kayfabe_core.errors.WorkspaceError`
     when the run cannot be saved.
     """
     started = time.perf_counter()
-    draft = dict(draft)
-    notes = list(draft.pop("notes", []))  # type: ignore[call-overload]  # see run_experiment
     metrics = metrics_of_predictions(predictions, 0.5, seed).to_dict()
     fold_accuracy = _fold_accuracy(predictions)
     record = _record(draft, models, metrics, fold_accuracy, {**timings, "evaluate_s": time.perf_counter() - started})
-    record["model_warnings"] = model_warnings(predictions, dict(draft["settings"])) + notes  # type: ignore[call-overload]
+    record["model_warnings"] = [*model_warnings(predictions, dict(draft["settings"])),  # type: ignore[call-overload]
+                                *notes]
     saved = time.perf_counter()
     save_run(workspace, record, [m.booster for m in models], predictions, test_matrix, names)
     record["timings"]["save_s"] = time.perf_counter() - saved  # type: ignore[index]
