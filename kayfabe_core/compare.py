@@ -174,9 +174,10 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
         dimension.tickformat = score_format if column == metric else "~g"
         if column == "split" and splits:  # the split's words on its axis, not numbers
             dimension.tickvals, dimension.ticktext = list(range(len(splits[1]))), list(splits[1])
-        elif column != metric:  # ticks at the runs' own values only: "1922.2" images was never a setting
-            values = sorted(frame[column].unique())
-            dimension.tickvals, dimension.ticktext = values, [f"{value:g}" for value in values]
+        elif column != metric:  # ticks at the runs' own values, when few: "1922.2" images was never a setting
+            values = sorted(frame[column].dropna().unique())
+            if len(values) <= OWN_TICKS:
+                dimension.tickvals, dimension.ticktext = values, [f"{value:g}" for value in values]
         dimension.label = _two_lines(dimension.label)  # side by side at 1024 px, one-line titles overlapped
     # the split's words sit left of the first axis: room for them, or they were cut at the chart's edge
     figure.update_layout(height=380, margin={"l": 130 if splits else 40, "r": 40, "t": 60, "b": 20},
@@ -184,6 +185,9 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
     # the ticks already show each axis's values: plotly's range labels above and below repeated the end ones
     figure.update_traces(rangefont={"color": "rgba(0,0,0,0)"})
     return figure
+
+
+OWN_TICKS = 8  # an axis with more distinct values than this gets plotly's evenly spaced ticks
 
 
 def _two_lines(title: str) -> str:

@@ -171,7 +171,7 @@ def agreement_sentence(workspace: Workspace, names: list[str], coders: pd.DataFr
     agreed = ("they agreed on {:.1f} % of the images" if len(agreement.coders) == 2 else
               "{:.1f} % of the pairs of coders who coded the same image agreed").format(agreement.percent * 100)
     both = "both coders" if len(agreement.coders) == 2 else "two or more coders"
-    return (f"On the {agreement.images:,} images coded by {both} {agreed} ({symbol} = "
+    return (f"On the {agreement.images:,} images coded by {both}, {agreed} ({symbol} = "
             f"{number(agreement.statistic, 2)}, {low_high}, bootstrap over images).")
 
 

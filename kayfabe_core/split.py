@@ -117,7 +117,7 @@ def _undated_warning(table: FeatureTable, options: SplitOptions) -> list[str]:
     if not undated:
         return []
     return [f"{counted(undated, 'image')} without a date went to the training side (a split by time cannot place "
-            "them among the newer images); drop those rows, or choose another split, if that matters."]
+            "them among the newer images); choose another split if that matters."]
 
 
 def _check_groups(groups: np.ndarray | None, grouped_by: str, options: SplitOptions) -> None:

@@ -101,9 +101,9 @@ def render_one_run(workspace: Workspace, row: Any) -> None:
         name = left.text_input("Name", row.name, key=f"name_{row.run_id}")
         note = right.text_input("Note", row.note, key=f"note_{row.run_id}")
         if st.form_submit_button("Save name and note", icon=":material/save:"):
-            _guarded(lambda: rename_run(workspace, row.run_id, name, note))
-            state.set_value(state.RUNS_CHOSEN_NEXT, [row.run_id])
-            st.rerun()
+            if _guarded(lambda: rename_run(workspace, row.run_id, name, note)):
+                state.set_value(state.RUNS_CHOSEN_NEXT, [row.run_id])
+                st.rerun()
     left, middle, right = st.columns(3, vertical_alignment="bottom")  # the buttons on one line, under the box
     if left.button("Open on Results", key="open_results", icon=":material/insights:"):
         state.set_text(state.SELECTED_RUN, row.run_id)
@@ -117,9 +117,9 @@ def render_one_run(workspace: Workspace, row: Any) -> None:
     with right.popover("Delete", icon=":material/delete:"):
         st.write("Delete this run, its model and its predictions? This cannot be undone.")
         if st.button("Delete for good", key="delete_run", type="primary"):
-            _guarded(lambda: delete_run(workspace, row.run_id))
-            state.set_value(state.RUNS_CHOSEN_NEXT, [])
-            st.rerun()
+            if _guarded(lambda: delete_run(workspace, row.run_id)):
+                state.set_value(state.RUNS_CHOSEN_NEXT, [])
+                st.rerun()
 
 
 def _render_exports(workspace: Workspace, run_id: str) -> None:
@@ -166,11 +166,15 @@ def _repeat(workspace: Workspace, run_id: str, repeats: int) -> None:
     st.rerun()  # drawn again: the new run in the table, no progress bar left behind
 
 
-def _guarded(action: Any) -> None:
+def _guarded(action: Any) -> bool:
+    """Run ``action``; show its error and return False if it raised one (the page is not drawn again then: the
+    message would vanish with it)."""
     try:
         action()
     except KayfabeError as error:
         show_error(error)
+        return False
+    return True
 
 
 def render_comparison(workspace: Workspace, selected: pd.DataFrame) -> None:

@@ -268,6 +268,6 @@ def test_with_three_coders_the_agreement_is_said_of_pairs_of_coders(demo_root: P
                          TrainSettings.from_choices("quick"))
     text = methods_paragraph(workspace, run.run_id)
     agreement = measure_agreement(workspace, ["coder_a", "coder_b", "coder_c"])
-    assert (f"images coded by two or more coders {agreement.percent * 100:.1f} % of the pairs of coders who coded "
+    assert (f"images coded by two or more coders, {agreement.percent * 100:.1f} % of the pairs of coders who coded "
             "the same image agreed") in text
     assert "they agreed on" not in text
