@@ -51,12 +51,11 @@ from kayfabe_core.evaluate import (
     precision_recall_points,
     roc_points,
 )
-from kayfabe_core.explain import importance_table
 from kayfabe_core.json_text import json_text
 from kayfabe_core.methods_text import grouping_words, methods_paragraph, number
 from kayfabe_core.replication_text import readme_text, train_command
-from kayfabe_core.results import CELLS, cell_meaning
-from kayfabe_core.runs import load_booster, read_predictions, read_run, read_test_features, run_folder
+from kayfabe_core.results import CELLS, cell_meaning, read_importance
+from kayfabe_core.runs import read_predictions, read_run, run_folder
 from kayfabe_core.workspace import Workspace, connect
 
 PACKAGE_FOLDER = Path(__file__).resolve().parent
@@ -189,8 +188,7 @@ def _chart_sections(workspace: Workspace, run_id: str, record: dict[str, Any],
                      "learning-curve"),
              _how(learning_curve_reading(curve["check_name"])),
              f"<h2>Top {TOP_FEATURES} features by gain (first fold's model)</h2>"]
-    _, names = read_test_features(workspace, run_id)
-    importance = importance_table(load_booster(workspace, run_id), names, int(curve["best_round"]))
+    importance = read_importance(workspace, run_id)
     if importance.empty:
         parts.append("<p>The model made no split at all: no feature mattered.</p>")
     else:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kayfabe_core.evaluate import Metrics, metrics_of_predictions
-from kayfabe_core.explain import shap_values
+from kayfabe_core.explain import importance_table, shap_values
 from kayfabe_core.runs import load_booster, read_predictions, read_run, read_test_features
 from kayfabe_core.workspace import Workspace, connect
 
@@ -84,6 +84,14 @@ class ShapData:
     names: tuple[str, ...]
     items: list[str]
     scores: np.ndarray
+
+
+def read_importance(workspace: Workspace, run_id: str) -> pd.DataFrame:
+    """Return the importances of the run's first-fold model, counting the trees up to the round it kept (see
+    :func:`~kayfabe_core.explain.importance_table`)."""
+    _, names = read_test_features(workspace, run_id)
+    rounds = int(read_run(workspace, run_id)["curve"]["best_round"])  # type: ignore[index]
+    return importance_table(load_booster(workspace, run_id), names, rounds)
 
 
 def read_shap(workspace: Workspace, run_id: str) -> ShapData:

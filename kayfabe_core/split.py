@@ -113,7 +113,7 @@ def _undated_warning(table: FeatureTable, options: SplitOptions) -> list[str]:
     """A split by time puts the images without a date on the training side: say how many."""
     if options.method != "time":
         return []
-    undated = int(pd.to_datetime(table.context["time"], utc=True, errors="coerce").isna().sum())
+    undated = int(image_times(table).isna().sum())
     if not undated:
         return []
     return [f"{counted(undated, 'image')} without a date went to the training side (a split by time cannot place "
@@ -245,8 +245,13 @@ def grouped_folds(observed: np.ndarray, groups: np.ndarray, folds: int, rng: np.
     return group_fold[inverse]
 
 
+def image_times(table: FeatureTable) -> pd.Series:
+    """Return each image's time (UTC; NaT where it has no date, or one that cannot be read)."""
+    return pd.to_datetime(table.context["time"], utc=True, errors="coerce")
+
+
 def _time_holdout(table: FeatureTable, test_size: float) -> tuple[np.ndarray, np.ndarray]:
-    times = pd.to_datetime(table.context["time"], utc=True, errors="coerce")  # no date: training (said)
+    times = image_times(table)  # no date: training (said)
     if times.isna().all():
         raise SettingError("A split by time needs each image's date, and this data has none.",
                            "Choose a split grouped by post or stratified instead.")

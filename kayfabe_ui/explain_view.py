@@ -25,19 +25,15 @@ from kayfabe_core.charts_model import (
     shap_beeswarm_figure,
 )
 from kayfabe_core.evaluate import Metrics, calibration_points, folds_at, precision_recall_points, roc_points
-from kayfabe_core.explain import IMPORTANCE_KINDS, explain_image, importance_table, shap_points, shap_summary
-from kayfabe_core.results import ShapData, image_files, read_shap
-from kayfabe_core.runs import load_booster, read_run, read_test_features
+from kayfabe_core.explain import IMPORTANCE_KINDS, explain_image, shap_points, shap_summary
+from kayfabe_core.results import ShapData, image_files, read_importance, read_shap
 from kayfabe_core.workspace import Workspace
 
 
 @st.cache_data(show_spinner=False, max_entries=10)
 def cached_importance(root: str, run_id: str) -> pd.DataFrame:
     """Importances of the run's (first fold's) model."""
-    workspace = Workspace(Path(root))
-    _, names = read_test_features(workspace, run_id)
-    rounds = int(read_run(workspace, run_id)["curve"]["best_round"])  # type: ignore[index]
-    return importance_table(load_booster(workspace, run_id), names, rounds)
+    return read_importance(Workspace(Path(root)), run_id)
 
 
 @st.cache_resource(show_spinner="Computing SHAP values…", max_entries=4)
