@@ -193,3 +193,22 @@ def test_a_chosen_export_is_imported_on_a_click_into_the_open_workspace_only(dem
     assert not at.exception
     assert set(all_posts(open_workspace(roots[1]))) == before[1]  # asked again, not imported behind its back
     assert at.button(key="predict_import")
+
+
+def test_images_not_fetched_send_the_user_to_fetching_them(demo_root: Path, tmp_path: Path, open_app) -> None:
+    from kayfabe_core.demo.generator import make_sample_export
+
+    root = copy_workspace(demo_root, tmp_path / "ws", images=False)
+    workspace = open_workspace(root)
+    run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
+                   TrainSettings.from_choices("quick"))
+    at = open_app(root)
+    at.switch_page("pages/7_predict.py").run()
+    at.radio(key="predict_posts").set_value("upload").run()
+    at.file_uploader(key="predict_upload").set_value(("lantern.csv", make_sample_export().encode(), "text/csv")).run()
+    at.button(key="predict_import").click().run()
+    assert "not fetched yet, so they cannot be scored" in texts(at)
+    at.button(key="predict_to_fetch").click().run()
+    assert not at.exception
+    assert [title.value for title in at.title] == ["Images & labels"]
+    assert at.segmented_control(key="images_section").value == "Fetch & label"  # not the gallery
