@@ -191,9 +191,10 @@ OWN_TICKS = 8  # an axis with more distinct values than this gets plotly's evenl
 
 
 def _two_lines(title: str) -> str:
-    """``title`` over two lines at its middle space when longer than a short word ("Smallest<br>leaf")."""
+    """``title`` over two lines at its middle space when longer than a short word ("Tree<br>depth"): nine axes
+    side by side at 1024 px leave each about 80 px."""
     words = title.split(" ")
-    if len(title) <= 10 or len(words) < 2:
+    if len(title) <= 6 or len(words) < 2:
         return title
     cut = min(range(1, len(words)), key=lambda at: abs(len(" ".join(words[:at])) - len(" ".join(words[at:]))))
     return " ".join(words[:cut]) + "<br>" + " ".join(words[cut:])

@@ -139,7 +139,7 @@ def render_gallery(workspace: Workspace, choices: list[LabelChoice], threshold: 
 def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
     """The dialog: the image with its boxes, every label with confidence, and its posts."""
     detail = read_image_detail(workspace, sha256)
-    left, right = st.columns(2)  # at [3, 2] the table's last column was cut off at 1024 px
+    left, right = st.columns([4, 5])  # at [3, 2] the table's last column was cut off at 1024 px
     path = workspace.image_path(detail.sha256, detail.ext)
     if path.is_file():
         boxes = sorted(detail.boxes, key=lambda box: -box.confidence)[:MAX_BOXES]
@@ -153,11 +153,11 @@ def show_detail(workspace: Workspace, sha256: str, threshold: float) -> None:
     right.dataframe(  # as tall as its rows (a header and 35 px a row), up to 380 px: no empty rows below
         shown.assign(source=shown["source"].map(SOURCE_NAMES)), hide_index=True,
         height=min(380, 35 * (len(shown) + 1) + 3),
-        column_config={"confidence": st.column_config.ProgressColumn("Confidence", format="%.0f %%", width=110,
+        column_config={"confidence": st.column_config.ProgressColumn("Confidence", format="%.0f %%", width=95,
                                                                      min_value=0, max_value=100),
-                       "source": st.column_config.TextColumn("Source", width=100),
-                       "name": st.column_config.TextColumn("Label", width=110),
-                       "parents": st.column_config.TextColumn("Part of", width=140)},
+                       "source": st.column_config.TextColumn("Source", width=95),
+                       "name": st.column_config.TextColumn("Label", width=100),
+                       "parents": st.column_config.TextColumn("Part of", width=200)},  # "Animal, Canine, Mammal, Pet"
     )
     for post in detail.posts.itertuples():
         st.markdown(f"[Open the post]({post.post_url}) · {post.media_type} · {str(post.pub_date)[:10]}")

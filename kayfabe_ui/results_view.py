@@ -177,7 +177,7 @@ def render_cell_images(workspace: Workspace, predictions: pd.DataFrame, threshol
     if not files:
         st.dataframe(shown[["item", "observed", "score"]], hide_index=True)
         return
-    image_grid(files, list(shown["item"]), [f"score {score:.2f}" for score in shown["score"]], "Recode")
+    image_grid(files, list(shown["item"]), [f"score {score:.3f}" for score in shown["score"]], "Recode")
 
 
 def read_record(workspace: Workspace, run_id: str) -> dict:  # type: ignore[type-arg]

@@ -22,7 +22,7 @@ def test_the_runs_parallel_plot_names_settings_in_words_and_rounds_the_score() -
                          "accuracy": [0.8141594, 0.7954939, 0.801]})
     figure = parallel_figure(runs, "accuracy")
     dimensions = figure.data[0].dimensions
-    assert [d.label for d in dimensions] == ["Rounds", "Learning<br>rate", "Tree depth", "Accuracy"]  # fits at 1024
+    assert [d.label for d in dimensions] == ["Rounds", "Learning<br>rate", "Tree<br>depth", "Accuracy"]  # fits at 1024
     assert dimensions[-1].tickformat == ".3f"
     assert list(dimensions[0].tickvals) == [100, 300] and list(dimensions[1].ticktext) == ["0.05", "0.2"]
     images = parallel_figure(runs.assign(images=[1922, 1923, 1923]), "accuracy").data[0].dimensions[0]
