@@ -41,7 +41,7 @@ from kayfabe_core.charts_model import (
     roc_figure,
 )
 from kayfabe_core.codes import read_codebook
-from kayfabe_core.constraints import BOOSTER_KNOBS
+from kayfabe_core.constraints import BOOSTER_KNOBS, FEATURE_KNOBS, SPLIT_KNOBS
 from kayfabe_core.evaluate import (
     METRIC_TITLES,
     Metrics,
@@ -158,13 +158,13 @@ def _metrics_section(record: dict[str, Any], predictions: pd.DataFrame) -> list[
              "</p>", _table(["Metric", "Value", "95 % interval"], rows), _table(["Cell", "Predictions"], cells)]
     positives = metrics.tp + metrics.fn
     baseline = max(positives, metrics.n - positives) / metrics.n if metrics.n else float("nan")
+    parts.append(_how(metrics_reading(record, metrics.n, baseline, accuracy_spread(predictions, metrics.threshold))))
     folds = record.get("folds", [])
     if len(folds) > 1:
         parts.append(_table(["Repeat", "Fold", "Training images", "Test images",
                              f"Accuracy at {metrics.threshold:.2f}", "Rounds kept"],
                             [[f.repeat, f.fold, f"{f.n_train:,}", f"{f.n_test:,}", number(f.accuracy), f.rounds_kept]
                              for f in folds_at(record, predictions, metrics.threshold).itertuples()]))
-    parts.append(_how(metrics_reading(record, metrics.n, baseline, accuracy_spread(predictions, metrics.threshold))))
     return parts
 
 
@@ -227,12 +227,22 @@ def _settings_section(record: dict[str, Any]) -> list[str]:
     chosen = origin.get("options") if origin.get("kind") == "workspace" else \
         {key: value for key, value in origin.items() if key != "kind"}
     if chosen:
-        parts += ["<h3>Features</h3>", _table(["Option", "Value"], [[key, _plain(value)]
-                                                                    for key, value in chosen.items()])]
-    split_options = record.get("split", {}).get("options", {})
-    parts += ["<h3>Split</h3>", _table(["Option", "Value"], [[key, _plain(value)]
-                                                             for key, value in split_options.items()])]
+        parts += ["<h3>Features</h3>", _options_table(chosen)]
+    parts += ["<h3>Split</h3>", _options_table(record.get("split", {}).get("options", {}))]
     return parts
+
+
+OPTION_WORDS = {**{knob.key: knob.title for knob in (*FEATURE_KNOBS, *SPLIT_KNOBS)},
+                "sources": "Label sources", "include_parents": "Parent labels kept (Person for Face)",
+                "metadata": "Post facts (likes, comments, type, time)", "caption": "Caption words and hashtags",
+                "method": "Split", "group_by": "Grouped by the columns", "file": "File", "label": "Code column",
+                "positive": "Value meaning YES", "drop": "Columns left out"}
+
+
+def _options_table(options: dict[str, Any]) -> str:
+    """The options of the features or the split, in words, with the name the record and the CLI use."""
+    return _table(["Option", "Name", "Value"], [[OPTION_WORDS.get(key, key), key, _plain(value)]
+                                               for key, value in options.items()])
 
 
 def _plain(value: object) -> str:

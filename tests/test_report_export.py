@@ -120,6 +120,9 @@ def test_the_html_report_is_standalone_with_charts_and_escapes_names(
     # curves said to be "left" and "right" are side by side at a fixed width
     assert page.count('"automargin":true') >= 2 * page.count("Plotly.newPlot")
     assert "<div class='pair'>" in page and page.count('"width":480') == 2
+    # the feature and split options in words, with the name the record and the command line use
+    assert "<td>Object / scene labels: minimum confidence</td><td>label_threshold</td><td>80.0</td>" in page
+    assert "<td>Test share</td><td>test_size</td><td>0.3</td>" in page
 
     evil = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
                           TrainSettings.from_choices("quick"), name=EVIL_NAME)
