@@ -25,11 +25,11 @@ from kayfabe_core.rekognition import (
 )
 from kayfabe_core.rekognition_quota import DEFAULT_RATE, QuotaReading, describe, read_account_quotas, safe_rate
 from kayfabe_core.rekognition_rate import workers_for_rate
-from kayfabe_core.wording import counted
+from kayfabe_core.wording import counted, counted_are
 from kayfabe_core.work_lock import LABELLING, exclusive, wait_until_free
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import inputs_version, show_error
+from kayfabe_ui.common import inputs_version, progress_of, show_error
 from kayfabe_ui.stopping import ClickToStop
 
 OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels": "moderation labels",
@@ -141,6 +141,12 @@ def render_labeling(workspace: Workspace) -> None:
     cost[0].metric("Calls needed", f"{plan.calls_needed:,}")
     cost[1].metric("Already stored (not paid again)", f"{plan.calls_skipped:,}")
     cost[2].metric("Estimated cost", f"${plan.estimated_usd:,.2f}")
+    counts = progress_of(workspace)
+    waiting = counts.images - counts.images_fetched  # images are labelled once fetched: none of these is counted
+    if waiting and plan.calls_needed == 0:
+        st.info(f"{counted_are(waiting, 'image')} not fetched yet, so there is nothing to label: the calls and cost "
+                "above count fetched images only. Fetch them above first (links that have expired need a fresh "
+                "export from PhantomBuster).", icon=":material/info:")
     st.caption(f"Each operation on each image is billed as one image, about $0.001 each. {FREE_TIER_NOTE} "
                "Your AWS credentials are read from your usual AWS set-up and never shown or stored.")
     agreed = st.checkbox(f"I agree to spend about ${plan.estimated_usd:,.2f} on Amazon Rekognition",

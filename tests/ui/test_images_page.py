@@ -66,11 +66,13 @@ def test_fetch_then_label_from_the_page(tmp_path: Path, open_app, monkeypatch: p
     at.segmented_control(key="images_section").set_value("Gallery").run()
     assert "No image has labels yet" in texts(at)
     at.segmented_control(key="images_section").set_value("Fetch & label").run()
+    assert "2 images are not fetched yet, so there is nothing to label" in texts(at)  # not a bare $0.00
     at.button(key="fetch").click().run()
     assert not at.exception
     assert "Fetched 2 of 2 images." in "\n".join(s.value for s in at.success)
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Calls needed"], metrics["Estimated cost"]) == ("6", "$0.01")
+    assert "not fetched yet" not in texts(at)
     assert at.button(key="start_labeling").disabled  # nothing is spent before agreeing
     at.multiselect(key="operations").set_value(["DetectLabels"]).run()  # moto implements only this one
     assert {m.label: m.value for m in at.metric}["Calls needed"] == "2"
