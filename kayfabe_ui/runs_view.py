@@ -119,6 +119,7 @@ def render_one_run(workspace: Workspace, row: Any) -> None:
         if st.button("Delete for good", key="delete_run", type="primary"):
             if _guarded(lambda: delete_run(workspace, row.run_id)):
                 state.set_value(state.RUNS_CHOSEN_NEXT, [])
+                state.set_value(state.RUNS_MESSAGE, f"Deleted run {label_of(row)}, with its model and predictions.")
                 st.rerun()
 
 

@@ -87,6 +87,7 @@ def test_rename_note_repeat_and_delete(two_runs: tuple[Path, str, str], open_app
 
     at.button(key="delete_run").click().run()
     assert not at.exception
+    assert any("Deleted run quick look" in message.value for message in at.success)  # said, after the redraw
     assert second not in set(list_runs(workspace)["run_id"])
     assert not (workspace.runs_dir / second).exists()
 
