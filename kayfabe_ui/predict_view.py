@@ -80,8 +80,9 @@ def choose_posts(workspace: Workspace) -> list[str] | None:
     if upload is None:
         return None
     # choosing a file writes nothing: a click imports it, into this workspace, once; what it found is kept with
-    # the workspace and the file's hash (another workspace, or another file, asks again)
-    key = (str(workspace.root), hashlib.sha256(upload.getvalue()).hexdigest())
+    # the workspace and the upload's id (another workspace, or another file, asks again; not a hash of the bytes:
+    # that read the whole file again on every run of the page)
+    key = (str(workspace.root), upload.file_id)
     imported = state.get_value(state.PREDICT_IMPORTED)
     if not (isinstance(imported, tuple) and imported[0] == key):
         st.caption("Importing adds these posts to this workspace (as the Posts page does); posts already there are "
