@@ -202,5 +202,7 @@ def _summary(record: dict[str, object], metrics: dict[str, object], fold_accurac
     }
     if several:
         summary["accuracy_sd"] = record["accuracy_sd"]
+        # the interval above is the pooled predictions' (as on Results): the accuracy it surrounds, beside the mean
+        summary["accuracy_pooled"] = metrics["accuracy"]
         summary["folds"] = len(fold_accuracy)
     return summary

@@ -62,6 +62,9 @@ def test_folds_give_a_standard_deviation(demo_copy: Path) -> None:
     record = read_run(open_workspace(demo_copy, create=False), printed["run_id"])
     assert record["settings"]["max_depth"] == 3 and record["settings"]["num_boost_round"] == 20
     assert len(list((demo_copy / "runs" / printed["run_id"] / "models").glob("*.ubj"))) == 3
+    assert printed["accuracy"] == pytest.approx(sum(fold["accuracy"] for fold in record["folds"]) / 3)
+    low, high = printed["accuracy_ci"]  # the interval of the pooled accuracy, printed beside it
+    assert printed["accuracy_pooled"] == record["metrics"]["accuracy"] and low <= printed["accuracy_pooled"] <= high
 
 
 def test_a_bad_param_exits_1_with_the_message(demo_copy: Path) -> None:
