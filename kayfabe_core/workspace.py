@@ -66,15 +66,19 @@ def default_workspace_path() -> Path:
 
 def folder_kind(path: str | Path) -> str:
     """Say what is at ``path`` before opening it as a workspace: "workspace" (it holds one), "new" (nothing
-    there, or an empty folder), "other" (a folder holding other files) or "file"."""
-    root = Path(path).expanduser()
-    if not root.exists():
-        return "new"
-    if not root.is_dir():
-        return "file"
-    if (root / DB_NAME).exists():
-        return "workspace"
-    return "other" if any(root.iterdir()) else "new"
+    there, or an empty folder), "other" (a folder holding other files), "file", or "unreadable" (this computer
+    may not look there, or the name cannot be a path here: ``~nosuchuser/x``, a NUL)."""
+    try:
+        root = Path(path).expanduser()
+        if not root.exists():
+            return "new"
+        if not root.is_dir():
+            return "file"
+        if (root / DB_NAME).exists():
+            return "workspace"
+        return "other" if any(root.iterdir()) else "new"
+    except (OSError, RuntimeError, ValueError):  # no permission; an unknown user's ~; a name the system refuses
+        return "unreadable"
 
 
 def remove_new_workspace(path: str | Path, keep_folder: bool = False) -> None:

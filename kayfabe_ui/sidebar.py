@@ -31,7 +31,7 @@ def render_sidebar() -> None:
             )
             if st.button("Open workspace", key="open_workspace"):
                 if chosen.strip():
-                    _open_chosen(Path(chosen.strip()).expanduser().resolve())
+                    _open_chosen(chosen.strip())
                 else:
                     st.warning("Type a folder name first.")
             _confirm_other_folder()
@@ -39,9 +39,15 @@ def render_sidebar() -> None:
             _render_checklist(workspace)
 
 
-def _open_chosen(folder: Path) -> None:
-    """Open ``folder``: at once when it is a workspace or new; a folder of other files is asked about first."""
-    kind = folder_kind(folder)
+def _open_chosen(typed: str) -> None:
+    """Open the folder ``typed``: at once when it is a workspace or new; a folder of other files is asked about
+    first; one that cannot be read is refused with why."""
+    kind = folder_kind(typed)
+    if kind == "unreadable":
+        st.error(f"“{typed}” cannot be opened here: this computer may not look into it, or it is not a folder name "
+                 "it accepts (a ~name of an unknown user). Type another folder, e.g. my-study.")
+        return
+    folder = Path(typed).expanduser().resolve()
     if kind == "file":
         st.error(f"{folder} is a file, not a folder: a workspace is a folder. Type a folder name.")
     elif kind == "other":

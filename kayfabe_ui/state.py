@@ -32,10 +32,7 @@ def get_workspace_path() -> Path:
 
 def _holds_workspace(folder: str) -> bool:
     """Whether ``folder`` (from the address: anything typed) holds a workspace; False where it cannot be read."""
-    try:
-        return folder_kind(folder) == "workspace"
-    except (OSError, ValueError):  # no permission, a name the system refuses (an embedded NUL)
-        return False
+    return folder_kind(folder) == "workspace"
 
 
 def workspace_into_address() -> None:

@@ -228,3 +228,18 @@ def test_what_a_folder_holds_before_it_is_opened(tmp_path: Path) -> None:
     assert folder_kind(tmp_path / "file.txt") == "file"
     open_workspace(tmp_path / "ws")
     assert folder_kind(tmp_path / "ws") == "workspace"
+
+
+def test_a_folder_this_computer_cannot_look_into_is_unreadable(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_core.workspace import folder_kind
+
+    assert folder_kind("~nosuchuser-kayfabe/study") == "unreadable"  # expanduser raises RuntimeError
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "notes.txt").write_text("x")
+
+    def no_permission(self: Path) -> object:
+        raise PermissionError(13, "Permission denied")  # as for another user's folder (root reads every one)
+
+    monkeypatch.setattr(Path, "iterdir", no_permission)
+    assert folder_kind(tmp_path / "private") == "unreadable"

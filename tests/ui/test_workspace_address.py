@@ -42,16 +42,21 @@ def test_an_address_never_makes_a_workspace(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_an_address_the_system_cannot_read_opens_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kayfabe_ui import state
+    real_exists = Path.exists
 
-    def no_permission(path: object) -> str:
-        raise PermissionError(13, "Permission denied")  # a folder the server may not look into
+    def exists(self: Path, *args: object, **kwargs: object) -> bool:
+        if str(self).startswith("/root/private"):
+            raise PermissionError(13, "Permission denied")  # a folder the server may not look into
+        return real_exists(self, *args, **kwargs)  # type: ignore[arg-type]
 
     default = open_workspace(tmp_path / "default")
-    monkeypatch.setattr(state, "folder_kind", no_permission)
+    monkeypatch.setattr(Path, "exists", exists)
     at = _session_at(monkeypatch, default.root, "/root/private/study")
     assert at.session_state["workspace_path"] == str(default.root)
     assert not at.exception
+    unknown_user = _session_at(monkeypatch, default.root, "~nosuchuser-kayfabe/study")  # RuntimeError in Python
+    assert unknown_user.session_state["workspace_path"] == str(default.root)
+    assert not unknown_user.exception
 
 
 def test_the_coders_name_is_kept_in_the_address_of_every_page(demo_root: Path, tmp_path: Path,
