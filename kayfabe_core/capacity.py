@@ -69,19 +69,21 @@ class LocalEstimate:
 
 
 def estimate_local(table: FeatureTable, options: SplitOptions, rounds: int,
-                   workspace: Workspace | None = None) -> LocalEstimate:
+                   workspace: Workspace | None = None, pace: tuple[float, int] | None = None) -> LocalEstimate:
     """Estimate training the models of ``options`` (folds × repeats) with up to ``rounds`` rounds each on the
-    training side of ``table``."""
+    training side of ``table``, at ``pace`` (:func:`local_pace`'s; read from ``workspace`` when not given: the
+    app keeps it per results version instead of reading the runs on every run of the Train page)."""
     models = max(options.folds, 1) * options.repeats
     train_share = (options.folds - 1) / options.folds if options.folds else 1 - options.test_size
     cells = float(table.matrix.nnz) * train_share
-    rate, runs_used = _rate(workspace)
+    rate, runs_used = pace if pace is not None else local_pace(workspace)
     return LocalEstimate(seconds=cells * rounds * models * rate, memory_mb=cells * BYTES_PER_CELL / 1e6,
                          available_mb=available_memory_mb(), runs_used=runs_used)
 
 
-def _rate(workspace: Workspace | None) -> tuple[float, int]:
-    """Seconds per training cell and round: from this workspace's newest local runs that recorded their size."""
+def local_pace(workspace: Workspace | None) -> tuple[float, int]:
+    """Return seconds per training cell and round, and how many runs said so: from this workspace's newest local
+    runs large enough to tell (:data:`MIN_WORK`), else the benchmark's pace and 0."""
     if workspace is None:
         return SECONDS_PER_CELL_ROUND, 0
     # the three parts needed, not whole records (curves, balance): every Train run. A record stored before

@@ -83,7 +83,7 @@ def test_a_big_run_behind_five_quick_looks_still_sets_the_pace(demo_root: Path, 
         run_experiment(workspace, table, SplitOptions(), TrainSettings.from_choices("quick"))  # 30 rounds each
     cells_per_round = table.matrix.nnz * 0.7
     monkeypatch.setattr(capacity, "MIN_WORK", cells_per_round * 60)  # between a quick look's work and the big one's
-    rate, used = capacity._rate(workspace)
+    rate, used = capacity.local_pace(workspace)
     assert used == 1  # only the big run, read past the five newer quick ones
     spent = sum(fold["seconds"] for fold in big.record["folds"])  # type: ignore[union-attr]
     assert rate == pytest.approx(spent / (cells_per_round * 100), rel=0.05)

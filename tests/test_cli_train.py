@@ -233,16 +233,16 @@ def test_the_pace_of_earlier_runs_skips_a_record_stored_with_nan(demo_root: Path
     import sqlite3
 
     from kayfabe_core import capacity
-    from kayfabe_core.capacity import _rate
+    from kayfabe_core.capacity import local_pace
 
     demo_copy = copy_workspace(demo_root, tmp_path / "ws", images=False)  # its own: a record is damaged below
     monkeypatch.setattr(capacity, "MIN_WORK", 0)  # the demo's runs are small: count them anyway
     for _ in range(2):
         assert main(["train", str(demo_copy), "--preset", "quick", "--json"]) == 0
-    assert _rate(open_workspace(demo_copy))[1] == 2
+    assert local_pace(open_workspace(demo_copy))[1] == 2
     conn = sqlite3.connect(demo_copy / "kayfabe.sqlite")
     with conn:  # one record written before records were strict JSON
         conn.execute("UPDATE runs SET record = replace(record, '\"f1\":', '\"precision_old\": NaN, \"f1\":') "
                      "WHERE run_id = (SELECT MAX(run_id) FROM runs)")
     conn.close()
-    assert _rate(open_workspace(demo_copy))[1] == 1  # the NaN record is skipped, not read; the other still counts
+    assert local_pace(open_workspace(demo_copy))[1] == 1  # the NaN record is skipped, not read; the other still counts
