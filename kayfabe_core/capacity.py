@@ -51,7 +51,7 @@ class LocalEstimate:
                   if self.runs_used else "the pace of a 2-core laptop")
         memory = megabytes(self.memory_mb)
         return (f"about {duration_words(self.seconds)} at {source}; XGBoost's copy of the data takes "
-                f"{memory if memory.startswith('under') else 'about ' + memory} of memory")
+                f"{memory if self.memory_mb < 1 else 'about ' + memory} of memory")  # not "about under 1 MB"
 
     def advice(self, command_line: bool = False) -> str:
         """What to do when the training is too big for this computer ('' when it is not), in the words of the

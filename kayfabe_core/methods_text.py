@@ -337,7 +337,7 @@ def metrics_sentence(record: Mapping[str, Any]) -> str:
     positives = int(metrics.get("tp", 0)) + int(metrics.get("fn", 0))
     values = [f"{word} {number(metrics.get(name))} ({interval(intervals.get(name))})" for name, word in METRIC_WORDS]
     values[0] = values[0].replace("accuracy", "accuracy was", 1)[:-1] + f", {bootstrap_words(record)})"
-    listed = ", ".join(values[:-1]) + " and " + values[-1]
+    listed = join_words(values)
     threshold = f"{float(metrics.get('threshold', 0.5)):g}"
     folds = record.get("folds", [])
     baseline = max(positives, n_predictions - positives) / n_predictions if n_predictions else float("nan")

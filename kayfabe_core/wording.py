@@ -21,5 +21,7 @@ def quoted_list(names: list[str], limit: int = 5) -> str:
 
 
 def join_words(words: list[str]) -> str:
-    """Return "a", "a and b" or "a, b and c"."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    """Return "a", "a and b" or "a, b and c" ("" for no words)."""
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]

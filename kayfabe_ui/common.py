@@ -32,7 +32,8 @@ keep_code_logs()  # the pages read the codes after every code: keep them, read o
 keep_inputs_in_memory()  # and build the features again from the same posts and labels
 
 
-_RUN = threading.local()  # per script run (each run has its own thread): whether app.py's navigation runs it
+_RUN = threading.local()  # whether app.py's navigation runs the script run on this thread (set before the page
+# runs and cleared after it: a session's later runs may come on the same thread)
 ROUTER_RERUN = "_router_rerun"  # session key: this session was sent through app.py once already
 
 

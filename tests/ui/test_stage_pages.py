@@ -87,3 +87,11 @@ def test_a_folder_of_other_files_is_asked_about_before_a_workspace_is_made_in_it
     assert "holds other files and no workspace" in at.sidebar.warning[0].value
     assert [b.label for b in at.sidebar.button][-2:] == ["Create the workspace there", "Cancel"]
     assert not (tmp_path / "data" / "kayfabe.sqlite").exists()
+
+
+def test_the_streamlit_setting_the_router_switches_off_still_exists() -> None:
+    """The router (kayfabe_ui.common.through_the_router) turns off a private Streamlit setting; a Streamlit that
+    renamed it would silently leave page addresses opened first without the app's sidebar."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    assert hasattr(PagesManager, "uses_pages_directory")
