@@ -67,7 +67,7 @@ def add_tune_verb(verbs: Any) -> None:
         cloud.add_argument("--max-jobs", type=int, default=10, help="training jobs in all (default 10)"),
         cloud.add_argument("--parallel-jobs", type=int, default=2, help="training jobs at once (default 2)"),
         cloud.add_argument("--test-size", type=float, default=knobs["test_size"].default,
-                           help="share of the images held out for the test (default 0.3)")]
+                           help=f"share of the images held out for the test (default {knobs['test_size'].default:g})")]
     add_sagemaker_arguments(tune, also=cloud_only)
     tune.set_defaults(handler=run_tune_command)
 

@@ -31,15 +31,18 @@ MIN_PER_CODE = 2
 MIN_CODED = 20
 
 
+_DEFAULTS = {knob.key: knob.default for knob in SPLIT_KNOBS}
+
+
 @dataclass(frozen=True)
 class SplitOptions:
     """How to split; every number is checked against :data:`~kayfabe_core.constraints.SPLIT_KNOBS`."""
 
     method: str = "grouped"
-    test_size: float = 0.3
-    folds: int = 0  # 0: one split with test_size; 2 or more: k-fold cross-validation
-    repeats: int = 1
-    seed: int = 2021
+    test_size: float = float(_DEFAULTS["test_size"])  # the defaults are the constraints table's, as the sliders'
+    folds: int = int(_DEFAULTS["folds"])  # 0: one split with test_size; 2 or more: k-fold cross-validation
+    repeats: int = int(_DEFAULTS["repeats"])
+    seed: int = int(_DEFAULTS["seed"])
     group_by: tuple[str, ...] = ()  # columns that identify a post; empty: the workspace's post
 
     def checked(self) -> SplitOptions:
