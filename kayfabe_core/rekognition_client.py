@@ -18,6 +18,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ProfileNotFound,
 )
 
 from kayfabe_core.errors import KayfabeError
@@ -63,10 +64,22 @@ def make_rekognition_client(region: str | None = None, endpoint_url: str | None 
     config = Config(retries={"mode": retry_mode, "total_max_attempts": TOTAL_MAX_ATTEMPTS},
                     max_pool_connections=max(DEFAULT_POOL, workers), connect_timeout=10, read_timeout=60)
     try:
-        return boto3.session.Session().client("rekognition", region_name=region or None,
-                                              endpoint_url=endpoint_url, config=config)
+        return aws_session().client("rekognition", region_name=region or None, endpoint_url=endpoint_url,
+                                    config=config)
     except NoRegionError as exc:
         raise no_region_error() from exc
+
+
+def aws_session() -> Any:
+    """Return a boto3 session on the standard credential chain, for every AWS client the app makes. Raises
+    :class:`AwsSetupError` when AWS_PROFILE names a profile the AWS files do not hold (it was a traceback)."""
+    try:
+        return boto3.session.Session()
+    except ProfileNotFound as exc:
+        raise AwsSetupError(f"The AWS profile “{exc.kwargs.get('profile', '')}” (AWS_PROFILE) is not in your AWS "
+                            "configuration (~/.aws/config or ~/.aws/credentials).",
+                            "Set AWS_PROFILE to one of your profiles (`aws configure list-profiles` lists them), or "
+                            "unset it to use the default one.") from exc
 
 
 def no_region_error() -> AwsSetupError:

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -31,7 +30,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from kayfabe_core.rekognition_client import SETUP_ERROR_CODES, error_code
+from kayfabe_core.rekognition_client import SETUP_ERROR_CODES, aws_session, error_code
 
 SERVICE_CODE = "rekognition"
 DEFAULT_RATE = 5.0
@@ -55,8 +54,8 @@ class QuotaReading:
 def make_quota_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
     """Return a Service Quotas client: few retries and short timeouts, as the page waits on it."""
     config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=15)
-    return boto3.session.Session().client("service-quotas", region_name=region or None,
-                                          endpoint_url=endpoint_url, config=config)
+    return aws_session().client("service-quotas", region_name=region or None, endpoint_url=endpoint_url,
+                                config=config)
 
 
 def quota_matches(quota: dict[str, Any], operation: str) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -26,6 +25,7 @@ from kayfabe_core.rekognition_client import (
     CREDENTIALS_HINT,
     RETRY_MODE,
     AwsSetupError,
+    aws_session,
     error_code,
     no_credentials_error,
 )
@@ -67,7 +67,7 @@ def make_sagemaker_clients(region: str, endpoint_url: str | None = None, *, max_
     """
     config = Config(retries={"mode": retry_mode, "total_max_attempts": max_attempts}, connect_timeout=10,
                     read_timeout=60)
-    session = boto3.session.Session()
+    session = aws_session()
     try:
         def client(service: str) -> Any:
             return session.client(service, region_name=region or None, endpoint_url=endpoint_url, config=config)

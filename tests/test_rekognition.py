@@ -226,6 +226,22 @@ def test_no_credentials_and_no_region_are_explained(monkeypatch: pytest.MonkeyPa
     assert "AWS_DEFAULT_REGION" in caught.value.hint
 
 
+def test_a_profile_that_is_not_configured_is_explained_for_every_aws_client(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_core.rekognition_quota import make_quota_client
+    from kayfabe_core.sagemaker_client import make_sagemaker_clients
+
+    monkeypatch.setenv("AWS_PROFILE", "typo")  # was a ProfileNotFound traceback
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    for make in (lambda: make_rekognition_client("us-east-1"), lambda: make_sagemaker_clients("us-east-1"),
+                 lambda: make_quota_client("us-east-1")):
+        with pytest.raises(AwsSetupError) as caught:
+            make()
+        assert caught.value.message.startswith("The AWS profile “typo” (AWS_PROFILE) is not in your AWS configuration")
+        assert "aws configure list-profiles" in caught.value.hint
+
+
 def test_credentials_never_appear_in_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASECRETKEYID")
     client = _client()
