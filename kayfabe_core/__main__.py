@@ -165,6 +165,7 @@ def _cmd_label(args: argparse.Namespace) -> int:
     report = label_images(workspace, client, args.operations, rate_per_s=rate, workers=workers,
                           progress=None if args.json else _progress_printer("Labelling"))
     _print_report(report, args.json, "Labelled images")
+    report.check_answered()  # the counts, then why nothing was stored, and exit 1
     return 0
 
 

@@ -69,6 +69,16 @@ class LabelReport:
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    def check_answered(self) -> None:
+        """Raise :class:`~kayfabe_core.rekognition_client.AwsSetupError` when calls were made and not one got
+        through (no network, a wrong endpoint, or throttling past every retry): the counts alone read like a run
+        that did little."""
+        if self.calls_made and not self.stopped and self.left_for_retry == self.calls_made:
+            raise AwsSetupError(f"None of the {self.calls_made:,} calls got through to Rekognition: AWS could not be "
+                                "reached, or kept asking to slow down. Nothing was stored or paid.",
+                                "Check the internet connection and the AWS region, or lower the rate, then label "
+                                "again: it sends only what is still missing.")
+
 
 @dataclass
 class _Outcome:

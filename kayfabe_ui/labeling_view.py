@@ -166,6 +166,11 @@ def render_labeling(workspace: Workspace) -> None:
         except KayfabeError as error:
             show_error(error)
             return
+        try:
+            report.check_answered()
+        except KayfabeError as error:
+            show_error(error)  # not drawn again: the message would go with the redraw
+            return
         _redraw_telling("labelling", "success", f"Stored {report.responses_stored:,} responses; "
                         f"{report.errors_stored:,} images could not be labelled (see below); "
                         f"{report.left_for_retry:,} left to retry.")

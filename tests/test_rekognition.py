@@ -141,6 +141,9 @@ def test_throttling_that_outlasts_retries_is_left_for_the_next_run(workspace: Wo
     assert (first.calls_made, first.responses_stored, first.left_for_retry) == (1, 0, 1)
     assert (second.calls_made, second.responses_stored, second.skipped_existing) == (1, 1, 0)
     assert [row["key"] for row in _rows(workspace, "SELECT key FROM labels")] == ["Person"]
+    with pytest.raises(AwsSetupError, match="None of the 1 calls got through to Rekognition"):
+        first.check_answered()  # the first run: not one answer, said so (its counts read like a quiet run)
+    second.check_answered()  # an answer stored: nothing to say
 
 
 def test_botocore_retries_throttling_within_one_run(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
