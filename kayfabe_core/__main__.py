@@ -71,17 +71,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from kayfabe_core.ingest import ingest_sources
     from kayfabe_core.ingest_stream import open_path
-    from kayfabe_core.workspace import folder_kind, open_workspace, remove_new_workspace
+    from kayfabe_core.workspace import made_for_this
 
     sources = [open_path(path) for path in map(Path, args.files)]  # checked before the workspace is made
-    made_here = folder_kind(args.workspace) == "new"  # no workspace there yet: a failed import leaves none
-    folder_was_there = Path(args.workspace).expanduser().exists()
-    try:
-        report = ingest_sources(open_workspace(args.workspace), sources)  # streamed in chunks, one transaction
-    except BaseException:  # a bad file, Ctrl-C, anything: a workspace made for this import goes with it
-        if made_here:
-            remove_new_workspace(args.workspace, keep_folder=folder_was_there)
-        raise
+    with made_for_this(args.workspace) as workspace:  # a failed import leaves no workspace it made
+        report = ingest_sources(workspace, sources)  # streamed in chunks, one transaction
     if args.json:
         print(json_text(report.to_dict(), indent=2))
     else:

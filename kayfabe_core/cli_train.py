@@ -81,10 +81,7 @@ def add_data_arguments(parser: Any, verb: str, positional: bool = False) -> None
 
 def run_train_command(args: argparse.Namespace) -> int:
     """Build the features, run the experiment, print the summary; return the exit status."""
-    from kayfabe_core.capacity import estimate_local
-    from kayfabe_core.experiment import run_experiment
-    from kayfabe_core.train import TrainSettings
-    from kayfabe_core.workspace import default_workspace_path, open_workspace
+    from kayfabe_core.workspace import default_workspace_path, made_for_this, open_workspace
 
     resolve_workspace_argument(args)
     started = time.perf_counter()
@@ -92,8 +89,18 @@ def run_train_command(args: argparse.Namespace) -> int:
     if args.drop and args.workspace:
         table = drop_features(table, args.drop)
     features_seconds = time.perf_counter() - started
-    workspace = open_workspace(args.workspace or args.save_in or default_workspace_path(),
-                               create=not args.workspace)
+    if args.workspace:
+        return _train_in(args, open_workspace(args.workspace, create=False), table, features_seconds)
+    with made_for_this(args.save_in or default_workspace_path()) as workspace:  # a failed run leaves none made
+        return _train_in(args, workspace, table, features_seconds)
+
+
+def _train_in(args: argparse.Namespace, workspace: Any, table: FeatureTable, features_seconds: float) -> int:
+    """Split, train, evaluate and save the run in ``workspace``; print the summary; return the exit status."""
+    from kayfabe_core.capacity import estimate_local
+    from kayfabe_core.experiment import run_experiment
+    from kayfabe_core.train import TrainSettings
+
     settings = TrainSettings.from_choices(args.preset, given_settings(args))
     group_by = tuple(name.strip() for text in args.group_by for name in text.split(",") if name.strip())
     method = args.split or ("grouped" if args.workspace or group_by else "stratified")

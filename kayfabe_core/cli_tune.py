@@ -74,16 +74,25 @@ def add_tune_verb(verbs: Any) -> None:
 
 def run_tune_command(args: argparse.Namespace) -> int:
     """Build the features, tune, print the best settings against the start; return the exit status."""
-    from kayfabe_core.constraints import DEFAULT_PRESET
-    from kayfabe_core.tune import DEFAULT_VARIED, TuneOptions, parse_range, tune
-    from kayfabe_core.workspace import default_workspace_path, open_workspace
+    from kayfabe_core.workspace import default_workspace_path, made_for_this, open_workspace
 
     resolve_workspace_argument(args)
     started = time.perf_counter()
     table = load_table(args)
     if args.drop and args.workspace:
         table = drop_features(table, args.drop)
-    workspace = open_workspace(args.workspace or args.save_in or default_workspace_path(), create=not args.workspace)
+    if args.workspace:
+        return _tune_in(args, open_workspace(args.workspace, create=False), table, started)
+    with made_for_this(args.save_in or default_workspace_path()) as workspace:  # a failed tuning leaves none made
+        return _tune_in(args, workspace, table, started)
+
+
+def _tune_in(args: argparse.Namespace, workspace: Any, table: Any, started: float) -> int:
+    """Tune in ``workspace`` (the CLI's options in ``args``), print the best against the start; return the exit
+    status."""
+    from kayfabe_core.constraints import DEFAULT_PRESET
+    from kayfabe_core.tune import DEFAULT_VARIED, TuneOptions, parse_range, tune
+
     fixed = given_settings(args)
     knobs = dict(parse_range(text) for text in (args.vary or DEFAULT_VARIED))
     both = [key for key in knobs if key in fixed]

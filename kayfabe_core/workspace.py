@@ -81,11 +81,14 @@ def folder_kind(path: str | Path) -> str:
         return "unreadable"
 
 
-def remove_new_workspace(path: str | Path, keep_folder: bool = False) -> None:
-    """Undo making a workspace at ``path`` that was "new" (see :func:`folder_kind`): its :data:`WORKSPACE_PARTS`
-    go, and the folder too (unless ``keep_folder``: it was there before) when left empty."""
+def remove_new_workspace(path: str | Path, keep_folder: bool = False, kept_parts: frozenset[str] = frozenset()) -> None:
+    """Undo making a workspace at ``path`` where there was none (see :func:`folder_kind`): its
+    :data:`WORKSPACE_PARTS` go, but those in ``kept_parts`` (there before: a user's own images/ folder), and the
+    folder too (unless ``keep_folder``: it was there before) when left empty."""
     root = Path(path).expanduser()
     for name in WORKSPACE_PARTS:
+        if name in kept_parts:
+            continue
         part = root / name
         if part.is_dir():
             shutil.rmtree(part, ignore_errors=True)
@@ -93,6 +96,22 @@ def remove_new_workspace(path: str | Path, keep_folder: bool = False) -> None:
             part.unlink(missing_ok=True)
     if not keep_folder and root.is_dir() and not any(root.iterdir()):
         root.rmdir()
+
+
+@contextmanager
+def made_for_this(path: str | Path) -> Iterator[Workspace]:
+    """Open the workspace at ``path``, making it when there is none; when this made it and the block raises (a bad
+    file, a table too small to split, Ctrl-C), remove it again: a failed command leaves no empty workspace."""
+    made_here = folder_kind(path) in ("new", "other")  # no workspace there (a folder of the user's files: "other")
+    root = Path(path).expanduser()
+    folder_was_there = root.exists()
+    there_before = frozenset(name for name in WORKSPACE_PARTS if (root / name).exists())
+    try:
+        yield open_workspace(path)
+    except BaseException:
+        if made_here:
+            remove_new_workspace(path, keep_folder=folder_was_there, kept_parts=there_before)
+        raise
 
 
 def open_workspace(path: str | Path, create: bool = True) -> Workspace:

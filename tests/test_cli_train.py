@@ -246,3 +246,21 @@ def test_the_pace_of_earlier_runs_skips_a_record_stored_with_nan(demo_root: Path
                      "WHERE run_id = (SELECT MAX(run_id) FROM runs)")
     conn.close()
     assert local_pace(open_workspace(demo_copy))[1] == 1  # the NaN record is skipped, not read; the other still counts
+
+
+def test_a_failed_table_run_leaves_no_workspace_it_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "tiny.csv"
+    table.write_text("f0,f1,code\n1,0,1\n0,1,0\n")  # read fine; too few rows to split
+    for verb in ("train", "tune"):
+        target = tmp_path / f"new-{verb}"
+        assert main([verb, "--table", str(table), "--label", "code", "--save-in", str(target)]) == 1
+        assert "The table has only 2 rows" in capsys.readouterr().err
+        assert not target.exists()  # an empty workspace was left behind
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    (kept / "images").mkdir()  # a folder of the user's own, by the name a workspace uses
+    (kept / "images" / "mine.jpg").write_bytes(b"jpg")
+    assert main(["train", "--table", str(table), "--label", "code", "--save-in", str(kept)]) == 1
+    assert sorted(path.name for path in kept.iterdir()) == ["images", "notes.txt"]  # the user's files stay
+    assert (kept / "images" / "mine.jpg").read_bytes() == b"jpg"
