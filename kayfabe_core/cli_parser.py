@@ -12,7 +12,7 @@ class Parser(argparse.ArgumentParser):
     (argparse prints the whole usage block and exits 2). Sub-parsers are of this class too."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(1, f"Error: {plain_option_error(message)}.\nWhat to do: see the options with "
+        self.exit(1, f"Error: {plain_option_error(message)}.\nWhat to do: See the options with "
                      f"`{self.prog} --help`.\n")
 
 

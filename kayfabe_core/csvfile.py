@@ -70,7 +70,7 @@ def decode_csv(name: str, raw: bytes, kind: str = "a CSV export", advice: str | 
     if not raw.strip():
         raise InputFileError(
             f"The file {name} is empty.",
-            advice or "Export the posts from PhantomBuster again and upload the CSV it gives you.",
+            advice or "Export the posts from PhantomBuster again and use the CSV it gives you.",
         )
     text, encoding = _decode_text(name, raw, kind, advice)
     return CsvText(name=name, text=text, encoding=encoding, delimiter=_sniff_delimiter(text))
@@ -88,7 +88,7 @@ def _decode_text(name: str, raw: bytes, kind: str, advice: str | None) -> tuple[
     if b"\x00" in raw[:65536]:
         raise InputFileError(
             f"The file {name} holds binary data, not text, so it cannot be {kind}.",
-            advice or "Upload the .csv file that PhantomBuster produced (result.csv).",
+            advice or "Use the .csv file that PhantomBuster produced (result.csv).",
         )
     try:
         if raw.startswith(b"\xef\xbb\xbf"):
