@@ -151,7 +151,7 @@ def test_the_same_seed_trains_the_same_model(demo: Workspace, table: FeatureTabl
 def test_five_folds(demo: Workspace, table: FeatureTable) -> None:
     result = run_experiment(demo, table, SplitOptions(folds=5), TrainSettings.from_choices("original-2021"))
     summary, record = result.summary, result.record
-    assert set(summary) == SUMMARY_KEYS | {"accuracy_sd", "folds"}
+    assert set(summary) == SUMMARY_KEYS | {"accuracy_sd", "folds", "accuracy_pooled"}
     assert summary["folds"] == 5 and len(record["folds"]) == 5
     fold_accuracy = [fold["accuracy"] for fold in record["folds"]]
     assert summary["accuracy"] == pytest.approx(np.mean(fold_accuracy))

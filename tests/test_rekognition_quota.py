@@ -148,9 +148,12 @@ def fake_labelling(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Let `label` run on no workspace, with a plan of 3 calls; return what label_images was given."""
     captured: dict[str, Any] = {}
 
+    from kayfabe_core.rekognition import LabelReport
+
     def label_images(workspace: Any, client: Any, operations: list[str], **kwargs: Any) -> Any:
         captured.update(kwargs)
-        return type("Report", (), {"to_dict": lambda self: {"calls_made": 3}})()
+        return LabelReport(calls_made=3, responses_stored=3, errors_stored=0, skipped_existing=0, stopped=False,
+                           seconds=0.1)  # a real report: the command asks it whether any call got through
 
     plan = type("Plan", (), {"calls_needed": 3, "calls_skipped": 0, "estimated_usd": 0.003})()
     monkeypatch.setattr("kayfabe_core.rekognition.label_images", label_images)

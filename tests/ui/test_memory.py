@@ -18,7 +18,7 @@ def test_a_run_that_imported_modules_freezes_what_is_alive(monkeypatch: pytest.M
     assert gc.get_freeze_count() > 0
     kept = gc.get_freeze_count()
     assert memory.freeze_after_imports() is False  # nothing imported since: nothing more is frozen
-    assert gc.get_freeze_count() == kept
+    assert gc.get_freeze_count() <= kept  # not one more (frozen objects freed by their last reference leave it)
     monkeypatch.setitem(sys.modules, "kayfabe_test_module", types.ModuleType("kayfabe_test_module"))
     alive = [[] for _ in range(1000)]  # made since the last freeze and still reachable
     assert memory.freeze_after_imports() is True
