@@ -123,6 +123,22 @@ def test_a_range_of_label_rows_too_long_for_one_text_is_read_in_halves(demo_root
 
     with sqlite3.connect(demo_root / "kayfabe.sqlite") as conn:
         whole = np.sort(read_label_numbers(conn, [60.0], contents=False))
+        whole_rows = read_label_numbers(conn, [60.0, 90.0])
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 2_000)
         halves = np.sort(read_label_numbers(conn, [60.0], contents=False))
+        halves_rows = read_label_numbers(conn, [60.0, 90.0])
     assert len(whole) > 3_000 and np.array_equal(whole, halves)
+    assert np.array_equal(whole_rows, halves_rows) and np.array_equal(np.sort(whole_rows[:, 1]), whole)
+
+
+def test_packs_whose_lengths_disagree_one_by_one_are_damaged_even_when_the_totals_agree(workspace: Workspace) -> None:
+    """Packs of two and one labels: a confidence moved from the first to the second leaves the totals equal."""
+    from kayfabe_core.errors import WorkspaceError
+
+    two_and_one = [ROWS[0], (*ROWS[0][:2], "Other", "Other", *ROWS[0][4:]), ROWS[1]]
+    with transaction(workspace) as conn:
+        store_label_rows(conn, two_and_one)
+        conn.execute("UPDATE label_packs SET confidences = '[5.0]' WHERE pack_no = 1")
+        conn.execute("UPDATE label_packs SET confidences = '[5.0,6.0]' WHERE pack_no = 2")
+    with connect(workspace) as conn, pytest.raises(WorkspaceError, match="label table is damaged"):
+        read_label_numbers(conn, [0.0])
