@@ -60,7 +60,8 @@ from kayfabe_core.response_store import packed
 from kayfabe_core.wording import counted
 from kayfabe_core.workspace import Workspace, bump_versions, open_connection
 
-BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call)
+BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call) when parsed in this process
+BATCH_BYTES = 16 << 20  # bytes of whole lines per chunk (and per progress call) sent to a worker
 PARSERS = 2  # worker processes parsing a large JSON Lines file
 PARALLEL_MIN_BYTES = 8 << 20  # smaller files are parsed in this process
 TEMP_STORE = "FILE"  # the staged responses: FILE (spills to disk) or MEMORY
@@ -320,13 +321,13 @@ def _end_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _parse_lines(lines: list[bytes], first_number: int, now: str) -> Parsed:
-    """Parse and match raw JSON lines in a worker process; return the outcomes, the response
+def _parse_lines(block: bytes, first_number: int, now: str) -> Parsed:
+    """Parse and match a block of whole JSON lines in a worker process; return the outcomes, the response
     rows and the label rows."""
     loads = orjson.loads
 
     def items() -> Iterator[tuple[str, int, Any]]:
-        for number, raw in enumerate(lines, start=first_number):
+        for number, raw in enumerate(block.split(b"\n"), start=first_number):
             if number == 1:
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
             if not raw or raw.isspace():
@@ -376,17 +377,19 @@ def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
     return outcomes, responses, LabelBlock.of(labels)
 
 
-def _raw_chunks(path: Path) -> Iterator[tuple[list[bytes], int]]:
-    """Yield (up to BATCH_LINES raw lines, number of the first) from a JSON Lines file."""
-    size = BATCH_LINES
+def _raw_chunks(path: Path) -> Iterator[tuple[bytes, int]]:
+    """Yield (about BATCH_BYTES of whole lines, the number of the first) from a JSON Lines file.
+
+    One block of bytes, cut after a line break, is what a worker gets: reading and sending a list of
+    10,000 lines took this process 7 s of a million posts' import, a block a fraction of that.
+    """
     with path.open("rb") as handle:
         number = 1
-        while True:
-            lines = list(islice(handle, size))
-            if not lines:
-                return
-            yield lines, number
-            number += len(lines)
+        while block := handle.read(BATCH_BYTES):
+            if not block.endswith(b"\n"):
+                block += handle.readline()  # the rest of the line cut by the block's end
+            yield block, number
+            number += block.count(b"\n")
 
 
 # --- the import ------------------------------------------------------------------------------
@@ -396,8 +399,8 @@ def import_labels(
 ) -> LabelImportReport:
     """Import saved Rekognition responses from the JSON Lines file or folder at ``path``.
 
-    Lines are parsed :data:`BATCH_LINES` at a time (in worker processes for a
-    large file) and written in ONE transaction, never overwriting a stored
+    Lines are parsed :data:`BATCH_LINES` at a time (for a large file, blocks of
+    :data:`BATCH_BYTES` in worker processes) and written in ONE transaction, never overwriting a stored
     response; for a large file that transaction is opened first, so it holds the
     workspace's write lock from the start. An error or crash before the commit
     leaves the workspace as it was; importing again is idempotent.
@@ -476,8 +479,8 @@ def _import_parallel(workspace: Workspace, path: Path, tally: _Tally, writer: _W
     with ProcessPoolExecutor(max_workers=PARSERS, mp_context=get_context("spawn"),
                              initializer=_init_worker, initargs=(workspace, os.getpid())) as pool:
         try:
-            for lines, first in _raw_chunks(path):
-                pending.append(pool.submit(_parse_lines, lines, first, now))
+            for block, first in _raw_chunks(path):
+                pending.append(pool.submit(_parse_lines, block, first, now))
                 if len(pending) > PARSERS + 1:  # few chunks waiting: each in memory adds to the peak
                     take_next()
             while pending:

@@ -79,7 +79,7 @@ MIGRATIONS: list[str | tuple[Step, ...]] = [
         called_at     TEXT NOT NULL,
         request_id    TEXT,
         request       TEXT,             -- JSON parameters, no image bytes
-        response      TEXT,             -- JSON as AWS returned it, NULL on error; new rows hold it zlib-compressed
+        response      TEXT,             -- JSON as AWS returned it, NULL on error; new rows hold it compressed
                                         -- (a BLOB): read it with kayfabe_core.response_store.unpacked
         error_code    TEXT,
         error_message TEXT,

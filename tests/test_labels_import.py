@@ -290,6 +290,7 @@ def test_many_batches_commit_once(workspace: Workspace, hashes: dict[str, str], 
     from kayfabe_core.workspace import read_data_version
 
     monkeypatch.setattr(labels_import, "BATCH_LINES", 1)
+    monkeypatch.setattr(labels_import, "BATCH_BYTES", 1)  # a block is cut after the line its first byte is in
     monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
     source = _write(tmp_path / "saved.jsonl", [
         _line(sha256=hashes["A"]), "not json",
@@ -387,6 +388,7 @@ def test_parallel_and_in_process_imports_store_the_same_rows(tmp_path: Path,
     from kayfabe_core.workspace import open_workspace
 
     monkeypatch.setattr(labels_import, "BATCH_LINES", 97)
+    monkeypatch.setattr(labels_import, "BATCH_BYTES", 9_000)
     results: list[tuple[Any, dict[str, Any]]] = []
     for parallel in (False, True):
         workspace = open_workspace(tmp_path / f"ws{parallel}")
@@ -409,7 +411,7 @@ def test_a_failure_in_a_parallel_import_leaves_the_workspace_unchanged(
     import kayfabe_core.labels_import as labels_import
     from kayfabe_core.workspace import read_data_version, read_meta, write_meta
 
-    monkeypatch.setattr(labels_import, "BATCH_LINES", 50)
+    monkeypatch.setattr(labels_import, "BATCH_BYTES", 5_000)
     monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 0)
     source = _write(tmp_path / "all.jsonl", _many_lines(_many_images(workspace, 300)))
     before = read_data_version(workspace)
@@ -447,7 +449,7 @@ from pathlib import Path
 import kayfabe_core.labels_import as labels_import
 from kayfabe_core.workspace import open_workspace
 
-labels_import.BATCH_LINES = 20
+labels_import.BATCH_BYTES = 2_000
 labels_import.PARALLEL_MIN_BYTES = 0
 labels_import.CACHE_KIB = 16  # a tiny page cache: written pages spill to the WAL before the commit
 
@@ -522,3 +524,24 @@ def test_a_binary_file_is_said_to_be_no_text(workspace: Workspace, tmp_path: Pat
         import_labels(workspace, source)
     assert caught.value.message.endswith("Line 1 is not text (not UTF-8: a binary file, or text saved in another "
                                          "encoding).")
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 1 << 20])
+def test_a_file_is_cut_into_blocks_of_whole_lines_numbered_from_their_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int) -> None:
+    """Blocks sent to the workers hold whole lines (CRLF, blank lines and a last line without a break
+    included), join back to the file, and each knows the number of its first line."""
+    import kayfabe_core.labels_import as labels_import
+
+    monkeypatch.setattr(labels_import, "BATCH_BYTES", block_bytes)
+    text = b'{"a": 1}\r\n\n{"b": 22222222222}\n{"c": [3]}\r\n{"d": 4}'
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(text)
+    blocks = list(labels_import._raw_chunks(path))
+    assert b"".join(block for block, _ in blocks) == text
+    lines = text.split(b"\n")
+    for block, first in blocks:
+        assert block.split(b"\n")[0] == lines[first - 1]
+        assert block.endswith(b"\n") or block is blocks[-1][0]
+    if block_bytes in (1, 1 << 20):  # a block per line, or the whole file
+        assert len(blocks) == (5 if block_bytes == 1 else 1)
