@@ -8,6 +8,7 @@ rows with more cells than the header, saying what was found.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -78,7 +79,8 @@ def decode_csv(name: str, raw: bytes, kind: str = "a CSV export", advice: str | 
 
 def _decode_text(name: str, raw: bytes, kind: str, advice: str | None) -> tuple[str, str]:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "UTF-16"
+        with contextlib.suppress(UnicodeDecodeError):  # cut short or not UTF-16 after all: said below
+            return raw.decode("utf-16"), "UTF-16"
     if raw.startswith(b"PK\x03\x04"):
         raise InputFileError(
             f"The file {name} is a zip archive or an Excel workbook, not a CSV file.",

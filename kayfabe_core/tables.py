@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from kayfabe_core.csvfile import parser_problem
+from kayfabe_core.csvfile import decode_csv, parser_problem
 from kayfabe_core.errors import InputFileError, SettingError
 from kayfabe_core.feature_table import FeatureTable, build_matrix
 from kayfabe_core.wording import quoted_list
@@ -34,10 +34,13 @@ def read_feature_table(data: bytes, file_name: str, label: str, positive: str | 
     :class:`InputFileError` when the file cannot be read or has non-numeric
     feature columns, :class:`SettingError` for an unknown column name.
     """
-    frame = _read_csv(data, file_name)
+    frame, reading_notes = _read_csv(data, file_name)
     _check_columns(frame, [label], file_name)
     _check_dropped(frame, drop, file_name)
     coded = frame[frame[label].notna()]
+    if coded.empty:
+        raise InputFileError(f"The code column “{label}” of {file_name} is empty: none of its {len(frame):,} "
+                             "rows has a value.", "Pick the column that holds the hand code, or fill it in.")
     file_rows = coded.index.to_numpy() + 2  # the line in the file: the header is line 1
     coded = coded.reset_index(drop=True)
     observed, positive_name, negative_name = _observed(coded[label], label, positive, file_name)
@@ -47,7 +50,7 @@ def read_feature_table(data: bytes, file_name: str, label: str, positive: str | 
     rows, cols = np.nonzero(~np.isnan(values))
     matrix = build_matrix(rows, cols, values[rows, cols], values.shape)
     names = tuple(map(str, features.columns))
-    notes = []
+    notes = list(reading_notes)
     if len(coded) < len(frame):
         left_out = len(frame) - len(coded)
         several = left_out != 1
@@ -97,7 +100,7 @@ def looks_like_identifier(column: pd.Series) -> bool:
 
 def read_table_columns(data: bytes, file_name: str) -> pd.DataFrame:
     """Return the CSV as a DataFrame (for the page to offer columns); raises :class:`InputFileError`."""
-    return _read_csv(data, file_name)
+    return _read_csv(data, file_name)[0]
 
 
 def table_times(frame: pd.DataFrame) -> pd.Series:
@@ -111,22 +114,22 @@ def table_times(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
 
 
-def _read_csv(data: bytes, file_name: str) -> pd.DataFrame:
+def _read_csv(data: bytes, file_name: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Return the table in ``data`` and sentences on how it was read (not UTF-8, not commas).
+
+    Decoded as the posts' exports are (:func:`~kayfabe_core.csvfile.decode_csv`): a spreadsheet saved with
+    semicolons or in Windows-1252 is read, and says so.
+    """
     hint = "Save the table as CSV (text) with one header row and one row per image."
-    if not data.strip():
-        raise InputFileError(f"{file_name} is empty.", hint)
-    if b"\x00" in data[:65536]:
-        raise InputFileError(f"{file_name} holds binary data, not text, so it is not a CSV table.", hint)
+    text = decode_csv(file_name, data, kind="a CSV table", advice=hint)
     try:
-        frame = pd.read_csv(io.BytesIO(data), low_memory=False)
+        frame = pd.read_csv(io.BytesIO(text.text.encode()), sep=text.delimiter, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise InputFileError(f"{file_name} could not be read as a CSV table: {parser_problem(str(error))}.",
                              hint) from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{file_name} is not UTF-8 text.", "Save the table as CSV with UTF-8 encoding.") from None
     if frame.empty:
         raise InputFileError(f"{file_name} has a header but no rows.", "Give a table with one row per image.")
-    return frame
+    return frame, text.notes
 
 
 def _check_dropped(frame: pd.DataFrame, drop: Sequence[str], file_name: str) -> None:

@@ -231,9 +231,25 @@ def test_unreadable_files() -> None:
         read_feature_table(b'a,code\n"1,2\n3,4\n', "t.csv", "code")
     assert 'a quotation mark (") opened on line 2 is never closed' in quote.value.message
     with pytest.raises(InputFileError, match="binary data"):
-        read_table_columns(b"\xff\xfe\x00bad", "t.csv")
-    with pytest.raises(InputFileError, match="is not UTF-8 text"):
-        read_table_columns(b"a,b\n\xff\xfe,1\n", "t.csv")
+        read_table_columns(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "t.csv")
+    with pytest.raises(InputFileError, match="binary data"):  # not a traceback from the UTF-16 decoder
+        read_table_columns(b"\xff\xfec\x00o\x00d", "t.csv")  # UTF-16 cut in the middle of a character
+
+
+def test_a_spreadsheets_semicolons_and_windows_text_are_read_and_said() -> None:
+    """Excel in many countries saves CSV with semicolons, and in Windows-1252: the table is read, and a note
+    says how."""
+    data = table_csv().decode().replace(",", ";").replace("postId", "postId_é").encode("cp1252")
+    table = read_feature_table(data, "t.csv", "code")
+    assert table.n_images == 12 and "f1" in table.names
+    assert any("semicolons" in note for note in table.notes)
+    assert any("Windows-1252" in note for note in table.notes)
+
+
+def test_an_empty_code_column_is_named_as_empty() -> None:
+    with pytest.raises(InputFileError) as empty:
+        read_feature_table(table_csv(label=[""] * 12), "t.csv", "code")
+    assert empty.value.message == "The code column “code” of t.csv is empty: none of its 12 rows has a value."
 
 
 def test_suggestions_for_the_page() -> None:
