@@ -18,10 +18,10 @@ def writable_file(name: str | Path, example: str = "scores.csv", workspace: Path
     ``inputs`` being read) before any work is done. ``example`` names such a file in the hint."""
     path = Path(name).expanduser()
     folder = folder_of(path)
+    _refuse_own_files(path, example, workspace, inputs)  # first: a workspace's folder is no place to suggest
     if path.is_dir():
         raise InputFileError(f"{path} is a folder, not a file name.", "Give the name of the CSV file to write, "
                              f"e.g. {path / example}.")
-    _refuse_own_files(path, example, workspace, inputs)
     if not folder.is_dir():
         raise InputFileError(f"Cannot write {path}: the folder {folder} does not exist.",
                              "Create the folder first, or give a file name in an existing folder.")

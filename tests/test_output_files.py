@@ -45,6 +45,10 @@ def test_the_workspaces_own_files_and_the_inputs_are_refused(tmp_path: Path) -> 
         with pytest.raises(InputFileError, match="is part of the workspace .* would destroy the workspace"):
             writable_file(target, "codes.csv", root)
     assert writable_file(root / "codes.csv", "codes.csv", root) == root / "codes.csv"  # beside them is fine
+    with pytest.raises(InputFileError) as folder:  # a part's folder: not "e.g. runs/codes.csv", refused next
+        writable_file(root / "runs", "codes.csv", root)
+    assert "is part of the workspace" in folder.value.message and folder.value.hint.endswith(
+        f"e.g. {tmp_path / 'codes.csv'}.")
     export = tmp_path / "new.csv"
     export.write_text("postUrl\n")
     with pytest.raises(InputFileError, match="is also a file being read"):
