@@ -258,6 +258,11 @@ def _time_holdout(table: FeatureTable, test_size: float) -> tuple[np.ndarray, np
     if times.isna().all():
         raise SettingError("A split by time needs each image's date, and this data has none.",
                            "Choose a split grouped by post or stratified instead.")
+    dated = times.dropna()
+    if dated.nunique() == 1:  # nothing older to train on and newer to test on
+        raise SettingError(f"A split by time needs images from different times, and all {len(dated):,} dated "
+                           f"images have the same one ({dated.iloc[0]:%d %B %Y, %H:%M} UTC).",
+                           "Choose a split grouped by post or stratified instead, or check the date column.")
     rows = np.arange(table.n_images)
     cutoff = times.quantile(1 - test_size)
     test = (times > cutoff).to_numpy()

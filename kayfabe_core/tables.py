@@ -104,9 +104,10 @@ def read_table_columns(data: bytes, file_name: str) -> pd.DataFrame:
 
 
 def table_times(frame: pd.DataFrame) -> pd.Series:
-    """Return each row's date from a date column, or from pubYear/pubMonth/pubDay; NaT when none."""
-    for name in ("pubDate", "date", "timestamp", "taken_at", "pub_date"):
-        if name in frame:
+    """Return each row's date from a column of dates (by its name; text, not numbers), or from
+    pubYear/pubMonth/pubDay; NaT when none."""
+    for name in ("pubDate", "date", "timestamp", "taken_at", "pub_date", "time", "datetime", "created_at"):
+        if name in frame and not pd.api.types.is_numeric_dtype(frame[name]):  # numbers: an hour, seconds? unsure
             return pd.to_datetime(frame[name], utc=True, errors="coerce", format="mixed")
     if {"pubYear", "pubMonth", "pubDay"} <= set(frame.columns):
         parts = frame[["pubYear", "pubMonth", "pubDay"]].set_axis(["year", "month", "day"], axis=1)

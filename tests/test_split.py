@@ -167,6 +167,15 @@ def test_time_split_without_dates_is_refused() -> None:
         make_split(make_table(with_times=False), SplitOptions("time"))
 
 
+def test_time_split_with_every_date_the_same_is_refused_saying_the_date() -> None:
+    table = make_table(n_posts=80)
+    table.context["time"] = pd.Timestamp("2021-05-01T09:30", tz="UTC")
+    with pytest.raises(SettingError) as same:
+        make_split(table, SplitOptions("time"))
+    assert same.value.message == (f"A split by time needs images from different times, and all {table.n_images} "
+                                  "dated images have the same one (01 May 2021, 09:30 UTC).")
+
+
 @pytest.mark.parametrize(("folds", "repeats"), [(5, 1), (0, 3)])
 def test_time_split_cannot_be_folded_or_repeated(folds: int, repeats: int) -> None:
     with pytest.raises(SettingError, match="A split by time tests once on the newest posts"):

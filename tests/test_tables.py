@@ -211,6 +211,8 @@ def test_table_times_from_year_month_day() -> None:
 def test_table_times_from_a_date_column_or_none() -> None:
     times = table_times(pd.DataFrame({"pubDate": ["2020-03-01T17:04:05.000Z", "nonsense"]}))
     assert times[0] == pd.Timestamp("2020-03-01T17:04:05", tz="UTC") and pd.isna(times[1])
+    assert table_times(pd.DataFrame({"time": ["2020-03-01"]}))[0] == pd.Timestamp("2020-03-01", tz="UTC")
+    assert table_times(pd.DataFrame({"time": [13, 14]})).isna().all()  # an hour of the day is not a date
     none = table_times(pd.DataFrame({"a": [1, 2]}))
     assert none.isna().all() and len(none) == 2
 
