@@ -84,6 +84,11 @@ def keep_inputs_in_memory() -> None:
     _IN_MEMORY = True
 
 
+def inputs_kept_in_memory() -> bool:
+    """Return whether :func:`keep_inputs_in_memory` was called in this process."""
+    return _IN_MEMORY
+
+
 def forget_inputs_in_memory() -> None:
     """Drop the inputs kept in memory (emptying the caches empties this one too)."""
     with _MEMORY_LOCK:

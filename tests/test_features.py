@@ -374,3 +374,49 @@ def test_settings_that_leave_no_feature_say_which_to_lower(filled: Workspace) ->
     with pytest.raises(SettingError, match="labels 80 %, moderation labels 80 %, celebrities 80 %"):
         build_features(filled, FeatureOptions(min_images=500))
     assert build_features(filled, FeatureOptions(min_images=500, metadata=True)).n_features > 0
+
+
+@pytest.mark.parametrize("options", [
+    FeatureOptions(), FeatureOptions(min_images=1), FeatureOptions(label_threshold=95, min_images=3),
+    FeatureOptions(sources=("label", "celebrity"), metadata=True), FeatureOptions(include_parents=False),
+])
+def test_the_kept_label_block_builds_the_same_table(demo_root: Path, tmp_path: Path, options: FeatureOptions,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # with the inputs kept in memory (the app) the label block of every image is kept and a build after a code
+    # only picks the coded rows: the same table as a build from the label rows, whichever images are coded
+    import shutil
+
+    from kayfabe_core import feature_inputs, features
+
+    root = tmp_path / "ws"
+    shutil.copytree(demo_root, root)
+    workspace = open_workspace(root)
+    every = read_resolved_codes(workspace)
+    rng = np.random.default_rng(7)
+    monkeypatch.setattr(feature_inputs, "_IN_MEMORY", True)
+    for size in (len(every), len(every) - 1, len(every) // 2, 40):  # the same inputs: the kept block is used again
+        codes = every.iloc[np.sort(rng.choice(len(every), size, replace=False))].reset_index(drop=True)
+        monkeypatch.setattr(features, "read_resolved_codes", lambda _workspace, codes=codes: codes)
+        kept = build_features(workspace, options)
+        with monkeypatch.context() as direct:
+            direct.setattr(features, "inputs_kept_in_memory", lambda: False)
+            built = build_features(workspace, options)
+        assert kept.names == built.names and kept.matrix.shape == built.matrix.shape
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(kept.matrix, part), getattr(built.matrix, part))
+            assert getattr(kept.matrix, part).dtype == getattr(built.matrix, part).dtype
+        assert np.array_equal(kept.observed, built.observed) and kept.context.equals(built.context)
+        assert kept.origin == built.origin
+    feature_inputs.forget_inputs_in_memory()
+
+
+def test_the_kept_label_block_is_not_used_for_labels_under_two_versions(filled: Workspace,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_core import feature_inputs, features
+
+    monkeypatch.setattr(feature_inputs, "_IN_MEMORY", True)
+    inputs = feature_inputs.load_inputs(filled, [80.0], captions=False)
+    assert features._all_images_block(inputs, FeatureOptions()) is None  # Person and Rare: two model versions
+    assert build_features(filled, FeatureOptions(min_images=2)).names == (  # Rare: one image, two rows
+        "celebrity: Jane Star", "label: Face", "label: Person", "moderation: Violence")
+    feature_inputs.forget_inputs_in_memory()
