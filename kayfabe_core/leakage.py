@@ -43,6 +43,12 @@ def _posts_on_both_sides(table: FeatureTable, train: np.ndarray, test: np.ndarra
         if posts.isna().all():
             return 0
         numbers = pd.factorize(posts)[0]  # one number per post; -1 where the post is unknown
+    if len(numbers) and int(numbers.min()) >= -1 and int(numbers.max()) < len(numbers):  # numbered 0, 1, …
+        # marked by number: np.intersect1d's two np.unique took 40 ms of every Train page run at 150,000 images
+        on_train, on_test = np.zeros(len(numbers) + 1, dtype=bool), np.zeros(len(numbers) + 1, dtype=bool)
+        on_train[numbers[train] + 1] = True  # -1 (no post) lands on the first place, not counted
+        on_test[numbers[test] + 1] = True
+        return int((on_train[1:] & on_test[1:]).sum())
     shared = np.intersect1d(numbers[train], numbers[test])
     return int((shared >= 0).sum())
 

@@ -220,7 +220,9 @@ def grouped_holdout(observed: np.ndarray, groups: np.ndarray, test_size: float,
         cumulative = np.cumsum(sizes[members])
         take = int(np.argmin(np.abs(cumulative - test_size * cumulative[-1]))) + 1
         chosen.append(members[:take])
-    return np.isin(inverse, np.concatenate(chosen))
+    in_test = np.zeros(len(sizes), dtype=bool)  # by group: np.isin of every row sorted them (about 10 ms)
+    in_test[np.concatenate(chosen)] = True
+    return in_test[inverse]
 
 
 def grouped_folds(observed: np.ndarray, groups: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
