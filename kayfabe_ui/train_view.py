@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from kayfabe_core.capacity import estimate_local, local_pace
@@ -27,7 +30,7 @@ from kayfabe_core.experiment import run_experiment
 from kayfabe_core.feature_cache import load_features
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.features import FeatureOptions
-from kayfabe_core.split import METHODS, SplitOptions, class_balance, make_split
+from kayfabe_core.split import METHODS, Split, SplitOptions, class_balance, make_split
 from kayfabe_core.stages import Progress
 from kayfabe_core.tables import (
     code_column_choices,
@@ -163,17 +166,42 @@ def choose_split(table: FeatureTable) -> tuple[SplitOptions, int] | None:
                                              "pubMonth, pubDay."))
     options = SplitOptions(method, test_size, folds, repeats, seed, group_by)
     try:
-        split = make_split(table, options)
+        split, balance = _split_preview(table, options)
     except KayfabeError as error:
         show_error(error)
         return None
-    balance = class_balance(table, split.folds[0])
     st.plotly_chart(balance_figure(balance), key="balance_chart")
     what = _first_split(options, len(split.folds))
     st.caption(balance_reading(what))
     for warning in split.warnings:
         st.warning(warning, icon=":material/warning:")
     return options, len(split.folds)
+
+
+_PREVIEWS: dict[tuple[int, SplitOptions], tuple[weakref.ref[FeatureTable], Split, pd.DataFrame]] = {}
+_PREVIEWS_LOCK = threading.Lock()
+PREVIEWS_KEPT = 8  # the newest split previews kept (tables and options of any session)
+
+
+def _split_preview(table: FeatureTable, options: SplitOptions) -> tuple[Split, pd.DataFrame]:
+    """The split of ``table`` and its first fold's class balance, kept per table and options (raises as
+    :func:`make_split`): every other widget on the page runs it again with the same table, and the split took 40 ms
+    of each run at 150,000 images. A table kept by :func:`cached_features` is the same object until the data
+    change; the one a table was made for is compared by identity, so a new table is split again."""
+    key = (id(table), options)
+    with _PREVIEWS_LOCK:
+        kept = _PREVIEWS.get(key)
+    if kept is not None and kept[0]() is table:
+        return kept[1], kept[2]
+    split = make_split(table, options)
+    balance = class_balance(table, split.folds[0])
+    with _PREVIEWS_LOCK:
+        for stale in [old for old, (ref, *_) in _PREVIEWS.items() if ref() is None]:
+            del _PREVIEWS[stale]
+        _PREVIEWS[key] = (weakref.ref(table), split, balance)
+        while len(_PREVIEWS) > PREVIEWS_KEPT:
+            del _PREVIEWS[next(iter(_PREVIEWS))]
+    return split, balance
 
 
 def _first_split(options: SplitOptions, n_splits: int) -> str:
