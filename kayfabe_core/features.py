@@ -179,7 +179,7 @@ class _AllImages:
     """The label features of every image of some inputs, before any is dropped: one row per posts row, one
     column per label in the order of their keys (source, key), each value the label's rows on the image."""
 
-    matrix: object  # scipy CSR, float32, canonical
+    matrix: sp.csr_matrix  # float32, canonical
     names: list[str]  # each column's name
 
 
@@ -205,16 +205,10 @@ def _kept_label_block(inputs: FeatureInputs, options: FeatureOptions,
     """
     if not options.include_parents or not inputs_kept_in_memory():
         return None
-    key = (label_cuts(options), tuple(options.sources))
-    with _KEPT_LOCK:
-        kept = next((entry[2] for entry in _KEPT_BLOCK if entry[0]() is inputs and entry[1] == key), False)
-    if kept is False:
-        kept = _all_images_block(inputs, options)
-        with _KEPT_LOCK:
-            _KEPT_BLOCK[:] = [(weakref.ref(inputs, _forget_kept_block), key, kept)]  # one at a time, as the inputs
+    kept = _every_image_block(inputs, options)
     if kept is None:
         return None
-    matrix = kept.matrix[rows]  # type: ignore[index]
+    matrix = kept.matrix[rows]
     per_label = np.bincount(matrix.indices, weights=matrix.data, minlength=len(kept.names))  # label rows, as before
     columns = np.flatnonzero((per_label >= options.min_images) & (per_label > 0))
     column_of = np.full(len(kept.names), -1, dtype=np.int64)
@@ -227,6 +221,20 @@ def _kept_label_block(inputs: FeatureInputs, options: FeatureOptions,
     block.has_sorted_indices = True  # the columns keep the keys' order, so each row's stay sorted
     block.has_canonical_format = True
     return block, [kept.names[column] for column in columns], []
+
+
+def _every_image_block(inputs: FeatureInputs, options: FeatureOptions) -> _AllImages | None:
+    """Return :func:`_all_images_block` of ``inputs`` and the options' cuts and sources: the one kept, else
+    built and kept (one at a time, as the inputs are)."""
+    key = (label_cuts(options), tuple(options.sources))
+    with _KEPT_LOCK:
+        for inputs_ref, kept_key, kept in _KEPT_BLOCK:
+            if inputs_ref() is inputs and kept_key == key:
+                return kept
+    kept = _all_images_block(inputs, options)
+    with _KEPT_LOCK:
+        _KEPT_BLOCK[:] = [(weakref.ref(inputs, _forget_kept_block), key, kept)]
+    return kept
 
 
 def _all_images_block(inputs: FeatureInputs, options: FeatureOptions) -> _AllImages | None:
