@@ -98,6 +98,8 @@ def _is_utf8(path: Path) -> bool:
     try:
         with path.open("rb") as file:
             while block := file.read(_BLOCK_BYTES):
+                if block.isascii() and not decoder.getstate()[0]:  # ASCII is UTF-8, checked without decoding
+                    continue
                 decoder.decode(block)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
