@@ -51,6 +51,7 @@ _EXPIRY = re.compile(r"[?&]oe=([0-9A-Fa-f]{1,12})(?:&|$)")
 _EXPIRY_RE2 = r"[?&]oe=(?P<hex>[0-9A-Fa-f]{1,12})(?:&|$)"  # the same in Arrow's RE2
 _LAST_SECOND = 9_223_372_036  # the last whole second pandas timestamps reach (2262-04-11)
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_json_string = json.encoder.encode_basestring_ascii  # a string as json.dumps writes it (ensure_ascii)
 
 
 @dataclass
@@ -248,7 +249,7 @@ def _dates(raw: list[str]) -> list[str | None]:
 
 def _counts(raw: list[str]) -> list[int | None]:
     """Whole numbers ('1,204' -> 1204), None where empty, unreadable or not a whole number."""
-    numbers = pd.to_numeric(pd.Series(raw, dtype=object).str.replace(",", ""), errors="coerce")
+    numbers = pd.to_numeric(pd.Series([text.replace(",", "") for text in raw], dtype=object), errors="coerce")
     if numbers.dtype == np.int64:  # all whole and in range: no check per value
         return numbers.tolist()  # type: ignore[no-any-return]
     if numbers.dtype == np.float64:  # whole where the value has no fraction (NaN where unreadable)
@@ -273,5 +274,5 @@ def _tagged_lists(rows: pd.DataFrame, index: list[int]) -> list[str]:
     if not columns:
         return ["[]"] * len(index)
     values = [rows[column].to_numpy()[index] for column in columns]
-    return [json.dumps(names) if (names := [name for name in row if name]) else "[]"
-            for row in zip(*values, strict=True)]
+    # the text json.dumps writes for a list of strings, without its call per row (a second at a million posts)
+    return ["[" + ", ".join([_json_string(name) for name in row if name]) + "]" for row in zip(*values, strict=True)]
