@@ -51,6 +51,7 @@ _EXPIRY = re.compile(r"[?&]oe=([0-9A-Fa-f]{1,12})(?:&|$)")
 _EXPIRY_RE2 = r"[?&]oe=(?P<hex>[0-9A-Fa-f]{1,12})(?:&|$)"  # the same in Arrow's RE2
 _LAST_SECOND = 9_223_372_036  # the last whole second pandas timestamps reach (2262-04-11)
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_TICKS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 _json_string = json.encoder.encode_basestring_ascii  # a string as json.dumps writes it (ensure_ascii)
 
 
@@ -240,7 +241,7 @@ def _dates(raw: list[str]) -> list[str | None]:
     # numpy writes the text from whole seconds (strftime per value took a second of a million-post import);
     # seconds by floor division, as strftime drops the fraction also before 1970 (astype wraps near the limits)
     ticks = stamps.dt.tz_convert(None).to_numpy()
-    per_second = int(np.timedelta64(1, "s") / np.timedelta64(1, np.datetime_data(ticks.dtype)[0]))
+    per_second = _TICKS_PER_SECOND[np.datetime_data(ticks.dtype)[0]]  # pandas picks the unit
     unreadable = np.isnat(ticks)
     seconds = np.where(unreadable, 0, ticks.view(np.int64) // per_second).astype("datetime64[s]")
     texts = np.datetime_as_string(seconds, unit="s").tolist()
