@@ -160,7 +160,6 @@ def _first_of_each(contents: np.ndarray, labels: np.ndarray,
     return contents[first], labels[first], np.asarray(confidences, dtype=np.float64)[order][first]
 
 
-
 def _row_keys(contents: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Return one int64 per row that orders rows as (content, label) does: sorting it is five times faster
     than ``np.lexsort`` (numbers of contents and labels stay far below 2**31, so it cannot overflow)."""
