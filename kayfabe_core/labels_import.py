@@ -321,14 +321,17 @@ def _end_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _parse_lines(block: bytes, first_number: int, now: str) -> Parsed:
-    """Parse and match a block of whole JSON lines in a worker process; return the outcomes, the response
-    rows and the label rows."""
+def _parse_block(path: Path, start: int, stop: int, now: str) -> tuple[Parsed, int]:
+    """Read the lines whose first byte lies at ``start`` to ``stop`` of the file (:func:`_lines_of`), parse
+    and match them in a worker process; return the outcomes, the response rows and the label rows, and how
+    many lines the block holds. Lines are numbered from 1 within the block (the importing process, which
+    knows how many lines came before, makes the numbers in messages the file's)."""
+    block = _lines_of(path, start, stop)
     loads = orjson.loads
 
     def items() -> Iterator[tuple[str, int, Any]]:
-        for number, raw in enumerate(block.split(b"\n"), start=first_number):
-            if number == 1:
+        for number, raw in enumerate(block.split(b"\n"), start=1):
+            if number == 1 and start == 0:
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
             if not raw or raw.isspace():
                 continue
@@ -339,9 +342,25 @@ def _parse_lines(block: bytes, first_number: int, now: str) -> Parsed:
 
     gc.disable()  # the chunk's objects hold no cycles: reference counting frees them, collections only cost
     try:
-        return _outcomes(items(), _worker["matcher"], now)
+        return _outcomes(items(), _worker["matcher"], now), block.count(b"\n")
     finally:
         gc.enable()
+
+
+def _lines_of(path: Path, start: int, stop: int) -> bytes:
+    """Return the whole lines of the file whose first byte lies at ``start`` to ``stop`` (each line belongs
+    to the range its first byte is in, so ranges that tile the file give every line once, in order)."""
+    with path.open("rb") as handle:
+        if start:
+            handle.seek(start - 1)
+            handle.readline()  # the rest of the line begun before the range (just "\n" when one ended there)
+        begin = handle.tell()
+        if begin >= stop:  # one line longer than the range: it belongs to an earlier one
+            return b""
+        block = handle.read(stop - begin)
+        if not block.endswith(b"\n"):
+            block += handle.readline()  # the rest of the last line begun in the range
+        return block
 
 
 def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str, first_n: int = 0) -> Parsed:
@@ -377,19 +396,15 @@ def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
     return outcomes, responses, LabelBlock.of(labels)
 
 
-def _raw_chunks(path: Path) -> Iterator[tuple[bytes, int]]:
-    """Yield (about BATCH_BYTES of whole lines, the number of the first) from a JSON Lines file.
+def _byte_ranges(path: Path) -> Iterator[tuple[int, int]]:
+    """Yield the ranges of BATCH_BYTES that tile the file, each a worker's to read (:func:`_lines_of`).
 
-    One block of bytes, cut after a line break, is what a worker gets: reading and sending a list of
-    10,000 lines took this process 7 s of a million posts' import, a block a fraction of that.
+    The workers read the file themselves: reading 3.4 GB here, counting its lines and sending it to them
+    took this process 10 s of a million posts' import, and this process is the one that writes.
     """
-    with path.open("rb") as handle:
-        number = 1
-        while block := handle.read(BATCH_BYTES):
-            if not block.endswith(b"\n"):
-                block += handle.readline()  # the rest of the line cut by the block's end
-            yield block, number
-            number += block.count(b"\n")
+    size = path.stat().st_size
+    for start in range(0, size, BATCH_BYTES):
+        yield start, min(start + BATCH_BYTES, size)
 
 
 # --- the import ------------------------------------------------------------------------------
@@ -400,7 +415,7 @@ def import_labels(
     """Import saved Rekognition responses from the JSON Lines file or folder at ``path``.
 
     Lines are parsed :data:`BATCH_LINES` at a time (for a large file, blocks of
-    :data:`BATCH_BYTES` in worker processes) and written in ONE transaction, never overwriting a stored
+    :data:`BATCH_BYTES` read and parsed by worker processes) and written in ONE transaction, never overwriting a stored
     response; for a large file that transaction is opened first, so it holds the
     workspace's write lock from the start. An error or crash before the commit
     leaves the workspace as it was; importing again is idempotent.
@@ -466,21 +481,24 @@ def _import_parallel(workspace: Workspace, path: Path, tally: _Tally, writer: _W
     """Have PARSERS worker processes parse and match the file while this process writes each
     chunk, in order, as it comes back."""
     now = _now()
-    pending: deque[Future[Parsed]] = deque()
+    pending: deque[Future[tuple[Parsed, int]]] = deque()
+    lines_before = 0  # lines of the file in the blocks taken so far
 
     def take_next() -> None:
-        outcomes, responses, labels = pending.popleft().result()
+        nonlocal lines_before
+        (outcomes, responses, labels), lines = pending.popleft().result()
         skipped_from = len(writer.skipped)
-        _take(tally, writer, outcomes)
+        _take(tally, writer, outcomes, lines_before)
+        lines_before += lines
         writer.write_chunk(responses, labels, skipped_from)
-        if progress is not None:
+        if progress is not None and outcomes:  # a range inside one long line holds none
             progress(tally.lines_read)
 
     with ProcessPoolExecutor(max_workers=PARSERS, mp_context=get_context("spawn"),
                              initializer=_init_worker, initargs=(workspace, os.getpid())) as pool:
         try:
-            for block, first in _raw_chunks(path):
-                pending.append(pool.submit(_parse_lines, block, first, now))
+            for start, stop in _byte_ranges(path):
+                pending.append(pool.submit(_parse_block, path, start, stop, now))
                 if len(pending) > PARSERS + 1:  # few chunks waiting: each in memory adds to the peak
                     take_next()
             while pending:
@@ -494,8 +512,9 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _take(tally: _Tally, writer: _Writer, outcomes: list[Outcome]) -> None:
-    """Count one chunk's outcomes; tell the writer which staged responses are new."""
+def _take(tally: _Tally, writer: _Writer, outcomes: list[Outcome], lines_before: int = 0) -> None:
+    """Count one chunk's outcomes; tell the writer which staged responses are new. A block's lines are
+    numbered from 1: ``lines_before`` (the file's lines before the block) makes their numbers the file's."""
     for outcome in outcomes:
         tally.lines_read += 1
         kind = outcome[0]
@@ -504,7 +523,7 @@ def _take(tally: _Tally, writer: _Writer, outcomes: list[Outcome]) -> None:
             writer.accept(outcome[1], outcome[2])
             tally.images.add(outcome[1][0])
         elif kind == BAD:
-            _bad(tally, outcome[1], outcome[2], outcome[3])
+            _bad(tally, outcome[1], outcome[2] and outcome[2] + lines_before, outcome[3])
         elif kind == UNMATCHED:
             tally.usable += 1
             tally.unmatched += 1
@@ -515,7 +534,7 @@ def _take(tally: _Tally, writer: _Writer, outcomes: list[Outcome]) -> None:
             tally.already_stored += 1
             tally.images.add(outcome[1][0])
         else:
-            _bad(tally, outcome[2], outcome[3], outcome[4])
+            _bad(tally, outcome[2], outcome[3] and outcome[3] + lines_before, outcome[4])
 
 
 def _bad(tally: _Tally, label: str, number: int, problem: str) -> None:

@@ -526,22 +526,41 @@ def test_a_binary_file_is_said_to_be_no_text(workspace: Workspace, tmp_path: Pat
                                          "encoding).")
 
 
-@pytest.mark.parametrize("block_bytes", [1, 7, 64, 1 << 20])
-def test_a_file_is_cut_into_blocks_of_whole_lines_numbered_from_their_first(
+@pytest.mark.parametrize("block_bytes", [1, 7, 9, 10, 11, 64, 1 << 20])
+def test_the_workers_byte_ranges_give_every_line_once_in_order(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int) -> None:
-    """Blocks sent to the workers hold whole lines (CRLF, blank lines and a last line without a break
-    included), join back to the file, and each knows the number of its first line."""
+    """Each worker reads the lines whose first byte is in its range: together they are the file (CRLF, blank
+    lines, a line longer than a range and a last line without a break included), and their line counts
+    number the lines as the file does."""
     import kayfabe_core.labels_import as labels_import
 
     monkeypatch.setattr(labels_import, "BATCH_BYTES", block_bytes)
     text = b'{"a": 1}\r\n\n{"b": 22222222222}\n{"c": [3]}\r\n{"d": 4}'
     path = tmp_path / "lines.jsonl"
     path.write_bytes(text)
-    blocks = list(labels_import._raw_chunks(path))
-    assert b"".join(block for block, _ in blocks) == text
-    lines = text.split(b"\n")
-    for block, first in blocks:
-        assert block.split(b"\n")[0] == lines[first - 1]
-        assert block.endswith(b"\n") or block is blocks[-1][0]
+    blocks = [labels_import._lines_of(path, start, stop) for start, stop in labels_import._byte_ranges(path)]
+    assert b"".join(blocks) == text
+    lines, before = text.split(b"\n"), 0
+    for block in filter(None, blocks):
+        assert block.split(b"\n")[0] == lines[before]  # a block starts at a line's start: the (before+1)th
+        before += block.count(b"\n")
     if block_bytes in (1, 1 << 20):  # a block per line, or the whole file
-        assert len(blocks) == (5 if block_bytes == 1 else 1)
+        assert len([block for block in blocks if block]) == (5 if block_bytes == 1 else 1)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_byte_order_mark_and_windows_line_ends_are_read_with_the_files_line_numbers(
+        workspace: Workspace, hashes: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        parallel: bool) -> None:
+    import kayfabe_core.labels_import as labels_import
+
+    monkeypatch.setattr(labels_import, "BATCH_BYTES", 40)  # several ranges, some inside one line
+    monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
+    lines = [_line(sha256=hashes["A"]), "", "not json", _line("RecognizeCelebrities", CELEBRITIES,
+                                                               post_url="https://www.instagram.com/p/B/"), "{"]
+    source = tmp_path / "saved.jsonl"
+    source.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode())
+    report = import_labels(workspace, source)
+    assert (report.responses_stored, report.bad_lines) == (2, 2)
+    assert report.problems[0] == "line 3 is not JSON (it breaks off at character 1)"
+    assert report.problems[1].startswith("line 5 is not JSON")
