@@ -410,6 +410,28 @@ def test_the_kept_label_block_builds_the_same_table(demo_root: Path, tmp_path: P
     feature_inputs.forget_inputs_in_memory()
 
 
+def test_the_kept_label_block_follows_each_sources_own_cut(demo_root: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cuts swapped between two sources are the same set of cuts but other features: built one after the other
+    with the inputs kept, each equals its direct build."""
+    import shutil
+
+    from kayfabe_core import feature_inputs, features
+
+    root = tmp_path / "ws"
+    shutil.copytree(demo_root, root)
+    workspace = open_workspace(root)
+    monkeypatch.setattr(feature_inputs, "_IN_MEMORY", True)
+    for options in (FeatureOptions(label_threshold=60, moderation_threshold=95, min_images=1),
+                    FeatureOptions(label_threshold=95, moderation_threshold=60, min_images=1)):
+        kept = build_features(workspace, options)
+        with monkeypatch.context() as direct:
+            direct.setattr(features, "inputs_kept_in_memory", lambda: False)
+            built = build_features(workspace, options)
+        assert kept.names == built.names and (kept.matrix != built.matrix).nnz == 0
+    feature_inputs.forget_inputs_in_memory()
+
+
 def test_the_kept_label_block_is_not_used_for_labels_under_two_versions(filled: Workspace,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from kayfabe_core import feature_inputs, features
