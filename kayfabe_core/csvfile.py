@@ -8,7 +8,6 @@ rows with more cells than the header, saying what was found.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import re
@@ -79,8 +78,14 @@ def decode_csv(name: str, raw: bytes, kind: str = "a CSV export", advice: str | 
 
 def _decode_text(name: str, raw: bytes, kind: str, advice: str | None) -> tuple[str, str]:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        with contextlib.suppress(UnicodeDecodeError):  # cut short or not UTF-16 after all: said below
+        try:
             return raw.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise InputFileError(
+                f"The file {name} starts as UTF-16 text but breaks off or is damaged further on, so it cannot be "
+                f"read as {kind}.",
+                "Save it again from your spreadsheet program as CSV (UTF-8), or download it again.",
+            ) from None
     if raw.startswith(b"PK\x03\x04"):
         raise InputFileError(
             f"The file {name} is a zip archive or an Excel workbook, not a CSV file.",

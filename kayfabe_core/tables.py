@@ -22,6 +22,7 @@ from kayfabe_core.wording import quoted_list
 POSITIVE_WORDS = ("1", "1.0", "yes", "true", "y", "t")
 NEGATED = re.compile(r"^(not|no|non|never)[\s_-]+\S", re.I)  # "Not food", "no_kayfabe", "non-food"
 POST_LEVEL = re.compile(r"(like|comment|view|date|year|month|day|hour|time|sidecar|carousel|location)", re.I)
+_YEAR = r"(?:^|\D)(?:1[89]|2\d)\d\d(?:\D|$)"  # a year (1800-2999) standing alone in a date's text
 IDENTIFIER = re.compile(r"(^id$|_id$|id$|^row|_row$|index|url|sha256)", re.I)
 
 
@@ -107,12 +108,21 @@ def table_times(frame: pd.DataFrame) -> pd.Series:
     """Return each row's date from a column of dates (by its name; text, not numbers), or from
     pubYear/pubMonth/pubDay; NaT when none."""
     for name in ("pubDate", "date", "timestamp", "taken_at", "pub_date", "time", "datetime", "created_at"):
-        if name in frame and not pd.api.types.is_numeric_dtype(frame[name]):  # numbers: an hour, seconds? unsure
+        if name in frame and _holds_dates(frame[name]):
             return pd.to_datetime(frame[name], utc=True, errors="coerce", format="mixed")
     if {"pubYear", "pubMonth", "pubDay"} <= set(frame.columns):
         parts = frame[["pubYear", "pubMonth", "pubDay"]].set_axis(["year", "month", "day"], axis=1)
         return pd.to_datetime(parts, errors="coerce", utc=True)
     return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+
+
+def _holds_dates(column: pd.Series) -> bool:
+    """Whether a column's texts are dates (most with a year): not numbers (an hour? seconds?), not times of
+    day ("12:30", which pandas dates today)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    texts = column.dropna().astype(str)
+    return bool(len(texts)) and texts.str.contains(_YEAR).mean() >= 0.5  # unreadable ones: no date (NaT)
 
 
 def _read_csv(data: bytes, file_name: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -130,7 +140,23 @@ def _read_csv(data: bytes, file_name: str) -> tuple[pd.DataFrame, tuple[str, ...
                              hint) from None
     if frame.empty:
         raise InputFileError(f"{file_name} has a header but no rows.", "Give a table with one row per image.")
-    return frame, text.notes
+    notes = text.notes
+    if text.delimiter == ";" and (converted := _decimal_commas(frame)):
+        notes += (f"{file_name} writes decimals with commas (0,5): {quoted_list(converted)} "
+                  f"{'was' if len(converted) == 1 else 'were'} read as numbers.",)
+    return frame, notes
+
+
+def _decimal_commas(frame: pd.DataFrame) -> list[str]:
+    """Turn the text columns whose every value is a number written with a decimal comma ('0,33', '-2', '')
+    into numbers, in place (spreadsheets that save with semicolons write decimals so); return their names."""
+    converted = []
+    for name in [name for name in frame.columns if not pd.api.types.is_numeric_dtype(frame[name])]:
+        texts = frame[name].dropna().astype(str).str.strip()
+        if len(texts) and texts.str.fullmatch(r"-?\d+(?:,\d+)?").all() and texts.str.contains(",").any():
+            frame[name] = pd.to_numeric(frame[name].astype(str).str.replace(",", ".", regex=False), errors="coerce")
+            converted.append(str(name))
+    return converted
 
 
 def _check_dropped(frame: pd.DataFrame, drop: Sequence[str], file_name: str) -> None:

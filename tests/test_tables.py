@@ -213,6 +213,7 @@ def test_table_times_from_a_date_column_or_none() -> None:
     assert times[0] == pd.Timestamp("2020-03-01T17:04:05", tz="UTC") and pd.isna(times[1])
     assert table_times(pd.DataFrame({"time": ["2020-03-01"]}))[0] == pd.Timestamp("2020-03-01", tz="UTC")
     assert table_times(pd.DataFrame({"time": [13, 14]})).isna().all()  # an hour of the day is not a date
+    assert table_times(pd.DataFrame({"time": ["12:30", "13:45"]})).isna().all()  # nor a time of day (not today)
     none = table_times(pd.DataFrame({"a": [1, 2]}))
     assert none.isna().all() and len(none) == 2
 
@@ -234,8 +235,10 @@ def test_unreadable_files() -> None:
     assert 'a quotation mark (") opened on line 2 is never closed' in quote.value.message
     with pytest.raises(InputFileError, match="binary data"):
         read_table_columns(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "t.csv")
-    with pytest.raises(InputFileError, match="binary data"):  # not a traceback from the UTF-16 decoder
-        read_table_columns(b"\xff\xfec\x00o\x00d", "t.csv")  # UTF-16 cut in the middle of a character
+    with pytest.raises(InputFileError) as cut:  # UTF-16 cut in the middle of a character: no decoder traceback
+        read_table_columns(b"\xff\xfec\x00o\x00d", "t.csv")
+    assert cut.value.message == ("The file t.csv starts as UTF-16 text but breaks off or is damaged further on, so "
+                                 "it cannot be read as a CSV table.")
 
 
 def test_a_spreadsheets_semicolons_and_windows_text_are_read_and_said() -> None:
@@ -246,6 +249,17 @@ def test_a_spreadsheets_semicolons_and_windows_text_are_read_and_said() -> None:
     assert table.n_images == 12 and "f1" in table.names
     assert any("semicolons" in note for note in table.notes)
     assert any("Windows-1252" in note for note in table.notes)
+
+
+def test_decimal_commas_of_a_semicolon_table_are_numbers_and_said() -> None:
+    lines = ["postId;score;share;code"] + [f"{n};0,{n % 10}5;-{n};{'YES' if n % 3 else 'NO'}" for n in range(30)]
+    table = read_feature_table("\n".join(lines).encode("cp1252"), "t.csv", "code")
+    assert table.names == ("postId", "score", "share")
+    assert table.matrix[[1, 2]].toarray()[:, 1].tolist() == pytest.approx([0.15, 0.25])
+    assert "t.csv writes decimals with commas (0,5): “score” was read as numbers." in table.notes
+    texts = "name;code\n" + "\n".join(f"a,{n};{'YES' if n % 2 else 'NO'}" for n in range(30))
+    with pytest.raises(InputFileError, match="not numbers: name"):  # a text column with commas stays text
+        read_feature_table(texts.encode(), "t.csv", "code")
 
 
 def test_an_empty_code_column_is_named_as_empty() -> None:
