@@ -212,6 +212,13 @@ MIGRATIONS: list[str | tuple[Step, ...]] = [
             JOIN json_each(p.confidences) confidence ON confidence.key = label.key;
         """,
     ),
+    # version 6: nothing new to store, but a promise kept, as in version 4. New responses are stored
+    # LZ4-compressed (kayfabe_core.response_store), which apps of version 5 cannot read (they expect zlib):
+    # from this version on they refuse the workspace ("made by a newer version") instead of failing on a
+    # picture's detail. The rows stored before stay as they are; both read back the same.
+    """
+    INSERT OR IGNORE INTO meta(key, value) VALUES ('responses', 'zlib or LZ4');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

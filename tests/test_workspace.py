@@ -168,9 +168,9 @@ def test_a_version_1_workspace_is_upgraded_and_keeps_its_runs(tmp_path: Path) ->
         conn.execute("INSERT INTO runs (run_id, created_at, backend, record) VALUES ('r1', 't', 'local', '{}')")
     workspace = open_workspace(root)
     with connect(workspace) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert tuple(conn.execute("SELECT run_id, note FROM runs").fetchone()) == ("r1", "")
-    assert read_data_version(workspace) == 11  # bumped per step, never reset: caches keyed on it stay honest
+    assert read_data_version(workspace) == 12  # bumped per step, never reset: caches keyed on it stay honest
 
 
 OLD_LABEL_ROWS = [  # (sha256, source, key, name, confidence, parents, categories, model_version)
