@@ -262,15 +262,24 @@ def _time_holdout(table: FeatureTable, test_size: float) -> tuple[np.ndarray, np
                            "Choose a split grouped by post or stratified instead.")
     dated = times.dropna()
     if dated.nunique() == 1:  # nothing older to train on and newer to test on
-        raise SettingError(f"A split by time needs images from different times, and all {len(dated):,} dated "
-                           f"images have the same one ({dated.iloc[0]:%d %B %Y, %H:%M} UTC).",
-                           "Choose a split grouped by post or stratified instead, or check the date column.")
+        raise SettingError(f"A split by time needs images from different times, and {_one_time(dated)}.",
+                           "Choose a split grouped by post or stratified instead" + (
+                               ", or check the table's dates." if table.origin.get("kind") == "table" else "."))
     rows = np.arange(table.n_images)
     cutoff = times.quantile(1 - test_size)
     test = (times > cutoff).to_numpy()
     if not test.any():
         test = (times >= cutoff).to_numpy()
     return rows[~test], rows[test]
+
+
+def _one_time(dated: pd.Series) -> str:
+    """Say that the dated images all have one time: "all 40 dated images have the same one (1 May 2021)"."""
+    moment = dated.iloc[0]
+    when = f"{moment.day} {moment:%B %Y}" + ("" if moment == moment.normalize() else f", {moment:%H:%M} UTC")
+    if len(dated) == 1:
+        return f"only one image has a date ({when})"
+    return f"all {len(dated):,} dated images have the same one ({when})"
 
 
 def _check_enough(table: FeatureTable) -> None:

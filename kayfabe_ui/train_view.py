@@ -190,9 +190,10 @@ def _split_preview(table: FeatureTable, options: SplitOptions) -> tuple[Split, p
     change; the one a table was made for is compared by identity, so a new table is split again."""
     key = (id(table), options)
     with _PREVIEWS_LOCK:
-        kept = _PREVIEWS.get(key)
-    if kept is not None and kept[0]() is table:
-        return kept[1], kept[2]
+        kept = _PREVIEWS.pop(key, None)
+        if kept is not None and kept[0]() is table:
+            _PREVIEWS[key] = kept  # the newest used last: the oldest used goes first
+            return kept[1], kept[2]
     split = make_split(table, options)
     balance = class_balance(table, split.folds[0])
     with _PREVIEWS_LOCK:

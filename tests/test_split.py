@@ -173,7 +173,12 @@ def test_time_split_with_every_date_the_same_is_refused_saying_the_date() -> Non
     with pytest.raises(SettingError) as same:
         make_split(table, SplitOptions("time"))
     assert same.value.message == (f"A split by time needs images from different times, and all {table.n_images} "
-                                  "dated images have the same one (01 May 2021, 09:30 UTC).")
+                                  "dated images have the same one (1 May 2021, 09:30 UTC).")
+    assert same.value.hint == "Choose a split grouped by post or stratified instead."
+    table.context["time"] = pd.Series(pd.NaT, index=table.context.index, dtype="datetime64[ns, UTC]")
+    table.context.loc[3, "time"] = pd.Timestamp("2021-05-01", tz="UTC")
+    with pytest.raises(SettingError, match=r"and only one image has a date \(1 May 2021\)\. Choose"):
+        make_split(table, SplitOptions("time"))
 
 
 @pytest.mark.parametrize(("folds", "repeats"), [(5, 1), (0, 3)])
