@@ -19,7 +19,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,8 @@ class FeatureInputs:
     posts: pd.DataFrame
     labels: LabelInputs
     label_posts: np.ndarray
+    # what is worked out from these inputs and kept as long as they are (see features._every_image_block)
+    derived: dict[object, tuple[object]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def read_label_inputs(workspace: Workspace, cuts: Sequence[float]) -> LabelInputs:

@@ -8,10 +8,9 @@ resolved code (:func:`kayfabe_core.associations.read_resolved_codes`).
 from __future__ import annotations
 
 import json
-import threading
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -188,16 +187,6 @@ class _AllImages:
     names: list[str]  # each column's name
 
 
-# the last one, for the inputs it was made from (a weak reference: it goes when they go)
-_KEPT_BLOCK: list[tuple[weakref.ref[FeatureInputs], tuple[object, ...], _AllImages | None]] = []
-_KEPT_LOCK = threading.RLock()  # re-entrant: the weak reference's callback takes it too
-
-
-def _forget_kept_block(_gone: object = None) -> None:
-    with _KEPT_LOCK:
-        _KEPT_BLOCK.clear()
-
-
 def _kept_label_block(inputs: FeatureInputs, options: FeatureOptions,
                       rows: np.ndarray) -> tuple[object, list[str], list[str]] | None:
     """The label block of :func:`_label_block` for the images at posts ``rows`` (in table order), taken from
@@ -229,18 +218,17 @@ def _kept_label_block(inputs: FeatureInputs, options: FeatureOptions,
 
 
 def _every_image_block(inputs: FeatureInputs, options: FeatureOptions) -> _AllImages | None:
-    """Return :func:`_all_images_block` of ``inputs`` and the options' cuts and sources: the one kept, else
-    built and kept (one at a time, as the inputs are)."""
+    """Return :func:`_all_images_block` of ``inputs`` and the options' cuts and sources: kept with the inputs
+    (which the app keeps in memory, one set at a time), one block at a time."""
     # each source's own cut (the sorted set of cuts would mix up label 60 / moderation 95 and the reverse)
-    key = tuple((source, float(options.threshold(source))) for source in options.sources if source in SOURCE_PREFIX)
-    with _KEPT_LOCK:
-        for inputs_ref, kept_key, kept in _KEPT_BLOCK:
-            if inputs_ref() is inputs and kept_key == key:
-                return kept
-    kept = _all_images_block(inputs, options)
-    with _KEPT_LOCK:
-        _KEPT_BLOCK[:] = [(weakref.ref(inputs, _forget_kept_block), key, kept)]
-    return kept
+    key = ("every image's labels",
+           tuple((source, float(options.threshold(source))) for source in options.sources if source in SOURCE_PREFIX))
+    found = inputs.derived.get(key)  # (the block,): None is a block too (not used for these labels)
+    if found is None:
+        found = (_all_images_block(inputs, options),)
+        inputs.derived.clear()  # other cuts' block: up to 180 MB at a million posts
+        inputs.derived[key] = found
+    return cast("_AllImages | None", found[0])
 
 
 def _all_images_block(inputs: FeatureInputs, options: FeatureOptions) -> _AllImages | None:
