@@ -232,8 +232,7 @@ def _unpacked(conn: sqlite3.Connection, start: int, stop: int) -> tuple[np.ndarr
     """Return content, label and confidence per label row of the packs of contents ``start`` to ``stop``.
 
     SQLite joins the packs' texts in one pass (one text per column, the same row order in each: three times
-    as fast as a Python row per pack); a boundary marker (-1, never a label number or a confidence) between
-    packs tells which content each label row belongs to. A range whose joined text would pass SQLite's
+    as fast as a Python row per pack; see :func:`_split_packs`). A range whose joined text would pass SQLite's
     length limit is read in halves.
     """
     try:
@@ -247,16 +246,23 @@ def _unpacked(conn: sqlite3.Connection, start: int, stop: int) -> tuple[np.ndarr
         middle = (start + stop) // 2
         halves = zip(_unpacked(conn, start, middle), _unpacked(conn, middle, stop), strict=True)
         return tuple(np.concatenate(pair) for pair in halves)  # type: ignore[return-value]
+    return _split_packs(numbers, labels, confidences)
+
+
+def _split_packs(numbers: str | None, labels: str, confidences: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return content, label and confidence per label row of packs given as joined texts: their content
+    numbers ('4,7'), label arrays ('[1,2][3]') and confidence arrays, in the same order. A boundary marker
+    (-1, never a label number or a confidence) put between packs tells which content each row belongs to."""
     if not numbers:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    labels = np.fromstring(_marked(labels), dtype=np.int64, sep=",")
-    confidences = _floats(_marked(confidences))
-    boundary = labels == _MARK
+    label_numbers = np.fromstring(_marked(labels), dtype=np.int64, sep=",")
+    values = _floats(_marked(confidences))
+    boundary = label_numbers == _MARK
     packs = np.fromstring(numbers, dtype=np.int64, sep=",")
-    if len(labels) != len(confidences) or not np.array_equal(boundary, confidences == _MARK) \
+    if len(label_numbers) != len(values) or not np.array_equal(boundary, values == _MARK) \
             or int(boundary.sum()) != len(packs) - 1:
         raise _damaged()
-    return packs[np.cumsum(boundary)][~boundary], labels[~boundary], confidences[~boundary]
+    return packs[np.cumsum(boundary)][~boundary], label_numbers[~boundary], values[~boundary]
 
 
 def _marked(arrays: str) -> str:
@@ -276,24 +282,9 @@ def _read_packs(packs: Sequence[Sequence[object]]) -> tuple[np.ndarray, np.ndarr
     """Return the rows in ``packs`` (content, label numbers, confidences: ``label_packs`` rows) unpacked:
     content, label and confidence per label row."""
     if not packs:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return _split_packs(None, "", "")
     numbers, label_texts, confidence_texts = (list(column) for column in zip(*packs, strict=True))
-    counts = [text.count(",") + 1 for text in label_texts]  # type: ignore[attr-defined]  # never empty
-    labels = np.fromstring(_joined(label_texts), dtype=np.int64, sep=",")
-    confidences = _floats(_joined(confidence_texts))
-    if not len(labels) == len(confidences) == sum(counts):
-        raise _damaged()
-    return np.repeat(np.array(numbers, dtype=np.int64), counts), labels, confidences
-
-
-def _joined(arrays: list[object]) -> str:
-    """Return JSON arrays' numbers as one comma-separated text ('[1,2]', '[3]' -> '1,2,3')."""
-    return _flat("".join(arrays))  # type: ignore[arg-type]
-
-
-def _flat(arrays: str) -> str:
-    """Return the numbers of JSON arrays written one after the other ('[1,2][3]') as one comma-separated text."""
-    return arrays.replace("][", ",")[1:-1]
+    return _split_packs(",".join(map(str, numbers)), "".join(label_texts), "".join(confidence_texts))  # type: ignore[arg-type]
 
 
 def _floats(text: str) -> np.ndarray:
