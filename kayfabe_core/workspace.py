@@ -101,17 +101,32 @@ def remove_new_workspace(path: str | Path, keep_folder: bool = False, kept_parts
 @contextmanager
 def made_for_this(path: str | Path) -> Iterator[Workspace]:
     """Open the workspace at ``path``, making it when there is none; when this made it and the block raises (a bad
-    file, a table too small to split, Ctrl-C), remove it again: a failed command leaves no empty workspace."""
-    made_here = folder_kind(path) in ("new", "other")  # no workspace there (a folder of the user's files: "other")
+    file, a table too small to split, Ctrl-C) before anything was stored in it, remove it again: a failed command
+    leaves no empty workspace, and never loses what it stored (a saved run, the record of a SageMaker job).
+
+    Raises :class:`WorkspaceError` when the path cannot be looked at (no permission, ``~nosuchuser/x``).
+    """
+    kind = folder_kind(path)
+    if kind == "unreadable":
+        raise WorkspaceError(f"The workspace folder {path} cannot be used: this computer may not look there, or the "
+                             "name is not a folder name here.", "Choose a folder in your home folder, e.g. ~/study.")
     root = Path(path).expanduser()
     folder_was_there = root.exists()
     there_before = frozenset(name for name in WORKSPACE_PARTS if (root / name).exists())
+    workspace = open_workspace(path)
+    written_before = _written(workspace)
     try:
-        yield open_workspace(path)
+        yield workspace
     except BaseException:
-        if made_here:
+        # made here (a folder of the user's files, "other", too), and every write moves one of the two counters
+        if kind in ("new", "other") and _written(workspace) == written_before:
             remove_new_workspace(path, keep_folder=folder_was_there, kept_parts=there_before)
         raise
+
+
+def _written(workspace: Workspace) -> tuple[int, int]:
+    """Return the counters every committed write moves (data, results): equal before and after, nothing stored."""
+    return read_data_version(workspace), read_data_version(workspace, RESULTS_VERSION)
 
 
 def open_workspace(path: str | Path, create: bool = True) -> Workspace:

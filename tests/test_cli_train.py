@@ -264,3 +264,30 @@ def test_a_failed_table_run_leaves_no_workspace_it_made(tmp_path: Path, capsys: 
     assert main(["train", "--table", str(table), "--label", "code", "--save-in", str(kept)]) == 1
     assert sorted(path.name for path in kept.iterdir()) == ["images", "notes.txt"]  # the user's files stay
     assert (kept / "images" / "mine.jpg").read_bytes() == b"jpg"
+
+
+def test_a_failure_after_the_run_was_saved_keeps_the_workspace_and_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only a workspace with nothing stored in it is removed: a run saved before a later step failed stays."""
+    import kayfabe_core.cli_train as cli_train
+
+    table = tmp_path / "table.csv"
+    table.write_text("f0,f1,code\n" + "\n".join(f"{n % 2},{n % 3},{n % 2 if n % 5 else 1 - n % 2}"
+                                                for n in range(60)) + "\n")
+
+    def broken_printing(*_args: object) -> str:
+        raise KeyboardInterrupt  # after the run was saved: Ctrl-C while the summary is printed
+
+    monkeypatch.setattr(cli_train, "format_summary", broken_printing)
+    target = tmp_path / "new"
+    assert main(["train", "--table", str(table), "--label", "code", "--save-in", str(target)]) != 0
+    assert len(list_runs(open_workspace(target, create=False))) == 1
+
+
+def test_a_workspace_path_that_cannot_be_looked_at_is_one_message(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("f0,code\n" + "\n".join(f"{n % 3},{n % 2}" for n in range(40)) + "\n")
+    assert main(["train", "--table", str(table), "--label", "code", "--save-in", "~nosuchuser-kf/study"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be used" in err and "Traceback" not in err
