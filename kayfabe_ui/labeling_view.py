@@ -29,7 +29,7 @@ from kayfabe_core.wording import counted, counted_are
 from kayfabe_core.work_lock import LABELLING, exclusive, wait_until_free
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
-from kayfabe_ui.common import inputs_version, progress_of, show_error
+from kayfabe_ui.common import inputs_version, show_error
 from kayfabe_ui.stopping import ClickToStop
 
 OPERATION_HELP = {"DetectLabels": "objects and scenes", "DetectModerationLabels": "moderation labels",
@@ -81,13 +81,18 @@ def wait_for_labelling(workspace: Workspace) -> None:
             wait_until_free(workspace, LABELLING, LOCK_WAIT_S)
 
 
+def _waiting_to_fetch(statuses: dict[str, int]) -> int:
+    """The images still to fetch (a picture too small for Rekognition is done with, as a fetched one is)."""
+    return sum(count for status, count in statuses.items() if status not in ("ok", "too_small"))
+
+
 def render_fetch(workspace: Workspace) -> None:
     """Fetch section: statuses so far and a button to fetch the rest."""
     st.subheader("1. Fetch images")
     statuses = _cached_statuses(str(workspace.root), inputs_version(workspace))
     st.caption(" · ".join(f"{STATUS_NAMES.get(status, status)}: {count:,}" for status, count in statuses.items()))
     _tell_once("fetch")
-    waiting = sum(count for status, count in statuses.items() if status not in ("ok", "too_small"))
+    waiting = _waiting_to_fetch(statuses)
     if st.button(f"Fetch {counted(waiting, 'image')}", key="fetch", icon=":material/download:", disabled=waiting == 0,
                  help="Each image is downloaded once; expired Instagram links are not requested."):
         try:
@@ -141,8 +146,8 @@ def render_labeling(workspace: Workspace) -> None:
     cost[0].metric("Calls needed", f"{plan.calls_needed:,}")
     cost[1].metric("Already stored (not paid again)", f"{plan.calls_skipped:,}")
     cost[2].metric("Estimated cost", f"${plan.estimated_usd:,.2f}")
-    counts = progress_of(workspace)
-    waiting = counts.images - counts.images_fetched  # images are labelled once fetched: none of these is counted
+    # images are labelled once fetched: none of these is counted (the Fetch section's own number)
+    waiting = _waiting_to_fetch(_cached_statuses(str(workspace.root), inputs_version(workspace)))
     if waiting and plan.calls_needed == 0:
         st.info(f"{counted_are(waiting, 'image')} not fetched yet, so there is nothing to label: the calls and cost "
                 "above count fetched images only. Fetch them above first (links that have expired need a fresh "
@@ -163,10 +168,6 @@ def render_labeling(workspace: Workspace) -> None:
             # short enough for a toast (the counts below say what is left and that nothing is paid twice)
             progress.finish(told=f"Labelling stopped: {report.responses_stored:,} responses were stored before the "
                                  "stop. Start again to label the rest.")
-        except KayfabeError as error:
-            show_error(error)
-            return
-        try:
             report.check_answered()
         except KayfabeError as error:
             show_error(error)  # not drawn again: the message would go with the redraw

@@ -123,3 +123,21 @@ def test_read_my_account_limits_sets_the_rate(tmp_path: Path, open_app, monkeypa
     assert "servicequotas:ListServiceQuotas is missing" in texts(at)
     assert "5 calls per second is a safe default" in texts(at)
     stubber.assert_no_pending_responses()
+
+
+def test_a_picture_too_small_to_label_is_not_called_waiting_to_be_fetched(demo_root: Path, tmp_path: Path,
+                                                                          open_app) -> None:
+    """Fetching is done with a too-small picture, as the Fetch button counts: the labelling section says nothing
+    waits to be fetched (it used images minus fetched pictures, which also counted it)."""
+    import sqlite3
+
+    from tests.conftest import copy_workspace
+
+    root = copy_workspace(demo_root, tmp_path / "ws")
+    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
+        conn.execute("UPDATE images SET fetch_status = 'too_small' WHERE image_id = (SELECT MIN(image_id) FROM images)")
+    at = open_app(root)
+    at.switch_page("pages/2_images.py").run()
+    at.segmented_control(key="images_section").set_value("Fetch & label").run()
+    assert not at.exception and at.button(key="fetch").disabled
+    assert "not fetched yet" not in texts(at)
