@@ -92,6 +92,13 @@ def test_a_folder_of_other_files_is_asked_about_before_a_workspace_is_made_in_it
 def test_the_streamlit_setting_the_router_switches_off_still_exists() -> None:
     """The router (kayfabe_ui.common.through_the_router) turns off a private Streamlit setting; a Streamlit that
     renamed it would silently leave page addresses opened first without the app's sidebar."""
+    import inspect
+
+    import streamlit.runtime.scriptrunner.script_runner as script_runner
     from streamlit.runtime.pages_manager import PagesManager
 
     assert hasattr(PagesManager, "uses_pages_directory")
+    # hasattr alone cannot fail after any AppTest run (AppTest and the router assign it); these come from
+    # Streamlit's own code: the class declares the setting and the script runner reads it
+    assert "uses_pages_directory" in PagesManager.__annotations__
+    assert "PagesManager.uses_pages_directory" in inspect.getsource(script_runner)
