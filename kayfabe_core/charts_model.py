@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from kayfabe_core.charts import NO_COLOUR, YES_COLOUR
 from kayfabe_core.evaluate import Metrics
-from kayfabe_core.explain import feature_with_value
+from kayfabe_core.explain import feature_with_value, is_yes_no
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 TRAIN_COLOUR, CHECK_COLOUR = "#555555", "#f58518"  # dark grey and orange: blue and red mean the two codes
@@ -175,12 +175,12 @@ def shap_beeswarm_figure(points: pd.DataFrame, order: list[str], names: tuple[st
 
 
 def present_values(points: pd.DataFrame) -> np.ndarray:
-    """Mark each point (feature, value) whose feature is present on its image. A yes/no feature (every value
-    stored 0 or 1: a label, a 0/1 column of an uploaded table) is present where it is 1; a number (likes, the
-    weekday, where Monday is 0) wherever it has a value at all."""
+    """Mark each point (feature, value) whose feature is present on its image: a yes/no feature
+    (:func:`~kayfabe_core.explain.is_yes_no`) where it is 1, a number (likes, the weekday, where Monday is 0)
+    wherever it has a value at all."""
     value = points["value"]
-    yes_no = value.isin([0, 1]) | value.isna()
-    binary = yes_no.groupby(points["feature"]).transform("all").to_numpy()
+    yes_no = {name: is_yes_no(str(name), group.to_numpy()) for name, group in value.groupby(points["feature"])}
+    binary = points["feature"].map(yes_no).to_numpy(dtype=bool)
     return np.where(binary, value.to_numpy() == 1, value.notna().to_numpy())
 
 

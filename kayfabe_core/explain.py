@@ -11,6 +11,8 @@ import pandas as pd
 import scipy.sparse as sp
 import xgboost as xgb
 
+from kayfabe_core.features_post import METADATA_FEATURES, YES_MARK
+
 IMPORTANCE_KINDS = {
     "gain": "Gain: average improvement of the fit when a tree splits on the feature",
     "total_gain": "Total gain: gain summed over every split on the feature",
@@ -83,6 +85,19 @@ def explain_image(contributions: np.ndarray, row: int, matrix: sp.csr_matrix, na
 
 
 YES_NO_FEATURES = ("label: ", "moderation: ", "celebrity: ", "hashtag: ", "caption word: ")  # 1: on the image
+
+
+def is_yes_no(name: str, values: np.ndarray | None = None) -> bool:
+    """Whether a feature says yes (1) or no (0, or missing), not how much: a label, a hashtag or caption word
+    (present where 1), a post fact marked "(1 = yes)". A column of an uploaded table (none of the app's names)
+    is yes/no when every one of its ``values`` is 0, 1 or missing; a post number (likes, the weekday, Monday
+    being 0) never is."""
+    if name.startswith(YES_NO_FEATURES) or name.endswith(YES_MARK):
+        return True
+    if name in METADATA_FEATURES or values is None:
+        return False
+    values = np.asarray(values, dtype=float)
+    return bool(np.isin(values[~np.isnan(values)], (0.0, 1.0)).all())
 
 
 def feature_with_value(name: str, value: float | None) -> str:

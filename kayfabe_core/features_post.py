@@ -56,21 +56,20 @@ def read_image_posts(workspace: Workspace, captions: bool = True) -> pd.DataFram
     return frame
 
 
+YES_MARK = " (1 = yes)"  # ends the name of a post fact that is yes (1) or no (0)
+METADATA_FEATURES = ("likes", "comments", "video views", f"video post{YES_MARK}", f"carousel post{YES_MARK}",
+                     "images in the post", "position in the carousel", "posted hour (UTC)",
+                     "posted weekday (0 = Monday)", "posted year")
+
+
 def metadata_block(context: pd.DataFrame) -> tuple[sp.csr_matrix, list[str]]:
-    """Return post metadata as features: engagement, type, carousel facts and posting time."""
+    """Return post metadata as features (named by :data:`METADATA_FEATURES`): engagement, type, carousel facts
+    and posting time."""
     time = context["time"]
-    columns = {
-        "likes": context["like_count"],
-        "comments": context["comment_count"],
-        "video views": context["view_count"],
-        "video post (1 = yes)": (context["media_type"] == "Video").astype(float),
-        "carousel post (1 = yes)": (context["n_images"].fillna(1) > 1).astype(float),
-        "images in the post": context["n_images"],
-        "position in the carousel": context["position"],
-        "posted hour (UTC)": time.dt.hour,
-        "posted weekday (0 = Monday)": time.dt.day_of_week,
-        "posted year": time.dt.year,
-    }
+    values = (context["like_count"], context["comment_count"], context["view_count"],
+              (context["media_type"] == "Video").astype(float), (context["n_images"].fillna(1) > 1).astype(float),
+              context["n_images"], context["position"], time.dt.hour, time.dt.day_of_week, time.dt.year)
+    columns = dict(zip(METADATA_FEATURES, values, strict=True))
     frame = pd.DataFrame(columns).astype(float)
     values = frame.to_numpy(np.float32)
     rows, cols = np.nonzero(~np.isnan(values))

@@ -152,3 +152,16 @@ def test_two_runs_differing_only_in_their_features_share_their_coded_images(demo
                            TrainSettings.from_choices("quick")).record for images in (5, 10)]
     assert runs[0]["data"]["data_hash"] != runs[1]["data"]["data_hash"]  # type: ignore[index]
     assert data_difference({"a": runs[0], "b": runs[1]}) == ""  # type: ignore[dict-item]
+
+
+def test_a_post_number_whose_sample_holds_only_0_and_1_is_still_a_number_and_a_marked_fact_is_yes_no() -> None:
+    """One rule for yes/no (explain.is_yes_no): 'comments' with only 0 and 1 on the shown images is a count
+    (its 0 is a value, so present), 'video post (1 = yes)' is yes/no by its name."""
+    import numpy as np
+
+    from kayfabe_core.charts_model import present_values
+
+    points = pd.DataFrame({"feature": ["comments"] * 2 + ["video post (1 = yes)"] * 2,
+                           "value": [0.0, 1.0, 0.0, 1.0], "shap": [0.1, 0.2, -0.1, 0.3], "row": [0, 1, 0, 1]})
+    assert present_values(points).tolist() == [True, True, False, True]
+    assert present_values(points.assign(value=[0.0, np.nan, 0.0, 1.0])).tolist() == [True, False, False, True]
