@@ -255,8 +255,8 @@ def transaction(workspace: Workspace, counter: str = DATA_VERSION,
                 codes_only: bool = False) -> Iterator[sqlite3.Connection]:
     """Yield a connection inside one write transaction.
 
-    Commits when the block ends normally and bumps ``counter`` (the data
-    version, or :data:`RESULTS_VERSION` for runs, tunings and jobs, so saving a
+    Commits when the block ends normally and, when a row changed, bumps ``counter`` (the
+    data version, or :data:`RESULTS_VERSION` for runs, tunings and jobs, so saving a
     run leaves cached features valid); rolls back everything written in the
     block when it raises, so nothing is half-written. A data write also bumps
     :data:`INPUTS_VERSION` unless the caller promises ``codes_only`` (it writes
@@ -268,9 +268,11 @@ def transaction(workspace: Workspace, counter: str = DATA_VERSION,
     conn = open_connection(workspace)
     try:
         conn.execute("BEGIN IMMEDIATE")
+        changes_before = conn.total_changes
         try:
             yield conn
-            bump_versions(conn, counters)
+            if conn.total_changes != changes_before:  # nothing changed (no row matched): caches stay valid
+                bump_versions(conn, counters)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -109,6 +109,18 @@ def test_importing_a_file_without_times_again_adds_nothing(workspace: Workspace,
     assert len(table(workspace)) == 3
 
 
+def test_an_import_that_adds_nothing_moves_no_version(workspace: Workspace, hashes: dict[str, str]) -> None:
+    """Nothing written, nothing to build again: the data version (what the feature cache is keyed on) stays."""
+    from kayfabe_core.workspace import INPUTS_VERSION, read_data_version
+
+    raw = csv_bytes(["sha256", "value", "coder"], [[hashes["A"], "YES", "ana"]])
+    import_codes(workspace, "codes.csv", raw)
+    versions = read_data_version(workspace), read_data_version(workspace, INPUTS_VERSION)
+    assert import_codes(workspace, "codes.csv", raw).codes_added == 0  # the same code again
+    assert import_codes(workspace, "c.csv", csv_bytes(["sha256", "value"], [["deadbeef", "NO"]])).codes_added == 0
+    assert (read_data_version(workspace), read_data_version(workspace, INPUTS_VERSION)) == versions
+
+
 def test_unmatched_rows_are_counted_with_reasons(workspace: Workspace, hashes: dict[str, str]) -> None:
     raw = csv_bytes(["postUrl", "sha256", "label"], [
         ["https://www.instagram.com/p/E/", "", "YES"],
