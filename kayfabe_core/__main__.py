@@ -210,7 +210,7 @@ def _cmd_import_codes(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     report = import_codes(open_workspace(args.workspace, create=False), path.name, read_input_file(path), args.coder)
-    _print_report(report, args.json, f"Imported codes from {path.name}")
+    _print_report(report, args.json, f"{'Imported codes from' if report.codes_added else 'Read'} {path.name}")
     if report.rows_read and report.unmatched_rows == report.rows_read:  # nothing in the file is in the workspace
         raise InputFileError(f"no row of {path.name} matched an image of this workspace, so no code was added.",
                              "Check that the file's sha256, image_url or postUrl come from this workspace "

@@ -170,6 +170,7 @@ def test_importing_codes_that_match_nothing_fails_and_says_why(tmp_path: Path,
     out, err = capsys.readouterr()
     assert "no row of codes.csv matched an image of this workspace" in err
     assert "unmatched examples: row 2: abc" in out and "stopped" not in out
+    assert out.startswith("Read codes.csv") and "Imported" not in out  # not 'Imported' over 'no code was added'
 
 
 def test_ctrl_c_during_tuning_keeps_the_trials_and_exits_130(tmp_path: Path, demo_root: Path) -> None:
