@@ -303,7 +303,8 @@ def _add_label_verbs(verbs: Any) -> None:
     codes_in.set_defaults(handler=_cmd_import_codes)
     codes_out = verbs.add_parser("export-codes", help="export every code with its history to a CSV file")
     codes_out.add_argument("workspace", help="folder of an existing workspace")
-    codes_out.add_argument("file", help="the CSV file to write (codes.csv, say); not inside a workspace")
+    codes_out.add_argument("file", help="the CSV file to write (codes.csv, say); not over the workspace's "
+                           "database, images/ or runs/")
     codes_out.set_defaults(handler=_cmd_export_codes)
     clear = verbs.add_parser("clear-cache", help="delete the workspace's cache/ (feature tables and inputs kept "
                                                  "for training; rebuilt when needed)")
