@@ -112,6 +112,9 @@ def to_record(item: Any, now: str) -> Record | str:
     """Return the usable record in ``item``, or why it is not usable."""
     if isinstance(item, ValueError):
         return str(item)
+    if isinstance(item, list):  # a whole file saved as one JSON list, say
+        return ("is a JSON list ([ … ]), not one saved response: the file needs one response object per line "
+                "(JSON Lines)")
     if not isinstance(item, dict):
         return f"is not a JSON object (found {type(item).__name__})"
     keys = [key for key in MATCH_KEYS if isinstance(item.get(key), str) and item[key].strip()]

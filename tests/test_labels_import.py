@@ -564,3 +564,13 @@ def test_a_byte_order_mark_and_windows_line_ends_are_read_with_the_files_line_nu
     assert (report.responses_stored, report.bad_lines) == (2, 2)
     assert report.problems[0] == "line 3 is not JSON (it breaks off at character 1)"
     assert report.problems[1].startswith("line 5 is not JSON")
+
+
+def test_a_file_saved_as_one_json_list_says_so_in_words(workspace: Workspace, hashes: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    source = tmp_path / "saved.json"
+    source.write_text("[" + _line(sha256=hashes["A"]) + ", " + _line(sha256=hashes["A"]) + "]\n")
+    with pytest.raises(InputFileError) as caught:
+        import_labels(workspace, source)
+    assert ("Line 1 is a JSON list ([ … ]), not one saved response: the file needs one response object per line "
+            "(JSON Lines)") in caught.value.message
