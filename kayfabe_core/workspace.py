@@ -104,13 +104,18 @@ def made_for_this(path: str | Path) -> Iterator[Workspace]:
     file, a table too small to split, Ctrl-C) before anything was stored in it, remove it again: a failed command
     leaves no empty workspace, and never loses what it stored (a saved run, the record of a SageMaker job).
 
-    Raises :class:`WorkspaceError` when the path cannot be looked at (no permission, ``~nosuchuser/x``).
+    Raises :class:`WorkspaceError` when the path cannot be looked at (no permission, ``~nosuchuser/x``), or lies
+    inside another workspace (``WS/images`` typed for ``WS``).
     """
     kind = folder_kind(path)
     if kind == "unreadable":
         raise WorkspaceError(f"The workspace folder {path} cannot be used: this computer may not look there, or the "
                              "name is not a folder name here.", "Choose a folder in your home folder, e.g. ~/study.")
     root = Path(path).expanduser()
+    holder = next((folder for folder in root.resolve().parents if (folder / DB_NAME).is_file()), None)
+    if kind != "workspace" and holder is not None:  # a typo such as WS/images for WS
+        raise WorkspaceError(f"{path} is inside the workspace {holder}: a new workspace there would mix with it.",
+                             f"Give the workspace itself ({holder}), or a folder outside it.")
     folder_was_there = root.exists()
     there_before = frozenset(name for name in WORKSPACE_PARTS if (root / name).exists())
     workspace = open_workspace(path)

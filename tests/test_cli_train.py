@@ -291,3 +291,13 @@ def test_a_workspace_path_that_cannot_be_looked_at_is_one_message(capsys: pytest
     assert main(["train", "--table", str(table), "--label", "code", "--save-in", "~nosuchuser-kf/study"]) == 1
     err = capsys.readouterr().err
     assert "cannot be used" in err and "Traceback" not in err
+
+
+def test_a_new_workspace_inside_another_is_refused(demo_root: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    workspace = copy_workspace(demo_root, tmp_path / "ws")
+    export = tmp_path / "export.csv"
+    export.write_text("postUrl\n")
+    assert main(["ingest", str(workspace / "images"), str(export)]) == 1
+    assert f"is inside the workspace {workspace.resolve()}" in capsys.readouterr().err
+    assert not (workspace / "images" / "kayfabe.sqlite").exists()
