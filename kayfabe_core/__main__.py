@@ -49,7 +49,7 @@ from kayfabe_core.cli_runs import add_runs_verb
 from kayfabe_core.cli_sagemaker import add_jobs_verb
 from kayfabe_core.cli_train import add_train_verb
 from kayfabe_core.cli_tune import add_tune_verb
-from kayfabe_core.errors import InputFileError, KayfabeError
+from kayfabe_core.errors import InputFileError, KayfabeError, TrainingStopped
 from kayfabe_core.json_text import json_text
 from kayfabe_core.report_text import format_ingest_report
 from kayfabe_core.wording import counted
@@ -329,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C: every write is a transaction, so the step under way left nothing behind
         print(f"{chr(10) if BAR_OPEN[0] else ''}Stopped (Ctrl-C). What had finished is kept; the step under way "
               "was not saved.", file=sys.stderr)
+        return 130
+    except TrainingStopped as stopped:  # Ctrl-C caught by training or tuning, which stop after the current step
+        print(f"{chr(10) if BAR_OPEN[0] else ''}Stopped (Ctrl-C). {stopped.message}", file=sys.stderr)
         return 130
     except KayfabeError as error:
         print(f"{chr(10) if BAR_OPEN[0] else ''}Error: {error.message}", file=sys.stderr)

@@ -48,3 +48,7 @@ class StageNotReadyError(KayfabeError):
 
 class SettingError(KayfabeError):
     """A setting (feature option, split, hyperparameter) is out of range or does not fit the data."""
+
+
+class TrainingStopped(KayfabeError):
+    """The user stopped training or tuning before it finished (a Stop button, Ctrl-C); nothing was saved."""

@@ -19,15 +19,11 @@ import numpy as np
 import xgboost as xgb
 
 from kayfabe_core.constraints import BOOSTER_KNOBS, DEFAULT_PRESET, PRESETS, check_settings, find_preset
-from kayfabe_core.errors import KayfabeError
+from kayfabe_core.errors import TrainingStopped
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.split import Fold, grouped_holdout
 
 VALIDATION_SHARE = 0.15
-
-
-class TrainingStopped(KayfabeError):
-    """The user stopped training before it finished; nothing was saved."""
 
 
 @dataclass(frozen=True)

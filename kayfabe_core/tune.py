@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from kayfabe_core.constraints import BOOSTER_KNOBS, DEFAULT_PRESET, PRESETS, SPLIT_KNOBS, check_settings, knob_table
-from kayfabe_core.errors import SettingError
+from kayfabe_core.errors import SettingError, TrainingStopped
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.split import Split, SplitOptions, group_ids, make_split
-from kayfabe_core.train import TrainingStopped, TrainSettings, train_fold
+from kayfabe_core.train import TrainSettings, train_fold
 from kayfabe_core.tune_store import (
     JOB_KIND,
     TrialRecord,

@@ -208,3 +208,22 @@ def test_option_errors_are_one_message_and_exit_1(argv: list[str], said: str,
     err = capsys.readouterr().err
     assert err.startswith(said + "\n")  # no usage block before it
     assert err.endswith("--help`.\n") and err.count("\n") == 2
+
+
+def test_ctrl_c_before_the_first_trial_is_a_stop_exit_130_in_command_line_words(
+        demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stop the training or tuning caught (TrainingStopped) ends as Ctrl-C does, not as an error with the page's
+    'Press Tune again'."""
+    import kayfabe_core.tune as tuning
+    from kayfabe_core.__main__ import main
+    from kayfabe_core.errors import TrainingStopped
+    from tests.conftest import copy_workspace
+
+    def stopped_at_once(*_args: object, **_kwargs: object) -> None:
+        raise TrainingStopped("Tuning was stopped before the starting settings were measured; nothing was saved.",
+                              "Press Tune again to start over.")
+
+    monkeypatch.setattr(tuning, "tune", stopped_at_once)
+    assert main(["tune", str(copy_workspace(demo_root, tmp_path / "ws", images=False)), "--trials", "3"]) == 130
+    err = capsys.readouterr().err
+    assert "Stopped (Ctrl-C). Tuning was stopped before" in err and "Press Tune" not in err
