@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from kayfabe_core.constraints import BOOSTER_KNOBS, FEATURE_KNOBS, SHORT_TITLES, SPLIT_KNOBS
+from kayfabe_core.constraints import SETTING_TITLES, SHORT_TITLES
 from kayfabe_core.errors import SettingError
 from kayfabe_core.evaluate import METRIC_TITLES, compute_metrics, roc_points
 from kayfabe_core.experiment import ExperimentResult, run_experiment
@@ -29,11 +29,6 @@ METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 TOP_LEGEND = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}  # above the plot (below, it hid an axis)
 
-
-# what the options without a slider are called on the Train page
-OPTION_TITLES = {"sources": "Label sources", "include_parents": "Keep parent labels", "metadata": "Post facts",
-                 "caption": "Caption words", "method": "How to split", "group_by": "Grouped by columns"}
-SETTING_TITLES = {knob.key: knob.title for knob in (*BOOSTER_KNOBS, *SPLIT_KNOBS, *FEATURE_KNOBS)} | OPTION_TITLES
 
 
 def flatten_settings(record: dict[str, Any]) -> dict[str, object]:

@@ -131,6 +131,18 @@ BOOSTER_DEFAULTS: dict[str, int | float] = {knob.key: knob.kind(knob.default) fo
 # the settings' names where space is short (table headers, chart axes): "Tree depth", not "max_depth"
 SHORT_TITLES: dict[str, str] = {knob.key: knob.title.split(" (")[0] for knob in BOOSTER_KNOBS}
 
+# the options without a slider, in the Train page's words: the features' switches, the split's method and grouping,
+# and an uploaded table's file, code column, YES value and columns left out (as a run's record names them)
+OPTION_TITLES: dict[str, str] = {
+    "sources": "Label sources", "include_parents": "Keep parent labels (Person as well as Face)",
+    "metadata": "Add post facts (likes, type, time)", "caption": "Add caption words and hashtags",
+    "method": "How to split", "group_by": "Columns that together identify a post", "file": "File",
+    "label": "Column holding the code", "positive": "Value meaning YES", "drop": "Columns to leave out",
+}
+# every setting and option of a run by its key: the one name the report and the Compare view give each
+SETTING_TITLES: dict[str, str] = {knob.key: knob.title for knob in (*BOOSTER_KNOBS, *SPLIT_KNOBS, *FEATURE_KNOBS)} \
+    | OPTION_TITLES
+
 PRESETS: dict[str, dict[str, int | float]] = {
     "XGBoost defaults": dict(BOOSTER_DEFAULTS),
     "Original study (2021)": {**BOOSTER_DEFAULTS, "max_depth": 5, "eta": 0.2, "gamma": 4.0,

@@ -41,7 +41,7 @@ from kayfabe_core.charts_model import (
     roc_figure,
 )
 from kayfabe_core.codes import read_codebook
-from kayfabe_core.constraints import BOOSTER_KNOBS, FEATURE_KNOBS, SPLIT_KNOBS
+from kayfabe_core.constraints import SETTING_TITLES
 from kayfabe_core.evaluate import (
     METRIC_TITLES,
     Metrics,
@@ -219,10 +219,10 @@ def _split_section(record: dict[str, Any]) -> list[str]:
 
 
 def _settings_section(record: dict[str, Any]) -> list[str]:
-    titles = {knob.key: knob.title for knob in BOOSTER_KNOBS}
     settings = record.get("settings", {})
     parts = ["<h2>Settings</h2>", _table(["Setting", "XGBoost name", "Value"],
-                                         [[titles.get(key, key), key, value] for key, value in settings.items()])]
+                                         [[SETTING_TITLES.get(key, key), key, value]
+                                          for key, value in settings.items()])]
     origin = record.get("data", {}).get("origin", {})
     chosen = origin.get("options") if origin.get("kind") == "workspace" else \
         {key: value for key, value in origin.items() if key != "kind"}
@@ -232,16 +232,9 @@ def _settings_section(record: dict[str, Any]) -> list[str]:
     return parts
 
 
-OPTION_WORDS = {**{knob.key: knob.title for knob in (*FEATURE_KNOBS, *SPLIT_KNOBS)},
-                "sources": "Label sources", "include_parents": "Parent labels kept (Person for Face)",
-                "metadata": "Post facts (likes, comments, type, time)", "caption": "Caption words and hashtags",
-                "method": "Split", "group_by": "Grouped by the columns", "file": "File", "label": "Code column",
-                "positive": "Value meaning YES", "drop": "Columns left out"}
-
-
 def _options_table(options: dict[str, Any]) -> str:
     """The options of the features or the split, in words, with the name the record and the CLI use."""
-    return _table(["Option", "Name", "Value"], [[OPTION_WORDS.get(key, key), key, _plain(value)]
+    return _table(["Option", "Name", "Value"], [[SETTING_TITLES.get(key, key), key, _plain(value)]
                                                for key, value in options.items()])
 
 
