@@ -172,7 +172,7 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
         elif column != metric:  # ticks at the runs' own values, when few: "1922.2" images was never a setting
             values = sorted(frame[column].dropna().unique())
             if len(values) <= OWN_TICKS:
-                dimension.tickvals, dimension.ticktext = values, [f"{value:g}" for value in values]
+                dimension.tickvals, dimension.ticktext = values, [_tick(value) for value in values]
         dimension.label = _two_lines(dimension.label)  # side by side at 1024 px, one-line titles overlapped
     # the split's words sit left of the first axis: room for them, or they were cut at the chart's edge
     figure.update_layout(height=380, margin={"l": 130 if splits else 40, "r": 40, "t": 60, "b": 20},
@@ -183,6 +183,12 @@ def parallel_figure(runs: pd.DataFrame, metric: str) -> go.Figure:
 
 
 OWN_TICKS = 8  # an axis with more distinct values than this gets plotly's evenly spaced ticks
+
+
+def _tick(value: float) -> str:
+    """A run's value on its axis as people write it: 1,234,567 images, not 1.23457e+06 (which 1,234,568 also
+    read); 0.05 stays 0.05."""
+    return f"{value:,.12g}"
 
 
 def _two_lines(title: str) -> str:

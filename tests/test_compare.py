@@ -30,3 +30,15 @@ def test_the_compare_view_and_the_report_name_every_option_alike() -> None:
     # an uploaded table's own options are named by the same table
     assert {"file", "label", "positive", "drop"} <= set(OPTION_TITLES)
     assert "<td>Value meaning YES</td><td>positive</td><td>yes</td>" in _options_table({"positive": "yes"})
+
+
+def test_the_parallel_plot_keeps_large_whole_numbers_whole() -> None:
+    import pandas as pd
+
+    from kayfabe_core.compare import parallel_figure
+
+    runs = pd.DataFrame({"images": [1_234_567, 1_234_568, 1_234_567], "eta": [0.05, 0.2, 0.3],
+                         "accuracy": [0.80, 0.82, 0.81]})
+    images, eta = parallel_figure(runs, "accuracy").data[0].dimensions[:2]
+    assert list(images.ticktext) == ["1,234,567", "1,234,568"]  # not "1.23457e+06" twice
+    assert list(eta.ticktext) == ["0.05", "0.2", "0.3"]
