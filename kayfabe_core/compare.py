@@ -23,6 +23,7 @@ from kayfabe_core.features import FeatureOptions
 from kayfabe_core.runs import read_predictions, read_run
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import RoundCallback, TrainSettings
+from kayfabe_core.wording import join_words
 from kayfabe_core.workspace import Workspace
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
@@ -60,7 +61,7 @@ def data_difference(records: dict[str, dict[str, Any]]) -> str:
     if len(hashes) < 2 or None in hashes:
         return ""
     images = sorted({int(record["data"]["n_images"]) for record in records.values()})
-    counts = (f" ({' and '.join(f'{count:,}' for count in images)} images)" if len(images) > 1 else "")
+    counts = f" ({join_words([f'{count:,}' for count in images])} images)" if len(images) > 1 else ""
     return (f"These runs were trained on different coded images{counts}: codes were added or changed between "
             "them, or other posts were coded. Their training and test images differ too, so a difference in their "
             "figures mixes the settings with the data. To compare settings alone, train them again now, on the "

@@ -42,3 +42,12 @@ def test_the_parallel_plot_keeps_large_whole_numbers_whole() -> None:
     images, eta = parallel_figure(runs, "accuracy").data[0].dimensions[:2]
     assert list(images.ticktext) == ["1,234,567", "1,234,568"]  # not "1.23457e+06" twice
     assert list(eta.ticktext) == ["0.05", "0.2", "0.3"]
+
+
+def test_three_runs_on_different_data_name_their_counts_as_a_list() -> None:
+    from kayfabe_core.compare import data_difference
+
+    records = {name: {"data": {"codes_hash": name, "n_images": images, "data_hash": name}}
+               for name, images in (("a", 1923), ("b", 1900), ("c", 1910))}
+    assert data_difference(records).startswith("These runs were trained on different coded images "
+                                               "(1,900, 1,910 and 1,923 images):")
