@@ -90,7 +90,8 @@ def list_runs(workspace: Workspace) -> pd.DataFrame:
 
     Columns: run_id, created_at, name, note, backend, source (``workspace`` or
     ``table``), data_hash, split, images, n_test, the key settings, accuracy with
-    accuracy_low/accuracy_high, accuracy_sd, roc_auc, seconds.
+    accuracy_low/accuracy_high, accuracy_sd, roc_auc, seconds, sagemaker_job, billable_seconds, and
+    model_warnings (the list of what the models learned that a reader must know; [] for none).
     """
     with connect(workspace) as conn:
         rows = conn.execute("SELECT run_id, created_at, name, note, backend, record FROM runs "
@@ -103,7 +104,7 @@ def list_runs(workspace: Workspace) -> pd.DataFrame:
 RUN_COLUMNS = ["run_id", "created_at", "name", "note", "backend", "source", "data_hash", "split", "images",
                "n_test", "num_boost_round", "eta", "max_depth", "min_child_weight", "gamma", "subsample",
                "accuracy", "accuracy_low", "accuracy_high", "accuracy_sd", "roc_auc", "seconds", "sagemaker_job",
-               "billable_seconds"]
+               "billable_seconds", "model_warnings"]
 
 
 def _run_row(run_id: str, created_at: str, name: str, note: str, backend: str,
@@ -121,7 +122,8 @@ def _run_row(run_id: str, created_at: str, name: str, note: str, backend: str,
             "accuracy": metrics.get("accuracy"), "accuracy_low": low, "accuracy_high": high,
             "accuracy_sd": record.get("accuracy_sd"), "roc_auc": metrics.get("roc_auc"),
             "seconds": sum(record.get("timings", {}).values()),
-            "sagemaker_job": sagemaker.get("job_name"), "billable_seconds": sagemaker.get("billable_seconds")}
+            "sagemaker_job": sagemaker.get("job_name"), "billable_seconds": sagemaker.get("billable_seconds"),
+            "model_warnings": [str(warning) for warning in record.get("model_warnings", [])]}
 
 
 def rename_run(workspace: Workspace, run_id: str, name: str, note: str) -> None:

@@ -92,10 +92,11 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame | None:
 
 
 def render_one_run(workspace: Workspace, row: Any) -> None:
-    """Rename, annotate, open, repeat or delete the selected run (its models' warnings first)."""
+    """Rename, annotate, open, repeat or delete the selected run (its models' warnings first); ``row`` is its row
+    of :func:`~kayfabe_core.runs.list_runs`."""
     st.subheader(f"Run {label_of(row)}")
-    for warning in read_run(workspace, row.run_id).get("model_warnings", []):  # type: ignore[attr-defined]
-        st.warning(str(warning), icon=":material/warning:")
+    for warning in row.model_warnings:  # from the cached list of runs: its record is not parsed again
+        st.warning(warning, icon=":material/warning:")
     with st.form(key=f"edit_{row.run_id}", border=False):
         left, right = st.columns([1, 2])
         name = left.text_input("Name", row.name, key=f"name_{row.run_id}")

@@ -117,3 +117,23 @@ def test_one_run_offers_its_methods_paragraph_and_exports(two_runs: tuple[Path, 
     assert f"accuracy was {accuracy:.3f}" in paragraph and "max_depth 5" in paragraph
     assert {button.proto.label for button in at.get("download_button")} >= {
         "Report (HTML, works offline)", "Replication bundle (ZIP)"}
+
+
+def test_one_run_shows_its_models_warnings_from_the_list_of_runs(demo_root: Path, tmp_path: Path, open_app,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import kayfabe_ui.runs_view
+
+    root = copy_workspace(demo_root, tmp_path / "ws", images=False)
+    workspace = open_workspace(root)
+    note = "Tuned on these very folds: confirm the gain."
+    run = run_experiment(workspace, build_features(workspace, FeatureOptions()), SplitOptions(),
+                         TrainSettings.from_choices("quick", {"num_boost_round": 5}), "noted", notes=(note,))
+    at = open_app(root)
+    at.switch_page("pages/6_runs.py").run()
+    records_read: list[str] = []
+    monkeypatch.setattr(kayfabe_ui.runs_view, "read_run",
+                        lambda workspace, run_id: records_read.append(run_id) or read_run(workspace, run_id))
+    at.multiselect(key="runs_selected").set_value([run.run_id]).run()
+    assert not at.exception
+    assert note in [warning.value for warning in at.warning]
+    assert records_read == []  # the warnings come with the cached list of runs: no record parsed on each page run
