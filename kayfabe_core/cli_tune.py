@@ -121,7 +121,7 @@ def _tune_in(args: argparse.Namespace, workspace: Any, table: Any, started: floa
     if result.message:
         print(result.message, file=sys.stderr)
     if args.json:
-        print(json_text({**result.summary(), "warnings": warnings}, indent=2))
+        print(json_text(result.summary_with(warnings), indent=2))
     else:
         print(format_tuning(result, workspace.runs_dir))
     return 130 if result.stopped else 0  # stopped by Ctrl-C: the trials done are kept and shown, but not all ran
@@ -180,6 +180,8 @@ def format_tuning(result: Any, runs_dir: Any, top: int = 10) -> str:
     lines += ["    " + line for line in frame.to_string(index=False, float_format=lambda v: f"{v:.3g}").splitlines()]
     if result.run_id:
         lines.append(f"Saved the best as run {result.run_id} in {runs_dir / result.run_id}.")
+    if result.best_run:  # what the saved run's models learned, and that a tuner chose them (as train says it)
+        lines += [f"  Warning: {warning}" for warning in result.best_run.model_warnings]
     lines.append(f"Every trial is kept in the workspace as tuning {result.job_id}.")
     lines.append("Use: " + " ".join(f"--param {key}={value:g}" for key, value in result.best_params.items()))
     return "\n".join(lines)

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from kayfabe_core.tune_store import (
     tuning_figure,
 )
 from kayfabe_core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kayfabe_core.experiment import ExperimentResult
 
 Number = int | float
 DEFAULT_VARIED = ("eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "gamma")
@@ -190,7 +193,8 @@ class TuneResult:
 
     ``best_params`` holds the varied settings and any setting that differs
     from the default preset, so ``--param KEY=VALUE`` for each reproduces the
-    best with ``train``. ``run_id`` is None when tuning was stopped.
+    best with ``train``. ``run_id`` and ``best_run`` (the saved run, its record and models' warnings) are None
+    when tuning was stopped.
     """
 
     best_params: dict[str, Number]
@@ -209,6 +213,13 @@ class TuneResult:
     grouped_by: str
     warnings: tuple[str, ...]
     seconds: float
+    best_run: ExperimentResult | None = None
+
+    def summary_with(self, warnings: list[str]) -> dict[str, object]:
+        """Return what ``tune --json`` prints: :meth:`summary`, with ``warnings`` (the split's, the data's) and
+        then the saved run's models' warnings, joined as ``train --json`` joins them."""
+        joined = self.best_run.summary_with(warnings)["warnings"] if self.best_run else list(warnings)
+        return {**self.summary(), "warnings": joined}
 
     def summary(self) -> dict[str, object]:
         """Return what ``tune --json`` prints."""
@@ -250,7 +261,9 @@ def tune(workspace: Workspace, table: FeatureTable, split_options: SplitOptions,
     baseline = search.records[0]
     settings = search.settings_for(best.params)
     done = sum(record.state == "complete" for record in search.records)
-    run_id = None if search.stopped else _save_best_run(workspace, table, split.options, settings, done, name, stop)
+    best_run = None if search.stopped else _save_best_run(workspace, table, split.options, settings, done, name,
+                                                          stop)
+    run_id = best_run.run_id if best_run else None
     stopped = search.stopped or run_id is None
     message = _message(stopped, search.timed_out, done, options)
     best_params = {key: value for key, value in settings.values.items()
@@ -260,11 +273,11 @@ def tune(workspace: Workspace, table: FeatureTable, split_options: SplitOptions,
     return TuneResult(best_params, dict(settings.values), best.number, best.accuracy, best.sd,
                       dict(search.settings_for(baseline.params).values), baseline.accuracy, baseline.sd,
                       trials_frame(search.records), stopped, message, run_id, job.job_id, split.grouped_by,
-                      split.warnings, time.perf_counter() - started)
+                      split.warnings, time.perf_counter() - started, best_run)
 
 
 def _save_best_run(workspace: Workspace, table: FeatureTable, split_options: SplitOptions, settings: TrainSettings,
-                   done: int, name: str, stop: threading.Event | None) -> str | None:
+                   done: int, name: str, stop: threading.Event | None) -> ExperimentResult | None:
     from kayfabe_core.experiment import run_experiment
 
     try:
@@ -272,7 +285,7 @@ def _save_best_run(workspace: Workspace, table: FeatureTable, split_options: Spl
                 "figures flatter them a little: confirm the gain over other seeds (Repeat on the Runs page) or on new "
                 "data before believing it.")
         return run_experiment(workspace, table, split_options, settings, name or f"tuned (best of {done} trials)",
-                              stop=stop, notes=(note,)).run_id
+                              stop=stop, notes=(note,))
     except TrainingStopped:
         return None
 

@@ -274,6 +274,29 @@ def test_the_cli_prints_the_best_params_ready_to_pass_back(demo: tuple[Workspace
     assert trained["accuracy"] == pytest.approx(printed["best_score"], abs=1e-12)
 
 
+def test_the_summary_joins_the_saved_runs_warnings_as_train_does(demo: tuple[Workspace, FeatureTable],
+                                                                   tuned: tuple[TuneResult, list[TuneReport]]) -> None:
+    workspace, _ = demo
+    result, _ = tuned
+    assert result.best_run is not None and result.best_run.run_id == result.run_id
+    saved = read_run(workspace, str(result.run_id))["model_warnings"]
+    summary = result.summary_with(["A warning of the split."])
+    assert summary["warnings"] == ["A warning of the split.", *saved]
+    assert any("these figures flatter them" in warning for warning in summary["warnings"])  # type: ignore[attr-defined]
+    assert {key: value for key, value in summary.items() if key != "warnings"} == result.summary()
+
+
+def test_the_cli_prints_the_saved_runs_warnings(demo: tuple[Workspace, FeatureTable],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    root = str(demo[0].root)
+    assert main(["tune", "--workspace", root, "--trials", "2", "--folds", "3", "--rounds", "10", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["warnings"] == read_run(demo[0], printed["run_id"])["model_warnings"]  # no split warning here
+    assert any("these figures flatter them" in warning for warning in printed["warnings"])
+    assert main(["tune", "--workspace", root, "--trials", "2", "--folds", "3", "--rounds", "10"]) == 0
+    assert "Warning: A tuner chose these settings as the best of 2 trials" in capsys.readouterr().out
+
+
 def test_the_cli_in_text_and_its_refusals(demo: tuple[Workspace, FeatureTable],
                                           capsys: pytest.CaptureFixture[str]) -> None:
     root = str(demo[0].root)
