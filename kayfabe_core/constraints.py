@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kayfabe_core.errors import SettingError
+from kayfabe_core.wording import join_words
 
 
 @dataclass(frozen=True)
@@ -153,16 +154,28 @@ PRESETS: dict[str, dict[str, int | float]] = {
                                                 "min_child_weight": 2.0, "num_boost_round": 1000,
                                                 "early_stopping_rounds": 30},
 }
-PRESET_NOTES: dict[str, str] = {
-    "XGBoost defaults": "XGBoost's own defaults with 100 rounds.",
-    "Original study (2021)": "What the 2021 kayfabe study ran on SageMaker: depth 5, eta 0.2, gamma 4, "
-                             "min_child_weight 6, subsample 0.8, 100 rounds.",
-    "Quick look": "Small, shallow and fast, good for a classroom demo: depth 3, eta 0.3, 30 rounds.",
-    "Careful (slow learning, early stopping)": "Learns slowly and stops when the validation score stops improving: "
-                                               "depth 4, eta 0.05, subsample and colsample_bytree 0.8, "
-                                               "min_child_weight 2, up to 1,000 rounds, stopping after 30 "
-                                               "without improvement.",
+# what each preset is for, in plain words; :data:`PRESET_NOTES` adds the values it sets
+PRESET_PURPOSES: dict[str, str] = {
+    "XGBoost defaults": "XGBoost's own defaults",
+    "Original study (2021)": "What the 2021 kayfabe study ran on SageMaker",
+    "Quick look": "Small, shallow and fast, good for a classroom demo",
+    "Careful (slow learning, early stopping)": "Learns slowly and stops when the validation score stops improving",
 }
+
+
+def setting_words(key: str, value: float) -> str:
+    """A setting and its value where space is short, as people write them: "tree depth 5", "rounds 1,000"."""
+    return f"{SHORT_TITLES.get(key, key).lower()} {_show(value)}"
+
+
+def preset_note(purpose: str, values: Mapping[str, int | float]) -> str:
+    """``purpose``, then the rounds and every setting ``values`` change from the booster defaults ("Small, shallow
+    and fast: rounds 30 and tree depth 3."): written from the values, so a changed preset is described as it is."""
+    stated = [key for key in BOOSTER_DEFAULTS if key == "num_boost_round" or values[key] != BOOSTER_DEFAULTS[key]]
+    return f"{purpose}: {join_words([setting_words(key, values[key]) for key in stated])}."
+
+
+PRESET_NOTES: dict[str, str] = {name: preset_note(PRESET_PURPOSES[name], values) for name, values in PRESETS.items()}
 DEFAULT_PRESET = "Original study (2021)"
 
 

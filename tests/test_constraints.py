@@ -10,6 +10,7 @@ from kayfabe_core.constraints import (
     DEFAULT_PRESET,
     FEATURE_KNOBS,
     PRESET_NOTES,
+    PRESET_PURPOSES,
     PRESET_SLUGS,
     PRESETS,
     SPLIT_KNOBS,
@@ -18,6 +19,8 @@ from kayfabe_core.constraints import (
     find_preset,
     knob_table,
     parse_param,
+    preset_note,
+    setting_words,
 )
 from kayfabe_core.errors import KayfabeError, SettingError
 
@@ -126,6 +129,20 @@ def test_every_preset_is_complete_valid_and_explained() -> None:
         assert check_settings(BOOSTER_KNOBS, values) == values
         assert PRESET_NOTES[name]
     assert set(PRESET_SLUGS.values()) == set(PRESETS)
+
+
+def test_the_preset_notes_are_written_from_the_presets_values() -> None:
+    for name, values in PRESETS.items():
+        note = PRESET_NOTES[name]
+        assert note.startswith(PRESET_PURPOSES[name] + ": "), name  # the plain words kept
+        for key, value in values.items():
+            said = setting_words(key, value) in note
+            assert said == (key == "num_boost_round" or value != BOOSTER_DEFAULTS[key]), (name, key)
+    assert PRESET_NOTES["Quick look"] == ("Small, shallow and fast, good for a classroom demo: rounds 30 and tree "
+                                          "depth 3.")
+    assert "rounds 1,000" in PRESET_NOTES["Careful (slow learning, early stopping)"]
+    changed = preset_note(PRESET_PURPOSES["Quick look"], {**PRESETS["Quick look"], "max_depth": 4, "eta": 0.1})
+    assert changed.endswith(": rounds 30, learning rate 0.1 and tree depth 4.")  # a changed preset, said as it is
 
 
 @pytest.mark.parametrize("name", ["original-2021", "Original study (2021)", "  ORIGINAL-2021 ",
