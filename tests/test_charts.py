@@ -26,7 +26,7 @@ def test_the_runs_parallel_plot_names_settings_in_words_and_rounds_the_score() -
     assert dimensions[-1].tickformat == ".3f"
     assert list(dimensions[0].tickvals) == [100, 300] and list(dimensions[1].ticktext) == ["0.05", "0.2"]
     images = parallel_figure(runs.assign(images=[1922, 1923, 1923]), "accuracy").data[0].dimensions[0]
-    assert list(images.ticktext) == ["1,922", "1,923"]  # the runs' own values: no 1922.2 images
+    assert list(images.ticktext) == ["1922", "1923"]  # the runs' own values: no 1922.2 images
     many = pd.concat([runs] * 4, ignore_index=True).assign(eta=[0.01 * (n + 1) for n in range(12)])
     assert parallel_figure(many, "accuracy").data[0].dimensions[1].tickvals is None  # twelve values: plotly's ticks
     assert figure.data[0].rangefont.color == "rgba(0,0,0,0)"  # the end values once, as ticks, not twice
