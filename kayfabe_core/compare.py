@@ -187,7 +187,7 @@ OWN_TICKS = 8  # an axis with more distinct values than this gets plotly's evenl
 
 
 def _tick(value: float) -> str:
-    """A run's value on its axis as people write it: 1,234,567 images, not 1.23457e+06 (which 1,234,568 also
+    """A run's value on its axis, whole numbers whole: 1234567 images, not 1.23457e+06 (which 1234568 also
     read); 0.05 stays 0.05."""
     return f"{value:.12g}"
 
