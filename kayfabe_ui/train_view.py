@@ -21,9 +21,9 @@ from kayfabe_core.constraints import (
     FEATURE_KNOBS,
     PRESET_NOTES,
     PRESETS,
-    SHORT_TITLES,
     SPLIT_KNOBS,
     Knob,
+    setting_words,
 )
 from kayfabe_core.errors import KayfabeError
 from kayfabe_core.experiment import run_experiment
@@ -234,7 +234,7 @@ def choose_settings(names: tuple[str, str] = ("YES", "NO")) -> TrainSettings | N
         for position, knob in enumerate(BOOSTER_KNOBS):
             chosen[knob.key] = _knob_input(_in_words(knob, category), values[knob.key],
                                            f"knob_{knob.key}_{names.index(preset)}", columns[position % 2])
-    changed = [f"{SHORT_TITLES.get(knob.key, knob.key).lower()} {float(chosen[knob.key]):g}"  # type: ignore[arg-type]
+    changed = [setting_words(knob.key, float(chosen[knob.key]))  # type: ignore[arg-type]
                for knob in BOOSTER_KNOBS if chosen[knob.key] != values[knob.key]]
     note.caption(PRESET_NOTES[preset] + (f" Changed from it below: {join_words(changed)}." if changed else ""))
     try:
