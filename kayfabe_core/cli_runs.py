@@ -17,6 +17,7 @@ def add_runs_verb(verbs: Any) -> None:
 def run_runs_command(args: argparse.Namespace) -> int:
     """Print the runs, newest first; return the exit status."""
     from kayfabe_core.runs import list_runs
+    from kayfabe_core.wording import minute_text
     from kayfabe_core.workspace import open_workspace
 
     runs = list_runs(open_workspace(args.workspace, create=False))
@@ -31,7 +32,7 @@ def run_runs_command(args: argparse.Namespace) -> int:
           f"{'accuracy':>8} {'95 % interval':>14} {'where':<9} name")
     for row in runs.itertuples():
         interval = f"{row.accuracy_low:.3f}–{row.accuracy_high:.3f}" if row.accuracy_low is not None else ""
-        print(f"{row.run_id:<26} {row.created_at[:16].replace('T', ' '):<17} {row.split!s:<{split}} "
+        print(f"{row.run_id:<26} {minute_text(row.created_at):<17} {row.split!s:<{split}} "
               f"{row.max_depth!s:>5} {float(row.eta):>7.4g} {row.num_boost_round!s:>6} {row.accuracy:>8.3f} "
               f"{interval:>14} {row.backend:<9} {row.name}")
     return 0

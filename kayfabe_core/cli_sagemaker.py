@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kayfabe_core.cli_confirm import spending_agreed
 from kayfabe_core.cli_parser import given_options, only_with
 from kayfabe_core.json_text import json_text
+from kayfabe_core.wording import minute_text
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -221,7 +222,7 @@ def _print_jobs(args: argparse.Namespace, workspace: Workspace) -> None:
         machines = f"{row.instance_count} × {row.instance_type}"
         note = row.problem or row.failure_reason or ("data deleted" if row.data_deleted else "")
         run_id = row.run_id if isinstance(row.run_id, str) else ""
-        print(f"{row.job_name:<30} {row.created_at[:16].replace('T', ' '):<17} {row.state:<11} {machines:<18} "
+        print(f"{row.job_name:<30} {minute_text(row.created_at):<17} {row.state:<11} {machines:<18} "
               f"{billed:>8} {run_id:<26} {note}")
     print_tunings(workspace)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from kayfabe_core.cli_confirm import spending_agreed
 from kayfabe_core.cli_parser import given_options
 from kayfabe_core.json_text import json_text
+from kayfabe_core.wording import minute_text
 
 if TYPE_CHECKING:  # imported when used: xgboost and the AWS SDK are slow to import
     from kayfabe_core.feature_table import FeatureTable
@@ -142,7 +143,7 @@ def print_tunings(workspace: Workspace) -> bool:
         best = f"{row.best_logloss:.4f}" if pd.notna(row.best_logloss) else ""
         note = " ".join(str(row.problem or row.failure_reason or ("data deleted" if row.data_deleted else "")).split())
         run_id = row.run_id if isinstance(row.run_id, str) else ""
-        print(f"{row.job_name:<32} {row.created_at[:16].replace('T', ' '):<17} {row.state:<11} {done:<10} "
+        print(f"{row.job_name:<32} {minute_text(row.created_at):<17} {row.state:<11} {done:<10} "
               f"{best:>13} {run_id:<26} {note}")
     return True
 

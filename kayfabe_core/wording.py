@@ -25,3 +25,8 @@ def join_words(words: list[str]) -> str:
     if len(words) < 2:
         return "".join(words)
     return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def minute_text(stamp: object) -> str:
+    """Return a stored ISO time to the minute, as tables show it: "2026-12-03T19:05:32Z" -> "2026-12-03 19:05"."""
+    return str(stamp)[:16].replace("T", " ")

@@ -14,7 +14,7 @@ from kayfabe_core.evaluate import METRIC_TITLES, Metrics, accuracy_spread
 from kayfabe_core.predict import run_threshold, save_run_threshold
 from kayfabe_core.results import CELLS, cell_meaning, image_files, majority_baseline, metrics_at, predictions_in_cell
 from kayfabe_core.runs import list_runs, read_predictions, read_run
-from kayfabe_core.wording import counted
+from kayfabe_core.wording import counted, minute_text
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import image_grid, results_version
@@ -75,7 +75,7 @@ def choose_run(workspace: Workspace) -> str:
     runs = cached_runs(str(workspace.root), results_version(workspace))
     ids = list(runs["run_id"])
     wanted = state.get_text(state.SELECTED_RUN)
-    labels = {row.run_id: f"{row.name or row.run_id} · {row.created_at[:16].replace('T', ' ')} · accuracy "
+    labels = {row.run_id: f"{row.name or row.run_id} · {minute_text(row.created_at)} · accuracy "
                           f"{row.accuracy:.3f} at 0.5" for row in runs.itertuples()}  # the record's threshold
     chosen = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get,
                           key="results_run")

@@ -23,7 +23,7 @@ from kayfabe_core.errors import KayfabeError
 from kayfabe_core.methods_text import methods_paragraph
 from kayfabe_core.report_export import export_replication_bundle, export_report_html
 from kayfabe_core.runs import delete_run, read_run, rename_run
-from kayfabe_core.wording import counted
+from kayfabe_core.wording import counted, minute_text
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, results_version, show_error, workspace_version
@@ -61,7 +61,7 @@ def render_runs_table(workspace: Workspace) -> pd.DataFrame | None:
             return None
     intervals = [f"{low:.3f}–{high:.3f}" if pd.notna(low) else "" for low, high
                  in zip(runs["accuracy_low"], runs["accuracy_high"], strict=True)]
-    shown = runs.assign(created_at=runs["created_at"].str[:16].str.replace("T", " "), interval=intervals)
+    shown = runs.assign(created_at=runs["created_at"].map(minute_text), interval=intervals)
     spreads = [f"{sd:.3f}" if pd.notna(sd) else "" for sd in runs["accuracy_sd"]]  # blank, not "None": one split
     st.dataframe(
         shown[SHOWN].assign(accuracy_sd=spreads), hide_index=True, key="runs_table",

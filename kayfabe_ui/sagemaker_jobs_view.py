@@ -20,6 +20,7 @@ from kayfabe_core.sagemaker_jobs import RUNNING, aws_resources, delete_job_data,
 from kayfabe_core.sagemaker_tuning_jobs import delete_tuning_data, tuning_resources
 from kayfabe_core.sagemaker_tuning_store import RUNNING as TUNING_RUNNING
 from kayfabe_core.sagemaker_tuning_store import list_sagemaker_tunings
+from kayfabe_core.wording import minute_text
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, show_error
@@ -98,7 +99,7 @@ def card_heading(row: Any, status: str) -> None:
     machines = f"{row.instance_count} × {row.instance_type}{' (spot)' if row.spot else ''} in {row.region}"
     named = f" “{row.name}”" if row.name else ""
     st.markdown(f":{BADGE_COLOURS.get(status, 'gray')}-badge[{status}] **{row.job_name}**{named} "
-                f"· {machines} · started {str(row.created_at)[:16].replace('T', ' ')} UTC")
+                f"· {machines} · started {minute_text(row.created_at)} UTC")
 
 
 def _job_card(workspace: Workspace, row: Any) -> None:
@@ -165,7 +166,7 @@ def _actions(workspace: Workspace, status: Any, region: str) -> None:
 def _jobs_table(jobs: pd.DataFrame) -> pd.DataFrame:
     table = jobs[["job_name", "created_at", "state", "name", "instance_type", "instance_count", "spot",
                   "billable_seconds", "cost_usd", "run_id", "data_deleted"]].copy()
-    table["created_at"] = table["created_at"].str[:16].str.replace("T", " ")
+    table["created_at"] = table["created_at"].map(minute_text)
     return table.rename(columns={"job_name": "job", "created_at": "started (UTC)", "name": "run name",
                                  "instance_type": "instance", "instance_count": "instances",
                                  "billable_seconds": "billable s", "cost_usd": "cost $", "run_id": "run",

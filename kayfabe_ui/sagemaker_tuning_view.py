@@ -38,6 +38,7 @@ from kayfabe_core.sagemaker_tuning_store import (
 from kayfabe_core.split import SplitOptions
 from kayfabe_core.train import TrainSettings
 from kayfabe_core.tune import KNOBS, LOG_SCALE, SEARCH_RANGES
+from kayfabe_core.wording import minute_text
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, knob_format, show_error
@@ -299,7 +300,7 @@ def _actions(workspace: Workspace, status: TuningStatus, region: str) -> None:
 def _tunings_table(tunings: pd.DataFrame) -> pd.DataFrame:
     table = tunings[["job_name", "created_at", "state", "name", "max_jobs", "completed", "failed", "best_logloss",
                      "approx_cost_usd", "run_id", "data_deleted"]].copy()
-    table["created_at"] = table["created_at"].str[:16].str.replace("T", " ")
+    table["created_at"] = table["created_at"].map(minute_text)
     return table.rename(columns={"job_name": "tuning job", "created_at": "started (UTC)", "name": "run name",
                                  "max_jobs": "jobs planned", "best_logloss": "best log loss",
                                  "approx_cost_usd": "cost $ (about)", "run_id": "run",

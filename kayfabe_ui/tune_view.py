@@ -27,6 +27,7 @@ from kayfabe_core.tune import (
     tune,
     tuning_figure,
 )
+from kayfabe_core.wording import minute_text
 from kayfabe_core.workspace import Workspace
 from kayfabe_ui import state
 from kayfabe_ui.common import PAGES, knob_format, show_error
@@ -209,7 +210,7 @@ def _show_latest(workspace: Workspace) -> None:
                      column_config={"Accuracy": st.column_config.NumberColumn(format="%.3f"),
                                     "sd over folds": st.column_config.NumberColumn(format="%.3f"),
                                     "Seconds": st.column_config.NumberColumn(format="%.1f")})
-        st.dataframe(tunings.assign(created_at=tunings["created_at"].str[:16].str.replace("T", " ")), hide_index=True,
+        st.dataframe(tunings.assign(created_at=tunings["created_at"].map(minute_text)), hide_index=True,
                      key="tune_history", column_config={
                          "job_id": "Tuning", "created_at": "Started (UTC)", "state": "State", "trials": "Trials done",
                          "baseline_score": st.column_config.NumberColumn("Start (trial 0)", format="%.3f"),

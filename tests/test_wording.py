@@ -14,3 +14,10 @@ def test_words_are_joined_as_a_person_writes_them() -> None:
 
     assert [join_words(words) for words in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == \
         ["", "a", "a and b", "a, b and c"]
+
+
+def test_a_stored_time_to_the_minute() -> None:
+    from kayfabe_core.wording import minute_text
+
+    assert minute_text("2026-12-03T19:05:32Z") == "2026-12-03 19:05"
+    assert minute_text("2026-12-03T19:05:32.123456+00:00") == "2026-12-03 19:05"
