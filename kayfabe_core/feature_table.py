@@ -58,15 +58,19 @@ class FeatureTable:
         for array in (matrix.indptr, matrix.indices, matrix.data, self.observed):
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update("\n".join(self.names).encode())
-        digest.update("\n".join(self.context["item"].astype(str).tolist()).encode())
+        digest.update(self._items_text())
         return digest.hexdigest()[:16]
 
     def codes_hash(self) -> str:
         """Return a short hash of the images and their codes alone: runs with equal ones were split from the same
         coded images (their features may differ: other cuts, other columns)."""
         digest = hashlib.sha256(np.ascontiguousarray(self.observed).tobytes())
-        digest.update("\n".join(self.context["item"].astype(str).tolist()).encode())
+        digest.update(self._items_text())
         return digest.hexdigest()[:16]
+
+    def _items_text(self) -> bytes:
+        """The images (or rows) one per line, as both hashes take them."""
+        return "\n".join(self.context["item"].astype(str).tolist()).encode()
 
 
 def build_matrix(rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
