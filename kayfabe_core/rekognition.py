@@ -70,10 +70,10 @@ class LabelReport:
         return asdict(self)
 
     def check_answered(self) -> None:
-        """Raise :class:`~kayfabe_core.rekognition_client.AwsSetupError` when calls were made and not one got
-        through (no network, a wrong endpoint, or throttling past every retry): the counts alone read like a run
-        that did little."""
-        if self.calls_made and not self.stopped and self.left_for_retry == self.calls_made:
+        """Raise :class:`~kayfabe_core.rekognition_client.AwsSetupError` when calls were made and not one got an
+        answer, a response or an error about its image (AWS could not be reached, or throttled past every retry):
+        the counts alone read like a run that did little."""
+        if self.calls_made and not self.stopped and self.responses_stored == self.errors_stored == 0:
             raise AwsSetupError(f"None of the {self.calls_made:,} calls got through to Rekognition: AWS could not be "
                                 "reached, or kept asking to slow down. Nothing was stored or paid.",
                                 "Check the internet connection and the AWS region, or lower the rate, then label "

@@ -387,3 +387,15 @@ def test_a_run_started_while_a_stopped_one_still_has_calls_in_flight_pays_nothin
     assert reports["first"].stopped and 1 < reports["first"].calls_made < 8
     assert second.calls_made == 8 - reports["first"].calls_made
     assert sum(sent.values()) == 8 and set(sent.values()) == {1}
+
+
+def test_a_run_whose_only_outcomes_were_left_for_retry_or_unreadable_is_said_to_have_got_no_answer() -> None:
+    """Not one answer (no response, no error about an image), whatever else was counted: one message."""
+    from kayfabe_core.rekognition import LabelReport
+    from kayfabe_core.rekognition_client import AwsSetupError
+
+    unreadable_too = LabelReport(calls_made=3, responses_stored=0, errors_stored=0, skipped_existing=0,
+                                 stopped=False, seconds=1.0, left_for_retry=5)  # 3 calls, 2 files not read
+    with pytest.raises(AwsSetupError, match="None of the 3 calls got through"):
+        unreadable_too.check_answered()
+    LabelReport(3, 0, 1, 0, False, 1.0, 2).check_answered()  # AWS answered one, about its image: got through
