@@ -78,6 +78,7 @@ class LabelNumbers:
                 new.append((number, sha256))
             numbers[place] = number
         if new:
+            new.sort(key=lambda row: row[1])  # in hash order: the hash's index is written in runs, not at random
             self.conn.executemany("INSERT INTO contents(content_no, sha256) VALUES (?, ?)", new)
         return numbers
 
