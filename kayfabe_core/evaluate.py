@@ -90,18 +90,12 @@ def metrics_of_predictions(predictions: pd.DataFrame, threshold: float, seed: in
 def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: float, groups: np.ndarray | None,
                         n_boot: int = N_BOOT, seed: int = 0, auc: bool = True) -> dict[str, tuple[float, float]]:
     """Return the 2.5th and 97.5th percentiles of each metric over ``n_boot`` resamples (without ``auc``, the
-    AUC's is NaN: the same draws, without the per-score histograms)."""
+    AUC's is NaN: the same draws, without the sums per score level)."""
     group_index = pd.factorize(groups, use_na_sentinel=False)[0] if groups is not None else np.arange(len(observed))
     n_groups = int(group_index.max()) + 1 if len(group_index) else 0
     # A resample draws whole groups, so every sum it needs is a sum over groups: add up each group once
     # (its images in each confusion cell, its YES and NO images at each score) instead of per image and draw.
-    predicted = scores >= threshold
-    # float32 like the draws' counts: every sum is a whole number below 2**24, exact (and 4x faster than float64)
-    cells = np.stack([np.bincount(group_index, weights=mask, minlength=n_groups)
-                      for mask in (observed & predicted, ~observed & predicted, observed & ~predicted,
-                                   ~observed & ~predicted)], axis=1).astype(np.float32)
-    histograms = _score_histograms(observed, scores, group_index, n_groups) if auc else None
-
+    sums = _group_sums(observed, scores, scores >= threshold, group_index, n_groups, auc)
     chunk = max(1, min(CHUNK, CHUNK_CELLS // max(n_groups, 1)))
 
     def resample(start: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -112,18 +106,18 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
         counts = np.empty((size, n_groups), dtype=np.float32)
         for row, drawn in enumerate(draws):  # one resample at a time stays in the CPU cache: twice as fast as
             counts[row] = np.bincount(drawn, minlength=n_groups)  # one bincount over the whole chunk
-        tp, fp, fn, tn = (counts @ cells).astype(float).T
-        if histograms is None:
-            return _metrics_from_counts(tp, fp, fn, tn, np.full(size, np.nan))
-        positive_at, negative_at = histograms
-        by_score = np.ascontiguousarray(counts.T)  # groups x resamples, so the histograms come out scores x resamples
-        return _metrics_from_counts(tp, fp, fn, tn, _auc_from_histograms((positive_at.T @ by_score).T,
-                                                                         (negative_at.T @ by_score).T))
+        # groups x resamples, so that the sums come out sums x resamples, each resample's down a column. All of
+        # them in one sparse product, not BLAS: OpenBLAS's own threads would fight the chunks' for the cores.
+        drawn_sums = sums.by_group @ np.ascontiguousarray(counts.T)
+        tp, fp, fn, tn = drawn_sums[:4].astype(float)
+        return _metrics_from_counts(tp, fp, fn, tn, _resampled_auc(sums, drawn_sums[4:], tp + fn, fp + tn)
+                                    if auc else np.full(size, np.nan))
 
     starts = range(0, n_boot, chunk)
     # each chunk its own random stream (the same whatever the number of threads), in worker threads: in the
     # main thread glibc hands each large array back to the system when freed and faults it in again (twice as
-    # slow); numpy and scipy leave the interpreter lock while they count, so the chunks share the cores
+    # slow); the draws and the sparse products leave the interpreter lock, so the chunks share the cores (the
+    # bincounts and cumulative sums keep it)
     with ThreadPoolExecutor(max_workers=max(1, min(len(starts), os.cpu_count() or 1))) as pool:
         chunks = list(pool.map(resample, starts, np.random.default_rng(seed).spawn(len(starts))))
     samples = {name: [drawn[name] for drawn in chunks] for name in METRIC_NAMES}
@@ -136,14 +130,62 @@ def bootstrap_intervals(observed: np.ndarray, scores: np.ndarray, threshold: flo
     return intervals
 
 
-def _score_histograms(observed: np.ndarray, scores: np.ndarray, group_index: np.ndarray,
-                      n_groups: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Return, per group and score level, its YES images and its NO images (what the AUC of a resample needs)."""
-    position = _score_levels(observed, scores)
-    shape = (n_groups, int(position.max()) + 1 if len(position) else 0)
-    # float32 for the histograms: every count and partial sum is a whole number (or a half) below 2**24, exact
-    return (sp.csr_matrix((observed.astype(np.float32), (group_index, position)), shape=shape),
-            sp.csr_matrix(((~observed).astype(np.float32), (group_index, position)), shape=shape))
+@dataclass(frozen=True)
+class _GroupSums:
+    """Each group's images in every sum a resample needs: one row of ``by_group`` per sum, one column per group.
+
+    Rows 0 to 3: the images in each confusion cell (tp, fp, fn, tn). Then, for the AUC, whose numerator is
+    sum_k P_k (B_k + T_k / 2) over the ``yes_levels`` score levels k that hold YES images (ascending; P_k the
+    YES images at k, B_k the NO images below k, T_k the NO images tied at k): rows P_k; rows D_k, the NO
+    images below k but not below the YES level before it (that level's ties included), so that B is D's
+    cumulative sum; and rows T_k for the ``tied`` levels (their index in k) only, T being nought elsewhere.
+    Fewer rows than a YES and a NO histogram over every level, and no cumulative sum over the NO levels.
+    """
+
+    by_group: sp.csr_matrix
+    yes_levels: int
+    tied: np.ndarray
+
+
+def _group_sums(observed: np.ndarray, scores: np.ndarray, predicted: np.ndarray, group_index: np.ndarray,
+                n_groups: int, auc: bool) -> _GroupSums:
+    """Return :class:`_GroupSums` for the images' codes, scores, predictions and groups (without ``auc``, the
+    confusion cells only)."""
+    rows, columns = [2 * ~predicted + ~observed], [group_index]  # tp 0, fp 1, fn 2, tn 3
+    n = 0
+    tied_at = np.zeros(0, dtype=np.intp)
+    if auc:
+        level = _score_levels(observed, scores)
+        n_levels = int(level.max()) + 1 if len(level) else 0
+        has_yes = np.bincount(level[observed], minlength=n_levels) > 0
+        tied = has_yes & (np.bincount(level[~observed], minlength=n_levels) > 0)
+        n, tied_at = int(has_yes.sum()), np.flatnonzero(tied[has_yes])
+        yes_up_to = np.cumsum(has_yes)  # YES levels at or below each level: the index of the next one above
+        no_level, no_group = level[~observed], group_index[~observed]
+        below = yes_up_to[no_level] < n  # NO images under the top YES level (those above it beat none)
+        tie = tied[no_level]
+        rows += [4 + yes_up_to[level[observed]] - 1, 4 + n + yes_up_to[no_level[below]],
+                 4 + 2 * n + (np.cumsum(tied) - 1)[no_level[tie]]]
+        columns += [group_index[observed], no_group[below], no_group[tie]]
+    row, column = np.concatenate(rows), np.concatenate(columns)
+    # float32 like the draws' counts: every sum is a whole number below 2**24, exact (duplicates add up)
+    by_group = sp.csr_matrix((np.ones(len(row), dtype=np.float32), (row, column)),
+                             shape=(4 + 2 * n + len(tied_at), n_groups))
+    return _GroupSums(by_group, n, tied_at)
+
+
+def _resampled_auc(sums: _GroupSums, drawn: np.ndarray, positives: np.ndarray,
+                   negatives: np.ndarray) -> np.ndarray:
+    """ROC AUC per resample, a column of ``drawn`` (the AUC's rows of ``sums.by_group`` times how often the
+    resample draws each group), given its YES and NO images. The same, bit for bit, as
+    :func:`_auc_from_histograms` on the same draws: every sum in both is a whole number (or a half), exact.
+    """
+    n = sums.yes_levels
+    yes, below = drawn[:n], np.cumsum(drawn[n:2 * n], axis=0)  # B: float32, whole numbers below 2**24
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wins = (np.einsum("kr,kr->r", yes, below, dtype=np.float64)  # float64: the products may pass 2**24
+                + 0.5 * np.einsum("kr,kr->r", yes[sums.tied], drawn[2 * n:], dtype=np.float64))
+        return wins / (positives * negatives)
 
 
 def _score_levels(observed: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -239,6 +239,76 @@ def test_smaller_chunks_for_many_groups_give_the_same_intervals_up_to_chance(
         assert abs(small[name][1] - usual[name][1]) < 0.15 * width, name
 
 
+def _case(n: int, seed: int, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Codes, scores (many ties) and posts (some of several images, in no order) for the exact tests below."""
+    observed, scores = random_data(n, seed, ties=kind == "ties")
+    observed = observed.astype(bool) if kind != "no YES" else np.zeros(n, dtype=bool)
+    if kind != "ties":
+        scores = np.round(scores, 2)  # ties, but not all at the same few levels
+    posts = np.random.default_rng(seed).integers(0, max(1, 2 * n // 3), n) if kind != "images" else None
+    return observed, scores, posts
+
+
+def _drawn_counts(n_groups: int, n_boot: int, seed: int) -> np.ndarray:
+    """How often each resample draws each group: the very draws of ``bootstrap_intervals``, redone."""
+    chunk = max(1, min(evaluate.CHUNK, evaluate.CHUNK_CELLS // max(n_groups, 1)))
+    starts = range(0, n_boot, chunk)
+    counts = [np.bincount(drawn, minlength=n_groups)
+              for start, rng in zip(starts, np.random.default_rng(seed).spawn(len(starts)), strict=True)
+              for drawn in rng.integers(0, n_groups, size=(min(chunk, n_boot - start), n_groups), dtype=np.int32)]
+    return np.array(counts).reshape(n_boot, n_groups)
+
+
+@pytest.mark.parametrize(("n", "kind"), [(1, "images"), (2, "posts"), (9, "ties"), (60, "posts"), (60, "images"),
+                                         (60, "no YES"), (400, "ties"), (400, "posts"),
+                                         (12_000, "posts")])  # the AUC's numerators pass 2**24: float32 won't do
+def test_each_resamples_sums_per_group_are_those_of_its_images_exactly(n: int, kind: str) -> None:
+    # the group sums (a confusion cell, or the AUC's per score level) times how often each group is drawn
+    # give, bit for bit, the metrics of the images weighted by how often their group is drawn
+    observed, scores, posts = _case(n, n, kind)
+    group_index = pd.factorize(posts)[0] if posts is not None else np.arange(n)
+    n_groups = int(group_index.max()) + 1
+    counts = _drawn_counts(n_groups, 150, seed=3)
+    for threshold in (0.0, 0.5, 0.9):
+        sums = evaluate._group_sums(observed, scores, scores >= threshold, group_index, n_groups, auc=True)
+        drawn = sums.by_group @ np.ascontiguousarray(counts.T, dtype=np.float32)
+        tp, fp, fn, tn = drawn[:4].astype(float)
+        auc = evaluate._resampled_auc(sums, drawn[4:], tp + fn, fp + tn)
+        expected = _weighted_metrics(counts[:, group_index].astype(float), observed, scores, threshold)
+        for name, values in (("tp", tp), ("fp", fp), ("fn", fn), ("tn", tn), ("roc_auc", auc)):
+            assert np.array_equal(values, expected[name], equal_nan=True), name
+        if n >= 60:  # not only NaNs compared
+            assert np.isfinite(auc).all() == (kind != "no YES")
+
+
+@pytest.mark.parametrize(("n", "kind"), [(0, "images"), (1, "posts"), (2, "images"), (50, "posts"),
+                                         (50, "ties"), (50, "no YES"), (300, "posts"), (300, "images")])
+@pytest.mark.parametrize("auc", [True, False])
+def test_intervals_are_the_percentiles_of_the_resamples_metrics_exactly(
+        monkeypatch: pytest.MonkeyPatch, n: int, kind: str, auc: bool) -> None:
+    monkeypatch.setattr(evaluate, "CHUNK_CELLS", 3000)  # several chunks, the last one short
+    observed, scores, posts = _case(n, n + 1, kind)
+    group_index = pd.factorize(posts)[0] if posts is not None else np.arange(n)
+    n_groups = int(group_index.max()) + 1 if n else 0
+    weights = _drawn_counts(n_groups, 250, seed=4)[:, group_index].astype(float)
+    for threshold in (0.3, 0.6):
+        resampled = _weighted_metrics(weights, observed, scores, threshold)
+        if not auc:
+            resampled["roc_auc"] = np.full(250, np.nan)
+        expected = {}
+        for name in METRIC_NAMES:
+            values = resampled[name][~np.isnan(resampled[name])]
+            expected[name] = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))) \
+                if values.size else (float("nan"), float("nan"))
+        got = bootstrap_intervals(observed, scores, threshold, posts, n_boot=250, seed=4, auc=auc)
+        assert got.keys() == expected.keys()
+        for name in METRIC_NAMES:  # == (NaN only where both are NaN), not approx
+            assert got[name] == expected[name] or (np.isnan(got[name]).all() and np.isnan(expected[name]).all()), \
+                name
+        if n >= 50 and kind != "no YES":
+            assert np.isfinite(got["accuracy"]).all() and np.isfinite(got["roc_auc"]).all() == auc
+
+
 def test_an_image_tested_in_several_repeats_is_drawn_once_with_all_its_predictions() -> None:
     import pandas as pd
 
