@@ -36,7 +36,6 @@ import contextlib
 import gc
 import os
 import sqlite3
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +57,7 @@ from kayfabe_core.labels import model_version_of
 from kayfabe_core.labels_import_read import LabelRows, Matcher, iter_folder, iter_jsonl, not_json, to_record
 from kayfabe_core.response_store import packed
 from kayfabe_core.wording import counted
+from kayfabe_core.worker_guard import watch_parent
 from kayfabe_core.workspace import Workspace, bump_versions, open_connection
 
 BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call) when parsed in this process
@@ -66,7 +66,6 @@ PARSERS = 2  # worker processes parsing a large JSON Lines file
 PARALLEL_MIN_BYTES = 8 << 20  # smaller files are parsed in this process
 TEMP_STORE = "FILE"  # the staged responses: FILE (spills to disk) or MEMORY
 CACHE_KIB = 262_144  # page cache of the import's connection: 256 MiB
-PARENT_CHECK_S = 1.0  # how often a parsing worker checks that the importing process is alive
 MAX_EXAMPLES = 5
 ORIGIN = "import"
 EXPECTED = (
@@ -312,15 +311,7 @@ def _init_worker(workspace: Workspace, parent: int) -> None:
     """Open a worker's matcher, and end the worker when the importing process (``parent``) dies: given by the
     parent, since a worker still starting when it died would already see another parent."""
     _worker.update(matcher=Matcher(workspace))
-    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
-
-
-def _end_with_parent(parent: int) -> None:
-    """Exit once ``parent`` is gone: an importing process that is killed (out of memory, kill -9) never tells
-    its workers, which then waited for work for ever, holding their memory."""
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_S)
-    os._exit(1)
+    watch_parent(parent)
 
 
 def _parse_block(path: Path, start: int, stop: int, now: str) -> tuple[Parsed, int]:
