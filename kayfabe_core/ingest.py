@@ -5,7 +5,9 @@ time, so memory is bounded by the chunk rather than the export:
 
 - :func:`ingest_paths` (the command line) reads files from disk, and
   :func:`ingest_files` (uploads) bytes in memory; both write each chunk's posts
-  and images as they go, all in one transaction (:func:`ingest_sources`);
+  and images as they go, all in one transaction (:func:`ingest_sources`); large
+  files on disk are read and split in a worker process meanwhile
+  (:func:`kayfabe_core.ingest_read.split_sources`);
 - :func:`read_export` parses bytes into a :class:`ParsedExport` without touching
   the workspace (to look before storing: predictions, the demo), and
   :func:`store_export` / :func:`write_export` store one.
@@ -28,6 +30,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from kayfabe_core.errors import InputFileError
+from kayfabe_core.ingest_read import FileReport, read_sources, split_sources
 from kayfabe_core.ingest_rows import (
     COUNT_FIELDS,
     IMAGE_FIELDS,
@@ -36,21 +39,9 @@ from kayfabe_core.ingest_rows import (
     Columns,
     RowState,
     final_media_type,
-    split_chunk,
 )
-from kayfabe_core.ingest_stream import CHUNK_ROWS, ExportSource, open_bytes, open_path, read_chunks
+from kayfabe_core.ingest_stream import CHUNK_ROWS, ExportSource, open_bytes, open_path
 from kayfabe_core.workspace import Workspace, connect, transaction
-
-
-@dataclass(frozen=True)
-class FileReport:
-    """How one file was read."""
-
-    name: str
-    rows: int
-    encoding: str
-    delimiter: str
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,11 +112,10 @@ def ingest_sources(workspace: Workspace, sources: Sequence[ExportSource],
     _require(sources)
     with transaction(workspace) as conn:
         started = _begin_import(conn, sources)
-        state = RowState()
-        writer = _ChunkWriter(conn, started.import_id, state.positions)
-        files = _read_sources(sources, state, writer.add, chunk_rows)
+        writer = _ChunkWriter(conn, started.import_id)
+        files, state = split_sources(sources, chunk_rows, writer.add)
         imageless, unreadable = writer.add_imageless_posts(state.positions)
-        writer.count_images()
+        writer.count_images(state.positions)
         report = _report(sources, files, state, imageless, unreadable)
         return _end_import(conn, started, report, writer.new_posts, writer.new_images)
 
@@ -141,7 +131,7 @@ def read_export(files: Sequence[tuple[str, bytes]], chunk_rows: int = CHUNK_ROWS
     _require(sources)
     collector = _Collector()
     state = RowState()
-    files_read = _read_sources(sources, state, collector.add, chunk_rows)
+    files_read = read_sources(sources, state, collector.add, chunk_rows)
     return collector.parsed(sources, files_read, state)
 
 
@@ -167,28 +157,6 @@ def _open_all(files: Sequence[Opened], opener: Callable[[Opened], ExportSource])
 def _require(sources: Sequence[ExportSource]) -> None:
     if not sources:
         raise InputFileError("No file was given.", "Choose one or more PhantomBuster CSV files.")
-
-
-def _read_sources(sources: Sequence[ExportSource], state: RowState, add: Callable[[ChunkParts], None],
-                  chunk_rows: int) -> tuple[FileReport, ...]:
-    """Feed every chunk of every source through the rules into ``add``; return how each file was read."""
-    reports = []
-    for source in sources:
-        rows, linked, unlinked = 0, state.linked_rows, state.rows_without_post_url
-        for chunk in read_chunks(source, chunk_rows):
-            rows += len(chunk)
-            add(split_chunk(chunk, state))
-        if rows == 0:
-            raise InputFileError(f"{source.name} has column names but no rows: there is no post in it. Nothing "
-                                 "was imported.", "Export the posts again from PhantomBuster (an export stopped "
-                                 "before its first post holds only the header), or leave this file out.")
-        if state.linked_rows == linked and state.rows_without_post_url > unlinked:
-            raise InputFileError(f"No row of {source.name} has a post link (a postUrl starting with https://), so "
-                                 "nothing was imported.", "Check that this is a PhantomBuster export of Instagram "
-                                 "posts: its postUrl column holds links like https://www.instagram.com/p/….")
-        text = source.text
-        reports.append(FileReport(source.name, rows, text.encoding, text.delimiter, text.notes))
-    return tuple(reports)
 
 
 def _report(sources: Sequence[ExportSource], files: tuple[FileReport, ...], state: RowState,
@@ -281,20 +249,19 @@ class _ChunkWriter:
     until the end: an image of it may still come, and then that row is its first.
     """
 
-    def __init__(self, conn: sqlite3.Connection, import_id: int, positions: dict[str, int]) -> None:
+    def __init__(self, conn: sqlite3.Connection, import_id: int) -> None:
         self.conn = conn
         self.import_id = import_id
-        self.positions = positions  # the import's RowState.positions: post link -> images kept so far
         self.grown: set[str] = set()  # posts written with fewer images than they have by now
         self.new_posts = 0
         self.new_images = 0
         conn.execute(f"CREATE TEMP TABLE ingest_imageless ({', '.join(_IMAGELESS_FIELDS)})")
 
-    def add(self, parts: ChunkParts) -> None:
-        """Write the chunk's posts with the images counted so far (all of them, unless a later chunk brings
-        more: those posts are counted again at the end), then its images and imageless rows."""
+    def add(self, parts: ChunkParts, n_images: list[int]) -> None:
+        """Write the chunk's posts with ``n_images``, the images counted so far (all of them, unless a later
+        chunk brings more: those posts are counted again at the end), then its images and imageless rows."""
         posts = dict(parts.posts)
-        posts["n_images"] = [self.positions[url] for url in posts["post_url"]]
+        posts["n_images"] = n_images
         posts["media_type"] = [final_media_type(kind, n_images) for kind, n_images
                                in zip(posts["media_type"], posts["n_images"], strict=True)]
         new = set(posts["post_url"])
@@ -306,7 +273,7 @@ class _ChunkWriter:
             f"INSERT INTO temp.ingest_imageless VALUES ({', '.join('?' * len(_IMAGELESS_FIELDS))})",
             _rows(parts.imageless, _IMAGELESS_FIELDS))
 
-    def count_images(self) -> None:
+    def count_images(self, positions: dict[str, int]) -> None:
         """Settle the new posts that gained images after their chunk was written: their count and, for a
         Photo, the Carousel type (as :func:`kayfabe_core.ingest_rows.final_media_type`). A new post's images
         all came with this import. (Updating every post with several images instead took 2 s at a million.)"""
@@ -314,7 +281,7 @@ class _ChunkWriter:
             "UPDATE posts SET n_images = ?, "
             "media_type = CASE media_type WHEN 'Photo' THEN 'Carousel' ELSE media_type END "
             "WHERE post_url = ? AND import_id = ?",
-            ((self.positions[url], url, self.import_id) for url in sorted(self.grown)))
+            ((positions[url], url, self.import_id) for url in sorted(self.grown)))
 
     def add_imageless_posts(self, positions: dict[str, int]) -> tuple[int, int]:
         """Write the posts that never showed an image; return how many, and how many had unreadable dates."""
