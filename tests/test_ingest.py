@@ -169,10 +169,23 @@ def _import_both_ways(tmp_path: Path, batches: list[list[str]], chunk_rows: int)
     assert _dump(streamed) == _dump(whole)
 
 
-def _scattered_export(seed: int) -> str:
-    """A generated export (carousels, videos, errors, duplicates) with its rows shuffled, plus rows
-    without an image of posts that have images elsewhere in the file."""
-    header, *rows = list(csv.reader(io.StringIO(make_export(60, seed=seed).csv_text)))
+def mixed_rows() -> list[dict[str, str]]:
+    """Rows of every kind the rules tell apart: carousels, a re-signed duplicate, videos, an error row, a row
+    without a post link, imageless posts (one gets an image later), unreadable dates."""
+    return [
+        post_row("I1", ""), post_row("A1"),
+        post_row("C1", "1", isSidecar="true"), post_row("C1", "2"), post_row("C1", "3", pubDate="x"),
+        post_row("A1") | {"imgUrl": post_row("A1")["imgUrl"].replace("oh=ab12", "oh=ffff")},
+        post_row("V1", "", type="Video"), error_row(), post_row("I1", "1", likeCount="9"),
+        post_row("X9") | {"postUrl": ""}, post_row("V1", "", type="Video"), post_row("C1", "1"),
+        post_row("N1", "", pubDate="soon"), post_row("C1", "4"),
+    ]
+
+
+def scattered_export(seed: int, n_posts: int = 60) -> str:
+    """A generated export (carousels, videos, errors, duplicates) with its rows shuffled, so a carousel's
+    images lie in several chunks, plus rows without an image of posts that have images elsewhere."""
+    header, *rows = list(csv.reader(io.StringIO(make_export(n_posts, seed=seed).csv_text)))
     random.Random(seed).shuffle(rows)
     image_column = header.index("imgUrl")
     for row in rows[:3] + rows[-3:]:
@@ -184,16 +197,8 @@ def _scattered_export(seed: int) -> str:
 
 @pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7, 50_000])
 def test_chunked_import_equals_the_whole_file_import(tmp_path: Path, chunk_rows: int) -> None:
-    fixture_rows = [
-        post_row("I1", ""), post_row("A1"),
-        post_row("C1", "1", isSidecar="true"), post_row("C1", "2"), post_row("C1", "3", pubDate="x"),
-        post_row("A1") | {"imgUrl": post_row("A1")["imgUrl"].replace("oh=ab12", "oh=ffff")},
-        post_row("V1", "", type="Video"), error_row(), post_row("I1", "1", likeCount="9"),
-        post_row("X9") | {"postUrl": ""}, post_row("V1", "", type="Video"), post_row("C1", "1"),
-        post_row("N1", "", pubDate="soon"), post_row("C1", "4"),
-    ]
-    first = [make_csv(fixture_rows), _scattered_export(3)]
-    second = [make_csv([post_row("C1", "5"), post_row("A1", "2"), post_row("Z1")]), _scattered_export(4)]
+    first = [make_csv(mixed_rows()), scattered_export(3)]
+    second = [make_csv([post_row("C1", "5"), post_row("A1", "2"), post_row("Z1")]), scattered_export(4)]
     _import_both_ways(tmp_path, [first, second], chunk_rows)
 
 
@@ -216,7 +221,7 @@ def test_a_carousel_split_by_chunks_keeps_its_positions_and_type(tmp_path: Path)
 
 def test_streaming_the_same_file_again_adds_nothing(tmp_path: Path) -> None:
     path = tmp_path / "e.csv"
-    path.write_text(_scattered_export(5))
+    path.write_text(scattered_export(5))
     workspace = open_workspace(tmp_path / "ws")
     first = ingest_paths(workspace, [path], chunk_rows=4)
     before = _dump(workspace)

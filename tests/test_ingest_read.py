@@ -3,11 +3,8 @@ splitting it in the importing process, and no worker left behind."""
 
 from __future__ import annotations
 
-import csv
-import io
 import multiprocessing
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -19,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from kayfabe_core import ingest, ingest_read
-from kayfabe_core.demo import make_export
 from kayfabe_core.errors import InputFileError
 from kayfabe_core.ingest import ingest_files, ingest_paths
 from kayfabe_core.ingest_stream import open_path
 from kayfabe_core.workspace import Workspace, connect, open_workspace
-from tests.conftest import error_row, make_csv, post_row
+from tests.conftest import make_csv, post_row
+from tests.test_ingest import mixed_rows, scattered_export
+from tests.test_labels_import import process_running
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,43 +61,14 @@ def _children() -> list[int]:
     return pids
 
 
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` still runs (a zombie waiting to be reaped has ended)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _scattered(seed: int, n_posts: int = 60) -> str:
-    """A generated export (carousels, videos, errors, duplicates) with its rows shuffled, so a carousel's
-    images lie in several chunks, plus rows without an image of posts that have images elsewhere."""
-    header, *rows = list(csv.reader(io.StringIO(make_export(n_posts, seed=seed).csv_text)))
-    random.Random(seed).shuffle(rows)
-    image_column = header.index("imgUrl")
-    for row in rows[:3] + rows[-3:]:
-        rows.insert(len(rows) // 2, [*row[:image_column], "", *row[image_column + 1:]])
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
-    return buffer.getvalue()
-
-
 def _batches() -> list[list[bytes]]:
     """Two imports of several files: carousels across chunks and files, duplicates (also across files),
     error rows, rows without a post link, imageless posts (kept, and dropped for a later image)."""
-    rows = [
-        post_row("I1", ""), post_row("A1"),
-        post_row("C1", "1", isSidecar="true"), post_row("C1", "2"), post_row("C1", "3", pubDate="x"),
-        post_row("A1") | {"imgUrl": post_row("A1")["imgUrl"].replace("oh=ab12", "oh=ffff")},
-        post_row("V1", "", type="Video"), error_row(), post_row("I1", "1", likeCount="9"),
-        post_row("X9") | {"postUrl": ""}, post_row("V1", "", type="Video"), post_row("C1", "1"),
-        post_row("N1", "", pubDate="soon"), post_row("C1", "4"),
-    ]
     semicolons = make_csv([post_row("C1", "5"), post_row("A1"), post_row("Q1", "", description="café")],
                           delimiter=";")
-    first = [make_csv(rows).encode(), _scattered(3).encode(), b"\xef\xbb\xbf" + semicolons.encode()]
-    second = [make_csv([post_row("C1", "6"), post_row("A1", "2"), post_row("Z1")]).encode(), _scattered(4).encode()]
+    first = [make_csv(mixed_rows()).encode(), scattered_export(3).encode(), b"\xef\xbb\xbf" + semicolons.encode()]
+    second = [make_csv([post_row("C1", "6"), post_row("A1", "2"), post_row("Z1")]).encode(),
+              scattered_export(4).encode()]
     return [first, second]
 
 
@@ -135,7 +104,7 @@ def test_small_files_and_uploads_are_split_here(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(ingest_read, "_split_in_worker", no_worker)
     path = tmp_path / "small.csv"
-    path.write_text(_scattered(5))
+    path.write_text(scattered_export(5))
     assert ingest_paths(open_workspace(tmp_path / "a"), [path]).posts > 0  # under WORKER_MIN_BYTES
     monkeypatch.setattr(ingest_read, "WORKER_MIN_BYTES", 0)
     assert ingest_files(open_workspace(tmp_path / "b"), [("small.csv", path.read_bytes())]).posts > 0
@@ -152,7 +121,7 @@ def _damaged(path: Path) -> Path:
 def test_a_bad_file_raises_the_same_error_from_the_worker_and_writes_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
     good = tmp_path / "good.csv"
-    good.write_text(_scattered(6))
+    good.write_text(scattered_export(6))
     bad = tmp_path / "bad.csv"
     if case == "ragged row":
         _damaged(bad)
@@ -192,7 +161,7 @@ def test_an_error_that_is_a_bug_keeps_the_workers_traceback(in_worker: None, tmp
 def test_a_worker_that_dies_stops_the_import_with_nothing_written(in_worker: None, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "export.csv"
-    path.write_text(_scattered(7))
+    path.write_text(scattered_export(7))
     workspace = open_workspace(tmp_path / "ws")
     original = ingest._ChunkWriter.add
 
@@ -247,11 +216,11 @@ def test_a_stopped_import_leaves_no_worker_and_no_workspace(tmp_path: Path, stop
     assert process.stdout is not None and process.stderr is not None
     try:
         workers = [int(pid) for pid in process.stdout.readline().split()]
-        assert len(workers) == 1 and _running(workers[0])
+        assert len(workers) == 1 and process_running(workers[0])
         if stop == "ctrl-c":
             os.killpg(process.pid, signal.SIGINT)
             assert process.wait(timeout=30) == 130
-            assert "Stopped (Ctrl-C)" in process.stderr.read() and not _running(workers[0])
+            assert "Stopped (Ctrl-C)" in process.stderr.read() and not process_running(workers[0])
         else:
             process.send_signal(signal.SIGKILL)
             process.wait()
@@ -260,8 +229,8 @@ def test_a_stopped_import_leaves_no_worker_and_no_workspace(tmp_path: Path, stop
             process.kill()
             process.wait()
     deadline = time.monotonic() + 10
-    while _running(workers[0]) and time.monotonic() < deadline:
+    while process_running(workers[0]) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _running(workers[0])
+    assert not process_running(workers[0])
     if stop == "ctrl-c":
         assert not (tmp_path / "ws").exists()  # the CLI removes the workspace it made for the failed import

@@ -464,7 +464,7 @@ if __name__ == "__main__":
 """
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
     """Whether process ``pid`` still runs (a zombie waiting to be reaped has ended)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -508,9 +508,9 @@ def test_a_killed_import_leaves_the_workspace_unchanged(workspace: Workspace, tm
         process.send_signal(signal.SIGKILL)
         process.wait()
     deadline = time.monotonic() + 10
-    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(process_running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(_running(pid) for pid in workers)  # the workers end with the killed import, not live on
+    assert not any(process_running(pid) for pid in workers)  # the workers end with the killed import, not live on
     reopened = open_workspace(workspace.root)
     assert read_data_version(reopened) == before
     assert _stored(reopened) == ([], [])
