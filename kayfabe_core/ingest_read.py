@@ -53,6 +53,10 @@ _CHUNK, _END, _ERROR = 0, 1, 2  # what a message from the worker holds
 _STATE_SENT = tuple(item.name for item in fields(RowState) if item.name != "seen")  # all the writer needs
 
 
+class ReaderStopped(KayfabeError, ChildProcessError):
+    """The worker reading the files ended before the end of them (killed, or out of memory)."""
+
+
 @dataclass(frozen=True)
 class FileReport:
     """How one file was read."""
@@ -102,7 +106,7 @@ def split_sources(sources: Sequence[ExportSource], chunk_rows: int,
     :data:`WORKER_MIN_BYTES` or more together).
 
     Returns how each file was read and the final :class:`RowState` (from a worker, its ``seen`` set empty).
-    Raises what :func:`read_sources` raises; :class:`ChildProcessError` when the worker stopped before the end.
+    Raises what :func:`read_sources` raises; :class:`ReaderStopped` when the worker stopped before the end.
     """
     if _bytes_on_disk(sources) < WORKER_MIN_BYTES:
         state = RowState()
@@ -147,8 +151,10 @@ def _receive(receiver: Connection, worker: BaseProcess) -> tuple[Any, ...]:
         message: tuple[Any, ...] = marshal.loads(receiver.recv_bytes())
     except EOFError:
         worker.join(STOP_WAIT_S)
-        raise ChildProcessError(f"The process reading the files stopped before the end (exit code "
-                                f"{worker.exitcode}); nothing was imported.") from None
+        raise ReaderStopped(f"The process reading the files stopped before the end (exit code "
+                            f"{worker.exitcode}); nothing was imported.",
+                            "This happens when the computer runs short of memory or the process is ended from "
+                            "outside. Close other programs and import again.") from None
     return message
 
 

@@ -172,7 +172,7 @@ def test_a_worker_that_dies_stops_the_import_with_nothing_written(in_worker: Non
             os.kill(child.pid, signal.SIGKILL)
 
     monkeypatch.setattr(ingest._ChunkWriter, "add", add_then_kill)
-    with pytest.raises(ChildProcessError, match="stopped before the end"):
+    with pytest.raises(ingest_read.ReaderStopped, match="stopped before the end.*import again"):
         ingest_paths(workspace, [path], chunk_rows=2)
     assert _tables(workspace)["posts"] == [] and _tables(workspace)["imports"] == []
     assert _children() == []
