@@ -45,9 +45,24 @@ def _tables(workspace: Workspace) -> dict[str, list[tuple[object, ...]]]:
         return {name: [tuple(row) for row in conn.execute(sql)] for name, sql in queries.items()}
 
 
+_before_test: set[int] = set()  # children started by earlier tests in this process (a moto server, ...)
+
+
+@pytest.fixture(autouse=True)
+def _note_earlier_children() -> None:
+    _before_test.clear()
+    _before_test.update(_all_children())
+
+
 def _children() -> list[int]:
-    """The processes this one started that still run (zombies, ended but not yet reaped, included), but for
-    multiprocessing's resource tracker (one per process, started with the first worker, kept)."""
+    """The processes this one started during the test that still run (zombies, ended but not yet reaped,
+    included)."""
+    return [pid for pid in _all_children() if pid not in _before_test]
+
+
+def _all_children() -> list[int]:
+    """The processes this one started that still run, but for multiprocessing's resource tracker (one per
+    process, started with the first worker, kept)."""
     me = str(os.getpid())
     tracker = resource_tracker._resource_tracker._pid  # type: ignore[attr-defined]
     pids = []
