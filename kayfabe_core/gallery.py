@@ -34,10 +34,10 @@ def labels_version(workspace: Workspace) -> int:
     """Return a number that changes whenever labels are added (they are never changed or deleted): a cache
     key for what depends on the labels alone, which coding an image does not touch.
 
-    Label rows are only ever stored with a new response, so the newest response's rowid serves.
+    Label rows are only ever stored with a new response, so the newest response's number serves.
     """
     with connect(workspace) as conn:
-        return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM responses").fetchone()[0])
+        return int(conn.execute("SELECT COALESCE(MAX(response_no), 0) FROM stored_responses").fetchone()[0])
 
 
 def list_labels(workspace: Workspace, min_confidence: float) -> pd.DataFrame:
@@ -181,6 +181,7 @@ def label_frequencies(workspace: Workspace, min_confidence: float, top_n: int,
     """
     frame = list_labels(workspace, min_confidence) if labels is None else labels
     with connect(workspace) as conn:
-        labelled = conn.execute("SELECT COUNT(DISTINCT sha256) FROM responses WHERE response IS NOT NULL").fetchone()[0]
+        labelled = conn.execute("SELECT COUNT(DISTINCT content_no) FROM stored_responses "
+                                "WHERE response IS NOT NULL").fetchone()[0]
     top = frame.groupby("source", sort=False).head(top_n)
     return top.assign(share=top["images"] / max(labelled, 1))[["source", "name", "images", "share"]]

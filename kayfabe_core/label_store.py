@@ -8,7 +8,9 @@ ascending and their confidences (writing a B-tree row per label row took most of
 a large import). ``labels`` is a view with the old columns for readers. Every
 writer goes through :class:`LabelNumbers` inside its open transaction: it
 numbers new contents in the order they arrive (so a new import appends to the
-end of the table) and new labels as they are first seen.
+end of the table) and new labels as they are first seen. Since schema 7 the
+stored responses are keyed by content number too (every image with a stored
+response has one, labelled or not).
 """
 
 from __future__ import annotations
@@ -165,6 +167,11 @@ def _row_keys(contents: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Return one int64 per row that orders rows as (content, label) does: sorting it is five times faster
     than ``np.lexsort`` (numbers of contents and labels stay far below 2**31, so it cannot overflow)."""
     return contents.astype(np.int64) * (int(labels.max(initial=0)) + 1) + labels
+
+
+def content_number(conn: sqlite3.Connection, sha256: str) -> int:
+    """Return the content number of the image ``sha256`` in the open transaction, numbering it if new."""
+    return int(LabelNumbers(conn, preload=False).content_numbers([sha256])[0])
 
 
 def store_label_rows(conn: sqlite3.Connection, rows: Iterable[Sequence[object]]) -> int:

@@ -14,8 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from kayfabe_core.label_store import store_label_rows
-from kayfabe_core.response_store import packed
+from kayfabe_core.label_store import content_number, store_label_rows
+from kayfabe_core.response_store import INSERT_STORED, packed
 
 OPERATIONS = ("DetectLabels", "DetectModerationLabels", "RecognizeCelebrities")
 
@@ -86,12 +86,9 @@ def store_response(
     and model version is kept. Returns the number of label rows written.
     """
     version = model_version_of(operation, response)
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO responses(sha256, operation, model_version, region, called_at, "
-        "request_id, request, response, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (sha256, operation, version, region, called_at, request_id,
-         json.dumps(request or {}), packed(json.dumps(response).encode()), origin),
-    )
+    cursor = conn.execute(INSERT_STORED, (
+        content_number(conn, sha256), operation, version, region, called_at, request_id,
+        json.dumps(request or {}), packed(json.dumps(response).encode()), None, None, origin))
     if cursor.rowcount == 0:
         return 0
     rows = flatten_response(sha256, operation, response)
@@ -118,11 +115,7 @@ def store_error(
     image is not sent (and billed) again. Never overwrites an existing row.
     Returns whether a row was written.
     """
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO responses(sha256, operation, model_version, region, called_at, "
-        "request_id, request, response, error_code, error_message, origin) "
-        "VALUES (?, ?, '', ?, ?, ?, ?, NULL, ?, ?, ?)",
-        (sha256, operation, region, called_at, request_id, json.dumps(request or {}),
-         error_code, error_message, origin),
-    )
+    cursor = conn.execute(INSERT_STORED, (
+        content_number(conn, sha256), operation, "", region, called_at, request_id, json.dumps(request or {}),
+        None, error_code, error_message, origin))
     return cursor.rowcount > 0

@@ -18,6 +18,12 @@ from typing import Any
 
 import pyarrow as pa
 
+# The columns of ``stored_responses`` (schema 7: keyed by the image's content number, see
+# kayfabe_core.label_store.LabelNumbers) that a writer fills, and the statement that fills them.
+STORED_COLUMNS = ("content_no, operation, model_version, region, called_at, request_id, request, response, "
+                  "error_code, error_message, origin")
+INSERT_STORED = f"INSERT OR IGNORE INTO stored_responses({STORED_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+
 MARK = b"lz4:"  # zlib streams start with 0x78, so the two never mix up
 _LZ4 = pa.Codec("lz4")
 

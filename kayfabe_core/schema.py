@@ -219,6 +219,41 @@ MIGRATIONS: list[str | tuple[Step, ...]] = [
     """
     INSERT OR IGNORE INTO meta(key, value) VALUES ('responses', 'zlib or LZ4');
     """,
+    # version 7: responses keyed by the image's content number. Each response row held the image's
+    # 64-character hash, and its key's B-tree held it again: a million posts' 1.6 million responses took
+    # 20 s of their import to write. Now the hash lives once in ``contents`` (which numbers every image
+    # with a stored response, labelled or not), and ``responses`` is a view with the old columns for
+    # readers. Write through kayfabe_core.labels (store_response, store_error) or the labels import.
+    """
+    CREATE TABLE stored_responses (
+        response_no   INTEGER PRIMARY KEY,  -- in the order stored
+        content_no    INTEGER NOT NULL REFERENCES contents(content_no),
+        operation     TEXT NOT NULL,
+        model_version TEXT NOT NULL DEFAULT '',
+        region        TEXT,
+        called_at     TEXT NOT NULL,
+        request_id    TEXT,
+        request       TEXT,
+        response      BLOB,                 -- kayfabe_core.response_store.unpacked reads it; NULL on error
+        error_code    TEXT,
+        error_message TEXT,
+        origin        TEXT NOT NULL,
+        UNIQUE (content_no, operation, model_version)
+    );
+    INSERT INTO contents(sha256) SELECT sha256 FROM responses
+        WHERE sha256 NOT IN (SELECT sha256 FROM contents) GROUP BY sha256 ORDER BY MIN(rowid);
+    INSERT INTO stored_responses
+        SELECT r.rowid, c.content_no, r.operation, r.model_version, r.region, r.called_at, r.request_id,
+               r.request, r.response, r.error_code, r.error_message, r.origin
+        FROM responses r JOIN contents c ON c.sha256 = r.sha256 ORDER BY r.rowid;
+    DROP TABLE responses;
+    CREATE VIEW responses AS
+        SELECT c.sha256 AS sha256, r.operation AS operation, r.model_version AS model_version,
+               r.region AS region, r.called_at AS called_at, r.request_id AS request_id,
+               r.request AS request, r.response AS response, r.error_code AS error_code,
+               r.error_message AS error_message, r.origin AS origin
+        FROM stored_responses r JOIN contents c ON c.content_no = r.content_no;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -50,7 +50,7 @@ def read_material_counts(workspace: Workspace) -> dict[str, int]:
             "posts": _count(conn, "SELECT COUNT(*) FROM posts"),
             "images": _count(conn, "SELECT COUNT(*) FROM images"),
             "images_fetched": count_distinct(conn, "sha256", "images WHERE fetch_status = 'ok'"),
-            "images_labelled": count_distinct(conn, "sha256", "responses WHERE response IS NOT NULL"),
+            "images_labelled": count_distinct(conn, "content_no", "stored_responses WHERE response IS NOT NULL"),
         }
 
 

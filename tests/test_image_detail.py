@@ -28,7 +28,7 @@ def test_detail_has_labels_posts_and_boxes(workspace: Workspace) -> None:
     with transaction(workspace) as conn:  # a workspace from before responses were compressed: JSON text
         stored = conn.execute("SELECT response FROM responses WHERE operation = 'RecognizeCelebrities'").fetchone()[0]
         assert isinstance(stored, bytes)
-        conn.execute("UPDATE responses SET response = ? WHERE operation = 'RecognizeCelebrities'",
+        conn.execute("UPDATE stored_responses SET response = ? WHERE operation = 'RecognizeCelebrities'",
                       (json.dumps(celebrities),))
     assert read_image_detail(workspace, hashes["A"]).boxes == detail.boxes
 

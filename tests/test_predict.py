@@ -86,17 +86,17 @@ def test_images_lacking_a_response_the_run_needs_are_reported_not_scored(demo: W
     with sqlite3.connect(demo.db_path) as conn:
         marks = ",".join("?" * len(posts))
         victims = [row[0] for row in conn.execute(f"SELECT sha256 FROM images WHERE post_url IN ({marks})", posts)][:3]
-        saved = conn.execute("SELECT * FROM responses WHERE operation = 'DetectModerationLabels' AND sha256 IN "
-                             "(?, ?, ?)", victims).fetchall()
-        conn.execute("DELETE FROM responses WHERE operation = 'DetectModerationLabels' AND sha256 IN (?, ?, ?)",
-                     victims)
+        victim_rows = ("operation = 'DetectModerationLabels' AND content_no IN "
+                       "(SELECT content_no FROM contents WHERE sha256 IN (?, ?, ?))")
+        saved = conn.execute(f"SELECT * FROM stored_responses WHERE {victim_rows}", victims).fetchall()
+        conn.execute(f"DELETE FROM stored_responses WHERE {victim_rows}", victims)
     try:
         table, report = predict_posts(demo, run.run_id, posts)
         assert report.missing_responses == {"DetectModerationLabels": 3}
         assert not set(victims) & set(table["sha256"])
     finally:
         with sqlite3.connect(demo.db_path) as conn:
-            conn.executemany(f"INSERT INTO responses VALUES ({','.join('?' * len(saved[0]))})", saved)
+            conn.executemany(f"INSERT INTO stored_responses VALUES ({','.join('?' * len(saved[0]))})", saved)
 
 
 def test_a_run_trained_on_a_table_cannot_score_images(demo: Workspace) -> None:

@@ -168,9 +168,9 @@ def test_a_version_1_workspace_is_upgraded_and_keeps_its_runs(tmp_path: Path) ->
         conn.execute("INSERT INTO runs (run_id, created_at, backend, record) VALUES ('r1', 't', 'local', '{}')")
     workspace = open_workspace(root)
     with connect(workspace) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert tuple(conn.execute("SELECT run_id, note FROM runs").fetchone()) == ("r1", "")
-    assert read_data_version(workspace) == 12  # bumped per step, never reset: caches keyed on it stay honest
+    assert read_data_version(workspace) == 13  # bumped per step, never reset: caches keyed on it stay honest
 
 
 OLD_LABEL_ROWS = [  # (sha256, source, key, name, confidence, parents, categories, model_version)
@@ -243,3 +243,47 @@ def test_a_folder_this_computer_cannot_look_into_is_unreadable(tmp_path: Path,
 
     monkeypatch.setattr(Path, "iterdir", no_permission)
     assert folder_kind(tmp_path / "private") == "unreadable"
+
+
+def test_a_version_6_workspace_keeps_every_response_under_content_numbers(tmp_path: Path) -> None:
+    """Schema 7 keys responses by the image's content number; the ``responses`` view gives back every old row,
+    and an image with a response but no labels (an error, say) gets a number after the labelled ones."""
+    import sqlite3
+
+    from kayfabe_core.labels import store_error, store_response
+    from kayfabe_core.schema import MIGRATIONS
+    from kayfabe_core.workspace import _run_migration
+
+    root = tmp_path / "old"
+    root.mkdir()
+    old_rows = [  # (sha256, operation, model_version, region, called_at, request_id, request, response,
+        #            error_code, error_message, origin)
+        ("b" * 64, "DetectLabels", "3.0", "eu-west-1", "t1", "r1", "{}", b"stored", None, None, "rekognition"),
+        ("e" * 64, "DetectLabels", "", "eu-west-1", "t2", "r2", "{}", None, "InvalidImageFormatException",
+         "bad picture", "rekognition"),
+        ("a" * 64, "DetectModerationLabels", "7.0", "", "t3", "", "{}", '{"ModerationLabels": []}', None, None,
+         "import"),
+    ]
+    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
+        for migration in MIGRATIONS[:6]:
+            _run_migration(conn, migration)
+        conn.execute("PRAGMA user_version = 6")
+        conn.executemany("INSERT INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", old_rows)
+        conn.executemany("INSERT INTO contents(sha256) VALUES (?)", [("a" * 64,), ("b" * 64,)])  # labelled first
+    workspace = open_workspace(root)
+    with connect(workspace) as conn:
+        assert [tuple(row) for row in conn.execute("SELECT * FROM responses ORDER BY called_at")] == old_rows
+        assert [tuple(row) for row in conn.execute("SELECT sha256, content_no FROM contents ORDER BY 2")] == [
+            ("a" * 64, 1), ("b" * 64, 2), ("e" * 64, 3)]
+        assert [row[0] for row in conn.execute("SELECT response_no FROM stored_responses ORDER BY called_at")] == [
+            1, 2, 3]  # the old rowids: the labels version read from them does not go back
+    with transaction(workspace) as conn:  # stored rows are never overwritten; new images get new numbers
+        assert store_response(conn, "b" * 64, "DetectLabels", {"Labels": [], "LabelModelVersion": "3.0"},
+                              origin="test", called_at="t4") == 0
+        assert not store_error(conn, "e" * 64, "DetectLabels", error_code="X", error_message="", origin="test",
+                               called_at="t5")
+        assert store_error(conn, "f" * 64, "DetectLabels", error_code="X", error_message="", origin="test",
+                           called_at="t6")
+    with connect(workspace) as conn:
+        assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 4
+        assert conn.execute("SELECT content_no FROM contents WHERE sha256 = ?", ("f" * 64,)).fetchone()[0] == 4
