@@ -255,15 +255,19 @@ def image_times(table: FeatureTable) -> pd.Series:
     return pd.to_datetime(table.context["time"], utc=True, errors="coerce")
 
 
+_OTHER_SPLIT = ("Choose a split grouped by post or stratified instead (on the command line: --split grouped or "
+                "--split stratified)")
+
+
 def _time_holdout(table: FeatureTable, test_size: float) -> tuple[np.ndarray, np.ndarray]:
     times = image_times(table)  # no date: training (said)
     if times.isna().all():
         raise SettingError("A split by time needs each image's date, and this data has none.",
-                           "Choose a split grouped by post or stratified instead.")
+                           f"{_OTHER_SPLIT}.")
     dated = times.dropna()
     if dated.nunique() == 1:  # nothing older to train on and newer to test on
         raise SettingError(f"A split by time needs images from different times, and {_one_time(dated)}.",
-                           "Choose a split grouped by post or stratified instead" + (
+                           _OTHER_SPLIT + (
                                ", or check the table's dates." if table.origin.get("kind") == "table" else "."))
     rows = np.arange(table.n_images)
     cutoff = times.quantile(1 - test_size)

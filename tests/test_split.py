@@ -174,7 +174,8 @@ def test_time_split_with_every_date_the_same_is_refused_saying_the_date() -> Non
         make_split(table, SplitOptions("time"))
     assert same.value.message == (f"A split by time needs images from different times, and all {table.n_images} "
                                   "dated images have the same one (1 May 2021, 09:30 UTC).")
-    assert same.value.hint == "Choose a split grouped by post or stratified instead."
+    assert same.value.hint == ("Choose a split grouped by post or stratified instead (on the command line: "
+                               "--split grouped or --split stratified).")
     table.context["time"] = pd.Series(pd.NaT, index=table.context.index, dtype="datetime64[ns, UTC]")
     table.context.loc[3, "time"] = pd.Timestamp("2021-05-01", tz="UTC")
     with pytest.raises(SettingError, match=r"and only one image has a date \(1 May 2021\)\. Choose"):
