@@ -227,8 +227,8 @@ class _Writer:
         content_of = self.numbers.content_numbers(hashes)  # new images numbered in the file's order
         rows = [(number, *row[2:]) for row, number, kept in zip(responses, content_of.tolist(), keep.tolist(),
                                                                  strict=True) if kept]
-        # in key order: new images' numbers are the highest, so the rows append to the key's B-tree (with the
-        # 64-character hash as the key and rows in its order, a million posts' responses took 20 s to write)
+        # in key order: new images' numbers are the highest, so the rows append to the key's B-tree (keyed by
+        # the 64-character hash, a million posts' responses cost this process 8.6 s more CPU)
         rows.sort(key=_response_key)
         before = self.conn.total_changes
         self.conn.executemany(_INSERT_RESPONSE, rows)
@@ -292,9 +292,9 @@ class _Writer:
             self.conn.close()
 
 
-def _response_key(row: tuple[object, ...]) -> tuple[int, str, str]:
+def _response_key(row: tuple[Any, ...]) -> tuple[int, str, str]:
     """A response row's key in ``stored_responses`` (its content number, operation and model version)."""
-    return int(row[0]), str(row[1]), str(row[2])  # type: ignore[call-overload]
+    return row[0], row[1], row[2]
 
 
 def _begin(conn: sqlite3.Connection) -> None:
