@@ -25,6 +25,9 @@ from kayfabe_core.schema import MIGRATIONS, SCHEMA_VERSION, Step
 
 ENV_VAR = "KAYFABE_WORKSPACE"
 DB_NAME = "kayfabe.sqlite"
+# Pages of 16 KiB rather than SQLite's 4 KiB: a bulk import writes and checkpoints a quarter as many pages
+# (measured below, in the README's Speed section). Only a new workspace gets them; an older one keeps its own.
+PAGE_SIZE = 16384
 # what a workspace keeps at its top, the database with SQLite's companion files first
 WORKSPACE_PARTS = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", "images", "runs", "cache")
 
@@ -180,6 +183,7 @@ def open_connection(workspace: Workspace) -> sqlite3.Connection:
     """
     try:
         conn = sqlite3.connect(workspace.db_path, timeout=30, isolation_level=None)
+        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only when the file is made (the next line)
         conn.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as exc:
         raise WorkspaceError(
