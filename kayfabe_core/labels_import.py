@@ -58,7 +58,7 @@ from kayfabe_core.labels_import_read import LabelRows, Matcher, iter_folder, ite
 from kayfabe_core.response_store import packed
 from kayfabe_core.wording import counted
 from kayfabe_core.worker_guard import watch_parent
-from kayfabe_core.workspace import Workspace, bump_versions, open_connection
+from kayfabe_core.workspace import Workspace, bump_versions, open_connection, sqlite_in_words
 
 BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call) when parsed in this process
 BATCH_BYTES = 16 << 20  # bytes of whole lines per chunk (and per progress call) sent to a worker
@@ -435,18 +435,19 @@ def import_labels(
     path = Path(path).expanduser()
     items = _open_items(path)
     tally = _Tally()
-    writer = _Writer(workspace, tally, early=isinstance(items, Path))
-    try:
-        if isinstance(items, Path):
-            _import_parallel(workspace, items, tally, writer, progress)
-        else:
-            _read_here(workspace, items, tally, writer, progress)
-        _check_usable(path, tally)
-        writer.commit()
-        writer.close()
-    except BaseException:
-        writer.abort()
-        raise
+    with sqlite_in_words(workspace):
+        writer = _Writer(workspace, tally, early=isinstance(items, Path))
+        try:
+            if isinstance(items, Path):
+                _import_parallel(workspace, items, tally, writer, progress)
+            else:
+                _read_here(workspace, items, tally, writer, progress)
+            _check_usable(path, tally)
+            writer.commit()
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
     if progress is not None:
         progress(tally.lines_read)
     return _report(tally, time.perf_counter() - start)

@@ -28,6 +28,7 @@ DB_NAME = "kayfabe.sqlite"
 # Pages of 16 KiB rather than SQLite's 4 KiB: a bulk import writes and checkpoints a quarter as many pages
 # (measured below, in the README's Speed section). Only a new workspace gets them; an older one keeps its own.
 PAGE_SIZE = 16384
+BUSY_TIMEOUT_S = 30  # how long a write waits for another one to finish before giving up
 # what a workspace keeps at its top, the database with SQLite's companion files first
 WORKSPACE_PARTS = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", "images", "runs", "cache")
 
@@ -182,7 +183,7 @@ def open_connection(workspace: Workspace) -> sqlite3.Connection:
     Raises :class:`WorkspaceError` when the file is not a workspace database.
     """
     try:
-        conn = sqlite3.connect(workspace.db_path, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(workspace.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only when the file is made (the next line)
         conn.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as exc:
@@ -219,12 +220,13 @@ def _migrate(workspace: Workspace) -> None:
                 f"(schema {version}; this app knows up to {SCHEMA_VERSION}).",
                 "Update the app (git pull, then the set-up command) before opening it.",
             )
-        for number in range(version, SCHEMA_VERSION):
-            conn.execute("BEGIN IMMEDIATE")
-            _run_migration(conn, MIGRATIONS[number])
-            conn.execute(f"PRAGMA user_version = {number + 1}")
-            bump_versions(conn)
-            conn.execute("COMMIT")
+        with sqlite_in_words(workspace):  # a step that fails is rolled back by close(): the version stays
+            for number in range(version, SCHEMA_VERSION):
+                conn.execute("BEGIN IMMEDIATE")
+                _run_migration(conn, MIGRATIONS[number])
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+                bump_versions(conn)
+                conn.execute("COMMIT")
     finally:
         conn.close()
 
@@ -276,18 +278,53 @@ def transaction(workspace: Workspace, counter: str = DATA_VERSION,
     counters = (counter,) if counter != DATA_VERSION or codes_only else (DATA_VERSION, INPUTS_VERSION)
     conn = open_connection(workspace)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        changes_before = conn.total_changes
-        try:
-            yield conn
-            if conn.total_changes != changes_before:  # nothing changed (no row matched): caches stay valid
-                bump_versions(conn, counters)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        with sqlite_in_words(workspace):
+            conn.execute("BEGIN IMMEDIATE")
+            changes_before = conn.total_changes
+            try:
+                yield conn
+                if conn.total_changes != changes_before:  # nothing changed (no row matched): caches stay valid
+                    bump_versions(conn, counters)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back already (a full disk, say)
+                    conn.execute("ROLLBACK")
+                raise
     finally:
         conn.close()
+
+
+@contextmanager
+def sqlite_in_words(workspace: Workspace) -> Iterator[None]:
+    """Turn SQLite's "disk is full" and "database is locked" (a write waited longer than the busy timeout)
+    into a :class:`WorkspaceError` in the user's words; let every other error through as it is.
+
+    For a block that writes in one transaction, which SQLite (or the block's own code) rolls back, so the
+    messages can say that nothing was written.
+    """
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        error = _in_words(str(exc), workspace)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _in_words(problem: str, workspace: Workspace) -> WorkspaceError | None:
+    if "disk is full" in problem:
+        return WorkspaceError(
+            f"The disk that holds the workspace ran out of space ({problem}), so nothing was written: the "
+            "workspace is as it was before.",
+            f"Free some space on the disk that holds {workspace.root}, or move the workspace folder to a "
+            "larger disk and open it there, then try again.")
+    if "database is locked" in problem:
+        return WorkspaceError(
+            f"The workspace was busy: something else kept writing to it for more than {BUSY_TIMEOUT_S} "
+            "seconds, so nothing was written.",
+            "Wait until the other import, labelling or training (in another window or on the command line) "
+            "has finished, then try again.")
+    return None
 
 
 def bump_versions(conn: sqlite3.Connection, counters: tuple[str, ...] = (DATA_VERSION, INPUTS_VERSION)) -> None:

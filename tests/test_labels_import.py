@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from kayfabe_core.errors import InputFileError
+from kayfabe_core.errors import InputFileError, WorkspaceError
 from kayfabe_core.images import mark_fetched, save_image_bytes
 from kayfabe_core.ingest import ingest_files
 from kayfabe_core.label_store import LabelName
@@ -574,3 +574,26 @@ def test_a_file_saved_as_one_json_list_says_so_in_words(workspace: Workspace, ha
         import_labels(workspace, source)
     assert ("Line 1 is a JSON list ([ … ]), not one saved response: the file needs one response object per line "
             "(JSON Lines)") in caught.value.message
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_full_disk_during_the_import_is_said_in_words_and_writes_nothing(
+        workspace: Workspace, hashes: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        parallel: bool) -> None:
+    import kayfabe_core.labels_import as labels_import
+    from tests.test_workspace import limit_growth
+
+    if parallel:
+        monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 1)
+    many = {"Labels": [{"Name": f"label {random.Random(n).getrandbits(64):x}", "Confidence": 50 + n % 50}
+                       for n in range(3000)], "LabelModelVersion": "3.0"}  # more than the pages left
+    source = _write(tmp_path / "saved.jsonl", [_line(response=many, sha256=hashes["A"])])
+    before = read_data_version(workspace)
+    limit_growth(monkeypatch, 1, "kayfabe_core.labels_import")
+    with pytest.raises(WorkspaceError) as caught:
+        import_labels(workspace, source)
+    assert "ran out of space" in caught.value.message
+    monkeypatch.undo()
+    assert read_data_version(workspace) == before
+    assert _label_rows(workspace) == []
+    assert import_labels(workspace, source).labels == 3000  # once there is room, the same file imports

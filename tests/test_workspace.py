@@ -15,6 +15,7 @@ import pytest
 from kayfabe_core.errors import WorkspaceError
 from kayfabe_core.schema import SCHEMA_VERSION
 from kayfabe_core.workspace import (
+    Workspace,
     connect,
     default_workspace_path,
     open_workspace,
@@ -287,3 +288,53 @@ def test_a_version_6_workspace_keeps_every_response_under_content_numbers(tmp_pa
     with connect(workspace) as conn:
         assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 4
         assert conn.execute("SELECT content_no FROM contents WHERE sha256 = ?", ("f" * 64,)).fetchone()[0] == 4
+
+
+def limit_growth(monkeypatch: pytest.MonkeyPatch, pages_left: int, *modules: str) -> None:
+    """Let each new workspace connection (also those ``modules`` open, by their own name for open_connection)
+    grow the database by ``pages_left`` pages only: past them SQLite itself reports a full disk."""
+    import kayfabe_core.workspace as workspace_module
+
+    real = workspace_module.open_connection
+
+    def limited(workspace: Workspace) -> sqlite3.Connection:
+        conn = real(workspace)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + pages_left}")
+        return conn
+
+    for module in ("kayfabe_core.workspace", *modules):
+        monkeypatch.setattr(f"{module}.open_connection", limited)
+
+
+def test_a_full_disk_is_said_in_words_and_nothing_is_written(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = open_workspace(tmp_path / "w")
+    limit_growth(monkeypatch, 2)
+    with pytest.raises(WorkspaceError) as caught, transaction(workspace) as conn:
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", ((f"k{i}", "x" * 1000) for i in range(500)))
+    assert caught.value.message.startswith("The disk that holds the workspace ran out of space (database or "
+                                           "disk is full), so nothing was written")
+    assert str(workspace.root) in caught.value.hint
+    monkeypatch.undo()
+    assert read_meta(workspace, "k0") is None
+    with transaction(workspace) as conn:  # the workspace still works once there is room
+        write_meta(conn, "k0", "x")
+    assert read_meta(workspace, "k0") == "x"
+
+
+def test_a_write_that_waits_too_long_for_another_says_so_in_words(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = open_workspace(tmp_path / "w")
+    monkeypatch.setattr("kayfabe_core.workspace.BUSY_TIMEOUT_S", 0.2)
+    other = sqlite3.connect(workspace.db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another window's import, holding the write lock
+    try:
+        with pytest.raises(WorkspaceError) as caught, transaction(workspace) as conn:
+            write_meta(conn, "k", "v")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert caught.value.message == ("The workspace was busy: something else kept writing to it for more than 0.2 "
+                                    "seconds, so nothing was written.")
+    assert read_meta(workspace, "k") is None
