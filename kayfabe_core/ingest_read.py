@@ -20,9 +20,9 @@ process is killed (:func:`kayfabe_core.worker_guard.watch_parent`).
 
 from __future__ import annotations
 
+import builtins
 import marshal
 import os
-import pickle
 import queue
 import signal
 import threading
@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from kayfabe_core.errors import InputFileError, KayfabeError
+from kayfabe_core.errors import InputFileError, KayfabeError, SettingError, WorkspaceError
 from kayfabe_core.ingest_rows import ChunkParts, RowState, split_chunk
 from kayfabe_core.ingest_stream import ExportSource, read_chunks
 from kayfabe_core.worker_guard import watch_parent
@@ -136,7 +136,7 @@ def _split_in_worker(sources: Sequence[ExportSource], chunk_rows: int,
             _, posts, images, imageless, n_images = message
             add(ChunkParts(posts, images, imageless), n_images)
         if message[0] == _ERROR:
-            raise pickle.loads(message[1])
+            raise _raised(*message[1:])
         _, files, state = message
         return tuple(FileReport(**file) for file in files), RowState(**state)
     finally:
@@ -190,7 +190,7 @@ def _work(sources: Sequence[ExportSource], chunk_rows: int, sender: Connection, 
     try:
         files = read_sources(sources, state, send, chunk_rows)
     except Exception as error:  # every error goes to the importing process, which raises it
-        outbox.put(marshal.dumps((_ERROR, _pickled(error))))
+        outbox.put(marshal.dumps((_ERROR, *_described(error))))
     else:
         kept = {name: getattr(state, name) for name in _STATE_SENT}
         outbox.put(marshal.dumps((_END, [vars(file) for file in files], kept)))
@@ -208,12 +208,28 @@ def _send_all(outbox: queue.Queue[bytes | None], sender: Connection) -> None:
         os._exit(1)
 
 
-def _pickled(error: Exception) -> bytes:
-    """The error, pickled, with the worker's traceback as a note unless it is one for users (they have a
-    hint); when it cannot be pickled, a RuntimeError that says what it was."""
-    if not isinstance(error, KayfabeError):
-        error.add_note("In the process reading the files:\n" + traceback.format_exc())
+_USER_ERRORS = {kind.__name__: kind for kind in (InputFileError, WorkspaceError, SettingError, KayfabeError)}
+
+
+def _described(error: Exception) -> tuple[bool, str, str, str]:
+    """The error as plain data: (for users, its class's name, its message, its hint or else the worker's
+    traceback). Nothing is pickled: the importing process makes the error again (:func:`_raised`)."""
+    if isinstance(error, KayfabeError):
+        return True, type(error).__name__, error.message, error.hint
+    return False, type(error).__name__, str(error), "In the process reading the files:\n" + traceback.format_exc()
+
+
+def _raised(for_users: bool, name: str, message: str, hint_or_trace: str) -> Exception:
+    """The worker's error (:func:`_described`) made again: an error for users with its message and hint; a bug
+    as the built-in exception it was (a RuntimeError naming it otherwise), with the worker's traceback as a
+    note."""
+    if for_users:
+        return _USER_ERRORS.get(name, KayfabeError)(message, hint_or_trace)
+    kind = getattr(builtins, name, None)
     try:
-        return pickle.dumps(error)
-    except Exception:  # e.g. an exception class defined where the importing process cannot find it
-        return pickle.dumps(RuntimeError(f"The process reading the files failed:\n{traceback.format_exc()}"))
+        error = kind(message) if isinstance(kind, type) and issubclass(kind, Exception) else None
+    except Exception:  # a built-in that needs more than a message (UnicodeDecodeError, say)
+        error = None
+    error = error or RuntimeError(f"The process reading the files failed: {name}: {message}")
+    error.add_note(hint_or_trace)
+    return error
