@@ -220,8 +220,11 @@ def _migrate(workspace: Workspace) -> None:
                 f"(schema {version}; this app knows up to {SCHEMA_VERSION}).",
                 "Update the app (git pull, then the set-up command) before opening it.",
             )
-        with sqlite_in_words(workspace):  # a step that fails is rolled back by close(): the version stays
-            for number in range(version, SCHEMA_VERSION):
+        for number in range(version, SCHEMA_VERSION):  # each step whole or not at all
+            outcome = UNCHANGED if number == version else (
+                f"this step of the upgrade was not written; the steps before it are kept (the workspace is at "
+                f"schema {number} of {SCHEMA_VERSION}), and opening it again finishes the upgrade")
+            with sqlite_in_words(workspace, outcome):  # a step that fails is rolled back by close()
                 conn.execute("BEGIN IMMEDIATE")
                 _run_migration(conn, MIGRATIONS[number])
                 conn.execute(f"PRAGMA user_version = {number + 1}")
@@ -294,34 +297,37 @@ def transaction(workspace: Workspace, counter: str = DATA_VERSION,
         conn.close()
 
 
+UNCHANGED = "nothing was written: the workspace is as it was before"
+
+
 @contextmanager
-def sqlite_in_words(workspace: Workspace) -> Iterator[None]:
+def sqlite_in_words(workspace: Workspace, outcome: str = UNCHANGED) -> Iterator[None]:
     """Turn SQLite's "disk is full" and "database is locked" (a write waited longer than the busy timeout)
-    into a :class:`WorkspaceError` in the user's words; let every other error through as it is.
+    into a :class:`WorkspaceError` in the user's words, ending with ``outcome``; let every other error through
+    as it is.
 
     For a block that writes in one transaction, which SQLite (or the block's own code) rolls back, so the
-    messages can say that nothing was written.
+    messages can say that nothing was written (or ``outcome``: what is kept, for a block of several).
     """
     try:
         yield
     except sqlite3.OperationalError as exc:
-        error = _in_words(str(exc), workspace)
+        error = _in_words(str(exc), workspace, outcome)
         if error is None:
             raise
         raise error from exc
 
 
-def _in_words(problem: str, workspace: Workspace) -> WorkspaceError | None:
+def _in_words(problem: str, workspace: Workspace, outcome: str) -> WorkspaceError | None:
     if "disk is full" in problem:
         return WorkspaceError(
-            f"The disk that holds the workspace ran out of space ({problem}), so nothing was written: the "
-            "workspace is as it was before.",
+            f"The disk that holds the workspace ran out of space ({problem}), so {outcome}.",
             f"Free some space on the disk that holds {workspace.root}, or move the workspace folder to a "
             "larger disk and open it there, then try again.")
     if "database is locked" in problem:
         return WorkspaceError(
             f"The workspace was busy: something else kept writing to it for more than {BUSY_TIMEOUT_S} "
-            "seconds, so nothing was written.",
+            f"seconds, so {outcome}.",
             "Wait until the other import, labelling or training (in another window or on the command line) "
             "has finished, then try again.")
     return None

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -323,6 +324,32 @@ def test_a_full_disk_is_said_in_words_and_nothing_is_written(tmp_path: Path,
     assert read_meta(workspace, "k0") == "x"
 
 
+def test_an_upgrade_that_fills_the_disk_midway_says_which_steps_are_kept(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each schema step is one transaction: a later one that fails leaves the earlier ones, and says so."""
+    from kayfabe_core.schema import MIGRATIONS
+    from kayfabe_core.workspace import _split_sql
+
+    root = tmp_path / "old"
+    root.mkdir()
+    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
+        for statement in _split_sql(MIGRATIONS[0]):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+    limit_growth(monkeypatch, 2)  # room for the first step (2), not for the next one
+    with pytest.raises(WorkspaceError) as caught:
+        open_workspace(root)
+    assert caught.value.message == (
+        "The disk that holds the workspace ran out of space (database or disk is full), so this step of the "
+        f"upgrade was not written; the steps before it are kept (the workspace is at schema 2 of "
+        f"{SCHEMA_VERSION}), and opening it again finishes the upgrade.")
+    with closing(sqlite3.connect(root / "kayfabe.sqlite")) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    monkeypatch.undo()
+    with connect(open_workspace(root)) as conn:  # with room, opening it again finishes the upgrade
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
 def test_a_write_that_waits_too_long_for_another_says_so_in_words(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = open_workspace(tmp_path / "w")
@@ -336,5 +363,5 @@ def test_a_write_that_waits_too_long_for_another_says_so_in_words(tmp_path: Path
         other.execute("ROLLBACK")
         other.close()
     assert caught.value.message == ("The workspace was busy: something else kept writing to it for more than 0.2 "
-                                    "seconds, so nothing was written.")
+                                    "seconds, so nothing was written: the workspace is as it was before.")
     assert read_meta(workspace, "k") is None
