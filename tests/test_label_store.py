@@ -8,6 +8,7 @@ import pytest
 from kayfabe_core import label_store
 from kayfabe_core.label_store import read_content_hashes, read_label_numbers, store_label_rows
 from kayfabe_core.workspace import Workspace, connect, transaction
+from tests.old_workspace import old_workspace
 
 ROWS = [(f"{i:064x}", "label", f"L{i % 3}", f"L{i % 3}", 50.0 + 7 * i, "[]", "[]", "3.0") for i in range(9)]
 
@@ -67,17 +68,10 @@ def test_a_damaged_pack_is_one_clear_message(workspace: Workspace, confidences: 
 
 def test_a_schema_3_workspace_moves_to_packs_and_its_inputs_version_moves(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Schema 4 (older apps refuse the workspace, so kept inputs stay honest) and 5 (packs) on a schema-3 workspace."""
-    import sqlite3
-
-    from kayfabe_core.schema import MIGRATIONS
-    from kayfabe_core.workspace import INPUTS_VERSION, _split_sql, open_workspace, read_data_version
+    from kayfabe_core.workspace import INPUTS_VERSION, open_workspace, read_data_version
 
     root = tmp_path / "old"
-    root.mkdir()
-    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
-        for statement in _split_sql(";".join(MIGRATIONS[:3])):
-            conn.execute(statement)
-        conn.execute("PRAGMA user_version = 3")
+    with old_workspace(root, 3) as conn:
         conn.execute("INSERT INTO meta VALUES ('inputs_version', '5')")
         conn.executemany("INSERT INTO contents VALUES (?, ?)", [(1, "a" * 64), (2, "b" * 64)])
         conn.executemany("INSERT INTO label_names(label_no, source, key, name) VALUES (?, 'label', ?, ?)",
@@ -93,18 +87,11 @@ def test_a_schema_3_workspace_moves_to_packs_and_its_inputs_version_moves(tmp_pa
 
 
 def test_the_cli_says_so_before_converting_an_older_workspace(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
-
     from kayfabe_core.__main__ import main
-    from kayfabe_core.schema import MIGRATIONS
-    from kayfabe_core.workspace import _split_sql, needs_upgrade, open_workspace
+    from kayfabe_core.workspace import needs_upgrade, open_workspace
 
     old, current = tmp_path / "old", tmp_path / "current"
-    old.mkdir()
-    with sqlite3.connect(old / "kayfabe.sqlite") as conn:
-        for statement in _split_sql(";".join(MIGRATIONS[:3])):
-            conn.execute(statement)
-        conn.execute("PRAGMA user_version = 3")
+    old_workspace(old, 3).close()
     open_workspace(current)
     (tmp_path / "file").mkdir()
     (tmp_path / "file" / "kayfabe.sqlite").write_text("not a database")

@@ -25,6 +25,7 @@ from kayfabe_core.workspace import (
     transaction,
     write_meta,
 )
+from tests.old_workspace import old_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,17 +156,8 @@ def test_killed_writer_loses_no_acknowledged_write(tmp_path: Path) -> None:
 
 
 def test_a_version_1_workspace_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> None:
-    import sqlite3
-
-    from kayfabe_core.schema import MIGRATIONS
-    from kayfabe_core.workspace import _split_sql
-
     root = tmp_path / "old"
-    root.mkdir()
-    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
-        for statement in _split_sql(MIGRATIONS[0]):
-            conn.execute(statement)
-        conn.execute("PRAGMA user_version = 1")
+    with old_workspace(root, 1) as conn:
         conn.execute("INSERT INTO meta VALUES ('data_version', '7')")
         conn.execute("INSERT INTO runs (run_id, created_at, backend, record) VALUES ('r1', 't', 'local', '{}')")
     workspace = open_workspace(root)
@@ -187,18 +179,10 @@ OLD_LABEL_ROWS = [  # (sha256, source, key, name, confidence, parents, categorie
 
 def test_a_version_2_workspace_keeps_every_label_row_under_integer_keys(tmp_path: Path) -> None:
     """Schema 3 moves the long label table to integer rows; the ``labels`` view gives back every old row."""
-    import sqlite3
-
     from kayfabe_core.label_store import store_label_rows
-    from kayfabe_core.schema import MIGRATIONS
-    from kayfabe_core.workspace import _split_sql
 
     root = tmp_path / "old"
-    root.mkdir()
-    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
-        for statement in _split_sql(MIGRATIONS[0] + ";" + MIGRATIONS[1]):
-            conn.execute(statement)
-        conn.execute("PRAGMA user_version = 2")
+    with old_workspace(root, 2) as conn:
         conn.executemany("INSERT INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?)", OLD_LABEL_ROWS)
     workspace = open_workspace(root)
     everything = "SELECT * FROM labels ORDER BY sha256, source, key, model_version"
@@ -250,14 +234,9 @@ def test_a_folder_this_computer_cannot_look_into_is_unreadable(tmp_path: Path,
 def test_a_version_6_workspace_keeps_every_response_under_content_numbers(tmp_path: Path) -> None:
     """Schema 7 keys responses by the image's content number; the ``responses`` view gives back every old row,
     and an image with a response but no labels (an error, say) gets a number after the labelled ones."""
-    import sqlite3
-
     from kayfabe_core.labels import store_error, store_response
-    from kayfabe_core.schema import MIGRATIONS
-    from kayfabe_core.workspace import _run_migration
 
     root = tmp_path / "old"
-    root.mkdir()
     old_rows = [  # (sha256, operation, model_version, region, called_at, request_id, request, response,
         #            error_code, error_message, origin)
         ("b" * 64, "DetectLabels", "3.0", "eu-west-1", "t1", "r1", "{}", b"stored", None, None, "rekognition"),
@@ -266,10 +245,7 @@ def test_a_version_6_workspace_keeps_every_response_under_content_numbers(tmp_pa
         ("a" * 64, "DetectModerationLabels", "7.0", "", "t3", "", "{}", '{"ModerationLabels": []}', None, None,
          "import"),
     ]
-    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
-        for migration in MIGRATIONS[:6]:
-            _run_migration(conn, migration)
-        conn.execute("PRAGMA user_version = 6")
+    with old_workspace(root, 6) as conn:
         conn.executemany("INSERT INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", old_rows)
         conn.executemany("INSERT INTO contents(sha256) VALUES (?)", [("a" * 64,), ("b" * 64,)])  # labelled first
     workspace = open_workspace(root)
@@ -327,15 +303,8 @@ def test_a_full_disk_is_said_in_words_and_nothing_is_written(tmp_path: Path,
 def test_an_upgrade_that_fills_the_disk_midway_says_which_steps_are_kept(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Each schema step is one transaction: a later one that fails leaves the earlier ones, and says so."""
-    from kayfabe_core.schema import MIGRATIONS
-    from kayfabe_core.workspace import _split_sql
-
     root = tmp_path / "old"
-    root.mkdir()
-    with sqlite3.connect(root / "kayfabe.sqlite") as conn:
-        for statement in _split_sql(MIGRATIONS[0]):
-            conn.execute(statement)
-        conn.execute("PRAGMA user_version = 1")
+    old_workspace(root, 1).close()
     limit_growth(monkeypatch, 2)  # room for the first step (2), not for the next one
     with pytest.raises(WorkspaceError) as caught:
         open_workspace(root)
