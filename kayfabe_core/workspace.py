@@ -180,14 +180,18 @@ def open_connection(workspace: Workspace) -> sqlite3.Connection:
     """Return a new connection with the workspace's settings (WAL, foreign keys, rows by name).
 
     The caller closes it and manages transactions; prefer :func:`connect` and :func:`transaction`.
-    Raises :class:`WorkspaceError` when the file is not a workspace database.
+    Raises :class:`WorkspaceError` when the file is not a workspace database, or SQLite cannot use it now (a
+    full disk, a disk I/O error, a workspace busy for longer than the busy timeout).
     """
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(workspace.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only when the file is made (the next line)
         conn.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as exc:
-        raise WorkspaceError(
+        if conn is not None:
+            conn.close()
+        raise _in_words(str(exc), workspace, UNCHANGED) or WorkspaceError(  # a full disk, a busy one, or another file
             f"The file {workspace.db_path} is not a workspace database ({exc}).",
             "Choose another folder for the workspace; this one holds a different file.",
         ) from exc
@@ -213,7 +217,8 @@ def needs_upgrade(path: str | Path) -> bool:
 def _migrate(workspace: Workspace) -> None:
     conn = open_connection(workspace)
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        with sqlite_in_words(workspace):  # the first read: a disk too full for SQLite's shared-memory file fails here
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise WorkspaceError(
                 f"This workspace was made by a newer version of the app "
@@ -302,9 +307,9 @@ UNCHANGED = "nothing was written: the workspace is as it was before"
 
 @contextmanager
 def sqlite_in_words(workspace: Workspace, outcome: str = UNCHANGED) -> Iterator[None]:
-    """Turn SQLite's "disk is full" and "database is locked" (a write waited longer than the busy timeout)
-    into a :class:`WorkspaceError` in the user's words, ending with ``outcome``; let every other error through
-    as it is.
+    """Turn SQLite's "disk is full", "disk I/O error" and "database is locked" (a write waited longer than the
+    busy timeout) into a :class:`WorkspaceError` in the user's words, ending with ``outcome``; let every other
+    error through as it is.
 
     For a block that writes in one transaction, which SQLite (or the block's own code) rolls back, so the
     messages can say that nothing was written (or ``outcome``: what is kept, for a block of several).
@@ -324,6 +329,11 @@ def _in_words(problem: str, workspace: Workspace, outcome: str) -> WorkspaceErro
             f"The disk that holds the workspace ran out of space ({problem}), so {outcome}.",
             f"Free some space on the disk that holds {workspace.root}, or move the workspace folder to a "
             "larger disk and open it there, then try again.")
+    if "disk I/O error" in problem:
+        return WorkspaceError(
+            f"The workspace's files could not be read or written ({problem}), so {outcome}.",
+            f"Check that the disk that holds {workspace.root} has free space and is still there (a full disk, "
+            "or a network or removable drive that went away, gives this), then try again.")
     if "database is locked" in problem:
         return WorkspaceError(
             f"The workspace was busy: something else kept writing to it for more than {BUSY_TIMEOUT_S} "

@@ -319,6 +319,44 @@ def test_an_upgrade_that_fills_the_disk_midway_says_which_steps_are_kept(tmp_pat
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_opening_a_workspace_that_another_program_holds_locked_says_it_is_busy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even opening needs SQLite's locks: a workspace another program holds locked is said to be busy, not to
+    be some other file."""
+    from kayfabe_core.workspace import open_connection
+
+    workspace = open_workspace(tmp_path / "w")
+    monkeypatch.setattr("kayfabe_core.workspace.BUSY_TIMEOUT_S", 0.2)
+    other = sqlite3.connect(workspace.db_path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=DELETE")  # another tool's way of writing: it locks out readers
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(WorkspaceError) as caught:
+            open_connection(workspace)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert caught.value.message == ("The workspace was busy: something else kept writing to it for more than 0.2 "
+                                    "seconds, so nothing was written: the workspace is as it was before.")
+    with connect(workspace) as conn:  # free again, and back to the write-ahead log
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_files_sqlite_cannot_read_or_write_are_said_in_words(tmp_path: Path) -> None:
+    """A disk so full that SQLite cannot make its shared-memory file fails the first read with "disk I/O
+    error" (seen on a full tmpfs): said in words, like a full disk, and the workspace's other errors pass."""
+    from kayfabe_core.workspace import sqlite_in_words
+
+    workspace = open_workspace(tmp_path / "w")
+    with pytest.raises(WorkspaceError) as caught, sqlite_in_words(workspace):
+        raise sqlite3.OperationalError("disk I/O error")
+    assert caught.value.message == ("The workspace's files could not be read or written (disk I/O error), so "
+                                    "nothing was written: the workspace is as it was before.")
+    assert str(workspace.root) in caught.value.hint and "free space" in caught.value.hint
+    with pytest.raises(sqlite3.OperationalError, match="no such table"), sqlite_in_words(workspace):
+        raise sqlite3.OperationalError("no such table: nowhere")
+
+
 def test_a_write_that_waits_too_long_for_another_says_so_in_words(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = open_workspace(tmp_path / "w")
