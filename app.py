@@ -6,7 +6,8 @@ sidebar and hands over to the page chosen in the navigation.
 
 import streamlit as st
 
-from kayfabe_ui.common import PAGES, routed_run
+from kayfabe_core.errors import KayfabeError
+from kayfabe_ui.common import PAGES, routed_run, show_error
 from kayfabe_ui.memory import freeze_after_imports
 from kayfabe_ui.sidebar import render_sidebar
 
@@ -32,6 +33,8 @@ render_sidebar()
 routed_run()  # the page runs inside this navigation: it need not send the session through app.py again
 try:
     navigation.run()
+except KayfabeError as error:  # one a page did not expect (a damaged workspace file, say): in words, no traceback
+    show_error(error)
 finally:
     routed_run(False)
     freeze_after_imports()  # Streamlit's collection after each run then skips the imported modules' objects

@@ -256,10 +256,12 @@ def _split_sql(script: str) -> list[str]:
 
 @contextmanager
 def connect(workspace: Workspace) -> Iterator[sqlite3.Connection]:
-    """Yield a read connection to the workspace database; closes it afterwards."""
+    """Yield a read connection to the workspace database; closes it afterwards. SQLite's errors that users can
+    act on (a damaged file, a disk I/O error) come out of the block in words (:func:`sqlite_in_words`)."""
     conn = open_connection(workspace)
     try:
-        yield conn
+        with sqlite_in_words(workspace):
+            yield conn
     finally:
         conn.close()
 
@@ -307,16 +309,16 @@ UNCHANGED = "nothing was written: the workspace is as it was before"
 
 @contextmanager
 def sqlite_in_words(workspace: Workspace, outcome: str = UNCHANGED) -> Iterator[None]:
-    """Turn SQLite's "disk is full", "disk I/O error" and "database is locked" (a write waited longer than the
-    busy timeout) into a :class:`WorkspaceError` in the user's words, ending with ``outcome``; let every other
-    error through as it is.
+    """Turn SQLite's "disk is full", "disk I/O error", "database is locked" (a write waited longer than the
+    busy timeout) and "malformed" (a damaged file) into a :class:`WorkspaceError` in the user's words, ending with
+    ``outcome``; let every other error through as it is.
 
     For a block that writes in one transaction, which SQLite (or the block's own code) rolls back, so the
     messages can say that nothing was written (or ``outcome``: what is kept, for a block of several).
     """
     try:
         yield
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:  # OperationalError, and DatabaseError itself for a damaged file
         error = _in_words(str(exc), workspace, outcome)
         if error is None:
             raise
@@ -340,6 +342,13 @@ def _in_words(problem: str, workspace: Workspace, outcome: str) -> WorkspaceErro
             f"seconds, so {outcome}.",
             "Wait until the other import, labelling or training (in another window or on the command line) "
             "has finished, then try again.")
+    if "malformed" in problem:
+        return WorkspaceError(
+            f"The workspace's database is damaged ({problem}): SQLite cannot read part of "
+            f"{workspace.db_path}.",
+            "Open a copy of the workspace folder saved before, if there is one. Otherwise SQLite's own tool can "
+            "often save what is still readable (sqlite3 kayfabe.sqlite .recover > saved.sql), or import the "
+            "CSV files, saved labels and codes again into a new workspace.")
     return None
 
 

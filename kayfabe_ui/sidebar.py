@@ -82,7 +82,12 @@ def _open_quietly() -> Workspace | None:
 
 def _render_checklist(workspace: Workspace) -> None:
     st.markdown("**Progress**")
-    for stage in list_stages(progress_of(workspace)):
+    try:
+        progress = progress_of(workspace)
+    except KayfabeError:
+        st.caption("The workspace cannot be read now: the page says why.")
+        return
+    for stage in list_stages(progress):
         icon = ":material/check_circle:" if stage.done else ":material/radio_button_unchecked:"
         colour = "green" if stage.done else "gray"
         st.markdown(f":{colour}[{icon}] **{stage.title}** · {stage.summary}")

@@ -1,4 +1,5 @@
-"""Workspace databases as older versions of the app left them, for the upgrade tests."""
+"""Workspace databases as older versions of the app left them (for the upgrade tests), or as a damaged disk
+leaves one."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from kayfabe_core.schema import MIGRATIONS
-from kayfabe_core.workspace import _run_migration
+from kayfabe_core.workspace import PAGE_SIZE, _run_migration
 
 
 def old_workspace(root: Path, version: int) -> sqlite3.Connection:
@@ -20,3 +21,13 @@ def old_workspace(root: Path, version: int) -> sqlite3.Connection:
     conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     return conn
+
+
+def damage(root: Path) -> None:
+    """Zero every page of the workspace's database but the first (its header and schema stay readable, so it
+    opens; every table read then finds SQLite's "database disk image is malformed")."""
+    database = root / "kayfabe.sqlite"
+    size = database.stat().st_size
+    with database.open("r+b") as file:
+        file.seek(PAGE_SIZE)
+        file.write(bytes(size - PAGE_SIZE))

@@ -25,7 +25,7 @@ from kayfabe_core.workspace import (
     transaction,
     write_meta,
 )
-from tests.old_workspace import old_workspace
+from tests.old_workspace import damage, old_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -317,6 +317,18 @@ def test_an_upgrade_that_fills_the_disk_midway_says_which_steps_are_kept(tmp_pat
     monkeypatch.undo()
     with connect(open_workspace(root)) as conn:  # with room, opening it again finishes the upgrade
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_damaged_workspace_file_is_said_in_words_when_read_or_written(tmp_path: Path) -> None:
+    workspace = open_workspace(tmp_path / "w")
+    damage(workspace.root)
+    with pytest.raises(WorkspaceError) as read:
+        read_data_version(workspace)
+    assert read.value.message == ("The workspace's database is damaged (database disk image is malformed): "
+                                  f"SQLite cannot read part of {workspace.db_path}.")
+    assert ".recover" in read.value.hint
+    with pytest.raises(WorkspaceError, match="is damaged"), transaction(workspace) as conn:
+        write_meta(conn, "k", "v")
 
 
 def test_opening_a_workspace_that_another_program_holds_locked_says_it_is_busy(
