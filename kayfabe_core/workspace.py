@@ -310,8 +310,8 @@ UNCHANGED = "nothing was written: the workspace is as it was before"
 @contextmanager
 def sqlite_in_words(workspace: Workspace, outcome: str = UNCHANGED) -> Iterator[None]:
     """Turn SQLite's "disk is full", "disk I/O error", "database is locked" (a write waited longer than the
-    busy timeout) and "malformed" (a damaged file) into a :class:`WorkspaceError` in the user's words, ending with
-    ``outcome``; let every other error through as it is.
+    busy timeout), a read-only file or folder and "malformed" (a damaged file) into a :class:`WorkspaceError`
+    in the user's words, ending with ``outcome``; let every other error through as it is.
 
     For a block that writes in one transaction, which SQLite (or the block's own code) rolls back, so the
     messages can say that nothing was written (or ``outcome``: what is kept, for a block of several).
@@ -342,6 +342,12 @@ def _in_words(problem: str, workspace: Workspace, outcome: str) -> WorkspaceErro
             f"seconds, so {outcome}.",
             "Wait until the other import, labelling or training (in another window or on the command line) "
             "has finished, then try again.")
+    if "readonly database" in problem or "unable to open database file" in problem:
+        return WorkspaceError(
+            f"The workspace in {workspace.root} cannot be written to ({problem}): the app keeps all its work in "
+            "the workspace, so it needs to write in that folder.",
+            "Copy the workspace folder to a place you may write to (your own folder, say) and open the copy, or "
+            "ask for write access to this one (a write-protected stick or a read-only shared folder gives this).")
     if "malformed" in problem:
         return WorkspaceError(
             f"The workspace's database is damaged ({problem}): SQLite cannot read part of "

@@ -319,6 +319,25 @@ def test_an_upgrade_that_fills_the_disk_midway_says_which_steps_are_kept(tmp_pat
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_a_workspace_that_cannot_be_written_to_is_said_in_words(tmp_path: Path) -> None:
+    """A write-protected stick or a read-only shared folder: SQLite refuses the write ("attempt to write a
+    readonly database", here from its query_only switch, which refuses writes the same way)."""
+    from kayfabe_core.workspace import open_connection, sqlite_in_words
+
+    workspace = open_workspace(tmp_path / "w")
+    conn = open_connection(workspace)
+    conn.execute("PRAGMA query_only=ON")
+    try:
+        with pytest.raises(WorkspaceError) as caught, sqlite_in_words(workspace):
+            conn.execute("INSERT INTO meta VALUES ('k', 'v')")
+    finally:
+        conn.close()
+    assert caught.value.message == (
+        f"The workspace in {workspace.root} cannot be written to (attempt to write a readonly database): the app "
+        "keeps all its work in the workspace, so it needs to write in that folder.")
+    assert "Copy the workspace folder" in caught.value.hint
+
+
 def test_a_damaged_workspace_file_is_said_in_words_when_read_or_written(tmp_path: Path) -> None:
     workspace = open_workspace(tmp_path / "w")
     damage(workspace.root)
