@@ -8,7 +8,7 @@ import pytest
 from kayfabe_core import label_store
 from kayfabe_core.label_store import read_content_hashes, read_label_numbers, store_label_rows
 from kayfabe_core.workspace import Workspace, connect, transaction
-from tests.old_workspace import old_workspace
+from tests.workspace_states import old_workspace
 
 ROWS = [(f"{i:064x}", "label", f"L{i % 3}", f"L{i % 3}", 50.0 + 7 * i, "[]", "[]", "3.0") for i in range(9)]
 

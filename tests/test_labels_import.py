@@ -581,7 +581,7 @@ def test_a_full_disk_during_the_import_is_said_in_words_and_writes_nothing(
         workspace: Workspace, hashes: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         parallel: bool) -> None:
     import kayfabe_core.labels_import as labels_import
-    from tests.test_workspace import limit_growth
+    from tests.workspace_states import limit_growth
 
     if parallel:
         monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 1)

@@ -16,16 +16,17 @@ import pytest
 from kayfabe_core.errors import WorkspaceError
 from kayfabe_core.schema import SCHEMA_VERSION
 from kayfabe_core.workspace import (
-    Workspace,
     connect,
     default_workspace_path,
+    open_connection,
     open_workspace,
     read_data_version,
     read_meta,
+    sqlite_in_words,
     transaction,
     write_meta,
 )
-from tests.old_workspace import damage, old_workspace
+from tests.workspace_states import damage, limit_growth, old_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -267,23 +268,6 @@ def test_a_version_6_workspace_keeps_every_response_under_content_numbers(tmp_pa
         assert conn.execute("SELECT content_no FROM contents WHERE sha256 = ?", ("f" * 64,)).fetchone()[0] == 4
 
 
-def limit_growth(monkeypatch: pytest.MonkeyPatch, pages_left: int, *modules: str) -> None:
-    """Let each new workspace connection (also those ``modules`` open, by their own name for open_connection)
-    grow the database by ``pages_left`` pages only: past them SQLite itself reports a full disk."""
-    import kayfabe_core.workspace as workspace_module
-
-    real = workspace_module.open_connection
-
-    def limited(workspace: Workspace) -> sqlite3.Connection:
-        conn = real(workspace)
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages + pages_left}")
-        return conn
-
-    for module in ("kayfabe_core.workspace", *modules):
-        monkeypatch.setattr(f"{module}.open_connection", limited)
-
-
 def test_a_full_disk_is_said_in_words_and_nothing_is_written(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = open_workspace(tmp_path / "w")
@@ -322,8 +306,6 @@ def test_an_upgrade_that_fills_the_disk_midway_says_which_steps_are_kept(tmp_pat
 def test_a_workspace_that_cannot_be_written_to_is_said_in_words(tmp_path: Path) -> None:
     """A write-protected stick or a read-only shared folder: SQLite refuses the write ("attempt to write a
     readonly database", here from its query_only switch, which refuses writes the same way)."""
-    from kayfabe_core.workspace import open_connection, sqlite_in_words
-
     workspace = open_workspace(tmp_path / "w")
     conn = open_connection(workspace)
     conn.execute("PRAGMA query_only=ON")
@@ -354,8 +336,6 @@ def test_opening_a_workspace_that_another_program_holds_locked_says_it_is_busy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Even opening needs SQLite's locks: a workspace another program holds locked is said to be busy, not to
     be some other file."""
-    from kayfabe_core.workspace import open_connection
-
     workspace = open_workspace(tmp_path / "w")
     monkeypatch.setattr("kayfabe_core.workspace.BUSY_TIMEOUT_S", 0.2)
     other = sqlite3.connect(workspace.db_path, isolation_level=None)
@@ -376,8 +356,6 @@ def test_opening_a_workspace_that_another_program_holds_locked_says_it_is_busy(
 def test_files_sqlite_cannot_read_or_write_are_said_in_words(tmp_path: Path) -> None:
     """A disk so full that SQLite cannot make its shared-memory file fails the first read with "disk I/O
     error" (seen on a full tmpfs): said in words, like a full disk, and the workspace's other errors pass."""
-    from kayfabe_core.workspace import sqlite_in_words
-
     workspace = open_workspace(tmp_path / "w")
     with pytest.raises(WorkspaceError) as caught, sqlite_in_words(workspace):
         raise sqlite3.OperationalError("disk I/O error")

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 from kayfabe_core.ingest import ingest_files
 from kayfabe_core.workspace import open_workspace
 from tests.conftest import make_csv, post_row
-from tests.old_workspace import damage
 from tests.ui.conftest import APP, PAGES, texts
+from tests.workspace_states import damage
 
 
 def test_every_page_says_in_words_that_the_workspace_is_damaged(

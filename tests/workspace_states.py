@@ -1,13 +1,16 @@
-"""Workspace databases as older versions of the app left them (for the upgrade tests), or as a damaged disk
-leaves one."""
+"""Workspaces in the states the tests need: as an older version of the app left one, damaged, or on a disk
+that fills up."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+import kayfabe_core.workspace as workspace_module
 from kayfabe_core.schema import MIGRATIONS
-from kayfabe_core.workspace import PAGE_SIZE, _run_migration
+from kayfabe_core.workspace import PAGE_SIZE, Workspace, _run_migration
 
 
 def old_workspace(root: Path, version: int) -> sqlite3.Connection:
@@ -31,3 +34,18 @@ def damage(root: Path) -> None:
     with database.open("r+b") as file:
         file.seek(PAGE_SIZE)
         file.write(bytes(size - PAGE_SIZE))
+
+
+def limit_growth(monkeypatch: pytest.MonkeyPatch, pages_left: int, *modules: str) -> None:
+    """Let each new workspace connection (also those ``modules`` open, by their own name for open_connection)
+    grow the database by ``pages_left`` pages only: past them SQLite itself reports a full disk."""
+    real = workspace_module.open_connection
+
+    def limited(workspace: Workspace) -> sqlite3.Connection:
+        conn = real(workspace)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + pages_left}")
+        return conn
+
+    for module in ("kayfabe_core.workspace", *modules):
+        monkeypatch.setattr(f"{module}.open_connection", limited)
