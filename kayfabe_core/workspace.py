@@ -181,7 +181,8 @@ def open_connection(workspace: Workspace) -> sqlite3.Connection:
 
     The caller closes it and manages transactions; prefer :func:`connect` and :func:`transaction`.
     Raises :class:`WorkspaceError` when the file is not a workspace database, or SQLite cannot use it now (a
-    full disk, a disk I/O error, a workspace busy for longer than the busy timeout).
+    folder it may not write in, a full disk, a disk I/O error, a workspace busy for longer than the busy
+    timeout).
     """
     conn: sqlite3.Connection | None = None
     try:
@@ -191,7 +192,9 @@ def open_connection(workspace: Workspace) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         if conn is not None:
             conn.close()
-        raise _in_words(str(exc), workspace, UNCHANGED) or WorkspaceError(  # a full disk, a busy one, or another file
+        problem = str(exc)  # SQLite cannot open the file itself: a folder it may not write in (a read-only one)
+        cannot_open = _read_only(problem, workspace) if "unable to open database file" in problem else None
+        raise cannot_open or _in_words(problem, workspace, UNCHANGED) or WorkspaceError(  # full, busy, another file
             f"The file {workspace.db_path} is not a workspace database ({exc}).",
             "Choose another folder for the workspace; this one holds a different file.",
         ) from exc
@@ -310,7 +313,7 @@ UNCHANGED = "nothing was written: the workspace is as it was before"
 @contextmanager
 def sqlite_in_words(workspace: Workspace, outcome: str = UNCHANGED) -> Iterator[None]:
     """Turn SQLite's "disk is full", "disk I/O error", "database is locked" (a write waited longer than the
-    busy timeout), a read-only file or folder and "malformed" (a damaged file) into a :class:`WorkspaceError`
+    busy timeout), "readonly database" and "malformed" (a damaged file) into a :class:`WorkspaceError`
     in the user's words, ending with ``outcome``; let every other error through as it is.
 
     For a block that writes in one transaction, which SQLite (or the block's own code) rolls back, so the
@@ -342,12 +345,8 @@ def _in_words(problem: str, workspace: Workspace, outcome: str) -> WorkspaceErro
             f"seconds, so {outcome}.",
             "Wait until the other import, labelling or training (in another window or on the command line) "
             "has finished, then try again.")
-    if "readonly database" in problem or "unable to open database file" in problem:
-        return WorkspaceError(
-            f"The workspace in {workspace.root} cannot be written to ({problem}): the app keeps all its work in "
-            "the workspace, so it needs to write in that folder.",
-            "Copy the workspace folder to a place you may write to (your own folder, say) and open the copy, or "
-            "ask for write access to this one (a write-protected stick or a read-only shared folder gives this).")
+    if "readonly database" in problem:
+        return _read_only(problem, workspace)
     if "malformed" in problem:
         return WorkspaceError(
             f"The workspace's database is damaged ({problem}): SQLite cannot read part of "
@@ -356,6 +355,14 @@ def _in_words(problem: str, workspace: Workspace, outcome: str) -> WorkspaceErro
             "often save what is still readable (sqlite3 kayfabe.sqlite .recover > saved.sql), or import the "
             "CSV files, saved labels and codes again into a new workspace.")
     return None
+
+
+def _read_only(problem: str, workspace: Workspace) -> WorkspaceError:
+    return WorkspaceError(
+        f"The workspace in {workspace.root} cannot be written to ({problem}): the app keeps all its work in the "
+        "workspace, so it needs to write in that folder.",
+        "Copy the workspace folder to a place you may write to (your own folder, say) and open the copy, or ask "
+        "for write access to this one (a write-protected stick or a read-only shared folder gives this).")
 
 
 def bump_versions(conn: sqlite3.Connection, counters: tuple[str, ...] = (DATA_VERSION, INPUTS_VERSION)) -> None:
