@@ -442,3 +442,13 @@ def test_the_kept_label_block_is_not_used_for_labels_under_two_versions(filled: 
     assert build_features(filled, FeatureOptions(min_images=2)).names == (  # Rare: one image, two rows
         "celebrity: Jane Star", "label: Face", "label: Person", "moderation: Violence")
     feature_inputs.forget_inputs_in_memory()
+
+
+def test_a_table_hashed_once_keeps_its_hashes_and_a_table_made_from_it_gets_its_own(filled: Workspace) -> None:
+    table = build_features(filled, FeatureOptions())
+    data, codes = table.data_hash(), table.codes_hash()
+    assert (table.data_hash(), table.codes_hash()) == (data, codes)
+    fewer = drop_features(table, [table.names[0]])
+    assert fewer.data_hash() != data and fewer.codes_hash() == codes  # the same images and codes, fewer features
+    rebuilt = build_features(filled, FeatureOptions())
+    assert (rebuilt.data_hash(), rebuilt.codes_hash()) == (data, codes)
