@@ -72,6 +72,11 @@ def load_features(workspace: Workspace, options: FeatureOptions,
     return table, False
 
 
+def wait_for_cache_writes() -> None:
+    """Return once every entry written behind (``load_features(..., write_behind=True)``) is on disk."""
+    _WRITER.submit(lambda: None).result()
+
+
 def _keep(workspace: Workspace, entry: Path, table: FeatureTable) -> None:
     write_entry(entry, lambda partial: _write_entry(partial, table))
     prune(cache_folder(workspace), KEEP)

@@ -53,3 +53,4 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size() -> None:
     row = next(line for line in result.stdout.splitlines() if line.startswith("| 300 |"))
     assert "skipped" not in row and "failed" not in row
     assert "100k-post target: not run" in result.stdout
+    assert "training again after one more code" in result.stdout
