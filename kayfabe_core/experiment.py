@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from kayfabe_core.evaluate import fold_accuracies, metrics_of_predictions
+from kayfabe_core.feature_cache import wait_for_cache_writes
 from kayfabe_core.feature_table import FeatureTable
 from kayfabe_core.runs import new_run_id, save_run
 from kayfabe_core.split import Split, SplitOptions, class_balance, group_ids, make_split
@@ -62,6 +63,9 @@ def run_experiment(workspace_root: object, table: FeatureTable, split_options: S
     split = make_split(table, split_options)
     groups, _ = group_ids(table, split_options) if split.grouped_by else (None, "")
     split_seconds = time.perf_counter() - started
+    # a feature table's cache entry still being written behind (the Train page's, on a quick click) is finished
+    # first: written while XGBoost trained, it slowed training by twice its own time on two cores
+    wait_for_cache_writes()
     models = [train_fold(table, fold, settings, groups, split_options.seed + fold.repeat,
                          (index, len(split.folds)), on_round, stop)
               for index, fold in enumerate(split.folds)]

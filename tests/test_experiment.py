@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -250,3 +251,32 @@ def test_a_model_that_learned_nothing_is_called_out(demo: Workspace, table: Feat
 
 def test_a_model_that_learned_something_has_no_warning(original: ExperimentResult) -> None:
     assert original.record["model_warnings"] == [] and original.summary["warnings"] == []
+
+
+def test_training_waits_for_the_feature_table_still_being_written_behind(
+        demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kayfabe_core import experiment, feature_cache
+
+    workspace = copy_demo(demo_root, tmp_path / "ws")
+    written = threading.Event()
+    write_entry = feature_cache._write_entry
+
+    def slow_write(folder: Path, table: FeatureTable) -> None:
+        time.sleep(0.5)  # a large table, or a slow disk
+        write_entry(folder, table)
+        written.set()
+
+    seen_written: list[bool] = []
+    train_fold = experiment.train_fold
+
+    def watched_train_fold(*args: object, **kwargs: object) -> object:
+        seen_written.append(written.is_set())
+        return train_fold(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feature_cache, "_write_entry", slow_write)
+    monkeypatch.setattr(experiment, "train_fold", watched_train_fold)
+    table, cached = feature_cache.load_features(workspace, FeatureOptions(), write_behind=True)
+    assert not cached and not written.is_set()  # the Train page has the table; its entry is still being written
+    run_experiment(workspace, table, SplitOptions(), TrainSettings.from_choices("original-2021"))
+    assert seen_written == [True]
+    assert feature_cache.load_features(workspace, FeatureOptions())[1]  # and the entry is there
