@@ -424,7 +424,7 @@ def phase_retrain(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     clear_feature_cache(workspace)
     # the session's first training builds the features from the tables, reading what the app then keeps (all
     # codes, the posts and labels, every image's label features); a table from the cache would leave all that
-    # to the first training after a code (8.3 s instead of about 2 at a million posts)
+    # to the first training after a code (8.3 s instead of 3.2 at a million posts)
     app_training(workspace, settings)
     runs = []
     for attempt in range(args.repeat):
