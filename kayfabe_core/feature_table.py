@@ -55,31 +55,28 @@ class FeatureTable:
 
     def data_hash(self) -> str:
         """Return a short hash of the matrix, the names and the codes: equal hashes, equal data."""
-        if "data" not in self._hashes:
-            self._hashes["data"] = self._data_hash()
-        return self._hashes["data"]
-
-    def _data_hash(self) -> str:
-        digest = hashlib.sha256()
-        matrix = self.matrix
-        for array in (matrix.indptr, matrix.indices, matrix.data, self.observed):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        digest.update("\n".join(self.names).encode())
-        digest.update(self._items_text())
-        return digest.hexdigest()[:16]
+        return self._worked_out_hashes()["data"]
 
     def codes_hash(self) -> str:
         """Return a short hash of the images and their codes alone: runs with equal ones were split from the same
         coded images (their features may differ: other cuts, other columns)."""
-        if "codes" not in self._hashes:
-            digest = hashlib.sha256(np.ascontiguousarray(self.observed).tobytes())
-            digest.update(self._items_text())
-            self._hashes["codes"] = digest.hexdigest()[:16]
-        return self._hashes["codes"]
+        return self._worked_out_hashes()["codes"]
 
-    def _items_text(self) -> bytes:
-        """The images (or rows) one per line, as both hashes take them."""
-        return "\n".join(self.context["item"].astype(str).tolist()).encode()
+    def _worked_out_hashes(self) -> dict[str, str]:
+        """Both hashes, worked out together the first time either is asked for (they share the images' text)."""
+        if not self._hashes:
+            items = "\n".join(self.context["item"].astype(str).tolist()).encode()  # the images (or rows), a line each
+            observed = np.ascontiguousarray(self.observed).tobytes()
+            data = hashlib.sha256()
+            for array in (self.matrix.indptr, self.matrix.indices, self.matrix.data):
+                data.update(np.ascontiguousarray(array).tobytes())
+            data.update(observed)
+            data.update("\n".join(self.names).encode())
+            data.update(items)
+            codes = hashlib.sha256(observed)
+            codes.update(items)
+            self._hashes.update(data=data.hexdigest()[:16], codes=codes.hexdigest()[:16])
+        return self._hashes
 
 
 def build_matrix(rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
