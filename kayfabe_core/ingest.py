@@ -43,6 +43,11 @@ from kayfabe_core.ingest_rows import (
 from kayfabe_core.ingest_stream import CHUNK_ROWS, ExportSource, open_bytes, open_path
 from kayfabe_core.workspace import Workspace, connect, transaction
 
+# Exports this large (about 20,000 posts) are written through a rollback journal when nothing else has the
+# workspace open (see kayfabe_core.workspace.transaction): each new page is written once, not twice. Smaller
+# ones keep the write-ahead log, which lets other windows read throughout.
+ALONE_MIN_BYTES = 16 << 20
+
 
 @dataclass(frozen=True)
 class IngestReport:
@@ -110,7 +115,7 @@ def ingest_sources(workspace: Workspace, sources: Sequence[ExportSource],
     source is given or a row is damaged; nothing is written then.
     """
     _require(sources)
-    with transaction(workspace) as conn:
+    with transaction(workspace, alone=input_bytes(sources) >= ALONE_MIN_BYTES) as conn:
         started = _begin_import(conn, sources)
         writer = _ChunkWriter(conn, started.import_id)
         files, state = split_sources(sources, chunk_rows, writer.add)
@@ -118,6 +123,12 @@ def ingest_sources(workspace: Workspace, sources: Sequence[ExportSource],
         writer.count_images(state.positions)
         report = _report(sources, files, state, imageless, unreadable)
         return _end_import(conn, started, report, writer.new_posts, writer.new_images)
+
+
+def input_bytes(sources: Sequence[ExportSource]) -> int:
+    """Return about how many bytes the exports hold (a file's size on disk, or its text's length)."""
+    return sum(source.path.stat().st_size if source.path is not None else len(source.text.text)
+               for source in sources)
 
 
 def read_export(files: Sequence[tuple[str, bytes]], chunk_rows: int = CHUNK_ROWS) -> ParsedExport:

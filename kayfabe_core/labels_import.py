@@ -17,12 +17,14 @@ and ``post_url`` to the post's cover image. Responses are keyed on the content
 hash, so an image not fetched yet cannot take one.
 
 Everything is written in ONE transaction that also bumps the data version
-once. A large JSON Lines file is parsed and matched by worker processes, which
-send back each chunk's response rows and its label rows as arrays (which
-response, which label, the confidence); this process opens the transaction
-first and writes each chunk as it comes back: the responses, then the label
-rows, numbered (:mod:`kayfabe_core.label_store`) and packed one row per image,
-so a new import appends to the end of the label table. A folder or a small file is parsed
+once. A large JSON Lines file is parsed by worker processes, which send back
+each chunk's response rows and its label rows as arrays (which response, which
+label, the confidence); this process opens the transaction first, matches each
+chunk to the images as it comes back and writes it: the responses, then the
+label rows, numbered (:mod:`kayfabe_core.label_store`) and packed one row per
+image, so a new import appends to the end of the label table. A very large file
+is written through a rollback journal when nothing else has the workspace open
+(:func:`kayfabe_core.workspace.use_rollback_journal`). A folder or a small file is parsed
 here, its responses staged in a TEMP table and its label rows kept in memory,
 and written in a transaction opened at the end. A crash or error before the
 commit leaves the workspace exactly as it was, and importing the same file
@@ -58,12 +60,23 @@ from kayfabe_core.labels_import_read import LabelRows, Matcher, iter_folder, ite
 from kayfabe_core.response_store import packed
 from kayfabe_core.wording import counted
 from kayfabe_core.worker_guard import watch_parent
-from kayfabe_core.workspace import Workspace, bump_versions, open_connection, sqlite_in_words
+from kayfabe_core.workspace import (
+    Workspace,
+    back_to_write_ahead_log,
+    bump_versions,
+    open_connection,
+    sqlite_in_words,
+    use_rollback_journal,
+)
 
 BATCH_LINES = 10_000  # lines per parsed chunk (and per progress call) when parsed in this process
 BATCH_BYTES = 16 << 20  # bytes of whole lines per chunk (and per progress call) sent to a worker
 PARSERS = 2  # worker processes parsing a large JSON Lines file
 PARALLEL_MIN_BYTES = 8 << 20  # smaller files are parsed in this process
+# Files this large (about 25,000 images' responses) are written through a rollback journal when nothing else
+# has the workspace open (kayfabe_core.workspace.use_rollback_journal): each new page is written once, not
+# twice; smaller ones keep the write-ahead log, which lets other windows read throughout
+ALONE_MIN_BYTES = 64 << 20
 TEMP_STORE = "FILE"  # the staged responses: FILE (spills to disk) or MEMORY
 CACHE_KIB = 262_144  # page cache of the import's connection: 256 MiB
 MAX_EXAMPLES = 5
@@ -158,6 +171,12 @@ class LabelBlock:
         rows = keep[self.owners] if len(self.owners) else np.zeros(0, dtype=bool)
         return LabelBlock(self.owners[rows], self.names, self.name_places[rows], self.confidences[rows])
 
+    def renumbered(self, keep: np.ndarray) -> LabelBlock:
+        """Return the rows owned by their response's place among the kept ones (``keep``: a boolean per
+        response; rows of the others dropped first, :meth:`kept`)."""
+        place = np.cumsum(keep) - 1
+        return LabelBlock(place[self.owners].astype(np.int32), self.names, self.name_places, self.confidences)
+
 
 class _Writer:
     """Writes the import into the workspace in ONE transaction.
@@ -168,10 +187,12 @@ class _Writer:
     and the transaction is opened by :meth:`commit`. Nothing is committed before
     :meth:`commit`: an error, an interruption or a crash before then leaves the
     workspace exactly as it was. The connection keeps the workspace's
-    synchronous=FULL, so the import is on disk once :meth:`commit` returns.
+    synchronous=FULL, so the import is on disk once :meth:`commit` returns. A
+    large file (``alone``) is written through a rollback journal when nothing else
+    has the workspace open, and the workspace goes back to the log on :meth:`close`.
     """
 
-    def __init__(self, workspace: Workspace, tally: _Tally, early: bool = False) -> None:
+    def __init__(self, workspace: Workspace, tally: _Tally, early: bool = False, alone: bool = False) -> None:
         self.tally = tally
         self.accepted = 0
         self.skipped: list[int] = []  # item numbers read but not to store (already stored)
@@ -179,15 +200,19 @@ class _Writer:
         self.staged = False  # the TEMP table of responses exists
         self.staged_responses = 0
         self.numbers: LabelNumbers | None = None
+        self.journal = False  # writing through a rollback journal (use_rollback_journal)
         conn = open_connection(workspace)
         try:
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             conn.execute(f"PRAGMA temp_store={TEMP_STORE}")
+            self.journal = alone and early and use_rollback_journal(conn)
             if early:
                 self._begin(conn)
             self.known = {tuple(row) for row in conn.execute(
                 "SELECT sha256, operation, model_version FROM responses")}
         except BaseException:
+            if self.journal:
+                back_to_write_ahead_log(conn)
             conn.close()  # rolls back
             raise
         self.conn = conn
@@ -281,7 +306,7 @@ class _Writer:
             self.conn.execute("DROP TABLE IF EXISTS temp.import_responses")
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
-            self.conn.close()
+            self._close()
 
     def abort(self) -> None:
         """Roll back everything written and close (after an error or an interruption)."""
@@ -289,7 +314,12 @@ class _Writer:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
         with contextlib.suppress(sqlite3.Error):
-            self.conn.close()
+            self._close()
+
+    def _close(self) -> None:
+        if self.journal:
+            back_to_write_ahead_log(self.conn)
+        self.conn.close()
 
 
 def _response_key(row: tuple[Any, ...]) -> tuple[int, str, str]:
@@ -318,21 +348,18 @@ BAD, UNMATCHED, OK, SHAPE = 0, 1, 2, 3
 Outcome = tuple[Any, ...]
 Parsed = tuple[list[Outcome], list[tuple[object, ...]], LabelBlock]  # outcomes, response rows, label rows
 
-_worker: dict[str, Any] = {}
-
-
-def _init_worker(workspace: Workspace, parent: int) -> None:
-    """Open a worker's matcher, and end the worker when the importing process (``parent``) dies: given by the
-    parent, since a worker still starting when it died would already see another parent."""
-    _worker.update(matcher=Matcher(workspace))
+def _init_worker(parent: int) -> None:
+    """End the worker when the importing process (``parent``) dies: given by the parent, since a worker still
+    starting when it died would already see another parent."""
     watch_parent(parent)
 
 
 def _parse_block(path: Path, start: int, stop: int, now: str) -> tuple[Parsed, int]:
-    """Read the lines whose first byte lies at ``start`` to ``stop`` of the file (:func:`_lines_of`), parse
-    and match them in a worker process; return the outcomes, the response rows and the label rows, and how
-    many lines the block holds. Lines are numbered from 1 within the block (the importing process, which
-    knows how many lines came before, makes the numbers in messages the file's)."""
+    """Read the lines whose first byte lies at ``start`` to ``stop`` of the file (:func:`_lines_of`) and parse
+    them in a worker process; return the outcomes, the response rows and the label rows, each naming its
+    image as the line does (the importing process matches them: :func:`_matched_here`), and how many lines
+    the block holds. Lines are numbered from 1 within the block (the importing process, which knows how many
+    lines came before, makes the numbers in messages the file's)."""
     block = _lines_of(path, start, stop)
     loads = orjson.loads
 
@@ -349,7 +376,7 @@ def _parse_block(path: Path, start: int, stop: int, now: str) -> tuple[Parsed, i
 
     gc.disable()  # the chunk's objects hold no cycles: reference counting frees them, collections only cost
     try:
-        return _outcomes(items(), _worker["matcher"], now), block.count(b"\n")
+        return _outcomes(items(), None, now), block.count(b"\n")
     finally:
         gc.enable()
 
@@ -370,11 +397,15 @@ def _lines_of(path: Path, start: int, stop: int) -> bytes:
         return block
 
 
-def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str, first_n: int = 0) -> Parsed:
+def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher | None, now: str,
+              first_n: int = 0) -> Parsed:
     """Return the outcome of each item, the rows of the matched responses and their label rows.
 
     Each response row leads with its item's number ``n``: the line number, or
-    the item's place (from ``first_n``) when items are not lines.
+    the item's place (from ``first_n``) when items are not lines. Without a
+    ``matcher`` every usable item is taken, and where the outcomes and rows name an
+    image's content hash they hold what the item names it by instead
+    (``(match_key, match_value)``), for :func:`_matched_here`.
     """
     outcomes: list[Outcome] = []
     responses: list[tuple[object, ...]] = []
@@ -385,14 +416,15 @@ def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
         if isinstance(record, str):
             outcomes.append((BAD, label, number, record))
             continue
-        sha256, reason = matcher.match(record)
+        sha256, reason = matcher.match(record) if matcher is not None else (
+            (record.match_key, record.match_value), "")
         if sha256 is None:
             outcomes.append((UNMATCHED, f"{record.match_value} ({reason})"))
             continue
         version = model_version_of(record.operation, record.response)
         key = (sha256, record.operation, version)
         try:
-            labels.add(len(responses), sha256, record.operation, version, record.response)
+            labels.add(len(responses), record.operation, version, record.response)
         except (KeyError, TypeError, ValueError, AttributeError):
             outcomes.append((SHAPE, key, label, number,
                              f'"response" is not shaped like a {record.operation} response'))
@@ -401,6 +433,38 @@ def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher, now: str,
                           record.request_id, record.request, packed(orjson.dumps(record.response)), ORIGIN))
         outcomes.append((OK, key, n))
     return outcomes, responses, LabelBlock.of(labels)
+
+
+def _matched_here(parsed: Parsed, matcher: Matcher) -> Parsed:
+    """Return a worker's chunk (:func:`_outcomes` without a matcher) matched to the workspace's images: names
+    replaced by content hashes, and the items whose image is not found (or not fetched) unmatched, without
+    their rows.
+
+    The importing process matches, reading through its own connection: a large import may hold the
+    workspace exclusively (:func:`kayfabe_core.workspace.use_rollback_journal`), so that the workers could
+    not read it.
+    """
+    outcomes, responses, labels = parsed
+    found: dict[Any, tuple[str | None, str]] = {}
+
+    def match(name: tuple[str, str]) -> tuple[str | None, str]:
+        if name not in found:
+            found[name] = matcher.match_value(*name)
+        return found[name]
+
+    matched: list[Outcome] = []
+    for outcome in outcomes:
+        if outcome[0] in (OK, SHAPE):
+            name, operation, version = outcome[1]
+            sha256, reason = match(name)
+            matched.append((outcome[0], (sha256, operation, version), *outcome[2:]) if sha256 is not None
+                           else (UNMATCHED, f"{name[1]} ({reason})"))
+        else:
+            matched.append(outcome)
+    hashes = [match(row[1])[0] for row in responses]  # type: ignore[arg-type]
+    keep = np.array([sha256 is not None for sha256 in hashes], dtype=bool)
+    rows = [(row[0], sha256, *row[2:]) for row, sha256 in zip(responses, hashes, strict=True) if sha256 is not None]
+    return matched, rows, labels.kept(keep).renumbered(keep)
 
 
 def _byte_ranges(path: Path) -> Iterator[tuple[int, int]]:
@@ -436,7 +500,8 @@ def import_labels(
     items = _open_items(path)
     tally = _Tally()
     with sqlite_in_words(workspace):
-        writer = _Writer(workspace, tally, early=isinstance(items, Path))
+        writer = _Writer(workspace, tally, early=isinstance(items, Path),
+                         alone=isinstance(items, Path) and items.stat().st_size >= ALONE_MIN_BYTES)
         try:
             if isinstance(items, Path):
                 _import_parallel(workspace, items, tally, writer, progress)
@@ -494,7 +559,8 @@ def _import_parallel(workspace: Workspace, path: Path, tally: _Tally, writer: _W
 
     def take_next() -> None:
         nonlocal lines_before
-        (outcomes, responses, labels), lines = pending.popleft().result()
+        parsed, lines = pending.popleft().result()
+        outcomes, responses, labels = _matched_here(parsed, matcher)
         skipped_from = len(writer.skipped)
         _take(tally, writer, outcomes, lines_before)
         lines_before += lines
@@ -502,8 +568,9 @@ def _import_parallel(workspace: Workspace, path: Path, tally: _Tally, writer: _W
         if progress is not None and outcomes:  # a range inside one long line holds none
             progress(tally.lines_read)
 
+    matcher = Matcher(workspace, writer.conn)
     with ProcessPoolExecutor(max_workers=PARSERS, mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(workspace, os.getpid())) as pool:
+                             initializer=_init_worker, initargs=(os.getpid(),)) as pool:
         try:
             for start, stop in _byte_ranges(path):
                 pending.append(pool.submit(_parse_block, path, start, stop, now))

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
+from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -156,14 +158,17 @@ def clean_post_url(url: str) -> str:
 class Matcher:
     """Finds the content hash of the image a record names; loads each lookup once, lazily."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, conn: sqlite3.Connection | None = None) -> None:
+        """Read through ``conn`` when given (an import's own connection, which may hold the workspace's write
+        lock), else through a connection of its own for each lookup."""
         self.workspace = workspace
+        self.conn = conn
         self._tables: dict[str, dict[str, str | None]] = {}
 
     def _table(self, name: str, sql: str) -> dict[str, str | None]:
         if name not in self._tables:
-            table: dict[str, str | None] = {}
-            with connect(self.workspace) as conn:
+            with nullcontext(self.conn) if self.conn is not None else connect(self.workspace) as conn:
+                table: dict[str, str | None] = {}
                 for key, sha256 in conn.execute(sql):
                     if table.get(key) is None:  # prefer a fetched image under the same key
                         table[key] = sha256
@@ -269,14 +274,14 @@ class LabelRows:
         self.confidences: list[float] = []
         self._seen: dict[str, dict[Any, tuple[Any, Any, int]]] = {}  # version: Name: (Parents, Categories, place)
 
-    def add(self, owner: int, sha256: str, operation: str, version: str, response: dict[str, Any]) -> None:
+    def add(self, owner: int, operation: str, version: str, response: dict[str, Any]) -> None:
         """Add the rows of one response (of model ``version``), or raise as :func:`label_tuples` does,
-        adding nothing."""
+        adding nothing. The rows' image is their owner's."""
         labels = response.get("Labels", []) if operation == "DetectLabels" else None
         if labels is not None and len(set(keys := [item["Name"] for item in labels])) == len(keys):
             count = self._add_labels(version, labels)
         else:  # another operation, or a label repeated in the response
-            rows = label_tuples(sha256, operation, response)
+            rows = label_tuples("", operation, response)
             names = self.names
             self.places += [names.setdefault((source, key, row_version, name, parents, categories), len(names))
                             for _, source, key, name, _, parents, categories, row_version in rows]

@@ -151,10 +151,10 @@ def test_label_rows_give_the_rows_and_name_order_of_label_tuples(seed: int) -> N
             expected = label_tuples("x", op, response)
         except (KeyError, TypeError):
             with pytest.raises((KeyError, TypeError)):
-                rows.add(owner, "x", op, model_version_of(op, response), response)
+                rows.add(owner, op, model_version_of(op, response), response)
             broken += 1
             continue
-        rows.add(owner, "x", op, model_version_of(op, response), response)
+        rows.add(owner, op, model_version_of(op, response), response)
         for _, source, key, name, confidence, parents, categories, version in expected:
             places.append(names.setdefault((source, key, version, name, parents, categories), len(names)))
             confidences.append(confidence)
@@ -401,6 +401,49 @@ def test_parallel_and_in_process_imports_store_the_same_rows(tmp_path: Path,
     (in_process, in_process_report), (in_workers, in_workers_report) = results
     assert in_workers_report == in_process_report
     assert in_process_report["already_stored"] > 0 and in_process_report["labels"] > 500
+    assert in_workers == in_process
+
+
+def _odd_lines(hashes: list[str]) -> list[str]:
+    """Lines that do not all match: unknown links and hashes, an image not fetched yet (by its link and by its
+    post's), and badly shaped responses of a known image and of an unknown one."""
+    return [_line(image_url="https://cdn.example/v/NOPE_n.jpg?oh=1"),
+            _line(image_url="https://cdn.example/v/U_n.jpg?oh=2"),
+            _line(post_url="https://www.instagram.com/p/U/"),
+            _line(post_url="https://www.instagram.com/p/NOPE/"),
+            _line(sha256="0" * 64),
+            _line(response={"Labels": 3}, sha256=hashes[0]),
+            _line(response={"Labels": 3}, image_url="https://cdn.example/v/NOPE2_n.jpg"),
+            _line(image_url="https://cdn.example/v/M5_n.jpg?oe=61E00000")]
+
+
+def test_the_importing_process_matches_the_workers_lines_as_one_process_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers only parse; the importing process matches their lines (the workers could not read a workspace
+    the import holds exclusively). Unmatched and badly shaped lines, among matched ones in several chunks,
+    give the report and rows the in-process path gives."""
+    import kayfabe_core.labels_import as labels_import
+    from kayfabe_core.workspace import open_workspace
+
+    monkeypatch.setattr(labels_import, "BATCH_LINES", 13)
+    monkeypatch.setattr(labels_import, "BATCH_BYTES", 2_000)
+    results: list[tuple[Any, dict[str, Any]]] = []
+    for parallel in (False, True):
+        workspace = open_workspace(tmp_path / f"ws{parallel}")
+        hashes = _many_images(workspace, 60)
+        with transaction(workspace) as conn:
+            conn.execute("INSERT INTO posts(post_url, n_images) VALUES ('https://www.instagram.com/p/U/', 1)")
+            conn.execute("INSERT INTO images(post_url, position, image_key, source_url) VALUES "
+                         "('https://www.instagram.com/p/U/', 0, '/v/U_n.jpg', 'https://cdn.example/v/U_n.jpg')")
+        lines, odd = _many_lines(hashes), _odd_lines(hashes)
+        monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
+        report = import_labels(workspace, _write(tmp_path / "mixed.jsonl",
+                                                 [*odd, *lines[:30], *odd, *lines[30:], *odd[::-1]]))
+        results.append((_stored(workspace), report.to_dict() | {"seconds": 0}))
+    (in_process, in_process_report), (in_workers, in_workers_report) = results
+    assert in_workers_report == in_process_report
+    assert in_process_report["unmatched"] == 18 and in_process_report["bad_lines"] == 4
+    assert any("not fetched yet" in example for example in in_process_report["unmatched_examples"])
     assert in_workers == in_process
 
 
