@@ -211,9 +211,12 @@ class _Writer:
             self.known = {tuple(row) for row in conn.execute(
                 "SELECT sha256, operation, model_version FROM responses")}
         except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")  # before going back to the log, which cannot be done inside one
             if self.journal:
                 back_to_write_ahead_log(conn)
-            conn.close()  # rolls back
+            conn.close()
             raise
         self.conn = conn
 

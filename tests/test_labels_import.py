@@ -447,15 +447,18 @@ def test_the_importing_process_matches_the_workers_lines_as_one_process_does(
     assert in_workers == in_process
 
 
+@pytest.mark.parametrize("alone", [False, True])
 def test_a_failure_in_a_parallel_import_leaves_the_workspace_unchanged(
-        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alone: bool) -> None:
     """Responses and label rows written in the open transaction are rolled back by an error while
-    reading or just before the commit; the write lock is released and importing again works."""
+    reading or just before the commit; the write lock is released and importing again works. Also through
+    the rollback journal (``alone``), after which the workspace is back in the write-ahead log."""
     import kayfabe_core.labels_import as labels_import
     from kayfabe_core.workspace import read_data_version, read_meta, write_meta
 
     monkeypatch.setattr(labels_import, "BATCH_BYTES", 5_000)
     monkeypatch.setattr(labels_import, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(labels_import, "ALONE_MIN_BYTES", 0 if alone else 1 << 40)
     source = _write(tmp_path / "all.jsonl", _many_lines(_many_images(workspace, 300)))
     before = read_data_version(workspace)
 
@@ -480,9 +483,22 @@ def test_a_failure_in_a_parallel_import_leaves_the_workspace_unchanged(
     with transaction(workspace) as conn:  # no lock left behind
         write_meta(conn, "after", "1")
     assert read_meta(workspace, "after") == "1"
+    with connect(workspace) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     monkeypatch.setattr(labels_import._Writer, "commit", original)
+    journals: list[bool] = []
+    close = labels_import._Writer._close
+
+    def close_and_note(self: Any) -> None:
+        journals.append(self.journal)
+        close(self)
+
+    monkeypatch.setattr(labels_import._Writer, "_close", close_and_note)
     report = import_labels(workspace, source)
     assert report.responses_stored == 300 + 75 + 60 and report.labels > 500
+    assert journals == [alone]
+    with connect(workspace) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 KILLED_IMPORT = """
