@@ -363,41 +363,65 @@ def _parse_block(path: Path, start: int, stop: int, now: str) -> tuple[Parsed, i
     image as the line does (the importing process matches them: :func:`_matched_here`), and how many lines
     the block holds. Lines are numbered from 1 within the block (the importing process, which knows how many
     lines came before, makes the numbers in messages the file's)."""
-    block = _lines_of(path, start, stop)
-    loads = orjson.loads
+    with _lines_of(path, start, stop, _BLOCK) as block:
+        gc.disable()  # the chunk's objects hold no cycles: reference counting frees them, collections only cost
+        try:
+            return _outcomes(_items_of(_BLOCK, block, start == 0), None, now), _BLOCK.count(b"\n", 0, len(block))
+        finally:
+            gc.enable()
 
-    def items() -> Iterator[tuple[str, int, Any]]:
-        for number, raw in enumerate(block.split(b"\n"), start=1):
-            if number == 1 and start == 0:
-                raw = raw.removeprefix(b"\xef\xbb\xbf")
-            if not raw or raw.isspace():
-                continue
+
+_BLOCK = bytearray()  # a worker's block of lines: every block is read into the same memory (see _lines_of)
+_BOM = b"\xef\xbb\xbf"
+_BLANK = frozenset(b" \t\r\n\x0b\x0c")
+
+
+def _items_of(buffer: bytearray, block: memoryview, file_start: bool) -> Iterator[tuple[str, int, Any]]:
+    """Yield ("line", number, parsed JSON or why not) for each line of ``block`` (the first bytes of
+    ``buffer``) that is not blank, numbered from 1; each line is parsed where it lies, without a copy. At the
+    ``file_start`` a byte-order mark is skipped."""
+    loads, size, position = orjson.loads, len(block), 0
+    if file_start and buffer.startswith(_BOM, 0, size):
+        position = len(_BOM)
+    number = 0
+    while position < size:
+        number += 1
+        end = buffer.find(b"\n", position, size)
+        end = size if end < 0 else end
+        if end > position and not (buffer[position] in _BLANK and bytes(block[position:end]).isspace()):
             try:
-                yield "line", number, loads(raw)
+                yield "line", number, loads(block[position:end])
             except ValueError as exc:
                 yield "line", number, not_json(exc)
-
-    gc.disable()  # the chunk's objects hold no cycles: reference counting frees them, collections only cost
-    try:
-        return _outcomes(items(), None, now), block.count(b"\n")
-    finally:
-        gc.enable()
+        position = end + 1
 
 
-def _lines_of(path: Path, start: int, stop: int) -> bytes:
-    """Return the whole lines of the file whose first byte lies at ``start`` to ``stop`` (each line belongs
-    to the range its first byte is in, so ranges that tile the file give every line once, in order)."""
+def _lines_of(path: Path, start: int, stop: int, buffer: bytearray) -> memoryview:
+    """Read the whole lines of the file whose first byte lies at ``start`` to ``stop`` into ``buffer`` (grown
+    as needed) and return a view of them: each line belongs to the range its first byte is in, so ranges
+    that tile the file give every line once, in order. Release the view before reading into the buffer
+    again.
+
+    A worker reads every block into the same buffer: a new bytes object of 16 MB per block, and another when
+    the last line's rest was added, had the kernel find and clear fresh memory for each (a fifth of the
+    workers' time in a million posts' import, on a machine slow at that).
+    """
     with path.open("rb") as handle:
         if start:
             handle.seek(start - 1)
             handle.readline()  # the rest of the line begun before the range (just "\n" when one ended there)
         begin = handle.tell()
         if begin >= stop:  # one line longer than the range: it belongs to an earlier one
-            return b""
-        block = handle.read(stop - begin)
-        if not block.endswith(b"\n"):
-            block += handle.readline()  # the rest of the last line begun in the range
-        return block
+            return memoryview(buffer)[:0]
+        if len(buffer) < stop - begin:
+            buffer.extend(bytes(stop - begin - len(buffer)))
+        with memoryview(buffer) as whole:
+            size = handle.readinto(whole[:stop - begin])
+        if size and buffer[size - 1] != ord("\n"):
+            rest = handle.readline()  # the rest of the last line begun in the range
+            buffer[size:size + len(rest)] = rest
+            size += len(rest)
+        return memoryview(buffer)[:size]
 
 
 def _outcomes(items: Iterable[tuple[str, int, Any]], matcher: Matcher | None, now: str,

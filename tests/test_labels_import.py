@@ -597,7 +597,13 @@ def test_the_workers_byte_ranges_give_every_line_once_in_order(
     text = b'{"a": 1}\r\n\n{"b": 22222222222}\n{"c": [3]}\r\n{"d": 4}'
     path = tmp_path / "lines.jsonl"
     path.write_bytes(text)
-    blocks = [labels_import._lines_of(path, start, stop) for start, stop in labels_import._byte_ranges(path)]
+    blocks = [bytes(labels_import._lines_of(path, start, stop, bytearray()))
+              for start, stop in labels_import._byte_ranges(path)]
+    shared, again = bytearray(), []  # as a worker reads: every block into the same buffer, long and short
+    for start, stop in [*labels_import._byte_ranges(path)][::-1]:
+        with labels_import._lines_of(path, start, stop, shared) as view:
+            again.append(bytes(view))
+    assert again[::-1] == blocks
     assert b"".join(blocks) == text
     lines, before = text.split(b"\n"), 0
     for block in filter(None, blocks):
