@@ -63,12 +63,11 @@ import xgboost as xgb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_train import MODERATION, PRESET, OtherLoad, _warm_up, wait_for_quiet  # noqa: E402
+from bench_train import MODERATION, PRESET, OtherLoad, _warm_up, code_one_more, wait_for_quiet  # noqa: E402
 
 from kayfabe_core import ingest  # noqa: E402
 from kayfabe_core.code_log import keep_code_logs  # noqa: E402
 from kayfabe_core.codes_io import import_codes  # noqa: E402
-from kayfabe_core.coding import code_image  # noqa: E402
 from kayfabe_core.demo import COLUMNS  # noqa: E402
 from kayfabe_core.experiment import ExperimentResult, run_experiment  # noqa: E402
 from kayfabe_core.feature_cache import clear_feature_cache, load_features, wait_for_cache_writes  # noqa: E402
@@ -460,13 +459,6 @@ def app_training(workspace: Workspace, settings: TrainSettings
     write_s = time.perf_counter() - written
     result = run_experiment(workspace, table, SplitOptions(), settings, features_seconds=features_s)
     return table, result, features_s, write_s
-
-
-def code_one_more(workspace: Workspace, attempt: int) -> None:
-    """A second coder codes one more image, as on the Code page (each attempt a different image)."""
-    with connect(workspace) as conn:
-        sha256 = conn.execute("SELECT sha256 FROM codes ORDER BY code_id LIMIT 1 OFFSET ?", (attempt,)).fetchone()[0]
-    code_image(workspace, sha256, "coder_b", "YES")
 
 
 def bare_xgboost(table: FeatureTable, settings: TrainSettings) -> float:

@@ -154,10 +154,7 @@ def app_path(workspace: Workspace, mode: str, attempt: int = 0
     if mode == "new data":
         clear_feature_cache(workspace)
     elif mode == "new code":
-        with connect(workspace) as conn:
-            sha256 = conn.execute("SELECT sha256 FROM codes ORDER BY code_id LIMIT 1 OFFSET ?",
-                                  (attempt,)).fetchone()[0]
-        code_image(workspace, sha256, "coder_b", "YES")
+        code_one_more(workspace, attempt)
     started = time.perf_counter()
     table, cached = load_features(workspace, FeatureOptions(), write_behind=True)  # as the Train page does ...
     assert cached is (mode == "same data")
@@ -169,6 +166,13 @@ def app_path(workspace: Workspace, mode: str, attempt: int = 0
     timings = dict(result.record["timings"])  # type: ignore[call-overload]
     timings["total_s"] = features_s + time.perf_counter() - clicked
     return table, timings, result.summary
+
+
+def code_one_more(workspace: Workspace, attempt: int) -> None:
+    """A second coder codes one more image, as on the Code page (each attempt a different image)."""
+    with connect(workspace) as conn:
+        sha256 = conn.execute("SELECT sha256 FROM codes ORDER BY code_id LIMIT 1 OFFSET ?", (attempt,)).fetchone()[0]
+    code_image(workspace, sha256, "coder_b", "YES")
 
 
 def bare_xgboost(table: FeatureTable) -> tuple[float, float]:
